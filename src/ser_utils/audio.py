@@ -1,0 +1,180 @@
+"""Reading audio and the preprocessing chain, one small pure function per step.
+
+:func:`preprocess` composes the steps from an :class:`~ser_utils.config.AudioConfig`;
+the seed recipe reproduces the original study's chain exactly::
+
+    TESS        x1000 (int16 x 1000 / 32768) -> resample 22 050 Hz -> pad 145 180 -> denoise
+    MSP-IMPROV  x1000 -> trim (top_db 25, frame 256, hop 64) -> pad 338 368 -> denoise
+
+Examples
+--------
+>>> from ser_utils import audio, config
+>>> samples, sr = audio.read_audio("MSP-IMPROV-S01A-F01-R-FF01.wav")  # doctest: +SKIP
+>>> clean, sr = audio.preprocess(samples, sr, config.seed_recipe("msp-improv").audio)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from .config import SEED_SCALE_GAIN, AudioConfig
+from .errors import AudioError
+
+__all__ = [
+    "read_audio", "scale_like_seed", "peak_normalise", "resample", "trim_silence",
+    "pad_or_crop", "reduce_noise", "preprocess", "load_and_preprocess", "SCALINGS",
+]
+
+SCALINGS = ("seed", "peak", "none")
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """Read any PCM (8/16/24/32-bit) or float sound file as float32 mono.
+
+    Integer PCM is scaled to [-1, 1) the usual way (int16 / 32768); several channels are
+    averaged to one.
+
+    Returns
+    -------
+    samples : np.ndarray, shape (n,), float32
+    sample_rate : int
+
+    Raises
+    ------
+    AudioError
+        The file is missing, unreadable, corrupt or holds no samples.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found — check the path")
+    try:
+        samples, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise AudioError(f"{path}: cannot read audio ({reason}) — replace the file with a valid wav") from None
+    if samples.shape[0] == 0:
+        raise AudioError(f"{path}: the file holds no samples — replace it or remove it from the corpus")
+    mono = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
+    if not np.all(np.isfinite(mono)):
+        raise AudioError(f"{path}: the file holds NaN or infinite samples — replace it")
+    return np.ascontiguousarray(mono, dtype=np.float32), int(sample_rate)
+
+
+def scale_like_seed(samples: np.ndarray) -> np.ndarray:
+    """The original's scaling: int16 samples x 1000 / 32768, i.e. float samples x 1000.
+
+    (The original also peak-normalised, but discarded the result.)
+    """
+    return (np.asarray(samples, dtype=np.float32) * np.float32(SEED_SCALE_GAIN)).astype(np.float32)
+
+
+def _check_not_silent(samples: np.ndarray, what: str = "the clip") -> float:
+    peak = float(np.max(np.abs(samples))) if samples.size else 0.0
+    if peak == 0.0:
+        raise AudioError(f"{what} is silent (all samples are zero) — remove the file from the corpus")
+    return peak
+
+
+def peak_normalise(samples: np.ndarray) -> np.ndarray:
+    """Scale so that the largest absolute sample is 1."""
+    peak = _check_not_silent(samples)
+    return (np.asarray(samples, dtype=np.float32) / np.float32(peak)).astype(np.float32)
+
+
+def resample(samples: np.ndarray, orig_sr: int, target_sr: int, *, res_type: str = "soxr_hq") -> np.ndarray:
+    """Resample with librosa (``soxr_hq`` by default; ``kaiser_best`` needs resampy)."""
+    if orig_sr == target_sr:
+        return np.asarray(samples, dtype=np.float32)
+    import librosa
+
+    return librosa.resample(np.asarray(samples, dtype=np.float32), orig_sr=orig_sr, target_sr=target_sr,
+                            res_type=res_type).astype(np.float32)
+
+
+def trim_silence(samples: np.ndarray, *, top_db: float = 25.0, frame_length: int = 256,
+                 hop_length: int = 64) -> np.ndarray:
+    """Remove leading and trailing silence quieter than ``top_db`` below the peak
+    (:func:`librosa.effects.trim`).
+
+    Raises
+    ------
+    AudioError
+        The clip is silent, or trimming leaves nothing.
+    """
+    import librosa
+
+    _check_not_silent(samples)
+    trimmed, _ = librosa.effects.trim(np.asarray(samples, dtype=np.float32), top_db=top_db,
+                                      frame_length=frame_length, hop_length=hop_length)
+    if trimmed.size == 0:
+        raise AudioError("trimming left no samples — the clip holds no sound above the silence threshold")
+    return trimmed.astype(np.float32)
+
+
+def pad_or_crop(samples: np.ndarray, length: int) -> np.ndarray:
+    """Zero-pad at the end, or crop the end, to exactly ``length`` samples."""
+    if length <= 0:
+        raise ValueError(f"length must be positive, got {length}")
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.shape[0] >= length:
+        return samples[:length].copy()
+    out = np.zeros(length, dtype=np.float32)
+    out[: samples.shape[0]] = samples
+    return out
+
+
+def reduce_noise(samples: np.ndarray, sr: int) -> np.ndarray:
+    """Spectral-gating noise reduction with :func:`noisereduce.reduce_noise` at its defaults."""
+    import noisereduce
+
+    return np.asarray(noisereduce.reduce_noise(y=np.asarray(samples, dtype=np.float32), sr=sr),
+                      dtype=np.float32)
+
+
+def preprocess(samples: np.ndarray, sr: int, config: AudioConfig) -> tuple[np.ndarray, int]:
+    """Apply the chain of ``config``: scale -> resample -> trim -> (denoise) -> pad/crop -> denoise.
+
+    Parameters
+    ----------
+    samples : np.ndarray, float32 mono, as returned by :func:`read_audio`
+    sr : int
+        Sample rate of ``samples``.
+    config : AudioConfig
+
+    Returns
+    -------
+    samples : np.ndarray, float32
+    sample_rate : int
+        ``config.target_sr`` when set, else ``sr``.
+    """
+    if config.scaling not in SCALINGS:
+        raise ValueError(f"unknown scaling {config.scaling!r}: expected one of {', '.join(SCALINGS)}")
+    _check_not_silent(samples)
+    if config.scaling == "seed":
+        samples = scale_like_seed(samples)
+    elif config.scaling == "peak":
+        samples = peak_normalise(samples)
+    if config.target_sr and config.target_sr != sr:
+        samples, sr = resample(samples, sr, config.target_sr, res_type=config.resample_type), config.target_sr
+    if config.trim:
+        samples = trim_silence(samples, top_db=config.trim_top_db, frame_length=config.trim_frame_length,
+                               hop_length=config.trim_hop_length)
+    if config.denoise and config.denoise_before_pad:
+        samples = reduce_noise(samples, sr)
+    if config.target_length:
+        samples = pad_or_crop(samples, config.target_length)
+    if config.denoise and not config.denoise_before_pad:
+        samples = reduce_noise(samples, sr)
+    return samples, sr
+
+
+def load_and_preprocess(path: str | Path, config: AudioConfig) -> tuple[np.ndarray, int]:
+    """:func:`read_audio` then :func:`preprocess`; every error names ``path``."""
+    samples, sr = read_audio(path)
+    try:
+        return preprocess(samples, sr, config)
+    except AudioError as exc:
+        raise AudioError(f"{path}: {exc}") from None

@@ -1,0 +1,315 @@
+"""Named recipes, profiles and constants: one place for every fact of the pipeline.
+
+The **seed** recipe reproduces the original study step by step (every number below is
+taken from it); the **improved** recipe fixes its known flaws. Each stage reads a frozen
+dataclass, so a run is fully described by the recipe it was given.
+
+Environment overrides
+---------------------
+``SER_DATA_DIR``   where the corpora live (default: ``dataset/`` when it holds a corpus,
+                   otherwise ``outputs/synthetic/``);
+``SER_OUTPUT_DIR`` where every stage writes (default: ``outputs/``);
+``SER_PROFILE``    ``full`` (the original sizes) or ``smoke`` (tiny, for CI).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --------------------------------------------------------------------------- labels
+#: One label vocabulary for every corpus.
+EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+#: MSP-IMPROV consensus labels outside the emotions; kept in manifests, filtered by subsets.
+OTHER_LABEL = "other"
+NO_AGREEMENT_LABEL = "no_agreement"
+#: The four MSP-IMPROV classes, in the order used for every model output and report.
+FOUR_CLASSES: tuple[str, ...] = ("angry", "happy", "neutral", "sad")
+
+#: TESS file-name suffix -> label.
+TESS_LABELS: dict[str, str] = {
+    "angry": "angry", "disgust": "disgust", "fear": "fear", "happy": "happy",
+    "neutral": "neutral", "ps": "surprise", "sad": "sad",
+}
+#: MSP-IMPROV letters (file-name target emotion and Evaluation.txt consensus) -> label.
+MSP_IMPROV_LABELS: dict[str, str] = {
+    "A": "angry", "H": "happy", "S": "sad", "N": "neutral",
+    "O": OTHER_LABEL, "X": NO_AGREEMENT_LABEL,
+}
+MSP_IMPROV_RECORDING_TYPES: tuple[str, ...] = ("P", "R", "S", "T")
+#: The recording types the original study used: read (R) and target improvised (T).
+SEED_RECORDING_TYPES: tuple[str, ...] = ("R", "T")
+
+CORPORA: tuple[str, ...] = ("tess", "msp-improv")
+#: Written by ser_utils.synthetic at the root of each corpus it makes.
+SYNTHETIC_MARKER = ".synthetic.json"
+#: Folder names under the data directory, for users' copies and the synthetic corpora.
+CORPUS_FOLDERS: dict[str, str] = {"tess": "TESS", "msp-improv": "MSP-IMPROV"}
+
+# ----------------------------------------------------------- the original's constants
+#: int16 samples x 1000 / 32768: on soundfile's float samples (int16 / 32768) a gain of 1000.
+SEED_SCALE_GAIN = 1000.0
+TESS_SEED_SAMPLE_RATE = 22_050
+TESS_SEED_LENGTH = 145_180  # longest TESS clip at 22 050 Hz
+TESS_SEED_HOP = 610  # -> 239 frames
+MSP_IMPROV_SEED_LENGTH = 338_368  # longest trimmed R+T clip at the native rate
+MSP_IMPROV_SEED_HOP = 544  # -> 623 frames
+SEED_TRIM_TOP_DB = 25.0
+SEED_TRIM_FRAME_LENGTH = 256
+SEED_TRIM_HOP_LENGTH = 64
+#: The spectrogram code of the original assumes this rate (1764-sample window, 882 hop).
+SEED_SPECTROGRAM_SAMPLE_RATE = 44_100
+SEED_SPECTROGRAM_SHAPE = (442, 382)
+SEED_SPLIT_TEST_SIZE = 0.25
+SEED_SPLIT_RANDOM_STATE = 1
+SEED_EVALUATION_RANDOM_STATES: tuple[int, ...] = (1, 3, 4)
+SEED_N_FOLDS = 4
+SEED_VALIDATION_SIZE = 0.2
+SEED_VALIDATION_RANDOM_STATE = 727
+SEED_GRID_CV = 5
+SEED_MODEL_PARAMETERS = 33_148_420
+
+#: What the original study reported (seed-facts.md); shown beside this project's numbers.
+ORIGINAL_RESULTS: dict[str, object] = {
+    "tess_random_split_accuracy": {"mlp": 0.976, "tree": 0.850, "linear_svm": 0.999, "forest": 0.943},
+    "msp_acted_accuracy": {"mlp": 0.365, "tree": 0.358, "linear_svm": 0.381, "forest": 0.390},
+    "msp_acted_trimmed_accuracy": {"mlp": 0.415, "linear_svm": 0.425, "rbf_svm": 0.456},
+    "msp_acted_trimmed_rbf_cv5": (0.42, 0.03),
+    "msp_consensus_accuracy": {"mlp": 0.469, "tree": 0.390, "linear_svm": 0.425, "forest": 0.459, "rbf_svm": 0.513},
+    "msp_grid_best": {"kernel": "rbf", "C": 10, "gamma": "scale", "accuracy": 0.528},
+    "svm_evaluation": {  # random 75/25 splits, random_state 1, 3, 4
+        "random_state": [1, 3, 4],
+        "wa": [0.518, 0.505, 0.508],
+        "macro_f1": [0.445, 0.435, 0.439],
+        "ua": [0.442, 0.430, 0.436],
+    },
+    "cnn_convlstm_folds_wa": [0.5344, 0.4623, 0.5279, None],  # fourth fold ~0.487, implied
+    "cnn_convlstm_mean_wa": 0.5029,
+    "cnn_convlstm_fold1_recall": {"angry": 0.41, "happy": 0.14, "sad": 0.02, "neutral": 0.95},
+}
+
+#: The real corpora's sizes, for sanity checks on users' copies.
+TESS_FILES = 2800
+MSP_IMPROV_SEED_SUBSET_COUNTS: dict[str, int] = {"angry": 284, "happy": 224, "sad": 186, "neutral": 524}
+
+
+# ------------------------------------------------------------------------ stages
+@dataclass(frozen=True)
+class AudioConfig:
+    """Preprocessing chain applied by :func:`ser_utils.audio.preprocess`, in this order:
+    scale -> resample -> trim -> denoise (if ``denoise_before_pad``) -> pad/crop -> denoise.
+    """
+
+    #: ``"seed"`` (x1000, the original's int16 x 1000 / 32768), ``"peak"`` or ``"none"``.
+    scaling: str = "none"
+    #: Target sample rate; ``None`` keeps each file's own rate.
+    target_sr: int | None = None
+    resample_type: str = "soxr_hq"
+    trim: bool = False
+    trim_top_db: float = SEED_TRIM_TOP_DB
+    trim_frame_length: int = SEED_TRIM_FRAME_LENGTH
+    trim_hop_length: int = SEED_TRIM_HOP_LENGTH
+    #: Pad with trailing zeros or crop to this many samples; ``None`` keeps the length.
+    target_length: int | None = None
+    denoise: bool = False
+    #: The original denoised the padded clip (slow); denoising before padding is cheaper.
+    denoise_before_pad: bool = False
+
+
+@dataclass(frozen=True)
+class FrameFeatureConfig:
+    """The original's 34 frame features: MFCC (20), chroma_stft (12), RMS, ZCR."""
+
+    hop_length: int = MSP_IMPROV_SEED_HOP
+    n_mfcc: int = 20
+    n_chroma: int = 12
+    n_fft: int = 2048
+
+
+@dataclass(frozen=True)
+class SpectrogramConfig:
+    """Input of the deep models: the original's log power spectrogram, or log-mel."""
+
+    kind: str = "seed"  # "seed" | "logmel"
+    window_seconds: float = 0.040
+    hop_seconds: float = 0.020
+    max_frequency: float = 11_025.0
+    eps: float = 1e-14
+    #: log-mel only
+    n_mels: int = 64
+    n_fft: int = 512
+    mel_hop_length: int = 160
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Deep model builder and its hyperparameters (keywords of the builder)."""
+
+    name: str = "seed_cnn_convlstm"  # | "improved_crnn"
+    params: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int = 25
+    batch_size: int = 32
+    learning_rate: float = 5e-4
+    validation_size: float = SEED_VALIDATION_SIZE
+    validation_random_state: int = SEED_VALIDATION_RANDOM_STATE
+    #: ``"random"`` (the original) or ``"speaker"`` (grouped, no speaker in both parts).
+    validation_split: str = "random"
+    early_stopping_patience: int | None = None
+    class_weight: bool = False
+    seed: int = 0
+    deterministic_ops: bool = False
+    mixed_precision: bool = False
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Everything a run of the pipeline needs, for one corpus."""
+
+    name: str
+    corpus: str
+    profile: str
+    audio: AudioConfig
+    features: FrameFeatureConfig
+    spectrogram: SpectrogramConfig
+    model: ModelConfig
+    training: TrainingConfig
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Recipe":
+        return cls(
+            name=data["name"], corpus=data["corpus"], profile=data["profile"],
+            audio=AudioConfig(**data["audio"]),
+            features=FrameFeatureConfig(**data["features"]),
+            spectrogram=SpectrogramConfig(**data["spectrogram"]),
+            model=ModelConfig(**data["model"]),
+            training=TrainingConfig(**data["training"]),
+            seed=data.get("seed", 0),
+        )
+
+
+PROFILES: tuple[str, ...] = ("full", "smoke")
+RECIPES: tuple[str, ...] = ("seed", "improved")
+#: smoke profile: clips of 2 s at 44.1 kHz -> seed spectrogram (442, 99).
+SMOKE_MSP_IMPROV_LENGTH = 88_200
+SMOKE_TESS_LENGTH = 48_000
+IMPROVED_SAMPLE_RATE = 16_000
+IMPROVED_LENGTH_SECONDS = 6.0
+
+
+def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
+    if value not in choices:
+        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    return value
+
+
+def seed_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
+    """The original study's chain for ``corpus`` (seed-facts.md), at ``profile`` size."""
+    _check_choice(corpus, CORPORA, "corpus")
+    _check_choice(profile, PROFILES, "profile")
+    smoke = profile == "smoke"
+    if corpus == "tess":
+        audio = AudioConfig(
+            scaling="seed", target_sr=TESS_SEED_SAMPLE_RATE,
+            target_length=SMOKE_TESS_LENGTH if smoke else TESS_SEED_LENGTH, denoise=True,
+        )
+        features = FrameFeatureConfig(hop_length=TESS_SEED_HOP)
+    else:
+        audio = AudioConfig(
+            scaling="seed", target_sr=None, trim=True,
+            target_length=SMOKE_MSP_IMPROV_LENGTH if smoke else MSP_IMPROV_SEED_LENGTH, denoise=True,
+        )
+        features = FrameFeatureConfig(hop_length=MSP_IMPROV_SEED_HOP)
+    training = TrainingConfig(epochs=3 if smoke else 25)
+    model = ModelConfig(name="seed_cnn_convlstm", params={"filters": (8, 16), "convlstm_filters": 16,
+                                                          "dense_units": 32} if smoke else {})
+    return Recipe("seed", corpus, profile, audio, features, SpectrogramConfig(kind="seed"), model, training)
+
+
+def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
+    """The fixed chain: 16 kHz, peak normalisation, trimming, denoising before padding,
+    log-mel input, a recurrent model with pooling, class weights, speaker-grouped validation
+    and early stopping."""
+    _check_choice(corpus, CORPORA, "corpus")
+    _check_choice(profile, PROFILES, "profile")
+    smoke = profile == "smoke"
+    seconds = 2.0 if smoke else IMPROVED_LENGTH_SECONDS
+    audio = AudioConfig(
+        scaling="peak", target_sr=IMPROVED_SAMPLE_RATE, trim=True,
+        target_length=int(seconds * IMPROVED_SAMPLE_RATE), denoise=True, denoise_before_pad=True,
+    )
+    features = FrameFeatureConfig(hop_length=TESS_SEED_HOP if corpus == "tess" else MSP_IMPROV_SEED_HOP)
+    training = TrainingConfig(
+        epochs=4 if smoke else 40, learning_rate=1e-3, validation_split="speaker",
+        early_stopping_patience=None if smoke else 8, class_weight=True,
+    )
+    model = ModelConfig(name="improved_crnn", params={"filters": (8, 16), "recurrent_units": 16} if smoke else {})
+    return Recipe("improved", corpus, profile, audio, features, SpectrogramConfig(kind="logmel"), model, training)
+
+
+def get_recipe(name: str, corpus: str = "msp-improv", profile: str | None = None) -> Recipe:
+    """Recipe by name (``seed`` | ``improved``); ``profile`` defaults to :func:`current_profile`."""
+    _check_choice(name, RECIPES, "recipe")
+    profile = profile or current_profile()
+    return seed_recipe(corpus, profile) if name == "seed" else improved_recipe(corpus, profile)
+
+
+# --------------------------------------------------------------- paths and profile
+def repository_root() -> Path:
+    """The checkout holding this package (``src/ser_utils`` -> two levels up), or the cwd."""
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def current_profile() -> str:
+    """``SER_PROFILE`` when set; otherwise ``smoke`` on synthetic corpora and ``full`` on real ones."""
+    if os.environ.get("SER_PROFILE"):
+        return _check_choice(os.environ["SER_PROFILE"], PROFILES, "SER_PROFILE")
+    return "smoke" if is_synthetic(data_dir()) else "full"
+
+
+def is_synthetic(base: Path) -> bool:
+    """True when the corpora under ``base`` were made by :mod:`ser_utils.synthetic` (or none exist)."""
+    roots = [Path(base) / folder for folder in CORPUS_FOLDERS.values() if (Path(base) / folder).is_dir()]
+    return not roots or any((root / SYNTHETIC_MARKER).exists() for root in roots)
+
+
+def output_dir() -> Path:
+    return Path(os.environ.get("SER_OUTPUT_DIR") or repository_root() / "outputs").resolve()
+
+
+def user_dataset_dir() -> Path:
+    return repository_root() / "dataset"
+
+
+def synthetic_dir() -> Path:
+    return output_dir() / "synthetic"
+
+
+def has_corpus(data_dir: Path, corpus: str) -> bool:
+    folder = Path(data_dir) / CORPUS_FOLDERS[corpus]
+    return folder.is_dir() and any(folder.rglob("*.wav"))
+
+
+def data_dir() -> Path:
+    """``SER_DATA_DIR``, else ``dataset/`` when it holds a corpus, else the synthetic copy."""
+    if os.environ.get("SER_DATA_DIR"):
+        return Path(os.environ["SER_DATA_DIR"]).resolve()
+    if any(has_corpus(user_dataset_dir(), corpus) for corpus in CORPORA):
+        return user_dataset_dir()
+    return synthetic_dir()
+
+
+def corpus_root(corpus: str, base: Path | None = None) -> Path:
+    """Where ``corpus`` lives under ``base`` (default :func:`data_dir`): ``TESS/`` or ``MSP-IMPROV/``."""
+    _check_choice(corpus, CORPORA, "corpus")
+    return Path(base or data_dir()) / CORPUS_FOLDERS[corpus]

@@ -1,0 +1,26 @@
+"""Corpus loaders: one module per corpus, each returning a manifest DataFrame.
+
+>>> from ser_utils.corpora import load_corpus
+>>> manifest = load_corpus("msp-improv", "dataset/MSP-IMPROV")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import CORPORA
+from .msp_improv import load_msp_improv
+from .tess import load_tess
+
+__all__ = ["load_corpus", "load_tess", "load_msp_improv", "LOADERS"]
+
+LOADERS = {"tess": load_tess, "msp-improv": load_msp_improv}
+
+
+def load_corpus(name: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
+    """Manifest of corpus ``name`` ('tess' | 'msp-improv') found under ``root``."""
+    if name not in LOADERS:
+        raise ValueError(f"unknown corpus {name!r}: expected one of {', '.join(CORPORA)}")
+    return LOADERS[name](root, strict=strict)

@@ -1,0 +1,175 @@
+"""MSP-IMPROV (Busso et al., IEEE TAC 2017).
+
+Expected layout (any nesting depth is accepted; archives unzipped per session often
+nest twice, and some releases put everything under ``Audio/``)::
+
+    MSP-IMPROV/
+      Evaluation.txt            # or Evalution.txt (sic); here or one level up
+      session1/S01A/R/MSP-IMPROV-S01A-F01-R-FF01.wav
+      session1/S01A/T/…  session1/S01A/P/…  session1/S01A/S/…
+      …  session6/…
+
+File name ``MSP-IMPROV-S01A-F01-R-FF01``: [12:14] sentence, [14] the scenario's target
+(acted) emotion, [16] gender, [17:19] session, [20] recording type (R read, T target
+improvised, P/S the other two conditions), then a turn code.
+
+The label is the **consensus** of ``Evaluation.txt``: the first line of each block, e.g.
+``UTD-IMPROV-S01A-F01-S-FM01.avi; N; A:3.000000; V:3.500000; D:3.000000 ; N:3.000000;``
+(A angry, H happy, S sad, N neutral, O -> 'other', X -> 'no_agreement'); rater lines
+follow and are counted, duplicates once.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from ..config import MSP_IMPROV_LABELS
+from ..errors import CorpusError
+from ._scan import ScanReport, check_root, finish_manifest, list_examples, scan_wavs
+
+__all__ = ["load_msp_improv", "parse_msp_improv_name", "parse_evaluation_file", "find_label_file",
+           "LABEL_FILE_NAMES"]
+
+LABEL_FILE_NAMES = ("Evaluation.txt", "Evalution.txt")
+_NAME = re.compile(r"^MSP-IMPROV-S(\d{2})([AHSN])-([FM])(\d{2})-([PRST])-(\w+)$")
+_CONSENSUS_NAME = re.compile(r"^(?:UTD|MSP)-IMPROV-(\S+?)(?:\.avi|\.wav)?$")
+COLUMNS = ["path", "utterance_id", "corpus", "label", "speaker", "gender", "session", "sentence",
+           "acted_label", "recording_type", "turn", "arousal", "valence", "dominance", "naturalness",
+           "n_raters"]
+
+
+def parse_msp_improv_name(stem: str) -> dict | None:
+    """``MSP-IMPROV-S01A-F01-R-FF01`` -> sentence 1, acted 'angry', speaker 'F01', … ; None if not."""
+    match = _NAME.match(stem)
+    if not match:
+        return None
+    sentence, acted, gender, session, recording_type, turn = match.groups()
+    return {"sentence": int(sentence), "acted_label": MSP_IMPROV_LABELS[acted], "gender": gender,
+            "session": int(session), "speaker": f"{gender}{session}", "recording_type": recording_type,
+            "turn": turn}
+
+
+def find_label_file(root: Path) -> Path:
+    """``Evaluation.txt`` or ``Evalution.txt`` at ``root`` or its parent."""
+    for folder in (root, root.parent):
+        for name in LABEL_FILE_NAMES:
+            if (folder / name).is_file():
+                return folder / name
+    raise CorpusError(f"Evaluation.txt not found under {root} — place the label file from the MSP-IMPROV "
+                      "release (Evaluation.txt or Evalution.txt) at the corpus root")
+
+
+def _value(field: str, key: str, source: str) -> float:
+    name, _, value = field.partition(":")
+    if name.strip() != key:
+        raise CorpusError(f"{source}: expected '{key}:<value>' but found {field.strip()!r} — "
+                          "is this the MSP-IMPROV Evaluation.txt?")
+    value = value.strip()
+    try:
+        return float(value) if value else math.nan
+    except ValueError:
+        raise CorpusError(f"{source}: {key} value {value!r} is not a number — fix or restore the label file") from None
+
+
+def parse_evaluation_file(path: str | Path) -> pd.DataFrame:
+    """Consensus labels and mean attributes from an MSP-IMPROV ``Evaluation.txt``.
+
+    Returns
+    -------
+    pandas.DataFrame indexed by ``utterance_id`` (``MSP-IMPROV-…`` stem) with columns
+    ``consensus`` (letter), ``label``, ``arousal``, ``valence``, ``dominance``,
+    ``naturalness`` (float, NaN allowed) and ``n_raters`` (distinct rater lines).
+    """
+    path = Path(path)
+    entries: dict[str, dict] = {}
+    current: dict | None = None
+    raters: set[str] = set()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, start=1):
+            line = line.strip()
+            if not line:
+                continue
+            fields = [f.strip() for f in line.rstrip(";").split(";")]
+            name = _CONSENSUS_NAME.match(fields[0])
+            if name is None:  # a rater line of the current block
+                if current is not None:
+                    raters.add(line)
+                    current["n_raters"] = len(raters)
+                continue
+            source = f"{path.name} line {number}"
+            if len(fields) < 6 or fields[1] not in MSP_IMPROV_LABELS:
+                raise CorpusError(f"{source}: cannot read consensus line {line[:80]!r} — expected "
+                                  "'UTD-IMPROV-<id>.avi; <A|H|S|N|O|X>; A:…; V:…; D:… ; N:…;'")
+            utterance_id = "MSP-IMPROV-" + name.group(1)
+            current = {"consensus": fields[1], "label": MSP_IMPROV_LABELS[fields[1]],
+                       "arousal": _value(fields[2], "A", source), "valence": _value(fields[3], "V", source),
+                       "dominance": _value(fields[4], "D", source), "naturalness": _value(fields[5], "N", source),
+                       "n_raters": 0}
+            raters = set()
+            entries.setdefault(utterance_id, current)
+    if not entries:
+        raise CorpusError(f"{path}: no consensus lines found — is this the MSP-IMPROV Evaluation.txt?")
+    frame = pd.DataFrame.from_dict(entries, orient="index")
+    frame.index.name = "utterance_id"
+    return frame
+
+
+def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
+    """One row per MSP-IMPROV speaking turn found on disk, sorted by ``utterance_id``.
+
+    Parameters
+    ----------
+    root : path
+        The corpus folder (label file at its root or one level up, audio at any depth).
+    strict : bool
+        Fail on wav files with no label entry or an unparseable name, instead of skipping
+        and counting them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``path``, ``utterance_id``, ``corpus`` ('msp-improv'), ``label`` (consensus),
+        ``speaker`` (e.g. 'F01'), ``gender``, ``session`` (1–6), ``sentence``,
+        ``acted_label``, ``recording_type``, ``turn``, ``arousal``, ``valence``,
+        ``dominance``, ``naturalness``, ``n_raters``, ``sample_rate``, ``n_samples``,
+        ``duration``; ``attrs['report']`` counts what was skipped.
+
+    Examples
+    --------
+    >>> manifest = load_msp_improv("dataset/MSP-IMPROV")  # doctest: +SKIP
+    >>> manifest.recording_type.value_counts()["R"]  # doctest: +SKIP
+    620
+    """
+    root = check_root(root, "MSP-IMPROV", "dataset/MSP-IMPROV/")
+    labels = parse_evaluation_file(find_label_file(root))
+    report = ScanReport()
+    wavs = scan_wavs(root, report)
+    if not wavs:
+        raise CorpusError(f"no .wav files found under {root} — place the sessionN/ folders of MSP-IMPROV there")
+    rows = []
+    for stem, path in wavs.items():
+        parsed = parse_msp_improv_name(stem)
+        if parsed is None:
+            report.unparseable.append(str(path))
+            continue
+        if stem not in labels.index:
+            report.unlabelled.append(str(path))
+            continue
+        entry = labels.loc[stem]
+        rows.append({"path": str(path), "utterance_id": stem, "corpus": "msp-improv", **parsed,
+                     **{k: entry[k] for k in ("label", "arousal", "valence", "dominance", "naturalness",
+                                              "n_raters")}})
+    if report.unparseable and (strict or not rows):
+        raise CorpusError(f"{len(report.unparseable)} wav files under {root} are not named "
+                          f"MSP-IMPROV-SxxE-Gnn-T-turn.wav: {list_examples(report.unparseable)} — rename or remove them")
+    if report.unlabelled and (strict or not rows):
+        raise CorpusError(f"{len(report.unlabelled)} wav files under {root} have no entry in the label file: "
+                          f"{list_examples(report.unlabelled)} — use the Evaluation.txt of the same release")
+    report.labels_without_audio = len(set(labels.index) - set(wavs))
+    frame = finish_manifest(rows, report, root, COLUMNS)
+    frame["n_raters"] = frame["n_raters"].astype(int)
+    return frame

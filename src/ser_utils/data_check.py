@@ -1,0 +1,102 @@
+"""Preparing the data directory and checking a corpus (``ser data prepare`` / ``ser data check``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from . import config
+from .corpora import load_corpus
+from .errors import CorpusError
+from .storage import write_csv
+
+__all__ = ["prepare_data", "check_corpus", "format_summary", "manifest_path", "build_manifest",
+           "read_or_build_manifest", "available_corpora"]
+
+log = logging.getLogger(__name__)
+
+
+def prepare_data(*, size: str = "mini", seed: int = 0) -> Path:
+    """The data directory to use; makes the synthetic corpora when ``dataset/`` holds none.
+
+    ``SER_DATA_DIR`` wins when set (it must then hold a corpus). Making the synthetic
+    corpora is idempotent: a complete copy with the same parameters is left as it is.
+    """
+    base = config.data_dir()
+    if base == config.synthetic_dir():
+        from . import synthetic
+
+        log.info("no corpus in %s: writing synthetic '%s' corpora to %s", config.user_dataset_dir(), size, base)
+        synthetic.make_tess(config.corpus_root("tess", base), size=size, seed=seed)
+        synthetic.make_msp_improv(config.corpus_root("msp-improv", base), size=size, seed=seed)
+    elif not available_corpora(base):
+        raise CorpusError(f"SER_DATA_DIR={base} holds neither TESS/ nor MSP-IMPROV/ — point it at the folder "
+                          "that holds them, or unset it to use dataset/")
+    return base
+
+
+def available_corpora(base: Path | None = None) -> list[str]:
+    """The corpora present under ``base`` (default :func:`config.data_dir`)."""
+    base = Path(base or config.data_dir())
+    return [corpus for corpus in config.CORPORA if config.has_corpus(base, corpus)]
+
+
+def check_corpus(corpus: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
+    """Load ``corpus`` and fail with one line if any file cannot be read or the corpus is empty."""
+    manifest = load_corpus(corpus, root, strict=strict)
+    broken = manifest[manifest["n_samples"] <= 0]
+    if len(broken):
+        names = ", ".join(Path(p).name for p in broken["path"][:3])
+        raise CorpusError(f"{len(broken)} wav files under {root} are empty or corrupt ({names}"
+                          f"{' …' if len(broken) > 3 else ''}) — replace them from the original release")
+    return manifest
+
+
+def _counts(series: pd.Series) -> str:
+    counts = series.value_counts().sort_index()
+    return ", ".join(f"{k} {v}" for k, v in counts.items())
+
+
+def format_summary(manifest: pd.DataFrame) -> str:
+    """Counts by label, speaker, session and recording type, rates, durations, skipped files."""
+    corpus = manifest["corpus"].iloc[0]
+    lines = [f"{corpus}: {len(manifest)} utterances in {manifest.attrs.get('root', '?')}",
+             f"  labels:          {_counts(manifest['label'])}",
+             f"  speakers:        {_counts(manifest['speaker'])}"]
+    if corpus == "msp-improv":
+        lines += [f"  sessions:        {_counts(manifest['session'])}",
+                  f"  recording types: {_counts(manifest['recording_type'])}"]
+        seed = manifest[manifest["recording_type"].isin(config.SEED_RECORDING_TYPES)
+                        & manifest["label"].isin(config.FOUR_CLASSES)]
+        lines.append(f"  R+T, 4 classes:  {len(seed)} ({_counts(seed['label'])}; the original study: 1218)")
+    durations = manifest["duration"]
+    lines += [f"  sample rates:    {_counts(manifest['sample_rate'])}",
+              f"  durations:       {durations.min():.2f}–{durations.max():.2f} s, mean {durations.mean():.2f} s, "
+              f"total {durations.sum() / 60:.1f} min"]
+    report = manifest.attrs.get("report", {})
+    skipped = ", ".join(f"{report.get(k, 0)} {k}" for k in ("junk", "duplicates", "unparseable", "unlabelled"))
+    lines.append(f"  skipped files:   {skipped}")
+    if report.get("labels_without_audio"):
+        lines.append(f"  label entries without audio: {report['labels_without_audio']}")
+    return "\n".join(lines)
+
+
+def manifest_path(corpus: str) -> Path:
+    return config.output_dir() / "manifests" / f"{corpus}.csv"
+
+
+def build_manifest(corpus: str, root: str | Path | None = None) -> pd.DataFrame:
+    """Load ``corpus`` from ``root`` (default: under the data directory) and save its manifest CSV."""
+    manifest = check_corpus(corpus, root or config.corpus_root(corpus))
+    write_csv(manifest, manifest_path(corpus))
+    return manifest
+
+
+def read_or_build_manifest(corpus: str) -> pd.DataFrame:
+    """The saved manifest of ``corpus``, built first if missing."""
+    path = manifest_path(corpus)
+    if path.exists():
+        return pd.read_csv(path)
+    return build_manifest(corpus)

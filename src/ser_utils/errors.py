@@ -1,0 +1,17 @@
+"""Exceptions with one-line messages that name the file and the fix.
+
+The ``ser`` command prints ``error: <message>`` for any :class:`SerError` and exits with
+status 2, so every message here must be complete on its own.
+"""
+
+
+class SerError(Exception):
+    """Base class of the package's user-facing errors."""
+
+
+class CorpusError(SerError, ValueError):
+    """A corpus folder or label file is missing, malformed or incomplete."""
+
+
+class AudioError(SerError, ValueError):
+    """An audio file is unreadable, empty, corrupt or silent."""

@@ -1,0 +1,54 @@
+"""``ser run``: the whole story, stage by stage, as the numbered notebooks tell it.
+
+Prepares the data (synthetic corpora when ``dataset/`` holds none), checks every corpus,
+writes the manifests, then executes each notebook with papermill into
+``outputs/notebooks/`` (the committed notebooks are never modified).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from . import config
+from .data_check import available_corpora, build_manifest, format_summary, prepare_data
+
+log = logging.getLogger(__name__)
+
+
+def notebook_paths(notebooks_dir: Path | None = None) -> list[Path]:
+    folder = Path(notebooks_dir or config.repository_root() / "notebooks")
+    return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def execute_notebook(notebook: Path, out_dir: Path) -> Path:
+    """Run ``notebook`` with papermill into ``out_dir`` (same name), parameters from the environment."""
+    import papermill
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / notebook.name
+    papermill.execute_notebook(str(notebook), str(target), cwd=str(notebook.parent), progress_bar=False,
+                               kernel_name="python3")
+    return target
+
+
+def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
+    base = prepare_data()
+    # Notebooks read these, so the kernels see the same data, outputs and profile as this process.
+    os.environ.setdefault("SER_DATA_DIR", str(base))
+    os.environ.setdefault("SER_OUTPUT_DIR", str(config.output_dir()))
+    os.environ.setdefault("SER_PROFILE", config.current_profile())
+    print(f"data: {base}  outputs: {config.output_dir()}  profile: {config.current_profile()}")
+    for corpus in available_corpora(base):
+        manifest = build_manifest(corpus)
+        print(format_summary(manifest))
+    executed = []
+    for notebook in notebook_paths(notebooks_dir):
+        start = time.perf_counter()
+        print(f"running {notebook.name} …", flush=True)
+        executed.append(execute_notebook(notebook, config.output_dir() / "notebooks"))
+        print(f"  done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
+    print(f"executed notebooks: {config.output_dir() / 'notebooks'}")
+    return executed
