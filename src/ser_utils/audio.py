@@ -25,7 +25,7 @@ from .errors import AudioError
 
 __all__ = [
     "read_audio", "scale_like_seed", "peak_normalise", "resample", "trim_silence",
-    "pad_or_crop", "reduce_noise", "preprocess", "load_and_preprocess", "SCALINGS",
+    "pad_or_crop", "reduce_noise", "preprocess", "preprocess_steps", "load_and_preprocess", "SCALINGS",
 ]
 
 SCALINGS = ("seed", "peak", "none")
@@ -134,6 +134,44 @@ def reduce_noise(samples: np.ndarray, sr: int) -> np.ndarray:
                       dtype=np.float32)
 
 
+def preprocess_steps(samples: np.ndarray, sr: int, config: AudioConfig) -> dict[str, tuple[np.ndarray, int]]:
+    """Every intermediate signal of the chain of ``config``, in order, starting with ``"raw"``.
+
+    The chain is scale -> resample -> trim -> (denoise) -> pad/crop -> denoise; steps the
+    config switches off are absent. :func:`preprocess` returns the last entry.
+
+    Returns
+    -------
+    dict
+        ``{"raw": (samples, sr), "scaled": …, "resampled": …, "trimmed": …, "padded": …,
+        "denoised": …}``, each value ``(float32 samples, sample_rate)``.
+    """
+    if config.scaling not in SCALINGS:
+        raise ValueError(f"unknown scaling {config.scaling!r}: expected one of {', '.join(SCALINGS)}")
+    _check_not_silent(samples)
+    steps = {"raw": (np.asarray(samples, dtype=np.float32), sr)}
+    if config.scaling != "none":
+        samples = scale_like_seed(samples) if config.scaling == "seed" else peak_normalise(samples)
+        steps["scaled"] = samples, sr
+    if config.target_sr and config.target_sr != sr:
+        samples, sr = resample(samples, sr, config.target_sr, res_type=config.resample_type), config.target_sr
+        steps["resampled"] = samples, sr
+    if config.trim:
+        samples = trim_silence(samples, top_db=config.trim_top_db, frame_length=config.trim_frame_length,
+                               hop_length=config.trim_hop_length)
+        steps["trimmed"] = samples, sr
+    if config.denoise and config.denoise_before_pad:
+        samples = reduce_noise(samples, sr)
+        steps["denoised"] = samples, sr
+    if config.target_length:
+        samples = pad_or_crop(samples, config.target_length)
+        steps["padded"] = samples, sr
+    if config.denoise and not config.denoise_before_pad:
+        samples = reduce_noise(samples, sr)
+        steps["denoised"] = samples, sr
+    return steps
+
+
 def preprocess(samples: np.ndarray, sr: int, config: AudioConfig) -> tuple[np.ndarray, int]:
     """Apply the chain of ``config``: scale -> resample -> trim -> (denoise) -> pad/crop -> denoise.
 
@@ -150,25 +188,8 @@ def preprocess(samples: np.ndarray, sr: int, config: AudioConfig) -> tuple[np.nd
     sample_rate : int
         ``config.target_sr`` when set, else ``sr``.
     """
-    if config.scaling not in SCALINGS:
-        raise ValueError(f"unknown scaling {config.scaling!r}: expected one of {', '.join(SCALINGS)}")
-    _check_not_silent(samples)
-    if config.scaling == "seed":
-        samples = scale_like_seed(samples)
-    elif config.scaling == "peak":
-        samples = peak_normalise(samples)
-    if config.target_sr and config.target_sr != sr:
-        samples, sr = resample(samples, sr, config.target_sr, res_type=config.resample_type), config.target_sr
-    if config.trim:
-        samples = trim_silence(samples, top_db=config.trim_top_db, frame_length=config.trim_frame_length,
-                               hop_length=config.trim_hop_length)
-    if config.denoise and config.denoise_before_pad:
-        samples = reduce_noise(samples, sr)
-    if config.target_length:
-        samples = pad_or_crop(samples, config.target_length)
-    if config.denoise and not config.denoise_before_pad:
-        samples = reduce_noise(samples, sr)
-    return samples, sr
+    steps = preprocess_steps(samples, sr, config)
+    return steps[next(reversed(steps))]
 
 
 def load_and_preprocess(path: str | Path, config: AudioConfig) -> tuple[np.ndarray, int]:

@@ -1,0 +1,136 @@
+"""Reading any wav, and the preprocessing chain step by step against the original's calls."""
+
+from __future__ import annotations
+
+import librosa
+import noisereduce
+import numpy as np
+import pytest
+import soundfile as sf
+
+from conftest import write_tone
+from ser_utils import audio, config
+from ser_utils.config import AudioConfig
+from ser_utils.errors import AudioError
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_read_audio_any_pcm_or_float_width(tmp_path, subtype):
+    path = write_tone(tmp_path / "tone.wav", subtype=subtype, sr=8_000)
+    samples, sr = audio.read_audio(path)
+    assert sr == 8_000 and samples.dtype == np.float32 and samples.shape == (4_000,)
+    expected = 0.5 * np.sin(2 * np.pi * 220 * np.arange(4_000) / 8_000)
+    tolerance = {"PCM_U8": 1e-2}.get(subtype, 1e-4)
+    np.testing.assert_allclose(samples, expected, atol=tolerance)
+
+
+def test_read_audio_folds_stereo_to_mono_by_averaging(tmp_path):
+    path = write_tone(tmp_path / "stereo.wav", channels=2, sr=96_000, subtype="FLOAT")
+    samples, sr = audio.read_audio(path)
+    left, _ = sf.read(str(path), dtype="float32")
+    assert sr == 96_000 and samples.ndim == 1
+    np.testing.assert_allclose(samples, left.mean(axis=1), atol=1e-7)
+
+
+def test_seed_scaling_is_int16_times_1000_over_32768(tmp_path, msp_manifest):
+    path = msp_manifest["path"].iloc[0]
+    samples, _ = audio.read_audio(path)
+    as_int16, _ = sf.read(path, dtype="int16")
+    np.testing.assert_allclose(audio.scale_like_seed(samples), as_int16 * 1000 / 32768, rtol=1e-6, atol=1e-6)
+
+
+def test_peak_normalise_and_pad_or_crop():
+    x = np.array([0.1, -0.4, 0.2], dtype=np.float32)
+    np.testing.assert_allclose(audio.peak_normalise(x), [0.25, -1.0, 0.5])
+    np.testing.assert_array_equal(audio.pad_or_crop(x, 5), [0.1, -0.4, 0.2, 0, 0])
+    np.testing.assert_array_equal(audio.pad_or_crop(x, 2), [0.1, -0.4])
+    with pytest.raises(ValueError, match="length must be positive"):
+        audio.pad_or_crop(x, 0)
+
+
+def test_trim_removes_synthetic_leading_and_trailing_silence(msp_manifest):
+    samples, sr = audio.read_audio(msp_manifest["path"].iloc[0])
+    trimmed = audio.trim_silence(samples, top_db=25, frame_length=256, hop_length=64)
+    reference, _ = librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)
+    np.testing.assert_array_equal(trimmed, reference)
+    assert len(trimmed) < len(samples) - 0.2 * sr
+
+
+def test_seed_chain_for_msp_improv_equals_the_original_calls_step_by_step(msp_manifest):
+    recipe = config.seed_recipe("msp-improv", "full")
+    path = msp_manifest["path"].iloc[3]
+    samples, sr = audio.read_audio(path)
+    as_int16, _ = sf.read(path, dtype="int16")
+    scaled = (as_int16 * 1000 / 32768).astype(np.float32)
+    trimmed, _ = librosa.effects.trim(scaled, top_db=25, frame_length=256, hop_length=64)
+    padded = librosa.util.fix_length(trimmed, size=config.MSP_IMPROV_SEED_LENGTH)
+    expected = noisereduce.reduce_noise(y=padded, sr=sr)
+    out, out_sr = audio.preprocess(samples, sr, recipe.audio)
+    assert out_sr == sr == 44_100 and out.shape == (338_368,) and out.dtype == np.float32
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_seed_chain_for_tess_resamples_to_22050_and_pads_to_the_longest_clip(tess_manifest):
+    recipe = config.seed_recipe("tess", "full")
+    row = tess_manifest.set_index("utterance_id").loc["OAF_food_fear"]  # the 96 kHz file
+    samples, sr = audio.read_audio(row["path"])
+    scaled = samples * 1000
+    resampled = librosa.resample(scaled, orig_sr=sr, target_sr=22_050, res_type="soxr_hq")
+    expected = noisereduce.reduce_noise(y=librosa.util.fix_length(resampled, size=145_180), sr=22_050)
+    out, out_sr = audio.preprocess(samples, sr, recipe.audio)
+    assert out_sr == 22_050 and out.shape == (145_180,)
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
+
+
+def test_improved_chain_denoises_before_padding_at_16k(msp_manifest):
+    recipe = config.improved_recipe("msp-improv", "full")
+    samples, sr = audio.read_audio(msp_manifest["path"].iloc[0])
+    out, out_sr = audio.preprocess(samples, sr, recipe.audio)
+    assert out_sr == 16_000 and out.shape == (int(config.IMPROVED_LENGTH_SECONDS * 16_000),)
+    assert np.all(out[-1000:] == 0)  # padding after denoising stays exact zeros
+    assert np.max(np.abs(out)) <= 1.0 + 1e-6
+
+
+def test_unknown_scaling_is_rejected():
+    with pytest.raises(ValueError, match="unknown scaling 'loud'"):
+        audio.preprocess(np.ones(10, np.float32), 16_000, AudioConfig(scaling="loud"))
+
+
+# ---------------------------------------------------------------------- error paths
+def test_missing_file(tmp_path):
+    with pytest.raises(AudioError, match=r"missing\.wav: audio file not found"):
+        audio.read_audio(tmp_path / "missing.wav")
+
+
+def test_empty_wav_names_the_file(tmp_path):
+    path = tmp_path / "empty.wav"
+    sf.write(str(path), np.zeros(0, dtype=np.float32), 16_000)
+    with pytest.raises(AudioError, match=r"empty\.wav: the file holds no samples"):
+        audio.read_audio(path)
+
+
+def test_zero_byte_and_corrupt_files_name_the_file(tmp_path):
+    (tmp_path / "zero.wav").write_bytes(b"")
+    (tmp_path / "corrupt.wav").write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk")
+    for name in ("zero.wav", "corrupt.wav"):
+        with pytest.raises(AudioError, match=rf"{name}: cannot read audio .* replace the file"):
+            audio.read_audio(tmp_path / name)
+
+
+def test_nan_samples_are_rejected(tmp_path):
+    path = tmp_path / "nan.wav"
+    sf.write(str(path), np.array([0.1, np.nan, 0.2], dtype=np.float32), 16_000, subtype="FLOAT")
+    with pytest.raises(AudioError, match="NaN or infinite"):
+        audio.read_audio(path)
+
+
+def test_silent_file_fails_preprocessing_with_its_name(tmp_path):
+    path = tmp_path / "silent.wav"
+    sf.write(str(path), np.zeros(16_000, dtype=np.float32), 16_000, subtype="PCM_16")
+    with pytest.raises(AudioError, match=r"silent\.wav: the clip is silent"):
+        audio.load_and_preprocess(path, config.seed_recipe("msp-improv").audio)
+
+
+def test_trimming_that_leaves_nothing_is_an_error():
+    with pytest.raises(AudioError, match="silent"):
+        audio.trim_silence(np.zeros(100, np.float32))

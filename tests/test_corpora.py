@@ -1,0 +1,200 @@
+"""Corpus loaders on synthetic trees with every quirk of the real releases, and every error path."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from conftest import write_msp_tree, write_tone
+from ser_utils import config, synthetic
+from ser_utils.corpora import load_corpus, load_msp_improv, load_tess
+from ser_utils.corpora.msp_improv import parse_evaluation_file, parse_msp_improv_name
+from ser_utils.corpora.tess import parse_tess_name
+from ser_utils.errors import CorpusError
+
+REQUIRED = ["path", "utterance_id", "corpus", "label", "speaker", "gender"]
+MSP_REQUIRED = REQUIRED + ["session", "sentence", "acted_label", "recording_type", "arousal", "valence",
+                           "dominance", "naturalness"]
+
+
+# ----------------------------------------------------------------------------- TESS
+def test_tess_manifest_has_one_row_per_file_sorted_with_labels_from_suffix(tess_manifest, tess_root):
+    wavs = [p for p in tess_root.rglob("*.wav") if "__MACOSX" not in p.parts and not p.name.startswith("._")]
+    assert len(tess_manifest) == len(wavs) == 140
+    assert list(tess_manifest.columns[: len(REQUIRED)]) == REQUIRED
+    assert tess_manifest["utterance_id"].is_monotonic_increasing
+    assert set(tess_manifest["corpus"]) == {"tess"}
+    assert tess_manifest["label"].value_counts().to_dict() == {e: 20 for e in config.EMOTIONS}
+    assert tess_manifest["speaker"].value_counts().to_dict() == {"OAF": 70, "YAF": 70}
+    assert set(tess_manifest["gender"]) == {"F"}
+    assert all(Path(p).is_absolute() and Path(p).exists() for p in tess_manifest["path"])
+    # the label is the suffix even where the folder says "Pleasant_surprise" or "pleasant_surprised"
+    surprise = tess_manifest[tess_manifest["label"] == "surprise"]
+    assert all(Path(p).stem.endswith("_ps") for p in surprise["path"])
+
+
+def test_tess_junk_is_ignored_and_counted(tess_manifest):
+    report = tess_manifest.attrs["report"]
+    assert report["junk"] >= 2  # __MACOSX/._* files and .DS_Store
+    assert report["unparseable"] == 0
+
+
+def test_tess_reads_the_96khz_file_rate_from_its_header(tess_manifest):
+    rates = tess_manifest.set_index("utterance_id")["sample_rate"]
+    assert rates["OAF_food_fear"] == 96_000
+    assert set(rates.drop("OAF_food_fear")) == {24_414}
+
+
+def test_tess_twice_nested_copy_counts_duplicates_once(tess_root, tmp_path):
+    root = tmp_path / "TESS"
+    shutil.copytree(tess_root, root)
+    inner = next(root.glob("*/TESS Toronto emotional speech set data"))
+    shutil.copytree(inner, root / "TESS Toronto emotional speech set data")  # the archive's second copy
+    manifest = load_tess(root)
+    assert len(manifest) == 140
+    assert manifest.attrs["report"]["duplicates"] == 140
+
+
+@pytest.mark.parametrize("stem, expected", [
+    ("OAF_back_angry", {"speaker": "OAF", "word": "back", "label": "angry"}),
+    ("YAF_pick_ps", {"speaker": "YAF", "word": "pick", "label": "surprise"}),
+    ("YAF_neat_Neutral", {"speaker": "YAF", "word": "neat", "label": "neutral"}),
+    ("OAF_back", None),
+    ("ZZZ_back_angry", None),
+])
+def test_parse_tess_name(stem, expected):
+    assert parse_tess_name(stem) == expected
+
+
+def test_tess_unparseable_names_are_skipped_and_counted_or_fail_in_strict_mode(tmp_path):
+    write_tone(tmp_path / "OAF_angry" / "OAF_back_angry.wav")
+    write_tone(tmp_path / "OAF_angry" / "recording 12.wav")
+    manifest = load_tess(tmp_path)
+    assert len(manifest) == 1 and manifest.attrs["report"]["unparseable"] == 1
+    with pytest.raises(CorpusError, match=r"1 wav files .* recording 12\.wav"):
+        load_tess(tmp_path, strict=True)
+
+
+# ----------------------------------------------------------------------- MSP-IMPROV
+def test_msp_improv_manifest_columns_types_and_labels(msp_manifest, msp_root):
+    assert list(msp_manifest.columns[: len(MSP_REQUIRED)])[: len(REQUIRED)] == REQUIRED
+    assert set(MSP_REQUIRED) <= set(msp_manifest.columns)
+    assert len(msp_manifest) == len(list(msp_root.rglob("MSP-IMPROV-*.wav")))
+    assert msp_manifest["utterance_id"].is_monotonic_increasing
+    assert set(msp_manifest["session"]) == set(range(1, 7))
+    assert set(msp_manifest["recording_type"]) <= set(config.MSP_IMPROV_RECORDING_TYPES)
+    assert set(msp_manifest["label"]) <= set(config.FOUR_CLASSES) | {"other", "no_agreement"}
+    assert {"other", "no_agreement"} <= set(msp_manifest["label"])
+    assert set(msp_manifest["acted_label"]) == set(config.FOUR_CLASSES)
+    assert (msp_manifest["label"] != msp_manifest["acted_label"]).any()  # consensus can differ from the scenario
+    assert msp_manifest["speaker"].str.match(r"^[FM]0[1-6]$").all()
+    assert (msp_manifest["speaker"].str[1:].astype(int) == msp_manifest["session"]).all()
+    assert msp_manifest["arousal"].dtype.kind == "f" and msp_manifest["arousal"].isna().any()
+    assert (msp_manifest["n_raters"] >= 1).all()
+    assert set(msp_manifest["sample_rate"]) == {44_100}
+
+
+def test_parse_msp_improv_name_positions():
+    parsed = parse_msp_improv_name("MSP-IMPROV-S07H-M03-T-MF12")
+    assert parsed == {"sentence": 7, "acted_label": "happy", "gender": "M", "session": 3, "speaker": "M03",
+                      "recording_type": "T", "turn": "MF12"}
+    assert parse_msp_improv_name("MSP-IMPROV-S07Q-M03-T-MF12") is None
+
+
+@pytest.mark.parametrize("layout", ["audio", "nested"])
+@pytest.mark.parametrize("label_file", ["Evaluation.txt", "Evalution.txt"])
+def test_msp_improv_every_layout_and_label_file_name(tmp_path, msp_manifest, layout, label_file):
+    root = synthetic.make_msp_improv(tmp_path / "MSP-IMPROV", size="mini", seed=0, layout=layout,
+                                     label_file_name=label_file)
+    manifest = load_msp_improv(root)
+    pd.testing.assert_frame_equal(manifest.drop(columns="path"), msp_manifest.drop(columns="path"))
+
+
+def test_msp_improv_label_file_one_level_up(tmp_path):
+    names = {"MSP-IMPROV-S01A-F01-R-FF01": "A", "MSP-IMPROV-S02N-M01-T-MM01": "N"}
+    write_msp_tree(tmp_path, names)
+    corpus = tmp_path / "audio_only"
+    corpus.mkdir()
+    shutil.move(str(tmp_path / "session1"), corpus / "session1")
+    manifest = load_msp_improv(corpus)
+    assert manifest["label"].tolist() == ["angry", "neutral"]
+
+
+def test_evaluation_file_quirks_nan_duplicated_raters_and_d_space(tmp_path):
+    names = {"MSP-IMPROV-S01A-F01-R-FF01": "O", "MSP-IMPROV-S02N-M01-T-MM01": "X"}
+    write_msp_tree(tmp_path, names)
+    labels = parse_evaluation_file(tmp_path / "Evaluation.txt")
+    assert labels.loc["MSP-IMPROV-S01A-F01-R-FF01", "label"] == "other"
+    assert labels.loc["MSP-IMPROV-S02N-M01-T-MM01", "label"] == "no_agreement"
+    assert math.isnan(labels.loc["MSP-IMPROV-S01A-F01-R-FF01", "arousal"])
+    assert labels.loc["MSP-IMPROV-S02N-M01-T-MM01", "arousal"] == 2.5
+    assert labels.loc["MSP-IMPROV-S02N-M01-T-MM01", "dominance"] == 3.0
+    assert labels["n_raters"].tolist() == [2, 2]  # three rater lines, one duplicated
+
+
+def test_msp_improv_unlabelled_wavs_are_counted_or_fail_in_strict_mode(tmp_path):
+    write_msp_tree(tmp_path, {"MSP-IMPROV-S01A-F01-R-FF01": "A"})
+    write_tone(tmp_path / "session1" / "S03S" / "T" / "MSP-IMPROV-S03S-F01-T-FM01.wav")
+    manifest = load_msp_improv(tmp_path)
+    assert len(manifest) == 1
+    assert manifest.attrs["report"]["unlabelled"] == 1
+    with pytest.raises(CorpusError, match=r"1 wav files .* no entry in the label file: MSP-IMPROV-S03S-F01-T-FM01\.wav"):
+        load_msp_improv(tmp_path, strict=True)
+
+
+def test_msp_improv_labels_without_audio_are_reported(tmp_path):
+    write_msp_tree(tmp_path, {"MSP-IMPROV-S01A-F01-R-FF01": "A"},
+                   extra_labels={"MSP-IMPROV-S09H-M02-P-MF03": "H"})
+    assert load_msp_improv(tmp_path).attrs["report"]["labels_without_audio"] == 1
+
+
+# ---------------------------------------------------------------------- error paths
+def test_missing_root_names_the_folder_and_the_fix(tmp_path):
+    with pytest.raises(CorpusError, match=r"MSP-IMPROV folder not found: .*nowhere — place your copy"):
+        load_msp_improv(tmp_path / "nowhere")
+    with pytest.raises(CorpusError, match=r"TESS folder not found"):
+        load_tess(tmp_path / "nowhere")
+
+
+def test_root_that_is_a_file(tmp_path):
+    (tmp_path / "x.txt").write_text("")
+    with pytest.raises(CorpusError, match="is a file, not a folder"):
+        load_tess(tmp_path / "x.txt")
+
+
+def test_no_wav_files(tmp_path):
+    (tmp_path / "readme.txt").write_text("nothing")
+    with pytest.raises(CorpusError, match=r"no \.wav files found under"):
+        load_tess(tmp_path)
+    (tmp_path / "Evaluation.txt").write_text("UTD-IMPROV-S01A-F01-R-FF01.avi; A; A:1; V:1; D:1 ; N:1;\n")
+    with pytest.raises(CorpusError, match=r"no \.wav files found under"):
+        load_msp_improv(tmp_path)
+
+
+def test_missing_label_file(tmp_path):
+    write_msp_tree(tmp_path / "corpus", {"MSP-IMPROV-S01A-F01-R-FF01": "A"}, label_file=None)
+    with pytest.raises(CorpusError, match=r"Evaluation\.txt not found under .*corpus — place the label file"):
+        load_msp_improv(tmp_path / "corpus")
+
+
+def test_malformed_label_file(tmp_path):
+    write_msp_tree(tmp_path, {"MSP-IMPROV-S01A-F01-R-FF01": "A"}, label_file=None)
+    (tmp_path / "Evaluation.txt").write_text("UTD-IMPROV-S01A-F01-R-FF01.avi; Q; A:1; V:1; D:1 ; N:1;\n")
+    with pytest.raises(CorpusError, match=r"Evaluation\.txt line 1: cannot read consensus line"):
+        load_msp_improv(tmp_path)
+    (tmp_path / "Evaluation.txt").write_text("UTD-IMPROV-S01A-F01-R-FF01.avi; A; A:high; V:1; D:1 ; N:1;\n")
+    with pytest.raises(CorpusError, match=r"A value 'high' is not a number"):
+        load_msp_improv(tmp_path)
+    (tmp_path / "Evaluation.txt").write_text("just some text\n")
+    with pytest.raises(CorpusError, match="no consensus lines found"):
+        load_msp_improv(tmp_path)
+
+
+def test_load_corpus_dispatches_and_rejects_unknown_names(tess_root, tess_manifest):
+    pd.testing.assert_frame_equal(load_corpus("tess", tess_root), tess_manifest)
+    with pytest.raises(ValueError, match="unknown corpus 'iemocap': expected one of tess, msp-improv"):
+        load_corpus("iemocap", tess_root)

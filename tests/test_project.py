@@ -1,0 +1,52 @@
+"""Repository rules a reader relies on: pinned environments agree, notebooks are committed
+clean and take papermill parameters, the package imports without TensorFlow."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _pins(lines):
+    return dict(re.match(r"^\s*-?\s*([A-Za-z0-9_.-]+)==(\S+)", line).groups()
+                for line in lines if re.match(r"^\s*-?\s*[A-Za-z0-9_.-]+==", line))
+
+
+def test_environment_yml_pins_equal_requirements_txt():
+    requirements = _pins((ROOT / "requirements.txt").read_text().splitlines())
+    environment = _pins((ROOT / "environment.yml").read_text().splitlines())
+    assert requirements and environment == requirements
+
+
+def test_every_requirement_is_pinned_exactly():
+    lines = [l for l in (ROOT / "requirements.txt").read_text().splitlines() if l.strip() and not l.startswith("#")]
+    assert all("==" in line for line in lines), lines
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[n.name for n in NOTEBOOKS])
+def test_notebooks_are_committed_without_outputs_and_take_parameters(notebook):
+    cells = json.loads(notebook.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") and not c.get("execution_count") for c in code)
+    assert "parameters" in code[0].get("metadata", {}).get("tags", [])
+    assert "SER_DATA_DIR" in "".join(code[0]["source"])
+
+
+def test_notebooks_are_numbered_in_order():
+    numbers = [int(n.name[:2]) for n in NOTEBOOKS]
+    assert numbers == list(range(1, len(numbers) + 1))
+
+
+def test_importing_the_package_and_its_data_modules_does_not_import_tensorflow():
+    code = ("import sys, ser_utils, ser_utils.cli, ser_utils.corpora, ser_utils.audio, ser_utils.data_check; "
+            "print('tensorflow' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
