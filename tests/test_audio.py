@@ -36,14 +36,14 @@ def test_seed_scaling_is_int16_times_1000_over_32768(tmp_path, msp_manifest):
     path = msp_manifest["path"].iloc[0]
     samples, _ = audio.read_audio(path)
     as_int16, _ = sf.read(path, dtype="int16")
-    np.testing.assert_allclose(audio.scale_like_seed(samples), as_int16 * 1000 / 32768, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(audio.scale_like_seed(samples), as_int16.astype(np.float64) * 1000 / 32768, rtol=1e-6, atol=1e-6)
 
 
 def test_peak_normalise_and_pad_or_crop():
     x = np.array([0.1, -0.4, 0.2], dtype=np.float32)
     np.testing.assert_allclose(audio.peak_normalise(x), [0.25, -1.0, 0.5])
-    np.testing.assert_array_equal(audio.pad_or_crop(x, 5), [0.1, -0.4, 0.2, 0, 0])
-    np.testing.assert_array_equal(audio.pad_or_crop(x, 2), [0.1, -0.4])
+    np.testing.assert_array_equal(audio.pad_or_crop(x, 5), np.array([0.1, -0.4, 0.2, 0, 0], np.float32))
+    np.testing.assert_array_equal(audio.pad_or_crop(x, 2), np.array([0.1, -0.4], np.float32))
     with pytest.raises(ValueError, match="length must be positive"):
         audio.pad_or_crop(x, 0)
 
@@ -61,7 +61,7 @@ def test_seed_chain_for_msp_improv_equals_the_original_calls_step_by_step(msp_ma
     path = msp_manifest["path"].iloc[3]
     samples, sr = audio.read_audio(path)
     as_int16, _ = sf.read(path, dtype="int16")
-    scaled = (as_int16 * 1000 / 32768).astype(np.float32)
+    scaled = (as_int16.astype(np.float64) * 1000 / 32768).astype(np.float32)  # int16 x 1000 would overflow
     trimmed, _ = librosa.effects.trim(scaled, top_db=25, frame_length=256, hop_length=64)
     padded = librosa.util.fix_length(trimmed, size=config.MSP_IMPROV_SEED_LENGTH)
     expected = noisereduce.reduce_noise(y=padded, sr=sr)

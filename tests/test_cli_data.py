@@ -51,7 +51,7 @@ def test_data_manifest_writes_the_csv(capsys, msp_root, msp_manifest, tmp_path):
     (("data", "check", "msp-improv", "{tmp}/no_labels"), "error: Evaluation.txt not found under"),
     (("data", "manifest", "msp-improv", "{tmp}/no_labels", "--out", "{tmp}/m.csv"), "error: Evaluation.txt not found"),
     (("data", "check", "tess", "{tmp}/empty_wav"), "error: 1 wav files under"),
-    (("data", "check", "msp-improv", "{tmp}/unlabelled", "--strict"), "no entry in the label file"),
+    (("data", "check", "msp-improv", "{tmp}/unlabelled", "--strict"), "error: 1 wav files under"),
 ])
 def test_data_errors_are_one_line_with_nonzero_exit(capsys, tmp_path, argv, message):
     write_tone(tmp_path / "no_labels" / "session1" / "S01A" / "R" / "MSP-IMPROV-S01A-F01-R-FF01.wav")

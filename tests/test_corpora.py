@@ -93,7 +93,9 @@ def test_msp_improv_manifest_columns_types_and_labels(msp_manifest, msp_root):
     assert (msp_manifest["label"] != msp_manifest["acted_label"]).any()  # consensus can differ from the scenario
     assert msp_manifest["speaker"].str.match(r"^[FM]0[1-6]$").all()
     assert (msp_manifest["speaker"].str[1:].astype(int) == msp_manifest["session"]).all()
-    assert msp_manifest["arousal"].dtype.kind == "f" and msp_manifest["arousal"].isna().any()
+    attributes = msp_manifest[["arousal", "valence", "dominance", "naturalness"]]
+    assert all(kind == "f" for kind in attributes.dtypes.map(lambda d: d.kind))
+    assert attributes.isna().any(axis=None)  # the label file writes some values as NaN
     assert (msp_manifest["n_raters"] >= 1).all()
     assert set(msp_manifest["sample_rate"]) == {44_100}
 
