@@ -119,6 +119,176 @@ def run_pipeline(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------- traditional models
+def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
+    # Names are checked in run_traditional (not argparse choices) so a wrong one is a one-line error.
+    parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
+    parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
+    parser.add_argument("--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)")
+    parser.add_argument("--protocol", default="seed-random",
+                        help="seed-random (default), seed-4fold, loso (MSP-IMPROV) or speaker")
+    parser.add_argument("--subset", default="seed", help="seed (default), 4class or all")
+    parser.add_argument("--features", default="seed", help="feature set: seed (default), functionals or egemaps")
+    parser.add_argument("--grid", default="none",
+                        help="none (default), original (SVC grid, 5-fold, accuracy) or sound (UA, speaker-grouped)")
+    parser.add_argument("--recipe", default="seed", help="audio chain of the features: seed (default) or improved")
+    parser.add_argument("--random-state", type=int, default=None, help="seed of the models (default: the recipe's)")
+    parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
+                        help="seed of the seed-random split (default %(default)s)")
+    parser.add_argument("--jobs", type=int, default=1, help="joblib workers for features and grid search")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the results JSON/CSV "
+                                                               "(default outputs/results)")
+
+
+@command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
+def run_traditional(args: argparse.Namespace) -> int:
+    from . import evaluation, features, traditional
+    from .corpora import load_corpus
+
+    for what, value, choices in (("corpus", args.corpus, config.CORPORA), ("model", args.model, tuple(traditional.MODELS)),
+                                 ("protocol", args.protocol, evaluation.PROTOCOLS),
+                                 ("subset", args.subset, evaluation.SUBSETS),
+                                 ("feature set", args.features, features.FEATURE_SETS),
+                                 ("grid", args.grid, traditional.GRIDS), ("recipe", args.recipe, config.RECIPES)):
+        if value not in choices:
+            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    try:
+        traditional.check_model_grid(args.model, args.grid)
+    except ValueError as exc:
+        raise SerError(str(exc)) from None
+    manifest = evaluation.select_subset(load_corpus(args.corpus, args.root), args.subset)
+    recipe = config.get_recipe(args.recipe, args.corpus)
+    try:
+        protocol = evaluation.make_protocol(args.protocol, manifest, random_state=args.split_random_state)
+    except ValueError as exc:
+        raise SerError(str(exc)) from None
+    print(f"{args.corpus} {args.subset}: {len(manifest)} utterances, {protocol.n_splits} folds ({args.protocol}); "
+          f"{args.features} features, {recipe.name} recipe ({recipe.profile})", flush=True)
+    matrix = features.extract_features(manifest, args.features, recipe=recipe, n_jobs=args.jobs,
+                                       cache_dir=args.cache_dir)
+    random_state = recipe.seed if args.random_state is None else args.random_state
+    rows = traditional.nested_evaluation(matrix, manifest, model=args.model, protocol=protocol, grid=args.grid,
+                                         random_state=random_state, n_jobs=args.jobs)
+    name = "_".join([args.corpus, args.subset, args.features, args.protocol, args.model]
+                    + ([f"grid-{args.grid}"] if args.grid != "none" else []))
+    table = evaluation.fold_table(rows)
+    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
+    paths = evaluation.save_results(name, rows, out_dir=args.out, extra={
+        "corpus": args.corpus, "subset": args.subset, "protocol": args.protocol, "model": args.model,
+        "features": args.features, "grid": args.grid, "random_state": random_state,
+        "split_random_state": args.split_random_state if args.protocol == "seed-random" else None,
+        "n_utterances": len(manifest), "n_features": int(matrix.shape[1]), "recipe": recipe.to_dict()})
+    summary = evaluation.summarise_folds(rows)
+    print(f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
+          f"-> {paths['json']}")
+    return 0
+
+
+# ----------------------------------------------------------------------- prediction
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, help="a model bundle folder (written by ser train)")
+    parser.add_argument("audio", nargs="+", type=Path, help="wav files or folders holding them")
+    parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    parser.add_argument("--per-window", action="store_true", help="one row per window of long clips")
+
+
+@command("predict", _predict_arguments, "predict the emotion of wav files with a trained model bundle")
+def run_predict(args: argparse.Namespace) -> int:
+    from .prediction import collect_audio_paths, predict_files
+    from .training import load_bundle
+
+    collect_audio_paths(args.audio)  # fail on a bad path before loading TensorFlow
+    table = predict_files(load_bundle(args.bundle), args.audio, per_window=args.per_window)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print(table.to_string(index=False))
+    return 0
+
+
+# --------------------------------------------------------------------------- arrays
+def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
+    _corpus_argument(parser)
+    parser.add_argument("--recipe", choices=config.RECIPES, default="seed", help="preprocessing + spectrogram")
+    parser.add_argument("--out", type=Path, required=True, help="folder that receives the .npy files")
+    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument("--profile", choices=config.PROFILES, default=None,
+                        help="full or smoke sizes (default: SER_PROFILE, else smoke on a synthetic corpus)")
+    parser.add_argument("--subset", choices=("seed", "all"), default="seed",
+                        help="seed: MSP-IMPROV R+T with every label (default); all: every file")
+    parser.add_argument("--skip-bad-files", action="store_true",
+                        help="leave unreadable or silent files out instead of stopping at the first")
+
+
+@command("arrays", _arrays_arguments, "stream preprocessed audio and spectrograms of a corpus to .npy files")
+def run_arrays(args: argparse.Namespace) -> int:
+    import os
+
+    from .arrays import generate_arrays
+    from .corpora import load_corpus
+
+    manifest = load_corpus(args.corpus, args.root)
+    profile = args.profile or os.environ.get("SER_PROFILE") or (
+        "smoke" if (Path(args.root) / config.SYNTHETIC_MARKER).exists() else "full")
+    recipe = config.get_recipe(args.recipe, args.corpus, profile)
+    paths = generate_arrays(manifest, recipe, args.out, n_jobs=args.n_jobs, subset=args.subset,
+                            on_error="skip" if args.skip_bad_files else "raise")
+    from .storage import read_json
+
+    info = read_json(paths.info)
+    print(f"{info['n']} utterances ({args.recipe} recipe, {profile} profile) -> {paths.directory}: "
+          f"audio {tuple(info['audio_shape'])}, spectrograms {tuple(info['spectrogram_shape'])} at "
+          f"{info['sample_rate']} Hz")
+    return 0
+
+
+# ------------------------------------------------------------------------- features
+FEATURE_SUBSETS = ("original", "seed", "4class", "all")
+
+
+def _features_arguments(parser: argparse.ArgumentParser) -> None:
+    # Names are checked in run_features (not argparse choices) so a wrong one is a one-line error.
+    parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
+    parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
+    parser.add_argument("--set", dest="feature_set", required=True, help="seed, functionals or egemaps")
+    parser.add_argument("--out", type=Path, required=True, help="folder for <corpus>_<set>.npy/.csv/.json")
+    parser.add_argument("--recipe", default="seed", help="audio chain: seed (default) or improved")
+    parser.add_argument("--subset", default="original",
+                        help="original (default: MSP-IMPROV R+T whatever the label, all of TESS), seed, 4class or all")
+    parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
+
+
+@command("features", _features_arguments, "extract a feature matrix (cached per file) and its metadata CSV")
+def run_features(args: argparse.Namespace) -> int:
+    from . import features
+    from .corpora import load_corpus
+
+    for what, value, choices in (("corpus", args.corpus, config.CORPORA),
+                                 ("feature set", args.feature_set, features.FEATURE_SETS),
+                                 ("recipe", args.recipe, config.RECIPES), ("subset", args.subset, FEATURE_SUBSETS)):
+        if value not in choices:
+            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    manifest = load_corpus(args.corpus, args.root)
+    if args.subset == "original":
+        manifest = features.original_files(manifest)
+    else:
+        from . import evaluation
+
+        manifest = evaluation.select_subset(manifest, args.subset)
+    recipe = config.get_recipe(args.recipe, args.corpus)
+    print(f"{args.corpus} ({args.subset}): {len(manifest)} files, {args.feature_set} features, "
+          f"{recipe.name} recipe ({recipe.profile} profile)", flush=True)
+    matrix, info = features.extract_features(manifest, args.feature_set, recipe=recipe, n_jobs=args.n_jobs,
+                                             cache_dir=args.cache_dir, return_info=True)
+    path = features.save_features(matrix, manifest, args.out, corpus=args.corpus, feature_set=args.feature_set,
+                                  recipe=recipe)
+    print(f"shape {matrix.shape[0]} × {matrix.shape[1]} · cache {info.hits} hits, {info.misses} computed "
+          f"({info.cache_dir}) · {info.seconds:.1f} s -> {path} (+ .csv, .json)")
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ser", description="Speech emotion recognition pipeline")

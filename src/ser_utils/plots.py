@@ -89,3 +89,121 @@ def save_figure(fig_or_ax, path) -> None:
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
+
+
+# ------------------------------------------------------------------ results figures
+__all__ += ["confusion_matrix_heatmap", "learning_curves", "fold_metrics_bar", "results_bar"]
+
+
+def confusion_matrix_heatmap(confusion, labels, *, normalise: str | None = "true", ax=None, title: str = "",
+                             cmap: str = "Blues"):
+    """Seaborn heat map of a confusion matrix (rows true, columns predicted).
+
+    Parameters
+    ----------
+    confusion : array (k, k)
+        Counts, in ``labels`` order (e.g. ``compute_metrics(...)["confusion"]``).
+    labels : sequence of str
+    normalise : {'true', 'pred', 'all', None}, default 'true'
+        Divide by the row sums (recall per class on the diagonal), the column sums
+        (precision), the total, or show counts.
+    """
+    import seaborn as sns
+
+    counts = np.asarray(confusion, dtype=float)
+    if counts.shape != (len(labels), len(labels)):
+        raise ValueError(f"confusion matrix of shape {counts.shape} does not match {len(labels)} labels")
+    if normalise not in ("true", "pred", "all", None):
+        raise ValueError(f"unknown normalise {normalise!r}: expected 'true', 'pred', 'all' or None")
+    values, fmt = counts, ".0f"
+    if normalise is not None:
+        totals = {"true": counts.sum(axis=1, keepdims=True), "pred": counts.sum(axis=0, keepdims=True),
+                  "all": counts.sum()}[normalise]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            values = np.where(totals > 0, counts / np.where(totals > 0, totals, 1), 0.0)
+        fmt = ".2f"
+    ax = _axes(ax, (4.5, 3.8))
+    sns.heatmap(values, annot=True, fmt=fmt, cmap=cmap, xticklabels=list(labels), yticklabels=list(labels),
+                vmin=0, vmax=1 if normalise else None, square=True, cbar=True, ax=ax)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title or ("confusion matrix" + (f" (normalised over {normalise})" if normalise else "")))
+    return ax
+
+
+def learning_curves(history: dict, *, metrics: tuple[str, ...] = ("loss", "accuracy"), ax=None, title: str = ""):
+    """Training and validation curves per epoch from a Keras ``History.history`` dict.
+
+    One panel per metric in ``metrics`` that the history holds (``val_<metric>`` dashed);
+    ``ax`` may be one axes (all metrics on it) or one per metric. Returns the axes array.
+    """
+    present = [m for m in metrics if m in history]
+    if not present:
+        raise ValueError(f"history holds none of {metrics}: it has {sorted(history)}")
+    if ax is None:
+        _, axes = plt.subplots(1, len(present), figsize=(4.5 * len(present), 3.2), squeeze=False)
+        axes = axes[0]
+    else:
+        axes = np.atleast_1d(ax)
+        axes = np.repeat(axes, len(present)) if len(axes) == 1 else axes
+    for axis, metric in zip(axes, present):
+        epochs = np.arange(1, len(history[metric]) + 1)
+        line, = axis.plot(epochs, history[metric], label=f"train {metric}")
+        if f"val_{metric}" in history:
+            axis.plot(epochs, history[f"val_{metric}"], linestyle="--", color=line.get_color(),
+                      label=f"validation {metric}")
+        axis.set_xlabel("epoch")
+        axis.set_ylabel(metric)
+        axis.legend(fontsize="small")
+    if title:
+        axes[0].figure.suptitle(title)
+    return axes
+
+
+def fold_metrics_bar(rows, *, metrics: tuple[str, ...] = ("ua", "wa"), chance: float | None = None, ax=None,
+                     title: str = ""):
+    """Grouped bars of ``metrics`` per fold, with each metric's mean as a dotted line.
+
+    ``rows`` are fold rows (:func:`ser_utils.evaluation.evaluate_folds`) or a
+    :func:`~ser_utils.evaluation.fold_table` (its 'mean'/'std' rows are skipped);
+    ``chance`` draws a grey line (e.g. 1 / number of classes).
+    """
+    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows).set_index("fold")
+    table = table.drop(index=[i for i in ("mean", "std") if i in table.index])
+    ax = _axes(ax, (max(4.0, 0.8 * len(table) + 2), 3.2))
+    positions = np.arange(len(table))
+    width = 0.8 / len(metrics)
+    for number, metric in enumerate(metrics):
+        values = table[metric].astype(float).to_numpy()
+        bars = ax.bar(positions + (number - (len(metrics) - 1) / 2) * width, values, width, label=metric.upper())
+        ax.axhline(values.mean(), linestyle=":", color=bars.patches[0].get_facecolor())
+    if chance is not None:
+        ax.axhline(chance, color="grey", linewidth=1, label="chance")
+    ax.set_xticks(positions, [str(i) for i in table.index])
+    ax.set_xlabel("fold")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize="small", ncol=len(metrics) + 1)
+    ax.set_title(title)
+    return ax
+
+
+def results_bar(summaries: dict[str, dict], *, metrics: tuple[str, ...] = ("ua", "wa"), chance: float | None = None,
+                ax=None, title: str = ""):
+    """Compare runs: ``{name: {"ua": mean, "ua_std": std, …}}`` (e.g. saved results JSONs) as
+    grouped bars with the fold standard deviation as error bars."""
+    names = list(summaries)
+    ax = _axes(ax, (max(4.0, 1.1 * len(names) + 2), 3.4))
+    positions = np.arange(len(names))
+    width = 0.8 / len(metrics)
+    for number, metric in enumerate(metrics):
+        means = [summaries[n].get(metric, np.nan) for n in names]
+        stds = [summaries[n].get(f"{metric}_std") or 0.0 for n in names]
+        ax.bar(positions + (number - (len(metrics) - 1) / 2) * width, means, width, yerr=stds, capsize=3,
+               label=metric.upper())
+    if chance is not None:
+        ax.axhline(chance, color="grey", linewidth=1, label="chance")
+    ax.set_xticks(positions, names, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize="small")
+    ax.set_title(title)
+    return ax

@@ -1,0 +1,430 @@
+"""Evaluation protocols, metrics and fold reports, shared by the traditional and deep branches.
+
+A **subset** says which utterances take part (:func:`select_subset`); a **protocol** says
+which of them train and which test in each fold (:func:`make_protocol`). Protocols *are*
+scikit-learn splitters plus their groups, so ``cross_validate(estimator, X, y,
+cv=protocol.splitter, groups=protocol.groups)`` and ``GridSearchCV`` take them as they are.
+
+Protocols
+---------
+``seed-random``  the original's single random 75/25 split (``random_state=1``), speaker-dependent;
+``seed-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order;
+``loso``         leave one MSP-IMPROV session out (6 folds): no actor in train and test;
+``speaker``      leave one speaker out (TESS: 2 folds; MSP-IMPROV: 12).
+
+Metrics: **UA** (unweighted average recall = balanced accuracy) first, **WA** (accuracy)
+second, macro-F1, per-class precision/recall/F1 and the confusion matrix.
+
+Examples
+--------
+>>> subset = select_subset(manifest, "seed")  # doctest: +SKIP
+>>> protocol = make_protocol("loso", subset)  # doctest: +SKIP
+>>> rows = evaluate_folds(protocol, subset["label"], fit_predict, config.FOUR_CLASSES)  # doctest: +SKIP
+>>> fold_table(rows).loc["mean", ["ua", "wa"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import numbers
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score,
+                             precision_recall_fscore_support)
+from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedKFold
+
+from . import config
+from .errors import CorpusError
+from .storage import write_csv, write_json
+
+__all__ = ["SUBSETS", "PROTOCOLS", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
+           "compute_metrics", "class_report", "evaluate_folds", "fold_table", "summarise_folds",
+           "total_confusion", "save_results", "results_dir"]
+
+log = logging.getLogger(__name__)
+
+SUBSETS: tuple[str, ...] = ("seed", "4class", "all")
+PROTOCOLS: tuple[str, ...] = ("seed-random", "seed-4fold", "loso", "speaker")
+#: The headline metrics of every fold row, in report order after ``fold``.
+SCORE_KEYS: tuple[str, ...] = ("wa", "ua", "macro_f1")
+
+#: name -> ``metric(y_true, y_pred)``; ``ua`` is the unweighted average recall.
+METRICS: dict[str, Callable] = {
+    "wa": accuracy_score,
+    "ua": balanced_accuracy_score,
+    "macro_f1": partial(f1_score, average="macro", zero_division=0),
+}
+
+
+# ------------------------------------------------------------------------ subsets
+def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
+    """The utterances of subset ``name``, in manifest order, index reset.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        A corpus manifest (:func:`ser_utils.corpora.load_corpus`), with a ``label`` column
+        and, for MSP-IMPROV, ``recording_type``.
+    name : str
+        ``"seed"``: the original study's set — on MSP-IMPROV the recording types
+        :data:`config.SEED_RECORDING_TYPES` (R, T) with a label in :data:`config.FOUR_CLASSES`
+        (1218 utterances on the real corpus); on TESS (no recording types) every emotion,
+        as the original used all 2800 files.
+        ``"4class"``: every recording type, labels in :data:`config.FOUR_CLASSES` (7798 on
+        the real MSP-IMPROV).
+        ``"all"``: every utterance labelled with an emotion of :data:`config.EMOTIONS`
+        (drops 'other' and 'no_agreement'); the 7 emotions of TESS.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    ValueError
+        ``name`` is not one of :data:`SUBSETS`.
+    CorpusError
+        The subset is empty.
+    """
+    if name not in SUBSETS:
+        raise ValueError(f"unknown subset {name!r}: expected one of {', '.join(SUBSETS)}")
+    if "label" not in manifest.columns:
+        raise CorpusError("the manifest has no 'label' column — build it with ser_utils.corpora.load_corpus "
+                          "or `ser data manifest`")
+    labels = manifest["label"].astype(str)
+    has_types = "recording_type" in manifest.columns and manifest["recording_type"].notna().any()
+    if name == "all" or (name == "seed" and not has_types):
+        keep = labels.isin(config.EMOTIONS)
+    elif name == "4class":
+        keep = labels.isin(config.FOUR_CLASSES)
+    else:
+        keep = labels.isin(config.FOUR_CLASSES) & manifest["recording_type"].isin(config.SEED_RECORDING_TYPES)
+    subset = manifest.loc[keep.to_numpy()].reset_index(drop=True)
+    if subset.empty:
+        corpus = manifest["corpus"].iloc[0] if "corpus" in manifest.columns and len(manifest) else "the corpus"
+        raise CorpusError(f"subset {name!r} of {corpus} is empty ({len(manifest)} utterances, labels: "
+                          f"{', '.join(sorted(labels.unique())) or 'none'}) — check the corpus and its label file "
+                          "with `ser data check`")
+    return subset
+
+
+# ----------------------------------------------------------------------- protocols
+@dataclass(frozen=True)
+class Protocol:
+    """A named evaluation protocol: a scikit-learn splitter and the groups it needs.
+
+    Attributes
+    ----------
+    name : str
+        One of :data:`PROTOCOLS`.
+    splitter : sklearn cross-validator
+        ``ShuffleSplit``, ``StratifiedKFold`` or ``LeaveOneGroupOut``.
+    groups : numpy.ndarray or None
+        One group per utterance (session or speaker) for the grouped protocols.
+    group_column : str or None
+        The manifest column the groups come from.
+    """
+
+    name: str
+    splitter: object
+    groups: np.ndarray | None = None
+    group_column: str | None = None
+
+    @property
+    def n_splits(self) -> int:
+        """Number of folds."""
+        return int(self.splitter.get_n_splits(groups=self.groups))
+
+    def split(self, y: Sequence) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``[(train_indices, test_indices), …]`` for labels ``y`` (one per manifest row)."""
+        y = np.asarray(y)
+        if self.groups is not None and len(self.groups) != len(y):
+            raise ValueError(f"protocol {self.name!r} was made for {len(self.groups)} utterances but got "
+                             f"{len(y)} labels — make the protocol from the same subset as the labels")
+        placeholder = np.zeros((len(y), 1))
+        return [(np.asarray(train), np.asarray(test))
+                for train, test in self.splitter.split(placeholder, y, groups=self.groups)]
+
+    def test_groups(self, test: np.ndarray) -> str | None:
+        """The group value(s) held out in a test fold, e.g. ``'3'`` (session 3); None if ungrouped."""
+        if self.groups is None:
+            return None
+        return ",".join(str(v) for v in pd.unique(self.groups[test]))
+
+
+def _group_column(manifest: pd.DataFrame, column: str, protocol: str) -> np.ndarray:
+    if column not in manifest.columns or manifest[column].isna().all():
+        corpus = manifest["corpus"].iloc[0] if "corpus" in manifest.columns and len(manifest) else "this corpus"
+        hint = " (TESS has no sessions: use --protocol speaker)" if column == "session" else ""
+        raise CorpusError(f"protocol {protocol!r} needs a {column!r} column but the manifest of {corpus} has "
+                          f"none{hint}")
+    groups = manifest[column].to_numpy()
+    if pd.isna(groups).any():
+        raise CorpusError(f"protocol {protocol!r}: {int(pd.isna(groups).sum())} utterances have no {column} — "
+                          "rebuild the manifest with `ser data manifest`")
+    if len(pd.unique(groups)) < 2:
+        raise CorpusError(f"protocol {protocol!r} needs at least 2 values of {column!r}, found "
+                          f"{len(pd.unique(groups))} — the corpus copy is incomplete")
+    return groups
+
+
+def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = config.SEED_SPLIT_RANDOM_STATE,
+                  test_size: float = config.SEED_SPLIT_TEST_SIZE) -> Protocol:
+    """The protocol ``name`` over the rows of ``manifest`` (a subset, in the order of ``y``).
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`PROTOCOLS`.
+    manifest : pandas.DataFrame
+        The utterances that will be split, one row per label, e.g. ``select_subset(…)``.
+    random_state : int, default :data:`config.SEED_SPLIT_RANDOM_STATE` (1)
+        ``seed-random`` only: the split equals ``train_test_split(…, random_state=random_state)``.
+    test_size : float, default :data:`config.SEED_SPLIT_TEST_SIZE` (0.25)
+        ``seed-random`` only.
+
+    Returns
+    -------
+    Protocol
+
+    Examples
+    --------
+    >>> from sklearn.model_selection import cross_validate
+    >>> p = make_protocol("loso", subset)  # doctest: +SKIP
+    >>> cross_validate(pipeline, X, y, cv=p.splitter, groups=p.groups)  # doctest: +SKIP
+    """
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {name!r}: expected one of {', '.join(PROTOCOLS)}")
+    if name == "seed-random":
+        # train_test_split without stratify draws exactly this ShuffleSplit's first split.
+        return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state))
+    if name == "seed-4fold":
+        return Protocol(name, StratifiedKFold(n_splits=config.SEED_N_FOLDS, shuffle=False))
+    column = "session" if name == "loso" else "speaker"
+    return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column)
+
+
+# ------------------------------------------------------------------------- metrics
+def class_report(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> pd.DataFrame:
+    """Precision, recall, F1 and support per label (in ``labels`` order), plus
+    ``macro avg`` and ``weighted avg`` rows — sklearn's classification report as a DataFrame."""
+    labels = list(labels)
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_true, y_pred, labels=labels, zero_division=0)
+    report = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
+                          index=pd.Index(labels, name="label"))
+    total = support.sum()
+    weights = support / total if total else np.zeros(len(labels))
+    report.loc["macro avg"] = [precision.mean(), recall.mean(), f1.mean(), total]
+    report.loc["weighted avg"] = [precision @ weights, recall @ weights, f1 @ weights, total]
+    report["support"] = report["support"].astype(int)
+    return report
+
+
+def compute_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> dict:
+    """WA, UA, macro-F1, the per-class table and the confusion matrix of one test set.
+
+    Parameters
+    ----------
+    y_true, y_pred : sequence of str
+        True and predicted labels.
+    labels : sequence of str
+        The class order of the per-class table and the confusion matrix.
+
+    Returns
+    -------
+    dict
+        ``wa`` accuracy; ``ua`` unweighted average recall (the mean recall over the labels
+        present in ``y_true``, = ``balanced_accuracy_score``); ``macro_f1`` (mean F1 over the
+        labels present in ``y_true`` or ``y_pred``, as ``f1_score(average='macro')``);
+        ``per_class`` DataFrame (precision, recall, f1, support indexed by label);
+        ``confusion`` (rows true, columns predicted, in ``labels`` order).
+
+    Examples
+    --------
+    >>> m = compute_metrics(["a", "a", "b"], ["a", "b", "b"], ["a", "b"])
+    >>> round(m["wa"], 3), m["ua"], m["confusion"].tolist()
+    (0.667, 0.75, [[1, 1], [0, 1]])
+    """
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    if len(y_true) != len(y_pred) or not len(y_true):
+        raise ValueError(f"y_true and y_pred must be non-empty and of equal length, got {len(y_true)} and "
+                         f"{len(y_pred)}")
+    labels = list(labels)
+    unknown = sorted(set(map(str, np.unique(np.concatenate([y_true, y_pred])))) - set(map(str, labels)))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not in the label order {labels} — pass every class in `labels`")
+    confusion = confusion_matrix(y_true, y_pred, labels=labels)
+    per_class = class_report(y_true, y_pred, labels).loc[labels]
+    present = confusion.sum(axis=1) > 0
+    used = present | (confusion.sum(axis=0) > 0)
+    recall = np.diag(confusion)[present] / confusion.sum(axis=1)[present]
+    return {
+        "wa": float(np.trace(confusion) / confusion.sum()),
+        "ua": float(recall.mean()),
+        "macro_f1": float(per_class["f1"].to_numpy()[used].mean()),
+        "per_class": per_class,
+        "confusion": confusion,
+    }
+
+
+# --------------------------------------------------------------------------- folds
+def _fit_predict_result(result) -> tuple[np.ndarray, dict]:
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
+        return np.asarray(result[0]), dict(result[1])
+    return np.asarray(result), {}
+
+
+def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, labels: Sequence[str], *,
+                   progress: bool = True) -> list[dict]:
+    """Run ``fit_predict`` on every fold of ``protocol`` and score its test predictions.
+
+    The callable sees the indices only; it must fit (and make every choice: scaling,
+    hyperparameters, early stopping, validation split) on ``train_idx`` alone — the test
+    labels are read here, after it returned.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    y : sequence of str
+        Labels, one per row of the subset the protocol was made from.
+    fit_predict : callable
+        ``fit_predict(train_idx, test_idx) -> y_pred`` (labels for ``test_idx``), or
+        ``-> (y_pred, info)`` where ``info`` is a dict added to the fold's row (e.g. the
+        chosen hyperparameters, the number of epochs).
+    labels : sequence of str
+        Class order of the confusion matrices and per-class tables.
+    progress : bool, default True
+        Show a tqdm progress bar over the folds.
+
+    Returns
+    -------
+    list of dict
+        One row per fold: ``fold`` (1-based), ``wa``, ``ua``, ``macro_f1``, ``n_train``,
+        ``n_test``, ``test_group`` (grouped protocols), ``confusion`` (nested list),
+        ``per_class`` ({label: {precision, recall, f1, support}}) and the ``info`` keys.
+    """
+    from tqdm.auto import tqdm
+
+    y = np.asarray(y)
+    labels = list(labels)
+    splits = protocol.split(y)
+    rows = []
+    for fold, (train, test) in enumerate(tqdm(splits, desc=protocol.name, disable=not progress, leave=False),
+                                         start=1):
+        y_pred, info = _fit_predict_result(fit_predict(train, test))
+        if len(y_pred) != len(test):
+            raise ValueError(f"fold {fold}: fit_predict returned {len(y_pred)} predictions for {len(test)} "
+                             "test utterances")
+        metrics = compute_metrics(y[test], y_pred, labels)
+        row = {"fold": fold, **{k: metrics[k] for k in SCORE_KEYS}, "n_train": len(train), "n_test": len(test)}
+        if protocol.groups is not None:
+            row["test_group"] = protocol.test_groups(test)
+        row.update(info)
+        row["confusion"] = metrics["confusion"].tolist()
+        row["per_class"] = metrics["per_class"].to_dict(orient="index")
+        log.info("%s fold %d/%d: UA %.3f WA %.3f", protocol.name, fold, len(splits), row["ua"], row["wa"])
+        rows.append(row)
+    return rows
+
+
+def _table_value(value):
+    if isinstance(value, dict) and all(isinstance(v, (str, numbers.Number)) or v is None for v in value.values()):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return value
+
+
+def fold_table(rows: list[dict]) -> pd.DataFrame:
+    """One row per fold (``wa``, ``ua``, ``macro_f1``, ``n_test`` and every other scalar key),
+    then ``mean`` and ``std`` rows over the numeric columns.
+
+    The index is named ``fold`` (1, 2, …, 'mean', 'std'). ``std`` is the population
+    standard deviation (``ddof=0``, as scikit-learn's ``std_test_score``); flat dicts
+    such as chosen hyperparameters are shown as ``key=value`` text.
+    """
+    if not rows:
+        raise ValueError("no fold rows to tabulate")
+    records = []
+    for number, row in enumerate(rows, start=1):
+        record = {"fold": row.get("fold", number)}
+        for key, value in row.items():
+            value = _table_value(value)
+            if key != "fold" and (isinstance(value, (str, numbers.Number)) or value is None):
+                record[key] = value
+        records.append(record)
+    table = pd.DataFrame.from_records(records).set_index("fold")
+    first = [k for k in (*SCORE_KEYS, "n_train", "n_test") if k in table.columns]
+    table = table[first + [c for c in table.columns if c not in first]]
+    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and
+               not pd.api.types.is_bool_dtype(table[c])]
+    mean = table[numeric].mean()
+    std = table[numeric].std(ddof=0)
+    table.index = table.index.astype(object)
+    table.loc["mean"] = mean.reindex(table.columns)
+    table.loc["std"] = std.reindex(table.columns)
+    return table
+
+
+def summarise_folds(rows: list[dict]) -> dict:
+    """``{"wa": mean, "wa_std": std, "ua": …, "macro_f1": …, "n_folds": k}`` over the folds."""
+    summary: dict = {}
+    for key in SCORE_KEYS:
+        values = np.array([row[key] for row in rows], dtype=float)
+        summary[key] = float(values.mean())
+        summary[f"{key}_std"] = float(values.std())
+    summary["n_folds"] = len(rows)
+    return summary
+
+
+def total_confusion(rows: list[dict]) -> tuple[np.ndarray, list[str]]:
+    """The confusion matrices of all folds summed, and their label order (from ``per_class``)."""
+    labels = list(rows[0]["per_class"])
+    return np.sum([np.asarray(row["confusion"]) for row in rows], axis=0), labels
+
+
+def results_dir() -> Path:
+    """``outputs/results/`` (under :func:`config.output_dir`)."""
+    return config.output_dir() / "results"
+
+
+def save_results(name: str, rows: list[dict], *, out_dir: Path | None = None,
+                 extra: dict | None = None) -> dict[str, Path]:
+    """Write ``<name>.json`` and ``<name>.csv`` (the :func:`fold_table`) atomically.
+
+    Parameters
+    ----------
+    name : str
+        File stem, e.g. ``"msp-improv_seed_loso_rbf_svm"``.
+    rows : list of dict
+        Fold rows from :func:`evaluate_folds`.
+    out_dir : path, optional
+        Default :func:`results_dir` (``outputs/results``).
+    extra : dict, optional
+        Merged into the JSON (e.g. corpus, subset, protocol, model, recipe).
+
+    Returns
+    -------
+    dict
+        ``{"json": path, "csv": path}``. The JSON holds ``name``, the fold means ``wa``,
+        ``ua``, ``macro_f1``, their ``*_std``, ``n_folds``, ``labels``, the summed
+        ``confusion``, ``folds`` (every fold row with its confusion matrix and per-class
+        dict) and the ``extra`` keys.
+    """
+    if not rows:
+        raise ValueError(f"no fold rows to save for {name!r}")
+    out_dir = Path(out_dir) if out_dir is not None else results_dir()
+    data = {"name": name, **summarise_folds(rows)}
+    if all("confusion" in row and "per_class" in row for row in rows):
+        confusion, labels = total_confusion(rows)
+        data.update(labels=labels, confusion=confusion)
+    data["folds"] = rows
+    data.update(extra or {})
+    paths = {"json": write_json(data, out_dir / f"{name}.json"),
+             "csv": write_csv(fold_table(rows), out_dir / f"{name}.csv", index=True)}
+    log.info("results of %s -> %s", name, paths["json"])
+    return paths

@@ -1,0 +1,273 @@
+"""Protocols, metrics and fold reports (ser_utils.evaluation)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
+from sklearn.dummy import DummyClassifier
+
+from ser_utils import config
+from ser_utils.errors import CorpusError
+from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, class_report, compute_metrics, evaluate_folds,
+                                  fold_table, make_protocol, save_results, select_subset, summarise_folds)
+
+
+def hand_manifest() -> pd.DataFrame:
+    """12 MSP-IMPROV-like rows over 3 sessions (6 speakers), with R/T/P/S and O/X labels."""
+    rows = [
+        # session, speaker, recording type, label
+        (1, "F01", "R", "angry"), (1, "M01", "T", "happy"), (1, "F01", "P", "sad"),
+        (1, "M01", "R", "other"), (2, "F02", "R", "neutral"), (2, "M02", "T", "sad"),
+        (2, "F02", "S", "happy"), (2, "M02", "T", "no_agreement"), (3, "F03", "T", "angry"),
+        (3, "M03", "R", "neutral"), (3, "F03", "S", "neutral"), (3, "M03", "P", "angry"),
+    ]
+    frame = pd.DataFrame(rows, columns=["session", "speaker", "recording_type", "label"])
+    frame.insert(0, "utterance_id", [f"u{i:02d}" for i in range(len(frame))])
+    frame["corpus"] = "msp-improv"
+    return frame
+
+
+# ------------------------------------------------------------------------ metrics
+THREE_CLASS_TRUE = ["a", "a", "a", "a", "b", "b", "c", "c", "c", "c"]
+THREE_CLASS_PRED = ["a", "a", "a", "b", "b", "c", "c", "c", "a", "a"]
+
+
+def test_metrics_match_a_hand_computed_three_class_example():
+    m = compute_metrics(THREE_CLASS_TRUE, THREE_CLASS_PRED, ["a", "b", "c"])
+    # rows true a, b, c; columns predicted a, b, c
+    assert m["confusion"].tolist() == [[3, 1, 0], [0, 1, 1], [2, 0, 2]]
+    assert m["wa"] == pytest.approx(6 / 10)
+    recall = [3 / 4, 1 / 2, 2 / 4]
+    assert m["ua"] == pytest.approx(sum(recall) / 3)
+    precision = [3 / 5, 1 / 2, 2 / 3]
+    f1 = [2 * p * r / (p + r) for p, r in zip(precision, recall)]
+    assert f1 == pytest.approx([2 / 3, 1 / 2, 4 / 7])
+    assert m["macro_f1"] == pytest.approx(sum(f1) / 3)
+    assert m["per_class"]["recall"].tolist() == pytest.approx(recall)
+    assert m["per_class"]["precision"].tolist() == pytest.approx(precision)
+    assert m["per_class"]["support"].tolist() == [4, 2, 4]
+    # the named metrics of the METRICS dictionary give the same numbers
+    for name in ("wa", "ua", "macro_f1"):
+        assert METRICS[name](THREE_CLASS_TRUE, THREE_CLASS_PRED) == pytest.approx(m[name])
+
+
+def test_confusion_follows_the_given_label_order():
+    m = compute_metrics(THREE_CLASS_TRUE, THREE_CLASS_PRED, ["c", "b", "a"])
+    assert m["confusion"].tolist() == [[2, 0, 2], [1, 1, 0], [0, 1, 3]]
+    assert list(m["per_class"].index) == ["c", "b", "a"]
+
+
+def test_ua_averages_recall_over_the_classes_present_in_the_test_set():
+    # 'sad' is absent from this fold: UA is the mean recall of angry (1/2) and neutral (1)
+    m = compute_metrics(["angry", "angry", "neutral"], ["angry", "neutral", "neutral"], config.FOUR_CLASSES)
+    assert m["ua"] == pytest.approx(0.75)
+    assert m["confusion"].shape == (4, 4)
+
+
+def test_predicting_the_majority_class_gives_chance_ua_but_flattering_wa():
+    y_true = ["neutral"] * 6 + ["angry", "happy", "sad", "angry"]
+    m = compute_metrics(y_true, ["neutral"] * 10, config.FOUR_CLASSES)
+    assert m["wa"] == pytest.approx(0.6)
+    assert m["ua"] == pytest.approx(0.25)
+
+
+def test_labels_outside_the_label_order_are_rejected():
+    with pytest.raises(ValueError, match="not in the label order"):
+        compute_metrics(["a", "b"], ["a", "z"], ["a", "b"])
+
+
+def test_class_report_adds_macro_and_weighted_rows():
+    report = class_report(THREE_CLASS_TRUE, THREE_CLASS_PRED, ["a", "b", "c"])
+    assert list(report.index) == ["a", "b", "c", "macro avg", "weighted avg"]
+    assert report.loc["macro avg", "recall"] == pytest.approx((3 / 4 + 1 / 2 + 2 / 4) / 3)
+    # the weighted average of recall is the accuracy
+    assert report.loc["weighted avg", "recall"] == pytest.approx(0.6)
+    assert report.loc["weighted avg", "support"] == 10
+
+
+# ------------------------------------------------------------------------ subsets
+def test_select_subset_counts_on_a_hand_built_manifest():
+    manifest = hand_manifest()
+    seed = select_subset(manifest, "seed")
+    assert seed["utterance_id"].tolist() == ["u00", "u01", "u04", "u05", "u08", "u09"]  # R/T, four classes, in order
+    assert list(seed.index) == list(range(6))
+    assert len(select_subset(manifest, "4class")) == 10
+    assert len(select_subset(manifest, "all")) == 10  # MSP-IMPROV has no emotion beyond the four
+    assert set(select_subset(manifest, "all")["label"]) <= set(config.EMOTIONS)
+
+
+def test_select_subset_on_tess_keeps_every_emotion_for_seed_and_all():
+    labels = ["angry", "disgust", "fear", "happy", "neutral", "surprise", "sad"]
+    manifest = pd.DataFrame({"label": labels * 2, "speaker": ["OAF"] * 7 + ["YAF"] * 7, "corpus": "tess"})
+    assert len(select_subset(manifest, "seed")) == 14
+    assert len(select_subset(manifest, "all")) == 14
+    assert sorted(select_subset(manifest, "4class")["label"].unique()) == list(config.FOUR_CLASSES)
+
+
+def test_select_subset_errors():
+    with pytest.raises(ValueError, match="seed, 4class, all"):
+        select_subset(hand_manifest(), "five")
+    only_other = hand_manifest().assign(label="other")
+    with pytest.raises(CorpusError, match="subset 'seed' of msp-improv is empty"):
+        select_subset(only_other, "seed")
+
+
+def test_select_subset_on_synthetic_msp_improv(msp_manifest):
+    seed = select_subset(msp_manifest, "seed")
+    assert set(seed["recording_type"]) <= set(config.SEED_RECORDING_TYPES)
+    assert set(seed["label"]) == set(config.FOUR_CLASSES)
+    four = select_subset(msp_manifest, "4class")
+    expected = msp_manifest["label"].isin(config.FOUR_CLASSES).sum()
+    assert len(four) == expected > len(seed)
+    assert seed["utterance_id"].is_monotonic_increasing  # manifest order kept
+
+
+# ---------------------------------------------------------------------- protocols
+def test_seed_random_equals_train_test_split():
+    manifest = pd.DataFrame({"label": ["angry", "happy", "neutral", "sad"] * 10})
+    protocol = make_protocol("seed-random", manifest)
+    ((train, test),) = protocol.split(manifest["label"])
+    expected_train, expected_test = train_test_split(np.arange(40), test_size=0.25, random_state=1)
+    assert train.tolist() == expected_train.tolist()
+    assert test.tolist() == expected_test.tolist()
+    other = make_protocol("seed-random", manifest, random_state=3).split(manifest["label"])[0][1]
+    assert other.tolist() == train_test_split(np.arange(40), test_size=0.25, random_state=3)[1].tolist()
+
+
+def test_seed_4fold_equals_unshuffled_stratified_kfold():
+    y = np.array(["neutral"] * 9 + ["angry"] * 5 + ["happy"] * 4 + ["sad"] * 6)
+    manifest = pd.DataFrame({"label": y})
+    protocol = make_protocol("seed-4fold", manifest)
+    expected = list(StratifiedKFold(n_splits=4).split(np.zeros(len(y)), y))
+    got = protocol.split(y)
+    assert protocol.n_splits == 4
+    assert [(a.tolist(), b.tolist()) for a, b in got] == [(a.tolist(), b.tolist()) for a, b in expected]
+
+
+@pytest.mark.parametrize("name, column, folds", [("loso", "session", 3), ("speaker", "speaker", 6)])
+def test_grouped_protocols_hold_out_whole_groups(name, column, folds):
+    manifest = hand_manifest()
+    protocol = make_protocol(name, manifest)
+    splits = protocol.split(manifest["label"])
+    assert protocol.n_splits == len(splits) == folds
+    tested = np.concatenate([test for _, test in splits])
+    assert sorted(tested.tolist()) == list(range(len(manifest)))  # every utterance tested exactly once
+    for train, test in splits:
+        assert not set(manifest[column].iloc[train]) & set(manifest[column].iloc[test])
+
+
+def test_loso_and_speaker_on_synthetic_corpora(msp_manifest, tess_manifest):
+    seed = select_subset(msp_manifest, "seed")
+    loso = make_protocol("loso", seed)
+    assert loso.n_splits == seed["session"].nunique() == 6
+    for train, test in loso.split(seed["label"]):
+        assert not set(seed["session"].iloc[train]) & set(seed["session"].iloc[test])
+        assert not set(seed["speaker"].iloc[train]) & set(seed["speaker"].iloc[test])
+    tess = select_subset(tess_manifest, "seed")
+    speaker = make_protocol("speaker", tess)
+    assert speaker.n_splits == 2
+    held_out = [set(tess["speaker"].iloc[test]) for _, test in speaker.split(tess["label"])]
+    assert sorted(map(sorted, held_out)) == [["OAF"], ["YAF"]]
+
+
+def test_protocols_plug_into_cross_validate():
+    manifest = hand_manifest()
+    protocol = make_protocol("loso", manifest)
+    X = np.zeros((len(manifest), 1))
+    scores = cross_validate(DummyClassifier(strategy="most_frequent"), X, manifest["label"],
+                            cv=protocol.splitter, groups=protocol.groups)
+    assert len(scores["test_score"]) == 3
+
+
+def test_protocol_errors():
+    tess = pd.DataFrame({"label": ["angry", "sad"] * 4, "speaker": ["OAF", "YAF"] * 4, "corpus": "tess"})
+    with pytest.raises(CorpusError, match="'session' column .* use --protocol speaker"):
+        make_protocol("loso", tess)
+    with pytest.raises(ValueError, match=", ".join(PROTOCOLS)):
+        make_protocol("kfold", tess)
+    protocol = make_protocol("speaker", tess)
+    with pytest.raises(ValueError, match="made for 8 utterances but got 3"):
+        protocol.split(["angry", "sad", "sad"])
+
+
+# ------------------------------------------------------------------ fold reports
+def test_evaluate_folds_scores_each_fold_and_keeps_the_callables_info():
+    manifest = hand_manifest()
+    subset = select_subset(manifest, "4class")
+    protocol = make_protocol("loso", subset)
+    seen = []
+
+    def fit_predict(train, test):
+        seen.append((train, test))
+        majority = subset["label"].iloc[train].mode().iloc[0]
+        return np.array([majority] * len(test)), {"majority": majority}
+
+    rows = evaluate_folds(protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False)
+    assert [row["fold"] for row in rows] == [1, 2, 3]
+    assert [row["test_group"] for row in rows] == ["1", "2", "3"]
+    for row, (train, test) in zip(rows, seen):
+        truth = subset["label"].iloc[test].to_numpy()
+        assert row["wa"] == pytest.approx(np.mean(truth == row["majority"]))
+        assert row["n_train"] == len(train) and row["n_test"] == len(test)
+        assert np.asarray(row["confusion"]).sum() == len(test)
+        assert list(row["per_class"]) == list(config.FOUR_CLASSES)
+
+
+def test_evaluate_folds_rejects_a_wrong_number_of_predictions():
+    manifest = hand_manifest()
+    protocol = make_protocol("loso", manifest)
+    with pytest.raises(ValueError, match="fold 1: fit_predict returned 1 predictions"):
+        evaluate_folds(protocol, manifest["label"], lambda train, test: ["angry"], list(config.EMOTIONS) +
+                       ["other", "no_agreement"], progress=False)
+
+
+FOLD_ROWS = [
+    {"fold": 1, "wa": 0.5, "ua": 0.4, "macro_f1": 0.3, "n_train": 30, "n_test": 10, "best_params": {"C": 1},
+     "confusion": [[1, 0], [0, 1]], "per_class": {"a": {"recall": 1.0}, "b": {"recall": 1.0}}},
+    {"fold": 2, "wa": 0.7, "ua": 0.6, "macro_f1": 0.5, "n_train": 30, "n_test": 10, "best_params": {"C": 10},
+     "confusion": [[2, 1], [0, 3]], "per_class": {"a": {"recall": 2 / 3}, "b": {"recall": 1.0}}},
+]
+
+
+def test_fold_table_has_one_row_per_fold_then_mean_and_std():
+    table = fold_table(FOLD_ROWS)
+    assert list(table.index) == [1, 2, "mean", "std"]
+    assert list(table.columns[:5]) == ["wa", "ua", "macro_f1", "n_train", "n_test"]
+    assert table.loc["mean", "wa"] == pytest.approx(0.6)
+    assert table.loc["std", "wa"] == pytest.approx(0.1)  # population std of 0.5 and 0.7
+    assert table.loc["mean", "ua"] == pytest.approx(0.5)
+    assert table.loc[2, "best_params"] == "C=10"
+    assert "confusion" not in table.columns and "per_class" not in table.columns
+    assert summarise_folds(FOLD_ROWS)["macro_f1_std"] == pytest.approx(0.1)
+
+
+def test_save_results_writes_json_and_csv(tmp_path):
+    paths = save_results("demo", FOLD_ROWS, out_dir=tmp_path, extra={"model": "rbf_svm"})
+    assert paths == {"json": tmp_path / "demo.json", "csv": tmp_path / "demo.csv"}
+    data = json.loads(paths["json"].read_text())
+    assert {"name", "wa", "ua", "macro_f1", "wa_std", "folds", "model"} <= set(data)
+    assert data["wa"] == pytest.approx(0.6) and data["ua"] == pytest.approx(0.5)
+    assert data["confusion"] == [[3, 1], [0, 4]] and data["labels"] == ["a", "b"]
+    assert data["folds"][1]["confusion"] == [[2, 1], [0, 3]]
+    csv = pd.read_csv(paths["csv"], index_col="fold")
+    assert list(csv.index) == ["1", "2", "mean", "std"]
+    assert csv.loc["mean", "wa"] == pytest.approx(0.6)
+    assert not list(tmp_path.glob(".*.tmp"))  # atomic writes leave no temporary file
+
+
+def test_subsets_and_protocols_are_named_as_documented():
+    assert SUBSETS == ("seed", "4class", "all")
+    assert PROTOCOLS == ("seed-random", "seed-4fold", "loso", "speaker")
+
+
+def test_confusion_matrix_heatmap_shows_row_normalised_recall():
+    from ser_utils import plots
+
+    ax = plots.confusion_matrix_heatmap(np.array([[3, 1], [0, 2]]), ["angry", "sad"])
+    assert [t.get_text() for t in ax.texts] == ["0.75", "0.25", "0.00", "1.00"]
+    counts = plots.confusion_matrix_heatmap(np.array([[3, 1], [0, 2]]), ["angry", "sad"], normalise=None)
+    assert [t.get_text() for t in counts.texts] == ["3", "1", "0", "2"]

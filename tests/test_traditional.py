@@ -1,0 +1,197 @@
+"""The original's scikit-learn models, grid searches and nested evaluation (ser_utils.traditional),
+and the ``ser traditional`` command."""
+
+from __future__ import annotations
+
+import json
+
+import librosa
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+from sklearn.tree import DecisionTreeClassifier
+
+from ser_utils import config, traditional
+from ser_utils.cli import main
+from ser_utils.evaluation import evaluate_folds, make_protocol, select_subset, summarise_folds
+
+
+# ------------------------------------------------------------------------- models
+def test_models_carry_the_original_hyperparameters():
+    mlp = traditional.make_model("mlp", random_state=0).named_steps["model"]
+    assert isinstance(mlp, MLPClassifier)
+    assert (mlp.alpha, mlp.hidden_layer_sizes, mlp.learning_rate, mlp.max_iter) == (0.01, (100,), "adaptive", 400)
+    tree = traditional.make_model("tree", random_state=0).named_steps["model"]
+    assert isinstance(tree, DecisionTreeClassifier) and tree.max_depth == 15
+    linear = traditional.make_model("linear_svm", random_state=0).named_steps["model"]
+    assert isinstance(linear, SVC) and (linear.kernel, linear.C) == ("linear", 0.05)
+    forest = traditional.make_model("forest", random_state=0).named_steps["model"]
+    assert isinstance(forest, RandomForestClassifier)
+    assert (forest.max_depth, forest.n_estimators, forest.max_features) == (15, 25, 5)
+    rbf = traditional.make_model("rbf_svm", random_state=0).named_steps["model"]
+    assert (rbf.kernel, rbf.C, rbf.gamma) == ("rbf", 10, "scale")
+
+
+@pytest.mark.parametrize("name", list(traditional.MODELS))
+def test_every_model_scales_inside_its_pipeline_and_takes_the_callers_seed(name):
+    pipeline = traditional.make_model(name, random_state=7)
+    assert isinstance(pipeline.named_steps["scaler"], StandardScaler)
+    assert pipeline.named_steps["model"].random_state == 7
+
+
+def test_same_random_state_gives_the_same_forest():
+    X, y = make_classification(n_samples=80, n_features=12, n_informative=6, n_classes=3, random_state=0)
+    first = traditional.make_model("forest", random_state=3).fit(X, y).predict_proba(X)
+    second = traditional.make_model("forest", random_state=3).fit(X, y).predict_proba(X)
+    other = traditional.make_model("forest", random_state=4).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(first, second)
+    assert not np.array_equal(first, other)
+
+
+def test_unknown_model_and_mismatched_grid_are_rejected():
+    with pytest.raises(ValueError, match="mlp, tree, linear_svm, forest, rbf_svm"):
+        traditional.make_model("knn", random_state=0)
+    with pytest.raises(ValueError, match="rbf_svm or linear_svm"):
+        traditional.check_model_grid("mlp", "original")
+
+
+# ------------------------------------------------------------------------- tuning
+def test_original_grid_search_is_the_originals_twelve_candidates_scored_by_accuracy():
+    X, y = make_classification(n_samples=100, n_features=8, n_informative=5, n_classes=4, random_state=1)
+    search = traditional.original_grid_search(X, np.array(["angry", "happy", "neutral", "sad"])[y])
+    assert len(search.cv_results_["params"]) == 2 * 3 * 2
+    assert search.n_splits_ == config.SEED_GRID_CV and search.scoring == "accuracy"
+    assert search.best_params_["model__kernel"] in ("linear", "rbf")
+    assert search.best_params_["model__C"] in (1, 10, 100)
+
+
+def test_inner_splitter_groups_by_speaker_and_falls_back_with_a_warning():
+    y = np.array(["a", "b"] * 10)
+    five_sessions = np.repeat([2, 3, 4, 5, 6], 4)
+    splitter, groups, description = traditional.inner_splitter(five_sessions, y)
+    assert isinstance(splitter, LeaveOneGroupOut) and description == "leave-one-group-out (5)"
+    for train, test in splitter.split(np.zeros((len(y), 1)), y, groups):
+        assert not set(groups[train]) & set(groups[test])
+    ten = np.arange(20) // 2
+    assert isinstance(traditional.inner_splitter(ten, y)[0], GroupKFold)
+    with pytest.warns(UserWarning, match="single speaker"):
+        splitter, groups, description = traditional.inner_splitter(np.zeros(len(y)), y)
+    assert isinstance(splitter, StratifiedKFold) and groups is None
+
+
+# ------------------------------------------------------- synthetic MSP-IMPROV data
+def mfcc_statistics(path: str) -> np.ndarray:
+    """Mean and standard deviation of 20 MFCCs over a file at 16 kHz: a simple, honest feature."""
+    samples, sr = librosa.load(path, sr=16_000)
+    mfcc = librosa.feature.mfcc(y=samples, sr=sr, n_mfcc=20)
+    return np.concatenate([mfcc.mean(axis=1), mfcc.std(axis=1)])
+
+
+@pytest.fixture(scope="module")
+def msp_seed_features(msp_manifest):
+    subset = select_subset(msp_manifest, "seed")
+    return np.stack([mfcc_statistics(path) for path in subset["path"]]), subset
+
+
+def test_permuted_training_labels_give_chance_ua_under_loso(msp_seed_features):
+    """Leakage guard: if nothing leaks from test to train, a model trained on shuffled labels
+    is at chance (0.25 for 4 classes) while the true labels are clearly learnable.
+
+    Measured on the synthetic mini corpus (seed 0): true UA 0.47; permuted 0.19-0.32 over 8 seeds.
+    """
+    X, subset = msp_seed_features
+    y = subset["label"].to_numpy()
+    protocol = make_protocol("loso", subset)
+    true_ua = summarise_folds(traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False))["ua"]
+    permuted = []
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+
+        def fit_predict(train, test):
+            model = traditional.make_model("rbf_svm", random_state=0).fit(X[train], rng.permutation(y[train]))
+            return model.predict(X[test])
+
+        rows = evaluate_folds(protocol, y, fit_predict, config.FOUR_CLASSES, progress=False)
+        permuted.append(summarise_folds(rows)["ua"])
+    assert np.mean(permuted) < 0.40
+    assert true_ua > 0.40
+    assert true_ua - np.mean(permuted) > 0.12
+
+
+def test_nested_search_never_sees_the_test_session(msp_seed_features, monkeypatch):
+    X, subset = msp_seed_features
+    seen_groups = []
+    search = traditional.sound_grid_search
+
+    def spy(features, y, groups, **kwargs):
+        seen_groups.append(set(groups))
+        return search(features, y, groups, **kwargs)
+
+    monkeypatch.setattr(traditional, "sound_grid_search", spy)
+    rows = traditional.nested_evaluation(X, subset, model="rbf_svm", protocol="loso", grid="sound", progress=False)
+    assert len(rows) == len(seen_groups) == 6
+    for row, groups in zip(rows, seen_groups):
+        assert int(row["test_group"]) not in groups and len(groups) == 5
+        assert row["inner_cv"] == "leave-one-group-out (5)"
+        assert set(row["best_params"]) == {"C", "gamma", "class_weight"}
+        assert 0.0 <= row["inner_score"] <= 1.0
+
+
+def test_evaluate_random_splits_repeats_the_seed_split_per_random_state(msp_seed_features):
+    X, subset = msp_seed_features
+    rows = traditional.evaluate_random_splits(X, subset, "linear_svm")
+    assert [row["random_state"] for row in rows] == list(config.SEED_EVALUATION_RANDOM_STATES)
+    for row in rows:
+        protocol = make_protocol("seed-random", subset, random_state=row["random_state"])
+        (single,) = traditional.evaluate_model(X, subset["label"], protocol, "linear_svm", progress=False)
+        assert row["ua"] == single["ua"] and row["n_test"] == round(len(subset) * config.SEED_SPLIT_TEST_SIZE)
+
+
+def test_evaluate_model_checks_the_feature_matrix(msp_seed_features):
+    X, subset = msp_seed_features
+    protocol = make_protocol("loso", subset)
+    with pytest.raises(ValueError, match="2-D array"):
+        traditional.evaluate_model(X[:, :, None], subset["label"], protocol, "rbf_svm")
+    with pytest.raises(ValueError, match="179 feature rows but 180 labels"):
+        traditional.evaluate_model(X[1:], subset["label"], protocol, "rbf_svm")
+
+
+# ---------------------------------------------------------------------------- CLI
+@pytest.mark.parametrize("arguments, message", [
+    (["--protocol", "kfold"], "unknown protocol 'kfold': expected one of seed-random, seed-4fold, loso, speaker"),
+    (["--model", "knn"], "unknown model 'knn'"),
+    (["--subset", "five"], "unknown subset 'five'"),
+    (["--protocol", "loso"], "protocol 'loso' needs a 'session' column"),
+    (["--model", "forest", "--grid", "original"], "the original grid searches SVC kernels"),
+])
+def test_cli_errors_are_one_line_with_exit_status_2(tess_root, capsys, arguments, message):
+    assert main(["traditional", "tess", str(tess_root), *arguments]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and message in err[-1]
+    assert not any(line.startswith("error") for line in err[:-1])
+
+
+def test_cli_missing_corpus_folder(tmp_path, capsys):
+    assert main(["traditional", "msp-improv", str(tmp_path / "nowhere"), "--protocol", "loso"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "MSP-IMPROV folder not found" in err
+
+
+def test_cli_evaluates_and_writes_results(tess_root, tmp_path, capsys):
+    out = tmp_path / "results"
+    # the improved recipe's audio chain is the quicker one (denoising before padding)
+    status = main(["traditional", "tess", str(tess_root), "--model", "linear_svm", "--protocol", "speaker",
+                   "--subset", "4class", "--recipe", "improved", "--features", "functionals", "--jobs", "1",
+                   "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
+    assert status == 0
+    printed = capsys.readouterr().out
+    assert "mean" in printed and "std" in printed
+    data = json.loads((out / "tess_4class_functionals_speaker_linear_svm.json").read_text())
+    assert data["n_folds"] == 2 and [f["test_group"] for f in data["folds"]] == ["OAF", "YAF"]
+    assert 0.0 <= data["ua"] <= 1.0 and data["labels"] == list(config.FOUR_CLASSES)
+    assert (out / "tess_4class_functionals_speaker_linear_svm.csv").exists()
