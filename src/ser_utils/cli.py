@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -185,6 +186,47 @@ def run_traditional(args: argparse.Namespace) -> int:
     return 0
 
 
+# ------------------------------------------------------------ deep models: train / evaluate
+def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
+    _corpus_argument(parser)
+    parser.add_argument("--recipe", choices=config.RECIPES, default="seed")
+    parser.add_argument("--protocol", required=protocol_required, default=None,
+                        help="seed-4fold | loso | seed-random | speaker" + ("" if protocol_required else
+                                                                         " (cross-validate before the final model)"))
+    parser.add_argument("--out", type=Path, required=True, help="the run directory to write")
+    parser.add_argument("--profile", choices=config.PROFILES, default=None,
+                        help="full (the original sizes) or smoke (tiny); default: smoke on synthetic data")
+    parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
+    parser.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
+    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    _deep_arguments(parser, protocol_required=False)
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    _deep_arguments(parser, protocol_required=True)
+    parser.add_argument("--save-models", action="store_true", help="save each fold's model bundle")
+
+
+@command("train", _train_arguments, "train a deep model (optionally cross-validated first) and save its bundle")
+def run_train(args: argparse.Namespace) -> int:
+    from . import deep_runs
+
+    deep_runs.run_from_cli(args, command="train")
+    return 0
+
+
+@command("evaluate", _evaluate_arguments, "cross-validate a deep model under a protocol and write a report")
+def run_evaluate(args: argparse.Namespace) -> int:
+    from . import deep_runs
+
+    deep_runs.run_from_cli(args, command="evaluate")
+    return 0
+
+
 # ----------------------------------------------------------------------- prediction
 def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", type=Path, help="a model bundle folder (written by ser train)")
@@ -308,6 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the output
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,

@@ -148,9 +148,10 @@ def learning_curves(history: dict, *, metrics: tuple[str, ...] = ("loss", "accur
         axes = np.repeat(axes, len(present)) if len(axes) == 1 else axes
     for axis, metric in zip(axes, present):
         epochs = np.arange(1, len(history[metric]) + 1)
-        line, = axis.plot(epochs, history[metric], label=f"train {metric}")
+        marker = "o" if len(epochs) < 15 else None  # a short run's points stay visible
+        line, = axis.plot(epochs, history[metric], marker=marker, label=f"train {metric}")
         if f"val_{metric}" in history:
-            axis.plot(epochs, history[f"val_{metric}"], linestyle="--", color=line.get_color(),
+            axis.plot(epochs, history[f"val_{metric}"], linestyle="--", marker=marker, color=line.get_color(),
                       label=f"validation {metric}")
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)

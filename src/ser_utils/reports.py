@@ -1,0 +1,165 @@
+"""Run directories for ``ser train`` and ``ser evaluate``: what notebooks 05 and 07 compute,
+written as files a reader can open without Python.
+
+A run directory holds::
+
+    config.json            recipe, protocol, corpus, profile, library versions
+    metrics.json           fold means (wa, ua, macro_f1), their std, every fold's row
+    metrics.csv            the fold table (each fold, mean, std)
+    confusion.png          the confusion matrix summed over folds (rows: true label)
+    learning_curves.png    training and validation curves of every fold / the final model
+    report.md              a Markdown report embedding the above
+    model/                 the model bundle (ser train; ser predict reads it)
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config, evaluation, plots
+from .config import Recipe
+from .storage import atomic_path, write_json
+
+__all__ = ["run_environment", "write_run_directory", "METRIC_NAMES"]
+
+METRIC_NAMES = {"ua": "UA (unweighted average recall)", "wa": "WA (accuracy)", "macro_f1": "macro-F1"}
+
+
+def run_environment() -> dict:
+    """Versions that decide the numbers of a run."""
+    import importlib.metadata as metadata
+
+    versions = {}
+    for package in ("numpy", "librosa", "scikit-learn", "tensorflow-cpu", "tensorflow", "keras", "noisereduce",
+                    "ser-utils"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
+
+
+def _learning_curve_figure(histories: dict[str, dict]):
+    import matplotlib.pyplot as plt
+
+    histories = {name: h for name, h in histories.items() if h and "loss" in h}
+    if not histories:
+        return None
+    fig, axes = plt.subplots(len(histories), 2, figsize=(10, 2.8 * len(histories)), squeeze=False)
+    for row, (name, history) in zip(axes, histories.items()):
+        plots.learning_curves(history, ax=row, title="")
+        row[0].set_title(f"{name}: loss")
+        row[1].set_title(f"{name}: accuracy")
+    fig.tight_layout()
+    return fig
+
+
+def _markdown_table(frame: pd.DataFrame) -> str:
+    frame = frame.copy()
+    header = "| " + " | ".join([frame.index.name or ""] + [str(c) for c in frame.columns]) + " |"
+    lines = [header, "|" + "---|" * (len(frame.columns) + 1)]
+    for index, row in frame.iterrows():
+        cells = [(f"{v:.0f}" if str(column).startswith("n_") else f"{v:.3f}")
+                 if isinstance(v, (float, np.floating)) else str(v) for column, v in row.items()]
+        lines.append("| " + " | ".join([str(index)] + cells) + " |")
+    return "\n".join(lines)
+
+
+def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, corpus_root: str | Path,
+                        protocol: str | None, rows: list[dict] | None, histories: dict[str, dict],
+                        bundle: Path | None = None, extra: dict | None = None) -> dict[str, Path]:
+    """Write config, metrics, figures and the Markdown report of a run into ``run_dir``.
+
+    Parameters
+    ----------
+    command : str
+        ``"train"`` or ``"evaluate"`` (named in the report).
+    recipe : Recipe
+    corpus_root : path
+        The corpus the run read.
+    protocol : str or None
+        The evaluation protocol of ``rows`` (None: no cross-validation was run).
+    rows : list of dict or None
+        Fold rows of :func:`ser_utils.evaluation.evaluate_folds`.
+    histories : dict of name -> Keras history dict
+        Learning curves to plot (per fold, and/or the final model).
+    bundle : Path, optional
+        The saved model bundle (inside ``run_dir``).
+
+    Returns
+    -------
+    dict of name -> Path
+        Everything written.
+    """
+    import matplotlib.pyplot as plt
+
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    synthetic = config.is_synthetic(Path(corpus_root).parent)
+    written: dict[str, Path] = {}
+    written["config"] = write_json({
+        "command": command, "corpus": recipe.corpus, "corpus_root": str(Path(corpus_root).resolve()),
+        "synthetic": synthetic, "protocol": protocol, "recipe": recipe.to_dict(),
+        "created": time.strftime("%Y-%m-%d %H:%M:%S"), "environment": run_environment(), **(extra or {}),
+    }, run_dir / "config.json")
+    summary = None
+    if rows:
+        paths = evaluation.save_results("metrics", rows, out_dir=run_dir, extra={
+            "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol,
+            "model": recipe.model.name, "synthetic": synthetic})
+        written.update(metrics=paths["json"], fold_table=paths["csv"])
+        summary = evaluation.summarise_folds(rows)
+        confusion, labels = evaluation.total_confusion(rows)
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+        plots.confusion_matrix_heatmap(confusion, labels, normalise=None, ax=axes[0], title="counts, all folds")
+        plots.confusion_matrix_heatmap(confusion, labels, normalise="true", ax=axes[1], title="recall per true class")
+        fig.tight_layout()
+        plots.save_figure(fig, run_dir / "confusion.png")
+        plt.close(fig)
+        written["confusion"] = run_dir / "confusion.png"
+    fig = _learning_curve_figure(histories)
+    if fig is not None:
+        plots.save_figure(fig, run_dir / "learning_curves.png")
+        plt.close(fig)
+        written["learning_curves"] = run_dir / "learning_curves.png"
+    written["report"] = _write_report(run_dir, command=command, recipe=recipe, protocol=protocol, rows=rows,
+                                      summary=summary, written=written, bundle=bundle, synthetic=synthetic)
+    if bundle is not None:
+        written["bundle"] = bundle
+    return written
+
+
+def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, written, bundle, synthetic) -> Path:
+    lines = [f"# ser {command}: {recipe.corpus}, {recipe.name} recipe, {recipe.profile} profile", ""]
+    if synthetic:
+        lines += ["> **Synthetic corpus.** These numbers show that the pipeline runs; they say nothing about "
+                  "emotion recognition on real speech.", ""]
+    lines += [f"- model: `{recipe.model.name}` · epochs {recipe.training.epochs} · batch {recipe.training.batch_size}"
+              f" · learning rate {recipe.training.learning_rate} · validation: {recipe.training.validation_split}"
+              f" ({recipe.training.validation_size:.0%})",
+              f"- audio: {recipe.audio.scaling} scaling · rate {recipe.audio.target_sr or 'native'} · trim "
+              f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}",
+              f"- input: {recipe.spectrogram.kind} spectrogram", ""]
+    if rows:
+        table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS) + ["n_test"]]
+        lines += [f"## {protocol}: {summary['n_folds']} folds", "",
+                  "UA " + f"{summary['ua']:.3f} ± {summary['ua_std']:.3f} · WA {summary['wa']:.3f} ± "
+                  f"{summary['wa_std']:.3f} · macro-F1 {summary['macro_f1']:.3f}", "",
+                  _markdown_table(table.rename_axis("fold")), "", "![confusion matrix](confusion.png)", ""]
+        if recipe.name == "seed" and protocol == "seed-4fold":
+            lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
+                      "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).", ""]
+    if "learning_curves" in written:
+        lines += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
+    lines += ["## Files", ""] + [f"- `{path.relative_to(run_dir) if path.is_relative_to(run_dir) else path}`"
+                                 for name, path in written.items()] + ["- `report.md`"]
+    if bundle is not None:
+        lines += ["", "Predict with the model: `ser predict " + str(bundle) + " clip.wav`"]
+    with atomic_path(run_dir / "report.md") as tmp:
+        tmp.write_text("\n".join(lines) + "\n")
+    return run_dir / "report.md"
