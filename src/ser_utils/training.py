@@ -1,0 +1,580 @@
+"""Seeded training of the Keras models, the validation split and the saved model bundle.
+
+:func:`train_model` is the one call a notebook needs: it seeds every generator, builds the
+model (under a ``tf.distribute`` strategy and the mixed-precision policy when asked),
+holds out the validation part the :class:`~ser_utils.config.TrainingConfig` describes and
+fits. :func:`fit_model` fits a model that already exists. Arrays are read batch by batch
+(:class:`ArrayBatches`), so a memory-mapped ``.npy`` of thousands of spectrograms is never
+copied whole into memory. A GPU is used when TensorFlow sees one; nothing requires it.
+
+A trained model is saved as a **bundle**: a folder holding ``model.keras``, ``labels.json``
+(the class order of the model's outputs), ``recipe.json`` (the full
+:class:`~ser_utils.config.Recipe`), ``history.json`` (learning curves) and ``bundle.json``
+(format version and extra metadata), written atomically by :func:`save_bundle` and read
+back by :func:`load_bundle`.
+
+Examples
+--------
+>>> from ser_utils import config, training
+>>> recipe = config.improved_recipe(profile="smoke")
+>>> model, history = training.train_model(recipe.model, x, y, labels=config.FOUR_CLASSES,
+...                                       groups=speakers, config=recipe.training)  # doctest: +SKIP
+>>> training.save_bundle("outputs/models/improved", model, labels=config.FOUR_CLASSES,
+...                      recipe=recipe, history=history)  # doctest: +SKIP
+>>> bundle = training.load_bundle("outputs/models/improved")  # doctest: +SKIP
+>>> bundle.predict_proba(x_test).shape  # doctest: +SKIP
+(n_test, 4)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import random
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import GroupShuffleSplit, train_test_split
+from sklearn.utils.class_weight import compute_class_weight
+
+from .config import ModelConfig, Recipe, TrainingConfig
+from .errors import SerError
+from .storage import to_jsonable
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ info logs
+
+import keras  # noqa: E402
+
+__all__ = [
+    "set_global_seed", "validation_split", "VALIDATION_SPLITS", "encode_labels", "balanced_class_weights",
+    "ArrayBatches", "fit_model", "train_model", "predict_proba",
+    "Bundle", "BundleError", "save_bundle", "load_bundle", "BUNDLE_FILES",
+]
+
+VALIDATION_SPLITS: tuple[str, ...] = ("random", "speaker")
+#: The files of a bundle that :func:`load_bundle` cannot do without.
+BUNDLE_FILES: tuple[str, ...] = ("model.keras", "labels.json", "recipe.json")
+BUNDLE_FORMAT_VERSION = 1
+
+
+# ----------------------------------------------------------------------------- seeding
+def set_global_seed(seed: int, *, deterministic_ops: bool = False) -> None:
+    """Seed Python's ``random``, NumPy's global generator and the Keras/TensorFlow seeds.
+
+    Parameters
+    ----------
+    seed : int
+    deterministic_ops : bool, default False
+        Also make TensorFlow pick deterministic kernels
+        (``tf.config.experimental.enable_op_determinism``): bit-identical reruns, slower
+        on a GPU. It stays on for the rest of the process.
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+    if deterministic_ops and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+# ----------------------------------------------------------------------------- labels
+def encode_labels(y: Sequence, labels: Sequence[str]) -> np.ndarray:
+    """Label strings (or integer codes) -> integer codes in the order of ``labels``.
+
+    The class order is given, never learned from ``y``: the model's output ``k`` is always
+    ``labels[k]``, whichever classes a subset happens to contain.
+
+    Raises
+    ------
+    ValueError
+        ``y`` holds a label outside ``labels`` (or a code outside ``0 .. len(labels) - 1``).
+    """
+    labels = tuple(labels)
+    values = np.asarray(y)
+    if values.dtype.kind in "iu":
+        bad = values[(values < 0) | (values >= len(labels))]
+        if bad.size:
+            raise ValueError(f"label codes {sorted(set(bad.tolist()))[:5]} are outside 0..{len(labels) - 1} "
+                             f"for the {len(labels)} classes {', '.join(labels)}")
+        return values.astype(np.int64)
+    index = {label: code for code, label in enumerate(labels)}
+    unknown = sorted({str(value) for value in values.tolist()} - set(index))
+    if unknown:
+        raise ValueError(f"labels {', '.join(unknown[:5])} are not among the classes {', '.join(labels)} — "
+                         "filter the rows first (e.g. drop 'other' and 'no_agreement') or pass the full class list")
+    return np.fromiter((index[str(value)] for value in values.tolist()), dtype=np.int64, count=len(values))
+
+
+def balanced_class_weights(codes: np.ndarray, n_classes: int) -> dict[int, float]:
+    """scikit-learn's ``'balanced'`` weights, n_samples / (n_present_classes × count), per code.
+
+    Classes absent from ``codes`` get weight 1.0 (they never occur, so it is never used).
+    """
+    codes = np.asarray(codes)
+    present = np.unique(codes)
+    weights = compute_class_weight("balanced", classes=present, y=codes)
+    result = {code: 1.0 for code in range(n_classes)}
+    result.update({int(code): float(weight) for code, weight in zip(present, weights)})
+    return result
+
+
+# ---------------------------------------------------------------------------- splits
+def validation_split(labels: Sequence, *, groups: Sequence | None = None,
+                     config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the training and validation parts of one training set.
+
+    Parameters
+    ----------
+    labels : sequence, length n
+        One label per example (only the length is used by the random split).
+    groups : sequence, length n, optional
+        Speaker (or session) of each example; required by the ``"speaker"`` split.
+    config : TrainingConfig
+        ``validation_split`` picks the split, ``validation_size`` the fraction held out,
+        ``validation_random_state`` the seed.
+
+    Returns
+    -------
+    train_idx, val_idx : np.ndarray of int
+        ``"random"``: exactly the original's
+        ``train_test_split(np.arange(n), test_size=0.2, random_state=727)`` (shuffled order,
+        no stratification). ``"speaker"``: :class:`~sklearn.model_selection.GroupShuffleSplit`,
+        so no group is in both parts (about ``validation_size`` of the groups held out).
+
+    Examples
+    --------
+    >>> from ser_utils.config import TrainingConfig
+    >>> train, val = validation_split(["a"] * 10, config=TrainingConfig())
+    >>> len(train), len(val)
+    (8, 2)
+    """
+    n = len(labels)
+    mode = config.validation_split
+    if mode not in VALIDATION_SPLITS:
+        raise ValueError(f"unknown validation_split {mode!r}: expected one of {', '.join(VALIDATION_SPLITS)}")
+    if not 0 < config.validation_size < 1:
+        raise ValueError(f"validation_size must be a fraction in (0, 1), got {config.validation_size}")
+    indices = np.arange(n)
+    if mode == "random":
+        train_idx, val_idx = train_test_split(indices, test_size=config.validation_size,
+                                              random_state=config.validation_random_state)
+        return np.asarray(train_idx), np.asarray(val_idx)
+    if groups is None:
+        raise ValueError("the 'speaker' validation split needs groups (one speaker per example) — "
+                         "pass groups=manifest['speaker'] or use validation_split='random'")
+    groups = np.asarray(groups)
+    if len(groups) != n:
+        raise ValueError(f"groups has {len(groups)} entries for {n} examples — pass one group per example")
+    if len(np.unique(groups)) < 2:
+        raise ValueError("the 'speaker' validation split needs at least 2 distinct groups, got 1")
+    splitter = GroupShuffleSplit(n_splits=1, test_size=config.validation_size,
+                                 random_state=config.validation_random_state)
+    train_idx, val_idx = next(splitter.split(indices, groups=groups))
+    return train_idx, val_idx
+
+
+# ---------------------------------------------------------------------------- batches
+class ArrayBatches(keras.utils.PyDataset):
+    """Batches sliced from an array (or a ``np.load(..., mmap_mode="r")`` memmap) by index.
+
+    Only one batch is in memory at a time: rows are read in sorted order (sequential reads
+    on a memmap), cast to float32 and given a trailing channel axis when asked.
+
+    Parameters
+    ----------
+    x : array, shape (n, ...)
+    codes : array of int, shape (n,), optional
+        Class codes; batches are ``(x, one_hot)`` (or ``(x,)`` without codes).
+    n_classes : int
+        Width of the one-hot targets.
+    indices : array of int, optional
+        Rows of ``x`` to use (default all).
+    batch_size : int, default 32
+    shuffle : bool, default False
+        Reshuffle ``indices`` every epoch, from a generator seeded with ``seed``.
+    seed : int, default 0
+    class_weight : dict, optional
+        code -> weight; batches then carry per-example weights as a third element.
+    add_channel_axis : bool, default False
+    """
+
+    def __init__(self, x, codes: np.ndarray | None = None, *, n_classes: int | None = None,
+                 indices: np.ndarray | None = None, batch_size: int = 32, shuffle: bool = False,
+                 seed: int = 0, class_weight: dict[int, float] | None = None,
+                 add_channel_axis: bool = False):
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x = x
+        self.codes = None if codes is None else np.asarray(codes)
+        if self.codes is not None and n_classes is None:
+            raise ValueError("ArrayBatches: n_classes is required with codes")
+        self.n_classes = n_classes
+        self.indices = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
+        if self.indices.size == 0:
+            raise ValueError("ArrayBatches: no examples to batch (empty indices)")
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.seed = seed
+        self.class_weight = class_weight
+        self.add_channel_axis = add_channel_axis
+        self.epoch = 0
+        self._order = self._epoch_order()
+
+    def _epoch_order(self) -> np.ndarray:
+        if not self.shuffle:
+            return self.indices
+        return np.random.default_rng([self.seed, self.epoch]).permutation(self.indices)
+
+    def __len__(self) -> int:
+        return -(-len(self.indices) // self.batch_size)
+
+    def __getitem__(self, batch: int):
+        rows = np.sort(self._order[batch * self.batch_size:(batch + 1) * self.batch_size])
+        inputs = np.asarray(self.x[rows], dtype=np.float32)
+        if self.add_channel_axis:
+            inputs = inputs[..., np.newaxis]
+        if self.codes is None:
+            return (inputs,)
+        codes = self.codes[rows]
+        targets = np.eye(self.n_classes, dtype=np.float32)[codes]
+        if self.class_weight is None:
+            return inputs, targets
+        weights = np.array([self.class_weight[int(code)] for code in codes], dtype=np.float32)
+        return inputs, targets, weights
+
+    def on_epoch_end(self) -> None:
+        self.epoch += 1
+        self._order = self._epoch_order()
+
+
+def _needs_channel_axis(model: keras.Model, x) -> bool:
+    """True when the model expects one more axis than ``x`` has (a missing channel axis)."""
+    expected = tuple(model.inputs[0].shape[1:])
+    given = tuple(x.shape[1:])
+    if len(expected) == len(given) + 1 and expected[-1] == 1:
+        given = (*given, 1)
+        needs = True
+    else:
+        needs = False
+    if len(expected) != len(given) or any(e is not None and e != g for e, g in zip(expected, given)):
+        raise ValueError(f"model {model.name!r} expects examples of shape {expected}, "
+                         f"got an array of shape {tuple(x.shape)} — check the features the model was built for")
+    return needs
+
+
+# --------------------------------------------------------------------------- fitting
+def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], groups: Sequence | None = None,
+              config: TrainingConfig, x_val=None, y_val: Sequence | None = None,
+              verbose: str | int = "auto", callbacks: Sequence[keras.callbacks.Callback] = ()
+              ) -> dict[str, list[float]]:
+    """Fit a compiled model on ``x``, ``y``; return its learning curves.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Compiled, with ``len(labels)`` softmax outputs.
+    x : array or memmap, shape (n, freq, time) or (n, freq, time, 1), or (n, frames, features)
+        A missing channel axis is added batch by batch.
+    y : sequence, length n
+        Label strings (or integer codes) in the vocabulary of ``labels``.
+    labels : sequence of str
+        The class order of the model's outputs, e.g. :data:`~ser_utils.config.FOUR_CLASSES`.
+    groups : sequence, length n, optional
+        Speaker of each example, for ``config.validation_split == "speaker"``.
+    config : TrainingConfig
+        ``epochs``, ``batch_size``, ``seed`` (batch order), the validation split (used when
+        ``x_val`` is not given; ``validation_size`` 0 trains without validation),
+        ``early_stopping_patience`` (stop on validation loss, restore the best weights) and
+        ``class_weight`` (``'balanced'`` weights from the training part).
+    x_val, y_val : optional
+        An explicit validation set instead of the split.
+    verbose : "auto", 0, 1 or 2
+        Keras' progress output.
+    callbacks : sequence of keras.callbacks.Callback
+        Extra callbacks.
+
+    Returns
+    -------
+    dict of str -> list of float
+        Keras' history: ``loss``, ``accuracy`` and, with validation, ``val_loss`` and
+        ``val_accuracy``, one value per epoch run. With class weights both losses are
+        weighted (by the weights of the training part); accuracy never is.
+
+    Notes
+    -----
+    Weight initialisation and dropout follow the global seed: call :func:`set_global_seed`
+    before building the model, or use :func:`train_model`, which does both.
+    """
+    labels = tuple(labels)
+    n_outputs = model.outputs[0].shape[-1]
+    if n_outputs != len(labels):
+        raise ValueError(f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given "
+                         f"({', '.join(labels)}) — build the model with n_classes=len(labels)")
+    codes = encode_labels(y, labels)
+    if len(codes) != len(x):
+        raise ValueError(f"x has {len(x)} examples but y has {len(codes)} labels — pass one label per example")
+    add_channel = _needs_channel_axis(model, x)
+
+    if x_val is not None:
+        if y_val is None:
+            raise ValueError("x_val was given without y_val — pass both or neither")
+        train_idx = np.arange(len(x))
+        val_x, val_codes, val_idx = x_val, encode_labels(y_val, labels), None
+        if len(val_codes) != len(x_val):
+            raise ValueError(f"x_val has {len(x_val)} examples but y_val has {len(val_codes)} labels")
+    elif config.validation_size:
+        train_idx, val_idx = validation_split(codes, groups=groups, config=config)
+        val_x, val_codes = x, codes
+    else:
+        train_idx, val_x = np.arange(len(x)), None
+    if config.early_stopping_patience is not None and val_x is None:
+        raise ValueError("early stopping watches the validation loss, but there is no validation data — "
+                         "set validation_size > 0, pass x_val/y_val or early_stopping_patience=None")
+
+    class_weight = balanced_class_weights(codes[train_idx], len(labels)) if config.class_weight else None
+    train_batches = ArrayBatches(x, codes, n_classes=len(labels), indices=train_idx,
+                                 batch_size=config.batch_size, shuffle=True, seed=config.seed,
+                                 class_weight=class_weight, add_channel_axis=add_channel)
+    val_batches = None
+    if val_x is not None:
+        # Same class weights on the validation loss, so early stopping tracks the balanced objective.
+        val_batches = ArrayBatches(val_x, val_codes, n_classes=len(labels), indices=val_idx,
+                                   batch_size=config.batch_size, class_weight=class_weight,
+                                   add_channel_axis=_needs_channel_axis(model, val_x))
+
+    all_callbacks = list(callbacks)
+    if config.early_stopping_patience is not None:
+        all_callbacks.append(keras.callbacks.EarlyStopping(
+            monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
+    history = model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
+                        shuffle=False,  # ArrayBatches shuffles, from config.seed
+                        callbacks=all_callbacks, verbose=verbose)
+    return {name: [float(value) for value in values] for name, values in history.history.items()}
+
+
+@contextlib.contextmanager
+def _precision_policy(mixed_precision: bool):
+    """Build under ``mixed_float16`` when asked, then restore the previous global policy."""
+    previous = keras.mixed_precision.global_policy()
+    if mixed_precision:
+        keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+
+
+def train_model(model: ModelConfig | str | Callable[..., keras.Model], x, y: Sequence, *,
+                labels: Sequence[str], config: TrainingConfig, groups: Sequence | None = None,
+                x_val=None, y_val: Sequence | None = None, strategy=None, input_shape: Sequence[int] | None = None,
+                verbose: str | int = "auto", callbacks: Sequence[keras.callbacks.Callback] = (),
+                ) -> tuple[keras.Model, dict[str, list[float]]]:
+    """Seed, build and fit a model: the whole of one training run.
+
+    Parameters
+    ----------
+    model : ModelConfig, str or callable
+        A model config or builder name (built with :func:`ser_utils.models.build_model`,
+        Adam's learning rate taken from ``config.learning_rate``), or a function
+        ``build(input_shape, n_classes) -> compiled keras.Model``.
+    x, y, labels, groups, x_val, y_val, verbose, callbacks
+        As in :func:`fit_model`.
+    config : TrainingConfig
+        As in :func:`fit_model`; also ``seed`` and ``deterministic_ops``
+        (:func:`set_global_seed`, called first) and ``mixed_precision`` (the model is
+        built under the ``mixed_float16`` policy; its softmax stays float32).
+    strategy : tf.distribute.Strategy, optional
+        Build and compile the model inside ``strategy.scope()``, e.g.
+        ``tf.distribute.MirroredStrategy()`` to use every GPU. Default: TensorFlow's
+        default (one GPU when there is one, else the CPU).
+    input_shape : tuple, optional
+        Shape of one example for the builder; default ``x.shape[1:]`` (image builders add
+        the channel axis themselves).
+
+    Returns
+    -------
+    model : keras.Model
+        Trained (best validation weights with early stopping).
+    history : dict of str -> list of float
+    """
+    set_global_seed(config.seed, deterministic_ops=config.deterministic_ops)
+    shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:])
+    n_classes = len(tuple(labels))
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with _precision_policy(config.mixed_precision), scope:
+        if callable(model) and not isinstance(model, (str, ModelConfig)):
+            built = model(shape, n_classes)
+        else:
+            from .models import build_model
+
+            built = build_model(model, shape, n_classes, learning_rate=config.learning_rate)
+    history = fit_model(built, x, y, labels=labels, groups=groups, config=config, x_val=x_val, y_val=y_val,
+                        verbose=verbose, callbacks=callbacks)
+    return built, history
+
+
+def predict_proba(model: keras.Model, x, *, batch_size: int = 32) -> np.ndarray:
+    """Class probabilities, shape (n, n_classes), columns in the model's label order.
+
+    ``x`` may be a memmap and may lack the channel axis; it is read batch by batch.
+    """
+    batches = ArrayBatches(x, batch_size=batch_size, add_channel_axis=_needs_channel_axis(model, x))
+    return np.asarray(model.predict(batches, verbose=0), dtype=np.float32)
+
+
+# ----------------------------------------------------------------------------- bundles
+class BundleError(SerError, ValueError):
+    """A saved model bundle is missing, incomplete or inconsistent."""
+
+
+@dataclass
+class Bundle:
+    """A trained model with everything needed to use it again.
+
+    Attributes
+    ----------
+    model : keras.Model
+    labels : tuple of str
+        Class order of the model's outputs.
+    recipe : Recipe
+        The recipe it was trained with.
+    history : dict or None
+        Learning curves (:func:`fit_model`'s return value).
+    extra : dict
+        Free-form metadata given to :func:`save_bundle` (fold, speakers held out, …).
+    directory : Path or None
+    """
+
+    model: keras.Model
+    labels: tuple[str, ...]
+    recipe: Recipe
+    history: dict | None = None
+    extra: dict = field(default_factory=dict)
+    directory: Path | None = None
+
+    def predict_proba(self, x, *, batch_size: int = 32) -> np.ndarray:
+        """Probabilities, shape (n, len(labels)), column ``k`` for ``labels[k]``."""
+        return predict_proba(self.model, x, batch_size=batch_size)
+
+    def predict(self, x, *, batch_size: int = 32) -> np.ndarray:
+        """The most probable label of each example, as strings."""
+        return np.asarray(self.labels, dtype=object)[self.predict_proba(x, batch_size=batch_size).argmax(axis=1)]
+
+
+def _write_json(data, path: Path) -> None:
+    path.write_text(json.dumps(to_jsonable(data), indent=2) + "\n")
+
+
+def _build_optimizer(model: keras.Model) -> None:
+    """Create an untrained model's optimizer slots, so the saved optimizer state is complete
+    (otherwise loading warns that it skipped the optimizer's variables)."""
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is None or optimizer.built:
+        return
+    strategy = getattr(model, "distribute_strategy", None)
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
+        optimizer.build(model.trainable_variables)
+
+
+def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[str], recipe: Recipe | dict,
+                history: dict | None = None, extra: dict | None = None) -> Path:
+    """Save a trained model as a bundle folder, atomically.
+
+    Everything is written into a temporary folder next to ``directory`` and renamed into
+    place only when complete, so an interrupted save never leaves a half-written bundle;
+    an existing bundle at ``directory`` is replaced.
+
+    Parameters
+    ----------
+    directory : path
+        The bundle folder, e.g. ``outputs/models/improved-fold1``.
+    model : keras.Model
+    labels : sequence of str
+        Class order of the model's outputs (one per output unit).
+    recipe : Recipe or dict
+        The recipe the model was trained with (a dict must be ``Recipe.to_dict()``-shaped).
+    history : dict, optional
+        Learning curves, e.g. :func:`fit_model`'s return value.
+    extra : dict, optional
+        JSON-able metadata stored in ``bundle.json``.
+
+    Returns
+    -------
+    Path
+        ``directory``.
+    """
+    directory = Path(directory)
+    labels = [str(label) for label in labels]
+    n_outputs = model.outputs[0].shape[-1]
+    if n_outputs != len(labels):
+        raise ValueError(f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given — "
+                         "pass the class order the model was trained with")
+    recipe_dict = (recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)).to_dict()
+    _build_optimizer(model)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
+    try:
+        model.save(tmp / "model.keras")
+        _write_json(labels, tmp / "labels.json")
+        _write_json(recipe_dict, tmp / "recipe.json")
+        _write_json(history, tmp / "history.json")
+        _write_json({"format_version": BUNDLE_FORMAT_VERSION, "keras_version": keras.__version__,
+                     "extra": extra or {}}, tmp / "bundle.json")
+        if directory.exists():
+            if not directory.is_dir():
+                raise BundleError(f"{directory} exists and is not a folder — remove it or choose another bundle path")
+            old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
+            os.replace(directory, old)
+            os.replace(tmp, directory)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, directory)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return directory
+
+
+def load_bundle(directory: str | Path) -> Bundle:
+    """Load a bundle written by :func:`save_bundle`.
+
+    Raises
+    ------
+    BundleError
+        The folder is missing, lacks one of :data:`BUNDLE_FILES`, or its parts disagree.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise BundleError(f"model bundle not found: {directory} — train a model and save it there with "
+                          "ser_utils.training.save_bundle, or pass the folder that holds model.keras")
+    missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
+    if missing:
+        raise BundleError(f"model bundle {directory} is incomplete (missing {', '.join(missing)}) — "
+                          "train and save the model again with ser_utils.training.save_bundle")
+    try:
+        labels = tuple(json.loads((directory / "labels.json").read_text()))
+        recipe = Recipe.from_dict(json.loads((directory / "recipe.json").read_text()))
+        history_path, meta_path = directory / "history.json", directory / "bundle.json"
+        history = json.loads(history_path.read_text()) if history_path.is_file() else None
+        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise BundleError(f"model bundle {directory} holds an unreadable JSON file ({exc}) — "
+                          "save the model again with ser_utils.training.save_bundle") from None
+    try:
+        model = keras.saving.load_model(directory / "model.keras")
+    except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors …
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise BundleError(f"model bundle {directory}: cannot load model.keras ({reason}) — "
+                          "save the model again with ser_utils.training.save_bundle") from None
+    n_outputs = model.outputs[0].shape[-1]
+    if n_outputs != len(labels):
+        raise BundleError(f"model bundle {directory}: model.keras has {n_outputs} outputs but labels.json names "
+                          f"{len(labels)} classes — save the model again with its own class order")
+    return Bundle(model=model, labels=labels, recipe=recipe, history=history, extra=meta.get("extra", {}),
+                  directory=directory)

@@ -1,0 +1,144 @@
+"""The Keras builders: the seed model's exact size, derived shapes, and the improved CRNN."""
+
+import pytest
+
+from ser_utils import config
+
+models = pytest.importorskip("ser_utils.models", reason="the deep models need TensorFlow and Keras")
+keras = models.keras
+
+SEED_INPUT = (*config.SEED_SPECTROGRAM_SHAPE, 1)
+IMPROVED_INPUT = (64, 601, 1)  # 64 mel bins x 6 s at 16 kHz, hop 160
+
+
+def seed_parameter_count(freq, time, *, filters=(32, 64), pool_size=3, convlstm_filters=128, dense_units=128,
+                         n_classes=4, kernel=3):
+    """The seed model's parameters by hand: valid 3x3 convolutions, non-overlapping pooling."""
+    count, channels = 0, 1
+    for n_filters in filters:
+        count += kernel * kernel * channels * n_filters + n_filters
+        freq, time = (freq - kernel + 1) // pool_size, (time - kernel + 1) // pool_size
+        channels = n_filters
+    count += 4 * (kernel * kernel * (channels + convlstm_filters) * convlstm_filters + convlstm_filters)
+    count += freq * time * convlstm_filters * dense_units + dense_units
+    return count + dense_units * n_classes + n_classes
+
+
+def test_seed_model_has_the_original_parameter_count():
+    model = models.seed_cnn_convlstm(SEED_INPUT)
+    assert model.count_params() == config.SEED_MODEL_PARAMETERS == 33_148_420
+    # the ConvLSTM sees one step of the 48 x 41 x 64 map, as in the original
+    assert model.get_layer("sequence_of_one").output.shape == (None, 1, 48, 41, 64)
+    assert model.output_shape == (None, 4)
+
+
+def test_seed_model_derives_its_reshape_from_the_input():
+    model = models.seed_cnn_convlstm((60, 50), n_classes=3)  # channel axis added
+    assert model.input_shape == (None, 60, 50, 1)
+    # (60-2)//3 = 19, (19-2)//3 = 5 ; (50-2)//3 = 16, (16-2)//3 = 4
+    assert model.get_layer("sequence_of_one").output.shape == (None, 1, 5, 4, 64)
+    assert model.output_shape == (None, 3)
+    assert model.count_params() == seed_parameter_count(60, 50, n_classes=3)
+
+
+def test_seed_formula_matches_the_original_count():
+    assert seed_parameter_count(*config.SEED_SPECTROGRAM_SHAPE) == config.SEED_MODEL_PARAMETERS
+
+
+@pytest.mark.parametrize("options", [
+    {"pool_size": 2}, {"pool_size": 4}, {"pool_size": 5},
+    {"filters": (16, 32)}, {"filters": (64, 64)},
+    {"filters": (16, 32), "pool_size": 2, "convlstm_filters": 32, "dense_units": 64},
+])
+def test_seed_options_change_the_count_as_expected(options):
+    model = models.seed_cnn_convlstm((120, 100, 1), **options)
+    assert model.count_params() == seed_parameter_count(120, 100, **options)
+
+
+def test_max_and_average_pooling_have_the_same_count_and_different_layers():
+    average = models.seed_cnn_convlstm((120, 100, 1), pooling="average")
+    maximum = models.seed_cnn_convlstm((120, 100, 1), pooling="max")
+    assert average.count_params() == maximum.count_params()
+    assert isinstance(average.get_layer("pool1"), keras.layers.AveragePooling2D)
+    assert isinstance(maximum.get_layer("pool1"), keras.layers.MaxPooling2D)
+    with pytest.raises(ValueError, match="unknown pooling 'median'"):
+        models.seed_cnn_convlstm((120, 100, 1), pooling="median")
+
+
+def test_seed_model_is_compiled_like_the_original():
+    model = models.seed_cnn_convlstm((60, 50, 1))
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(5e-4)
+    assert model.get_layer("conv1").kernel_regularizer.get_config()["l1"] == pytest.approx(1e-3)
+    assert model.get_layer("dense").kernel_regularizer.get_config()["l1"] == pytest.approx(1e-3)
+    assert model.get_layer("convlstm").return_sequences
+
+
+def test_too_small_input_names_the_shape():
+    with pytest.raises(ValueError, match=r"input \(16, 24, 1\) is too small"):
+        models.seed_cnn_convlstm((16, 24))
+
+
+def test_improved_model_is_a_tenth_of_the_seed_and_recurs_over_time():
+    model = models.improved_crnn(IMPROVED_INPUT)
+    assert model.count_params() <= config.SEED_MODEL_PARAMETERS / 10
+    layer_types = [type(layer) for layer in model.layers]
+    assert keras.layers.Flatten not in layer_types
+    recurrent = model.get_layer("bigru")
+    assert isinstance(recurrent, keras.layers.Bidirectional)
+    assert isinstance(recurrent.forward_layer, keras.layers.GRU)
+    # the recurrence runs over 150 time steps (601 frames pooled 2 x 2), not over one step
+    assert recurrent.input.shape[1] == 150
+    assert model.get_layer("attention_pooling").output.shape == (None, 2 * 64)
+    assert model.output_shape == (None, 4)
+
+
+def test_improved_model_takes_any_number_of_frames():
+    model = models.improved_crnn((32, None), filters=(4, 8), recurrent_units=4, attention_units=4)
+    assert model.input_shape == (None, 32, None, 1)
+    for frames in (40, 97):
+        assert model.predict(keras.ops.zeros((2, 32, frames, 1)), verbose=0).shape == (2, 4)
+
+
+def test_improved_model_options():
+    lstm = models.improved_crnn((32, 40, 1), filters=(4, 8), recurrent="lstm", temporal_pooling="average_max")
+    assert isinstance(lstm.get_layer("bilstm").forward_layer, keras.layers.LSTM)
+    assert lstm.get_layer("average_max_pooling").output.shape == (None, 2 * 2 * 64)
+    with pytest.raises(ValueError, match="one \\(freq, time\\) pair per conv block"):
+        models.improved_crnn((32, 40, 1), filters=(4, 8), pool_sizes=[(2, 2)])
+
+
+def test_lstm_frame_model_pools_the_maximum_over_time():
+    model = models.lstm_frame_model((50, 34), n_classes=4, units=(16, 8))
+    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.LSTM)] == [16, 8]
+    assert isinstance(model.get_layer("max_over_time"), keras.layers.GlobalMaxPooling1D)
+    assert model.output_shape == (None, 4)
+    with pytest.raises(ValueError, match=r"\(frames, features\)"):
+        models.lstm_frame_model((50, 34, 1))
+
+
+def test_cnn_spectrogram_model_is_the_seed_without_convlstm():
+    flat = models.cnn_spectrogram_model((60, 50, 1))
+    pooled = models.cnn_spectrogram_model((60, 50, 1), global_pooling=True)
+    # conv (320 + 18 496) + Dense(5 x 4 x 64 -> 128) + softmax (516)
+    assert flat.count_params() == 320 + 18_496 + (5 * 4 * 64 * 128 + 128) + 516
+    assert pooled.count_params() == 320 + 18_496 + (64 * 128 + 128) + 516
+
+
+def test_build_model_dispatches_the_recipe_config():
+    recipe = config.seed_recipe(profile="smoke")
+    model = models.build_model(recipe.model, (442, 99, 1), len(config.FOUR_CLASSES))
+    expected = models.seed_cnn_convlstm((442, 99, 1), 4, **recipe.model.params)
+    assert model.name == "seed_cnn_convlstm"
+    assert model.count_params() == expected.count_params()
+    assert models.build_model("improved_crnn", IMPROVED_INPUT, 4).count_params() == \
+        models.improved_crnn(IMPROVED_INPUT).count_params()
+    overridden = models.build_model(recipe.model, (442, 99, 1), 4, learning_rate=1e-3)
+    assert float(overridden.optimizer.learning_rate) == pytest.approx(1e-3)
+
+
+def test_build_model_rejects_unknown_names_and_hyperparameters():
+    with pytest.raises(ValueError, match="unknown model 'resnet'"):
+        models.build_model("resnet", IMPROVED_INPUT, 4)
+    with pytest.raises(ValueError, match="unknown hyperparameter.*units_per_layer"):
+        models.build_model(config.ModelConfig("improved_crnn", {"units_per_layer": 3}), IMPROVED_INPUT, 4)

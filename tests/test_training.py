@@ -1,0 +1,215 @@
+"""Seeded training, the validation split, class weights and the saved model bundle."""
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from sklearn.model_selection import train_test_split
+
+from ser_utils import config
+from ser_utils.storage import to_jsonable
+
+training = pytest.importorskip("ser_utils.training", reason="training needs TensorFlow and Keras")
+keras = training.keras
+
+LABELS = config.FOUR_CLASSES
+#: A CRNN small enough to train in a second on (16 freq, 24 frames) inputs.
+TINY_CRNN = config.ModelConfig("improved_crnn", {"filters": (4, 8), "recurrent_units": 8, "attention_units": 8,
+                                                 "dropout": 0.0})
+TINY_TRAINING = config.TrainingConfig(epochs=3, batch_size=16, learning_rate=1e-2, validation_split="speaker",
+                                      class_weight=True, seed=3, deterministic_ops=True)
+
+
+def learnable_spectrograms(n=64, seed=0):
+    """(n, 16, 24) noise; class k raises the mean of frequency rows 4k..4k+3. 8 speakers."""
+    rng = np.random.default_rng(seed)
+    codes = np.arange(n) % len(LABELS)
+    x = rng.normal(size=(n, 16, 24)).astype(np.float32)
+    for code in range(len(LABELS)):
+        x[codes == code, 4 * code:4 * code + 4, :] += 1.5
+    speakers = np.repeat([f"spk{i}" for i in range(8)], n // 8)
+    return x, np.asarray(LABELS)[codes], speakers
+
+
+def softmax_regression():
+    model = keras.Sequential([keras.Input((16, 24)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+@pytest.fixture(scope="module")
+def data():
+    return learnable_spectrograms()
+
+
+@pytest.fixture(scope="module")
+def trained(data):
+    x, y, speakers = data
+    return training.train_model(TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING, verbose=0)
+
+
+# ---------------------------------------------------------------------------- splits
+def test_random_validation_split_is_the_originals():
+    labels = np.asarray(LABELS)[np.arange(50) % 4]
+    train_idx, val_idx = training.validation_split(labels, config=config.TrainingConfig())
+    expected_train, expected_val = train_test_split(np.arange(50), test_size=0.2, random_state=727)
+    np.testing.assert_array_equal(train_idx, expected_train)
+    np.testing.assert_array_equal(val_idx, expected_val)
+
+
+def test_speaker_validation_split_shares_no_speaker(data):
+    _, y, speakers = data
+    split = config.TrainingConfig(validation_split="speaker")
+    train_idx, val_idx = training.validation_split(y, groups=speakers, config=split)
+    assert set(speakers[train_idx]).isdisjoint(speakers[val_idx])
+    assert sorted(np.concatenate([train_idx, val_idx])) == list(range(len(y)))
+    again = training.validation_split(y, groups=speakers, config=split)
+    np.testing.assert_array_equal(again[1], val_idx)  # seeded from the config
+
+
+def test_speaker_validation_split_needs_groups(data):
+    _, y, _ = data
+    with pytest.raises(ValueError, match="needs groups"):
+        training.validation_split(y, config=config.TrainingConfig(validation_split="speaker"))
+
+
+# ---------------------------------------------------------------------------- labels
+def test_labels_are_encoded_in_the_given_class_order():
+    codes = training.encode_labels(["sad", "angry", "neutral", "sad"], LABELS)
+    np.testing.assert_array_equal(codes, [3, 0, 2, 3])
+    with pytest.raises(ValueError, match="other.*not among the classes"):
+        training.encode_labels(["sad", "other"], LABELS)
+
+
+def test_balanced_class_weights_follow_sklearn():
+    codes = np.array([2] * 6 + [0] * 2)  # neutral 6, angry 2, happy and sad absent
+    weights = training.balanced_class_weights(codes, 4)
+    assert weights == {0: pytest.approx(8 / (2 * 2)), 1: 1.0, 2: pytest.approx(8 / (2 * 6)), 3: 1.0}
+
+
+def test_batches_carry_one_hot_targets_and_class_weights(tmp_path, data):
+    x, y, _ = data
+    stored = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=x.shape)
+    stored[:] = x
+    stored.flush()
+    memmap = np.load(tmp_path / "x.npy", mmap_mode="r")
+    codes = training.encode_labels(y, LABELS)
+    batches = training.ArrayBatches(memmap, codes, n_classes=4, indices=np.array([5, 1, 2]), batch_size=2,
+                                    class_weight={0: 0.5, 1: 2.0, 2: 1.0, 3: 1.0}, add_channel_axis=True)
+    inputs, targets, weights = batches[0]
+    assert len(batches) == 2
+    assert inputs.shape == (2, 16, 24, 1) and inputs.dtype == np.float32
+    np.testing.assert_array_equal(inputs[..., 0], x[[1, 5]])  # rows read in sorted order
+    np.testing.assert_array_equal(targets, np.eye(4, dtype=np.float32)[[1, 1]])
+    np.testing.assert_array_equal(weights, [2.0, 2.0])
+
+
+# --------------------------------------------------------------------------- fitting
+def test_training_learns_a_tiny_problem(trained, data):
+    model, history = trained
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(history["loss"]) == TINY_TRAINING.epochs
+    assert history["loss"][-1] < history["loss"][0]
+    assert history["accuracy"][-1] > 0.5  # chance is 0.25
+    x, y, _ = data
+    predicted = training.predict_proba(model, x).argmax(axis=1)
+    assert (predicted == training.encode_labels(y, LABELS)).mean() > 0.5
+
+
+def test_class_weights_come_from_the_training_part(monkeypatch, data):
+    x, y, speakers = data
+    imbalanced = y.copy()
+    imbalanced[:40] = "neutral"
+    seen = []
+
+    def spy(codes, n_classes):
+        seen.append(np.asarray(codes))
+        return original(codes, n_classes)
+
+    original = training.balanced_class_weights
+    monkeypatch.setattr(training, "balanced_class_weights", spy)
+    training.fit_model(softmax_regression(), x, imbalanced, labels=LABELS, groups=speakers,
+                       config=replace(TINY_TRAINING, epochs=1), verbose=0)
+    train_idx, _ = training.validation_split(imbalanced, groups=speakers, config=TINY_TRAINING)
+    assert len(seen) == 1
+    np.testing.assert_array_equal(seen[0], training.encode_labels(imbalanced[train_idx], LABELS))
+
+
+def test_same_seed_gives_identical_weights(trained, data):
+    x, y, speakers = data
+    first, _ = trained
+    second, _ = training.train_model(TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING,
+                                     verbose=0)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_early_stopping_needs_validation_data(data):
+    x, y, _ = data
+    tiny = softmax_regression()
+    no_validation = config.TrainingConfig(validation_size=0.0, early_stopping_patience=2)
+    with pytest.raises(ValueError, match="no validation data"):
+        training.fit_model(tiny, x, y, labels=LABELS, config=no_validation, verbose=0)
+
+
+def test_mixed_precision_and_a_strategy(data):
+    import tensorflow as tf
+
+    x, y, _ = data
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
+    mixed = replace(TINY_TRAINING, epochs=1, validation_split="random", mixed_precision=True, class_weight=False)
+    model, history = training.train_model(TINY_CRNN, x, y, labels=LABELS, config=mixed, strategy=strategy,
+                                          verbose=0)
+    assert model.get_layer("conv1").dtype_policy.name == "mixed_float16"
+    assert model.outputs[0].dtype == "float32"  # the softmax stays float32
+    assert model.distribute_strategy is strategy
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after building
+    assert np.isfinite(history["loss"][0])
+    assert training.predict_proba(model, x[:5]).dtype == np.float32
+
+
+# ---------------------------------------------------------------------------- bundles
+def test_bundle_round_trip(tmp_path, trained, data):
+    model, history = trained
+    x, _, _ = data
+    recipe = config.improved_recipe(profile="smoke")
+    directory = training.save_bundle(tmp_path / "improved", model, labels=LABELS, recipe=recipe, history=history,
+                                     extra={"fold": 1})
+    assert sorted(p.name for p in directory.iterdir()) == [
+        "bundle.json", "history.json", "labels.json", "model.keras", "recipe.json"]
+    bundle = training.load_bundle(directory)
+    assert bundle.labels == LABELS
+    assert bundle.recipe.to_dict() == to_jsonable(recipe.to_dict())
+    assert bundle.history == history
+    assert bundle.extra == {"fold": 1}
+    np.testing.assert_allclose(bundle.predict_proba(x), training.predict_proba(model, x), atol=1e-6)
+    assert set(bundle.predict(x[:4])) <= set(LABELS)
+
+
+def test_saving_again_replaces_the_bundle_and_leaves_no_temporary_folder(tmp_path, trained):
+    model, _ = trained
+    recipe = config.improved_recipe(profile="smoke")
+    training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, extra={"run": 1})
+    training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe.to_dict(), extra={"run": 2})
+    assert [p.name for p in tmp_path.iterdir()] == ["b"]
+    assert json.loads((tmp_path / "b" / "bundle.json").read_text())["extra"] == {"run": 2}
+
+
+def test_missing_bundle_names_the_folder(tmp_path):
+    with pytest.raises(training.BundleError, match=str(tmp_path / "nowhere")):
+        training.load_bundle(tmp_path / "nowhere")
+
+
+def test_incomplete_bundle_names_the_missing_files(tmp_path):
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "labels.json").write_text(json.dumps(list(LABELS)))
+    with pytest.raises(training.BundleError, match=r"half is incomplete \(missing model.keras, recipe.json\)"):
+        training.load_bundle(tmp_path / "half")
+    assert issubclass(training.BundleError, ValueError)
+
+
+def test_saving_with_the_wrong_number_of_labels_fails(tmp_path, trained):
+    model, _ = trained
+    with pytest.raises(ValueError, match="4 outputs but 2 labels"):
+        training.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.seed_recipe())
