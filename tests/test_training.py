@@ -8,7 +8,6 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from ser_utils import config
-from ser_utils.storage import to_jsonable
 
 training = pytest.importorskip("ser_utils.training", reason="training needs TensorFlow and Keras")
 keras = training.keras
@@ -180,7 +179,7 @@ def test_bundle_round_trip(tmp_path, trained, data):
         "bundle.json", "history.json", "labels.json", "model.keras", "recipe.json"]
     bundle = training.load_bundle(directory)
     assert bundle.labels == LABELS
-    assert bundle.recipe.to_dict() == to_jsonable(recipe.to_dict())
+    assert bundle.recipe == recipe
     assert bundle.history == history
     assert bundle.extra == {"fold": 1}
     np.testing.assert_allclose(bundle.predict_proba(x), training.predict_proba(model, x), atol=1e-6)
@@ -213,3 +212,23 @@ def test_saving_with_the_wrong_number_of_labels_fails(tmp_path, trained):
     model, _ = trained
     with pytest.raises(ValueError, match="4 outputs but 2 labels"):
         training.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.seed_recipe())
+
+
+def test_the_config_names_the_distribution_strategy(data):
+    import tensorflow as tf
+
+    x, y, _ = data
+    assert training.make_strategy("default") is None
+    with pytest.raises(ValueError, match="unknown distribution 'tpu'"):
+        training.make_strategy("tpu")
+    mirrored = replace(TINY_TRAINING, epochs=1, validation_split="random", class_weight=False, distribution="mirrored")
+    model, history = training.train_model(TINY_CRNN, x, y, labels=LABELS, config=mirrored, verbose=0)
+    assert isinstance(model.distribute_strategy, tf.distribute.MirroredStrategy)
+    assert np.isfinite(history["loss"][0])
+
+
+def test_a_loaded_recipe_equals_the_saved_one(tmp_path, trained):
+    model, history = trained
+    recipe = config.improved_recipe(profile="smoke")
+    directory = training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, history=history)
+    assert training.load_bundle(directory).recipe == recipe

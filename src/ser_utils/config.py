@@ -147,7 +147,7 @@ class SpectrogramConfig:
 class ModelConfig:
     """Deep model builder and its hyperparameters (keywords of the builder)."""
 
-    name: str = "seed_cnn_convlstm"  # | "improved_crnn"
+    name: str = "seed_cnn_convlstm"  # | "improved_crnn" | "lstm_frame" | "cnn_spectrogram"
     params: dict = field(default_factory=dict)
 
 
@@ -165,6 +165,8 @@ class TrainingConfig:
     seed: int = 0
     deterministic_ops: bool = False
     mixed_precision: bool = False
+    #: ``"default"`` (one GPU or the CPU) or ``"mirrored"`` (tf.distribute.MirroredStrategy, every GPU).
+    distribution: str = "default"
 
 
 @dataclass(frozen=True)
@@ -191,7 +193,8 @@ class Recipe:
             audio=AudioConfig(**data["audio"]),
             features=FrameFeatureConfig(**data["features"]),
             spectrogram=SpectrogramConfig(**data["spectrogram"]),
-            model=ModelConfig(**data["model"]),
+            model=ModelConfig(data["model"]["name"], {key: tuple(value) if isinstance(value, list) else value
+                                                      for key, value in data["model"]["params"].items()}),
             training=TrainingConfig(**data["training"]),
             seed=data.get("seed", 0),
         )

@@ -370,6 +370,22 @@ def _precision_policy(mixed_precision: bool):
         keras.mixed_precision.set_global_policy(previous)
 
 
+DISTRIBUTIONS = ("default", "mirrored")
+
+
+def make_strategy(name: str = "default"):
+    """The ``tf.distribute`` strategy a config names: ``"default"`` -> None (TensorFlow's own
+    placement), ``"mirrored"`` -> ``MirroredStrategy()`` over every visible GPU (the CPU when
+    there is none)."""
+    if name not in DISTRIBUTIONS:
+        raise ValueError(f"unknown distribution {name!r}: expected one of {', '.join(DISTRIBUTIONS)}")
+    if name == "default":
+        return None
+    import tensorflow as tf
+
+    return tf.distribute.MirroredStrategy()
+
+
 def train_model(model: ModelConfig | str | Callable[..., keras.Model], x, y: Sequence, *,
                 labels: Sequence[str], config: TrainingConfig, groups: Sequence | None = None,
                 x_val=None, y_val: Sequence | None = None, strategy=None, input_shape: Sequence[int] | None = None,
@@ -391,8 +407,9 @@ def train_model(model: ModelConfig | str | Callable[..., keras.Model], x, y: Seq
         built under the ``mixed_float16`` policy; its softmax stays float32).
     strategy : tf.distribute.Strategy, optional
         Build and compile the model inside ``strategy.scope()``, e.g.
-        ``tf.distribute.MirroredStrategy()`` to use every GPU. Default: TensorFlow's
-        default (one GPU when there is one, else the CPU).
+        ``tf.distribute.MirroredStrategy()`` to use every GPU. Default: the one
+        ``config.distribution`` names (:func:`make_strategy`; ``"default"``: TensorFlow's
+        default, one GPU when there is one, else the CPU).
     input_shape : tuple, optional
         Shape of one example for the builder; default ``x.shape[1:]`` (image builders add
         the channel axis themselves).
@@ -406,6 +423,7 @@ def train_model(model: ModelConfig | str | Callable[..., keras.Model], x, y: Seq
     set_global_seed(config.seed, deterministic_ops=config.deterministic_ops)
     shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:])
     n_classes = len(tuple(labels))
+    strategy = strategy if strategy is not None else make_strategy(config.distribution)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with _precision_policy(config.mixed_precision), scope:
         if callable(model) and not isinstance(model, (str, ModelConfig)):
