@@ -36,9 +36,8 @@ from collections.abc import Callable, Sequence
 
 from .config import ModelConfig
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ info logs
 
-import keras  # noqa: E402
+from ._tensorflow import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 __all__ = [

@@ -47,9 +47,8 @@ from .config import ModelConfig, Recipe, TrainingConfig
 from .errors import SerError
 from .storage import to_jsonable
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: no C++ info logs
 
-import keras  # noqa: E402
+from ._tensorflow import keras  # noqa: E402
 
 __all__ = [
     "set_global_seed", "validation_split", "VALIDATION_SPLITS", "encode_labels", "balanced_class_weights",

@@ -1,0 +1,40 @@
+"""Importing TensorFlow/Keras quietly: the only place the package imports them from.
+
+TensorFlow's C++ start-up lines (oneDNN notices, absl warnings) are written to the process's
+stderr before ``TF_CPP_MIN_LOG_LEVEL`` applies; they are silenced during the import only,
+so real errors (raised as Python exceptions) still surface.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    try:
+        saved = os.dup(2)
+    except OSError:  # no file descriptor 2 (some embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    sys.stderr.flush()
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+if "tensorflow" not in sys.modules:
+    with _stderr_silenced():
+        import tensorflow  # noqa: F401
+import keras  # noqa: E402
+
+__all__ = ["keras"]
