@@ -31,7 +31,6 @@ True
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Callable, Sequence
 
 from .config import ModelConfig
