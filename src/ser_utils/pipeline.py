@@ -45,10 +45,16 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
         manifest = build_manifest(corpus)
         print(format_summary(manifest))
     executed = []
+    start_all = time.perf_counter()
     for notebook in notebook_paths(notebooks_dir):
         start = time.perf_counter()
         print(f"running {notebook.name} …", flush=True)
         executed.append(execute_notebook(notebook, config.output_dir() / "notebooks"))
         print(f"  done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
+    from .reports import write_summary_report
+
+    report = write_summary_report(config.output_dir(), notebooks=executed, synthetic=config.is_synthetic(base),
+                                  profile=config.current_profile(), seconds=time.perf_counter() - start_all)
     print(f"executed notebooks: {config.output_dir() / 'notebooks'}")
+    print(f"report: {report}")
     return executed

@@ -37,7 +37,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 
 def to_jsonable(value):
-    """numpy scalars/arrays, paths and tuples -> plain JSON types; NaN -> None."""
+    """numpy scalars/arrays, pandas tables, paths and tuples -> plain JSON types; NaN -> None."""
+    if isinstance(value, pd.DataFrame):
+        return to_jsonable(value.to_dict(orient="index"))
+    if isinstance(value, pd.Series):
+        return to_jsonable(value.to_dict())
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -1,0 +1,67 @@
+"""`ser train` -> bundle -> `ser predict`, and `ser evaluate`, end to end on the synthetic corpus."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from ser_utils import config
+from ser_utils.cli import main
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory, msp_root):
+    """One `ser train` of the improved recipe in the smoke profile: 1 epoch, LOSO fold 1 only."""
+    out = tmp_path_factory.mktemp("run")
+    status = main(["train", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "loso",
+                   "--folds", "1", "--epochs", "1", "--profile", "smoke", "--arrays", str(out / "arrays"),
+                   "--out", str(out / "improved")])
+    assert status == 0
+    return out / "improved"
+
+
+def test_train_writes_a_complete_run_directory(trained_run):
+    names = {p.name for p in trained_run.iterdir()}
+    assert {"config.json", "metrics.json", "metrics.csv", "confusion.png", "learning_curves.png", "report.md",
+            "model"} <= names
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["protocol"] == "loso" and len(metrics["folds"]) == 1
+    assert 0.0 <= metrics["ua"] <= 1.0 and metrics["labels"] == list(config.FOUR_CLASSES)
+    assert metrics["folds"][0]["test_group"] in {str(s) for s in range(1, 7)} | set(range(1, 7))
+    settings = json.loads((trained_run / "config.json").read_text())
+    assert settings["recipe"]["name"] == "improved" and settings["synthetic"] is True
+    report = (trained_run / "report.md").read_text()
+    assert "![confusion matrix](confusion.png)" in report and "Synthetic corpus" in report
+    table = pd.read_csv(trained_run / "metrics.csv", index_col=0)
+    assert list(table.index) == ["1", "mean", "std"]
+
+
+def test_the_trained_bundle_predicts_new_audio(trained_run, msp_manifest, capsys):
+    capsys.readouterr()
+    clip = msp_manifest["path"].iloc[5]
+    assert main(["predict", str(trained_run / "model"), clip, "--json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert records[0]["file"] == clip and records[0]["label"] in config.FOUR_CLASSES
+    assert abs(sum(records[0][label] for label in config.FOUR_CLASSES) - 1) < 1e-3
+
+
+def test_evaluate_writes_metrics_without_a_bundle(tmp_path, trained_run, msp_root):
+    status = main(["evaluate", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "seed-4fold",
+                   "--folds", "2", "--epochs", "1", "--profile", "smoke", "--arrays", str(trained_run.parent / "arrays"),
+                   "--out", str(tmp_path / "evaluation")])
+    assert status == 0
+    assert not (tmp_path / "evaluation" / "model").exists()
+    assert json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"] == "seed-4fold"
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["evaluate", "msp-improv", "{root}", "--protocol", "kfold", "--out", "{tmp}/x"], "unknown protocol 'kfold'"),
+    (["train", "msp-improv", "{tmp}/nowhere", "--out", "{tmp}/x"], "MSP-IMPROV folder not found"),
+    (["train", "msp-improv", "{root}", "--epochs", "0", "--out", "{tmp}/x"], "--epochs must be at least 1"),
+])
+def test_deep_command_errors_are_one_line(capsys, tmp_path, msp_root, argv, message):
+    assert main([a.format(root=msp_root, tmp=tmp_path) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

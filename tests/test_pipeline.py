@@ -1,0 +1,37 @@
+"""`ser run`: data, manifests, notebooks executed into outputs/notebooks, the summary report."""
+
+from __future__ import annotations
+
+import json
+
+from ser_utils import pipeline
+from ser_utils.notebook import write_notebook
+
+
+def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(tmp_path, synthetic_root, monkeypatch, capsys):
+    monkeypatch.setenv("SER_DATA_DIR", str(synthetic_root))
+    monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("SER_PROFILE", "smoke")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    write_notebook(notebooks / "01_first.ipynb", [("code", """
+from ser_utils import evaluation
+from ser_utils.notebook import setup
+
+context = setup(PROFILE, DATA_DIR, OUTPUT_DIR)
+rows = [{"fold": 1, **evaluation.compute_metrics(["a", "b", "b"], ["a", "b", "a"], ["a", "b"])}]
+evaluation.save_results("toy_result", rows, extra={"corpus": "msp-improv", "protocol": "loso"})
+""")], title="# toy")
+    (notebooks / "helper.ipynb").write_text("{}")  # not numbered: not run
+
+    executed = pipeline.run_all(notebooks_dir=notebooks)
+
+    out = capsys.readouterr().out
+    assert [p.name for p in executed] == ["01_first.ipynb"]
+    ran = json.loads((tmp_path / "outputs" / "notebooks" / "01_first.ipynb").read_text())
+    assert any(cell.get("outputs") for cell in ran["cells"] if cell["cell_type"] == "code")
+    assert "msp-improv: " in out and "tess: 140 utterances" in out  # the data check of every corpus
+    assert (tmp_path / "outputs" / "manifests" / "tess.csv").is_file()
+    report = (tmp_path / "outputs" / "report.md").read_text()
+    assert "| toy_result | msp-improv | None | loso | None | 1 | 0.750 | 0.667 | 0.667 |" in report
+    assert out.rstrip().endswith(f"report: {tmp_path / 'outputs' / 'report.md'}")
