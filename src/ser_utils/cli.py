@@ -6,6 +6,12 @@ line, ``error: …``, with exit status 2 — never a traceback.
 
     ser synth OUT_DIR [--corpus tess|msp-improv|all] [--size mini|seed] [--seed N]
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
+    ser features CORPUS ROOT --set seed|functionals|egemaps --out DIR
+    ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] --out DIR
+    ser arrays CORPUS ROOT --recipe seed|improved --out DIR
+    ser train CORPUS ROOT --recipe seed|improved [--protocol NAME] --out DIR
+    ser evaluate CORPUS ROOT --recipe seed|improved --protocol NAME --out DIR
+    ser predict BUNDLE AUDIO... [--json] [--per-window]
     ser run
 """
 
