@@ -278,3 +278,15 @@ def test_ser_features_rejects_an_unknown_set_in_one_line(small_corpus, tmp_path,
     assert main(["features", "tess", str(root), "--set", "mfcc", "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "unknown feature set 'mfcc'" in error
+
+
+def test_egemaps_works_in_a_process_that_loaded_tensorflow_first():
+    import subprocess
+    import sys
+
+    code = ("import numpy as np; from ser_utils import training, features; "
+            "x = (0.1 * np.sin(np.arange(16000) / 10)).astype(np.float32); "
+            "v = features.egemaps(x, 16000); print(v.shape, bool(np.isfinite(v).all()))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().endswith("(88,) True")

@@ -40,6 +40,7 @@ import functools
 import hashlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -334,13 +335,30 @@ def egemaps(samples: np.ndarray, sr: int) -> np.ndarray:
     np.ndarray, shape (88,), float32 — in the order of :func:`egemaps_names`.
     """
     samples = _as_float_audio(samples).astype(np.float32, copy=False)
-    values = _smile().process_signal(samples, int(sr)).to_numpy(dtype=np.float32)
-    return values.reshape(-1)
+    return _outside_tensorflow(_egemaps_values, samples, int(sr))
+
+
+def _egemaps_values(samples: np.ndarray, sr: int) -> np.ndarray:
+    return _smile().process_signal(samples, sr).to_numpy(dtype=np.float32).reshape(-1)
+
+
+def _egemaps_feature_names() -> list[str]:
+    return list(_smile().feature_names)
+
+
+def _outside_tensorflow(function, *args):
+    """Run ``function(*args)`` here, or in a fresh worker process when TensorFlow is loaded:
+    openSMILE's native library aborts (malloc) in a process that loaded TensorFlow first."""
+    if "tensorflow" not in sys.modules:
+        return function(*args)
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=1).submit(function, *args).result()
 
 
 def egemaps_names() -> list[str]:
     """Names of the 88 eGeMAPSv02 functionals (``F0semitoneFrom27.5Hz_sma3nz_amean``, …)."""
-    return list(_smile().feature_names)
+    return _outside_tensorflow(_egemaps_feature_names)
 
 
 # --------------------------------------------------------------------- feature sets
