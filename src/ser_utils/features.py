@@ -351,9 +351,16 @@ def _outside_tensorflow(function, *args):
     openSMILE's native library aborts (malloc) in a process that loaded TensorFlow first."""
     if "tensorflow" not in sys.modules:
         return function(*args)
-    from joblib.externals.loky import get_reusable_executor
+    return _spawned_worker().submit(function, *args).result()
 
-    return get_reusable_executor(max_workers=1).submit(function, *args).result()
+
+@functools.lru_cache(maxsize=1)
+def _spawned_worker():
+    import concurrent.futures
+    import multiprocessing
+
+    # "spawn": a fresh interpreter that has not loaded TensorFlow (a fork would inherit it).
+    return concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
 
 
 def egemaps_names() -> list[str]:
