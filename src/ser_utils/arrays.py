@@ -1,0 +1,429 @@
+"""Array generation for the deep models: preprocessed audio and spectrograms streamed to ``.npy``.
+
+:func:`generate_arrays` preprocesses every file of a corpus subset with a recipe's audio
+chain, computes its spectrogram and writes both, row by row, into ``.npy`` files opened
+as memory maps (:func:`numpy.lib.format.open_memmap`), so memory stays the same whatever
+the number of files (the original held everything in Python lists, > 5 GB). It writes::
+
+    <out_dir>/audio.npy          (N, L)        float32   preprocessed clips
+             /spectrograms.npy   (N, F, T)     float32   seed log-power or log-mel
+             /labels.npy         (N,)          <U…       label strings (incl. 'other', 'no_agreement')
+             /metadata.csv       N rows                  utterance_id, label, speaker, session, …
+             /arrays.json                                recipe, key, shapes: written last
+
+Row ``i`` of every file is the same utterance. The seed subset keeps every R+T file of
+MSP-IMPROV with its label, 'other' and 'no_agreement' included, as the original's arrays
+did; the 4-class selection happens at training time, from the metadata.
+
+The work is resumable and idempotent: files are filled under ``<out_dir>/.partial/`` and
+renamed into place when complete; ``.partial/progress.json`` records the rows done after
+every chunk, so an interrupted run continues where it stopped and ends with files
+identical to an uninterrupted run; when ``arrays.json`` holds the same key (recipe +
+subset + manifest rows), nothing is done.
+
+Examples
+--------
+>>> from ser_utils import arrays, config
+>>> from ser_utils.data_check import read_or_build_manifest
+>>> recipe = config.get_recipe("seed", "msp-improv")
+>>> paths = arrays.generate_arrays(read_or_build_manifest("msp-improv"), recipe,
+...                                arrays.arrays_dir(recipe))  # doctest: +SKIP
+>>> spectrograms, labels, metadata = arrays.load_arrays(paths.directory)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+import shutil
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.lib.format import open_memmap
+
+from . import config
+from .audio import load_and_preprocess
+from .config import AudioConfig, Recipe, SpectrogramConfig
+from .errors import AudioError, CorpusError, SerError
+from .spectrograms import spectrogram, spectrogram_shape
+from .storage import read_json, write_csv, write_json
+
+__all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays", "arrays_dir", "select_array_subset",
+           "ARRAY_SUBSETS", "ON_ERROR", "METADATA_COLUMNS", "ARRAYS_FORMAT_VERSION"]
+
+log = logging.getLogger(__name__)
+
+#: ``seed``: MSP-IMPROV recording types R and T, every label (TESS: every file); ``all``: every file.
+ARRAY_SUBSETS: tuple[str, ...] = ("seed", "all")
+#: ``raise``: stop at the first unreadable or silent file; ``skip``: leave it out and list it.
+ON_ERROR: tuple[str, ...] = ("raise", "skip")
+#: Manifest columns copied into ``metadata.csv`` (those the corpus has), in this order.
+METADATA_COLUMNS: tuple[str, ...] = (
+    "utterance_id", "corpus", "label", "speaker", "gender", "session", "recording_type", "acted_label",
+    "sentence", "sample_rate", "n_samples", "duration",
+)
+ARRAYS_FORMAT_VERSION = 1
+INFO_FILE = "arrays.json"
+PARTIAL_FOLDER = ".partial"
+PROGRESS_FILE = "progress.json"
+
+
+@dataclass(frozen=True)
+class ArrayPaths:
+    """Where :func:`generate_arrays` wrote its files."""
+
+    directory: Path
+    audio: Path
+    spectrograms: Path
+    labels: Path
+    metadata: Path
+    info: Path
+
+    @classmethod
+    def under(cls, directory: str | Path) -> "ArrayPaths":
+        directory = Path(directory)
+        return cls(directory, directory / "audio.npy", directory / "spectrograms.npy", directory / "labels.npy",
+                   directory / "metadata.csv", directory / INFO_FILE)
+
+
+def arrays_dir(recipe: Recipe) -> Path:
+    """The default folder of a recipe's arrays: ``outputs/arrays/<corpus>-<recipe>-<profile>``."""
+    return config.output_dir() / "arrays" / f"{recipe.corpus}-{recipe.name}-{recipe.profile}"
+
+
+# ------------------------------------------------------------------------ selection
+def select_array_subset(manifest: pd.DataFrame, subset: str = "seed") -> pd.DataFrame:
+    """The manifest rows that get arrays, in manifest (utterance_id) order, index reset.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        A corpus manifest (:func:`ser_utils.corpora.load_corpus`).
+    subset : {"seed", "all"}, default "seed"
+        ``"seed"``: on MSP-IMPROV the recording types :data:`config.SEED_RECORDING_TYPES`
+        (R, T) with **every** label — 1272 files on the real corpus, as the original's
+        arrays; on TESS every file. ``"all"``: every file.
+
+    Raises
+    ------
+    CorpusError
+        The selection is empty.
+    """
+    if subset not in ARRAY_SUBSETS:
+        raise ValueError(f"unknown array subset {subset!r}: expected one of {', '.join(ARRAY_SUBSETS)}")
+    rows = manifest
+    if subset == "seed" and "recording_type" in manifest.columns and manifest["recording_type"].notna().any():
+        rows = manifest[manifest["recording_type"].isin(config.SEED_RECORDING_TYPES).to_numpy()]
+    if "utterance_id" in rows.columns:
+        rows = rows.sort_values("utterance_id", kind="stable")
+    rows = rows.reset_index(drop=True)
+    if rows.empty:
+        raise CorpusError(f"no utterances for array subset {subset!r} ({len(manifest)} in the manifest) — "
+                          "check the corpus with `ser data check`")
+    return rows
+
+
+def _metadata(rows: pd.DataFrame) -> pd.DataFrame:
+    columns = [column for column in METADATA_COLUMNS if column in rows.columns]
+    return rows[columns].reset_index(drop=True)
+
+
+def _output_sample_rate(rows: pd.DataFrame, audio: AudioConfig) -> int:
+    """The one sample rate of every preprocessed clip (the recipe's, or the files' common rate)."""
+    if audio.target_sr:
+        return int(audio.target_sr)
+    rates = sorted(int(rate) for rate in pd.unique(rows["sample_rate"]))
+    if len(rates) != 1:
+        raise CorpusError(f"the files have several sample rates ({', '.join(map(str, rates))} Hz) but the recipe "
+                          "keeps each file's own rate, so the spectrograms would differ in shape — use a recipe "
+                          "with a target_sr (e.g. --recipe improved) or resample the corpus to one rate")
+    return rates[0]
+
+
+def _key(rows: pd.DataFrame, recipe: Recipe, subset: str) -> str:
+    """Hash of everything the arrays depend on: format, recipe audio + spectrogram, subset, rows."""
+    description = {
+        "format": ARRAYS_FORMAT_VERSION, "corpus": recipe.corpus, "subset": subset,
+        "audio": dataclasses.asdict(recipe.audio), "spectrogram": dataclasses.asdict(recipe.spectrogram),
+        "rows": _metadata(rows).to_csv(index=False),
+    }
+    return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
+
+
+# -------------------------------------------------------------------------- worker
+def _process_file(path: str, audio: AudioConfig, spectrogram_config: SpectrogramConfig, sample_rate: int,
+                  shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | str:
+    """Preprocess one file and compute its spectrogram; an error message (str) when it cannot."""
+    try:
+        samples, sr = load_and_preprocess(path, audio)
+        if sr != sample_rate:
+            raise AudioError(f"{path}: sample rate {sr} Hz, but the arrays hold {sample_rate} Hz clips — "
+                             "use a recipe that resamples (target_sr) or resample this file")
+        image = spectrogram(samples, sr, spectrogram_config)
+        if image.shape != shape:
+            raise AudioError(f"{path}: spectrogram of shape {image.shape}, expected {shape}")
+    except AudioError as exc:
+        return str(exc)
+    return samples, image
+
+
+# ---------------------------------------------------------------------- file helpers
+def _npy_shape(path: Path) -> tuple | None:
+    """Shape of a ``.npy`` file from its header, or None when it is missing or unreadable."""
+    try:
+        return tuple(np.load(path, mmap_mode="r").shape)
+    except (OSError, ValueError):
+        return None
+
+
+def _complete(paths: ArrayPaths, key: str) -> bool:
+    if not paths.info.is_file():
+        return False
+    try:
+        info = read_json(paths.info)
+    except (OSError, ValueError):
+        return False
+    if info.get("key") != key:
+        return False
+    return (_npy_shape(paths.audio) == tuple(info["audio_shape"])
+            and _npy_shape(paths.spectrograms) == tuple(info["spectrogram_shape"])
+            and _npy_shape(paths.labels) == (info["n"],) and paths.metadata.is_file())
+
+
+def _create_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> None:
+    """A new ``.npy`` of ``shape`` (header written, data left sparse on disk)."""
+    array = open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    del array
+
+
+def _write_rows(path: Path, start: int, rows: list[np.ndarray]) -> None:
+    """Write ``rows`` from row ``start`` of an existing ``.npy``, flush, unmap (RSS stays flat)."""
+    array = open_memmap(path, mode="r+")
+    try:
+        array[start:start + len(rows)] = np.stack(rows)
+        array.flush()
+    finally:
+        del array
+
+
+def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None:
+    """Copy the rows ``keep`` of ``source`` into a new ``.npy`` ``target``, a chunk at a time."""
+    src = np.load(source, mmap_mode="r")
+    _create_npy(target, (len(keep), *src.shape[1:]), src.dtype)
+    for start in range(0, len(keep), chunk):
+        _write_rows(target, start, list(src[keep[start:start + chunk]]))
+    del src
+
+
+# ------------------------------------------------------------------------ generation
+def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path, *, n_jobs: int = 2,
+                    progress: bool = True, subset: str = "seed", chunk_size: int | None = None,
+                    on_error: str = "raise") -> ArrayPaths:
+    """Preprocess every file of ``subset`` and stream audio and spectrograms to ``.npy`` files.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        A corpus manifest (:func:`ser_utils.corpora.load_corpus`), with ``path``.
+    recipe : Recipe
+        ``recipe.audio`` is the preprocessing chain (it must set ``target_length``, so that
+        every clip has one length) and ``recipe.spectrogram`` the spectrogram.
+    out_dir : path
+        Folder of the arrays, e.g. :func:`arrays_dir` ``(recipe)``.
+    n_jobs : int, default 2
+        Worker processes (joblib); 1 works in this process.
+    progress : bool, default True
+        tqdm progress bar over the files.
+    subset : {"seed", "all"}, default "seed"
+        Which files (:func:`select_array_subset`).
+    chunk_size : int, optional
+        Rows per write (default ``8 * n_jobs``): the parent holds at most one chunk of results
+        (plus the few files in flight), writes it and records the progress, so peak memory
+        does not grow with N; an interrupted run loses at most one chunk.
+    on_error : {"raise", "skip"}, default "raise"
+        ``"raise"`` stops at the first unreadable or silent file with a one-line
+        :class:`~ser_utils.errors.AudioError` naming it (finished rows are kept, a rerun
+        resumes); ``"skip"`` leaves such files out, logs and records them in
+        ``arrays.json`` (``skipped``).
+
+    Returns
+    -------
+    ArrayPaths
+
+    Raises
+    ------
+    AudioError
+        A file cannot be read or is silent (``on_error="raise"``), or every file failed.
+    CorpusError
+        The subset is empty, or the files' sample rates differ while the recipe keeps them.
+    """
+    from tqdm.auto import tqdm
+
+    if on_error not in ON_ERROR:
+        raise ValueError(f"unknown on_error {on_error!r}: expected one of {', '.join(ON_ERROR)}")
+    if int(n_jobs) < 1:
+        raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
+    length = recipe.audio.target_length
+    if not length:
+        raise ValueError(f"recipe {recipe.name!r}: audio.target_length is not set — arrays need one clip "
+                         "length (pad/crop), e.g. the seed recipe's 338 368 samples")
+    if "path" not in manifest.columns:
+        raise CorpusError("the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus")
+    paths = ArrayPaths.under(out_dir)
+    rows = select_array_subset(manifest, subset)
+    key = _key(rows, recipe, subset)
+    if _complete(paths, key):
+        log.info("arrays in %s are up to date (key %s…): nothing to do", paths.directory, key[:12])
+        if progress:
+            print(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
+        return paths
+
+    n = len(rows)
+    sample_rate = _output_sample_rate(rows, recipe.audio)
+    shape = spectrogram_shape(length, sample_rate, recipe.spectrogram)
+    chunk_size = int(chunk_size or 8 * int(n_jobs))
+    paths.directory.mkdir(parents=True, exist_ok=True)
+    paths.info.unlink(missing_ok=True)  # from here on the folder is not complete
+    partial = paths.directory / PARTIAL_FOLDER
+    partial_audio, partial_spectrograms = partial / "audio.npy", partial / "spectrograms.npy"
+    progress_path = partial / PROGRESS_FILE
+
+    state = read_json(progress_path) if progress_path.is_file() else {}
+    resumable = (state.get("key") == key and _npy_shape(partial_audio) == (n, length)
+                 and _npy_shape(partial_spectrograms) == (n, *shape))
+    if not resumable:
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        _create_npy(partial_audio, (n, length))  # sparse until written
+        _create_npy(partial_spectrograms, (n, *shape))
+        state = {"key": key, "n": n, "done": 0, "skipped": []}
+        write_json(state, progress_path)
+    done, skipped = int(state["done"]), list(state["skipped"])
+    log.info("arrays of %d %s files (%s recipe) -> %s, starting at row %d", n, recipe.corpus, recipe.name,
+             paths.directory, done)
+
+    file_paths = rows["path"].astype(str).tolist()
+    arguments = ((file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape) for i in range(done, n))
+    with contextlib.ExitStack() as stack:
+        if int(n_jobs) > 1 and done < n:
+            from joblib import Parallel, delayed
+
+            # Results come back in order, as the workers finish them; at most pre_dispatch files
+            # are in flight, so memory is bounded and the workers never wait for the writes.
+            parallel = stack.enter_context(Parallel(n_jobs=int(n_jobs), return_as="generator",
+                                                    pre_dispatch=f"{2 * int(n_jobs)}"))
+            results = parallel(delayed(_process_file)(*args) for args in arguments)
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", message=".*tasks which were still being processed.*")
+            stack.callback(getattr(results, "close", lambda: None))  # stop dispatching on an error
+        else:
+            results = (_process_file(*args) for args in arguments)
+        bar = stack.enter_context(tqdm(total=n, initial=done, desc=f"arrays {recipe.corpus} {recipe.name}",
+                                       unit="file", disable=not progress))
+        audio_rows, image_rows = [], []
+        for index, result in zip(range(done, n), results):
+            if isinstance(result, str):
+                if on_error == "raise":
+                    raise AudioError(f"{result} (file {index + 1} of {n}; or leave such files out with "
+                                     "on_error='skip' / `ser arrays --skip-bad-files`)")
+                log.warning("skipped: %s", result)
+                skipped.append({"row": index, "utterance_id": str(rows.at[index, "utterance_id"]),
+                                "error": result})
+                result = (np.zeros(length, np.float32), np.zeros(shape, np.float32))
+            audio_rows.append(result[0])
+            image_rows.append(result[1])
+            del result
+            if len(audio_rows) == chunk_size or index == n - 1:
+                _write_rows(partial_audio, done, audio_rows)
+                _write_rows(partial_spectrograms, done, image_rows)
+                done += len(audio_rows)
+                write_json({"key": key, "n": n, "done": done, "skipped": skipped}, progress_path)
+                bar.update(len(audio_rows))
+                audio_rows, image_rows = [], []
+
+    if len(skipped) == n:
+        raise AudioError(f"none of the {n} files could be processed (first: {skipped[0]['error']}) — "
+                         "check the corpus with `ser data check`")
+    metadata = _metadata(rows)
+    if skipped:
+        keep = np.setdiff1d(np.arange(n), [entry["row"] for entry in skipped])
+        for name in ("audio", "spectrograms"):
+            _copy_rows(partial / f"{name}.npy", partial / f"{name}.kept.npy", keep, chunk_size)
+            os.replace(partial / f"{name}.kept.npy", partial / f"{name}.npy")
+        metadata = metadata.iloc[keep].reset_index(drop=True)
+        print(f"warning: {len(skipped)} of {n} files skipped (listed in {paths.info.name}), "
+              f"e.g. {skipped[0]['error']}")
+    labels = metadata["label"].astype(str).to_numpy()
+    np.save(partial / "labels.npy", labels.astype(f"<U{max(1, max(map(len, labels)))}"))
+    write_csv(metadata, partial / "metadata.csv")
+    for name in ("audio.npy", "spectrograms.npy", "labels.npy", "metadata.csv"):
+        os.replace(partial / name, paths.directory / name)
+    write_json({
+        "key": key, "format_version": ARRAYS_FORMAT_VERSION, "corpus": recipe.corpus, "recipe": recipe.name,
+        "profile": recipe.profile, "subset": subset, "n": len(metadata), "sample_rate": sample_rate,
+        "audio_shape": [len(metadata), length], "spectrogram_shape": [len(metadata), *shape],
+        "spectrogram_kind": recipe.spectrogram.kind, "skipped": skipped,
+        "audio_config": dataclasses.asdict(recipe.audio),
+        "spectrogram_config": dataclasses.asdict(recipe.spectrogram),
+    }, paths.info)
+    shutil.rmtree(partial, ignore_errors=True)
+    log.info("arrays complete: %s", paths.directory)
+    return paths
+
+
+def ensure_arrays(recipe: Recipe, *, out_dir: str | Path | None = None, n_jobs: int = 2, progress: bool = True,
+                  subset: str = "seed") -> ArrayPaths:
+    """The arrays of ``recipe`` for its corpus under the data directory, generated when missing.
+
+    Reads (or builds) the corpus manifest (:func:`ser_utils.data_check.read_or_build_manifest`)
+    and calls :func:`generate_arrays` into ``out_dir`` (default :func:`arrays_dir`), which
+    returns at once when the arrays are complete and up to date.
+    """
+    from .data_check import read_or_build_manifest
+
+    manifest = read_or_build_manifest(recipe.corpus)
+    return generate_arrays(manifest, recipe, out_dir or arrays_dir(recipe), n_jobs=n_jobs, progress=progress,
+                           subset=subset)
+
+
+# ---------------------------------------------------------------------------- loading
+def load_arrays(out_dir: str | Path, *, mmap: bool = True) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """The spectrograms, labels and metadata written by :func:`generate_arrays`.
+
+    Parameters
+    ----------
+    out_dir : path
+        The arrays folder.
+    mmap : bool, default True
+        Open ``spectrograms.npy`` as a read-only memory map (nothing is read until used);
+        False loads it into memory.
+
+    Returns
+    -------
+    spectrograms : np.ndarray or np.memmap, shape (N, F, T), float32
+    labels : np.ndarray of str, shape (N,)
+    metadata : pandas.DataFrame, N rows, row-aligned with both arrays
+
+    Raises
+    ------
+    SerError
+        The folder holds no complete arrays, or its files disagree in length.
+    """
+    paths = ArrayPaths.under(out_dir)
+    if not paths.info.is_file():
+        raise SerError(f"no complete arrays in {paths.directory} — generate them with `ser arrays CORPUS ROOT "
+                       f"--recipe seed --out {paths.directory}` or notebook 04_generate_arrays")
+    spectrograms = np.load(paths.spectrograms, mmap_mode="r" if mmap else None)
+    labels = np.load(paths.labels)
+    metadata = pd.read_csv(paths.metadata)
+    if not len(spectrograms) == len(labels) == len(metadata):
+        raise SerError(f"arrays in {paths.directory} disagree: {len(spectrograms)} spectrograms, {len(labels)} "
+                       f"labels, {len(metadata)} metadata rows — delete the folder and generate them again")
+    return spectrograms, labels, metadata

@@ -1,0 +1,382 @@
+"""The deep-learning experiments: cross-validated training/evaluation per protocol, the
+hyperparameter exploration and the final trained bundle — what notebooks 05 and 07 and the
+``ser`` command call.
+
+Every function reads the arrays of :mod:`ser_utils.arrays` (spectrograms memory-mapped,
+metadata row-aligned) and selects the 4-class R+T utterances itself, so the same arrays
+serve every experiment. Within a fold, every choice — the validation part, early
+stopping, class weights — is made on the training part; the test fold is only predicted.
+
+Examples
+--------
+>>> from ser_utils import config, end_to_end
+>>> recipe = config.get_recipe("seed", "msp-improv")
+>>> rows, paths = end_to_end.run_protocol(recipe, "seed-4fold")  # doctest: +SKIP
+>>> evaluation.fold_table(rows)[["wa", "ua", "macro_f1"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import config, evaluation
+from .config import FOUR_CLASSES, ModelConfig, Recipe
+
+__all__ = ["RowView", "four_class_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
+           "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION"]
+
+log = logging.getLogger(__name__)
+
+#: The original's exploration in compact form, one change at a time from its final model
+#: (average pooling 3×3, Adam 5e-4, L1 1e-3): learning rate, pooling type and size, L1.
+#: ``learning_rate`` goes to the training config, every other key to the model builder.
+SEED_EXPLORATION: dict[str, dict] = {
+    "final (avg pool 3, lr 5e-4, L1 1e-3)": {},
+    "learning rate 1e-4": {"learning_rate": 1e-4},
+    "learning rate 1e-3": {"learning_rate": 1e-3},
+    "max pooling": {"pooling": "max"},
+    "pool size 4": {"pool_size": 4},
+    "L1 1e-2": {"l1": 1e-2},
+}
+
+
+class RowView:
+    """Rows ``rows`` of ``array`` as an array-like — ``len``, ``shape``, ``dtype`` and integer
+    indexing — without copying: a fold's training part of a memory-mapped ``.npy`` is read
+    batch by batch by :class:`ser_utils.training.ArrayBatches`, never loaded whole.
+
+    Parameters
+    ----------
+    array : np.ndarray or np.memmap, shape (N, ...)
+    rows : array of int
+        Rows of ``array``, increasing (sequential reads).
+    """
+
+    def __init__(self, array, rows: Sequence[int]):
+        self.array = array
+        self.rows = np.asarray(rows, dtype=np.int64)
+        self.shape = (len(self.rows), *array.shape[1:])
+        self.dtype = array.dtype
+        self.ndim = len(self.shape)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, index):
+        return self.array[self.rows[index]]
+
+
+def four_class_rows(metadata: pd.DataFrame, *, subset: str = "seed",
+                    labels: Sequence[str] = FOUR_CLASSES) -> pd.DataFrame:
+    """The rows of ``metadata`` that take part: :func:`evaluation.select_subset` ``(subset)``
+    (on MSP-IMPROV, ``"seed"`` = R+T with a label in ``labels``: 1218 on the real corpus),
+    with a column ``row`` giving each one's row in the arrays."""
+    frame = metadata.assign(row=np.arange(len(metadata)))
+    frame = evaluation.select_subset(frame, subset)
+    return frame[frame["label"].isin(list(labels)).to_numpy()].reset_index(drop=True)
+
+
+def _training_config(recipe: Recipe, **changes) -> config.TrainingConfig:
+    return dataclasses.replace(recipe.training, **changes)
+
+
+def _clear_keras() -> None:
+    import gc
+
+    import keras
+
+    keras.backend.clear_session()
+    gc.collect()
+
+
+def _quiet_tensorflow() -> None:
+    # Each fold builds a new model, so TensorFlow warns about retracing predict: expected here.
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+class _SelectedFolds:
+    """A scikit-learn splitter that yields only the folds ``folds`` (1-based) of ``splitter``."""
+
+    def __init__(self, splitter, folds: Sequence[int]):
+        self.splitter = splitter
+        self.folds = sorted({int(fold) for fold in folds})
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return len(self.folds)
+
+    def split(self, X, y=None, groups=None):
+        for number, split in enumerate(self.splitter.split(X, y, groups=groups), start=1):
+            if number in self.folds:
+                yield split
+
+
+def _history_summary(history: dict) -> dict:
+    summary = {"epochs": len(history.get("loss", []))}
+    if history.get("val_accuracy"):
+        best = int(np.argmax(history["val_accuracy"]))
+        summary.update(best_val_accuracy=float(history["val_accuracy"][best]), best_epoch=best + 1,
+                       final_val_accuracy=float(history["val_accuracy"][-1]))
+    if history.get("accuracy"):
+        summary["final_train_accuracy"] = float(history["accuracy"][-1])
+    return summary
+
+
+# --------------------------------------------------------------------- cross-validation
+def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
+                         labels: Sequence[str] = FOUR_CLASSES, out_dir: str | Path | None = None,
+                         progress: bool = True, folds: Sequence[int] | None = None,
+                         subset: str = "seed") -> list[dict]:
+    """Train and test the recipe's model on every fold of a protocol.
+
+    For each fold: seed every generator with ``recipe.training.seed + fold``; split the
+    training part into train and validation (:func:`ser_utils.training.validation_split`:
+    the original's random 20 % with ``random_state`` 727, or grouped by speaker for the
+    improved recipe); build ``recipe.model`` for the arrays' input shape; fit for
+    ``recipe.training.epochs`` (early stopping and class weights only from the training
+    part); predict the test fold. The test fold is used for nothing else.
+
+    Parameters
+    ----------
+    spectrograms : array or memmap, shape (N, F, T)
+        From :func:`ser_utils.arrays.load_arrays`.
+    metadata : pandas.DataFrame
+        N rows, row-aligned with ``spectrograms`` (``label``, ``speaker``, ``session``,
+        ``recording_type``).
+    recipe : Recipe
+        ``recipe.model`` and ``recipe.training``.
+    protocol_name : str
+        ``"seed-4fold"`` (StratifiedKFold(4), no shuffling — the original), ``"loso"``
+        (leave one session out), … (:data:`ser_utils.evaluation.PROTOCOLS`).
+    labels : sequence of str, default FOUR_CLASSES
+        Class order of the model outputs and reports.
+    out_dir : path, optional
+        Save each fold's trained model as a bundle ``<out_dir>/fold<k>``.
+    progress : bool, default True
+        Progress bar over the folds (Keras prints nothing).
+    folds : sequence of int, optional
+        Run only these folds (1-based, in protocol order) — to keep a quick run short;
+        the rows then cover only them (``fold`` numbers restart at 1; ``test_group`` names
+        the held-out session).
+    subset : str, default "seed"
+        :func:`ser_utils.evaluation.select_subset` name.
+
+    Returns
+    -------
+    list of dict
+        :func:`ser_utils.evaluation.evaluate_folds` rows: ``wa``, ``ua``, ``macro_f1``,
+        ``per_class``, ``confusion``, ``n_train``, ``n_test`` and ``epochs``,
+        ``best_val_accuracy``, ``best_epoch``, ``n_validation``, ``seed`` and ``history``
+        (the learning curves).
+    """
+    from .training import predict_proba, save_bundle, train_model, validation_split
+
+    _quiet_tensorflow()
+    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    if len(rows) < 2:
+        raise ValueError(f"only {len(rows)} utterances with labels {', '.join(labels)} — nothing to cross-validate")
+    protocol = evaluation.make_protocol(protocol_name, rows)
+    if folds is not None:
+        protocol = dataclasses.replace(protocol, splitter=_SelectedFolds(protocol.splitter, folds))
+        print(f"{protocol_name}: running only fold(s) {', '.join(map(str, protocol.splitter.folds))} "
+              f"of {protocol.splitter.splitter.get_n_splits(groups=protocol.groups)}")
+    y = rows["label"].astype(str).to_numpy()
+    positions = rows["row"].to_numpy()
+    speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
+    counter = {"fold": 0}
+
+    def fit_predict(train: np.ndarray, test: np.ndarray):
+        counter["fold"] += 1
+        fold = counter["fold"]
+        training = _training_config(recipe, seed=recipe.training.seed + fold)
+        start = time.perf_counter()
+        _clear_keras()
+        model, history = train_model(recipe.model, RowView(spectrograms, positions[train]), y[train],
+                                     labels=labels, config=training,
+                                     groups=None if speakers is None else speakers[train], verbose=0)
+        probabilities = predict_proba(model, RowView(spectrograms, positions[test]),
+                                      batch_size=recipe.training.batch_size)
+        predicted = np.asarray(labels)[probabilities.argmax(axis=1)]
+        _, held_out = validation_split(y[train], groups=None if speakers is None else speakers[train],
+                                       config=training)  # the split fit_model made, for the record
+        info = {**_history_summary(history), "n_validation": len(held_out),
+                "seed": training.seed, "seconds": round(time.perf_counter() - start, 1), "history": history}
+        if out_dir is not None:
+            save_bundle(Path(out_dir) / f"fold{fold}", model, labels=labels, recipe=recipe, history=history,
+                        extra={"protocol": protocol_name, "fold": fold, "n_train": len(train),
+                               "test_group": protocol.test_groups(test)})
+        del model
+        return predicted, info
+
+    results = evaluation.evaluate_folds(protocol, y, fit_predict, labels, progress=progress)
+    _clear_keras()
+    return results
+
+
+# ------------------------------------------------------------------------ exploration
+def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe,
+                            variants: Mapping[str, Mapping] | None = None,
+                            labels: Sequence[str] = FOUR_CLASSES, progress: bool = True,
+                            subset: str = "seed") -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The original's hyperparameter exploration, compact: one train/validation split,
+    one model per variant, validation accuracy per variant.
+
+    The split is the recipe's validation split (:func:`ser_utils.training.validation_split`)
+    over the 4-class utterances — the original's 80/20, ``random_state`` 727. Nothing here
+    feeds back into :func:`cross_validate_model`, which keeps the recipe's values.
+
+    Parameters
+    ----------
+    spectrograms, metadata, recipe, labels, subset
+        As in :func:`cross_validate_model`.
+    variants : mapping of name -> changes, optional
+        Changes from the recipe: ``learning_rate`` (Adam) and any keyword of the model
+        builder. Default :data:`SEED_EXPLORATION` (learning rate, pooling type and size, L1).
+    progress : bool, default True
+
+    Returns
+    -------
+    table : pandas.DataFrame
+        One row per variant: ``changes``, ``parameters`` (count), ``best_val_accuracy``,
+        ``best_epoch``, ``final_val_accuracy``, ``final_train_accuracy``, ``seconds``.
+    histories : dict of name -> Keras history
+        The learning curves of each variant.
+    """
+    from tqdm.auto import tqdm
+
+    from .training import train_model, validation_split
+
+    _quiet_tensorflow()
+    variants = dict(SEED_EXPLORATION if variants is None else variants)
+    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    y = rows["label"].astype(str).to_numpy()
+    speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
+    train, validation = validation_split(y, groups=speakers, config=recipe.training)
+    positions = rows["row"].to_numpy()
+    # Rows in array order: sequential reads from the memory map.
+    train, validation = train[np.argsort(positions[train])], validation[np.argsort(positions[validation])]
+    x_train, x_val = RowView(spectrograms, positions[train]), RowView(spectrograms, positions[validation])
+    y_train, y_val = y[train], y[validation]
+    records, histories = [], {}
+    for name, changes in tqdm(variants.items(), desc="exploration", disable=not progress, leave=False):
+        changes = dict(changes)
+        training = _training_config(recipe, early_stopping_patience=None,
+                                    **({"learning_rate": changes.pop("learning_rate")}
+                                       if "learning_rate" in changes else {}))
+        model_config = ModelConfig(recipe.model.name, {**recipe.model.params, **changes})
+        start = time.perf_counter()
+        _clear_keras()
+        model, history = train_model(model_config, x_train, y_train, labels=labels, config=training,
+                                     x_val=x_val, y_val=y_val, verbose=0)
+        histories[name] = history
+        records.append({"variant": name, "changes": ", ".join(f"{k}={v}" for k, v in dict(variants[name]).items())
+                        or "—", "parameters": int(model.count_params()), **_history_summary(history),
+                        "seconds": round(time.perf_counter() - start, 1)})
+        del model
+    _clear_keras()
+    table = pd.DataFrame.from_records(records).set_index("variant")
+    table.attrs.update(n_train=len(train), n_validation=len(validation))
+    return table, histories
+
+
+# ------------------------------------------------------------------------ final model
+def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, directory: str | Path,
+                 labels: Sequence[str] = FOUR_CLASSES, subset: str = "seed") -> tuple[Path, dict]:
+    """Train the recipe's model on every 4-class utterance (the recipe's validation part held
+    out for the learning curves / early stopping) and save it as a bundle.
+
+    Returns
+    -------
+    directory : Path
+        The bundle (:func:`ser_utils.training.load_bundle` reads it back).
+    history : dict
+        Learning curves.
+    """
+    from .training import save_bundle, train_model
+
+    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    y = rows["label"].astype(str).to_numpy()
+    speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
+    _clear_keras()
+    model, history = train_model(recipe.model, RowView(spectrograms, rows["row"].to_numpy()), y, labels=labels,
+                                 config=recipe.training, groups=speakers, verbose=0)
+    path = save_bundle(directory, model, labels=labels, recipe=recipe, history=history,
+                       extra={"subset": subset, "n_utterances": len(rows)})
+    del model
+    _clear_keras()
+    return Path(path), history
+
+
+# ---------------------------------------------------------------------- comparisons
+def compare_with_original(rows: list[dict]) -> pd.DataFrame:
+    """The seed-4fold fold table beside the original's reported accuracies (%).
+
+    The original reported folds 1-3 (53.44, 46.23, 52.79 %) and the mean (50.29 %), which
+    implies fold 4 (≈ 48.7 %); it never reported UA or macro-F1.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index fold 1-4 and ``mean``; columns ``original WA``, ``WA``, ``UA``, ``macro-F1`` (%).
+    """
+    reported = list(config.ORIGINAL_RESULTS["cnn_convlstm_folds_wa"])
+    mean = float(config.ORIGINAL_RESULTS["cnn_convlstm_mean_wa"])
+    known = [value for value in reported if value is not None]
+    implied = len(reported) * mean - sum(known)  # the one fold it did not report
+    original = [implied if value is None else value for value in reported]
+    table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS)].drop(index="std")
+    table = table.rename(columns={"wa": "WA", "ua": "UA", "macro_f1": "macro-F1"}) * 100
+    table.insert(0, "original WA", pd.Series(original + [mean], index=[1, 2, 3, 4, "mean"]) * 100)
+    table.attrs["implied_fold"] = reported.index(None) + 1 if None in reported else None
+    return table.astype(float).round(2)
+
+
+# ----------------------------------------------------------------------- whole runs
+def result_name(recipe: Recipe, protocol_name: str) -> str:
+    """File stem of a run's results, e.g. ``msp-improv_seed_seed-4fold_seed_cnn_convlstm``."""
+    return f"{recipe.corpus}_{recipe.name}_{protocol_name}_{recipe.model.name}"
+
+
+def models_dir(recipe: Recipe) -> Path:
+    """``outputs/models/<corpus>-<recipe>-<profile>``."""
+    return config.output_dir() / "models" / f"{recipe.corpus}-{recipe.name}-{recipe.profile}"
+
+
+def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | Path | None = None,
+                 folds: Sequence[int] | None = None, labels: Sequence[str] = FOUR_CLASSES,
+                 save_models: bool = False, progress: bool = True, n_jobs: int = 2) -> tuple[list[dict], dict]:
+    """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation,
+    results saved with :func:`ser_utils.evaluation.save_results`.
+
+    Returns
+    -------
+    rows : list of dict
+        The fold rows of :func:`cross_validate_model`.
+    paths : dict
+        ``{"json": …, "csv": …}`` of the saved results (``outputs/results/<result_name>``).
+    """
+    from .arrays import ensure_arrays, load_arrays
+
+    directory = arrays_directory or ensure_arrays(recipe, n_jobs=n_jobs, progress=progress).directory
+    spectrograms, _, metadata = load_arrays(directory)
+    name = result_name(recipe, protocol_name)
+    start = time.perf_counter()
+    rows = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=protocol_name, labels=labels,
+                                out_dir=models_dir(recipe) / protocol_name if save_models else None,
+                                progress=progress, folds=folds)
+    paths = evaluation.save_results(name, rows, extra={
+        "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol_name,
+        "model": recipe.model.name, "subset": "seed", "n_utterances": int(sum(r["n_test"] for r in rows))
+        if protocol_name != "seed-random" else None, "folds_run": list(folds) if folds else "all",
+        "synthetic": config.is_synthetic(config.data_dir()), "seconds": round(time.perf_counter() - start, 1),
+        "recipe_config": recipe.to_dict(),
+    })
+    log.info("%s: UA %.3f WA %.3f -> %s", name, np.mean([r["ua"] for r in rows]), np.mean([r["wa"] for r in rows]),
+             paths["json"])
+    return rows, paths

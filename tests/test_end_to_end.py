@@ -1,0 +1,69 @@
+"""Cross-validated training of the deep models on a tiny problem (seconds, not minutes)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ser_utils import config, evaluation
+
+pytest.importorskip("keras")
+from ser_utils import end_to_end  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def tiny_problem():
+    """48 'spectrograms' of (40, 40) in 4 classes over 4 sessions, plus 6 rows the 4-class
+    selection must leave out (an 'other' label, a P recording)."""
+    rng = np.random.default_rng(0)
+    labels = np.tile(config.FOUR_CLASSES, 12)
+    sessions = np.repeat([1, 2, 3, 4], 12)
+    genders = np.tile(["F", "M"], 24)
+    x = rng.standard_normal((48, 40, 40)).astype(np.float32)
+    x += (np.searchsorted(config.FOUR_CLASSES, labels) * 0.5)[:, None, None]  # learnable, barely
+    metadata = pd.DataFrame({"utterance_id": [f"u{i:02d}" for i in range(48)], "label": labels,
+                             "speaker": [f"{g}{s:02d}" for g, s in zip(genders, sessions)],
+                             "session": sessions, "recording_type": "R"})
+    extra = pd.DataFrame({"utterance_id": [f"v{i}" for i in range(6)], "label": ["other"] * 3 + ["angry"] * 3,
+                          "speaker": "F01", "session": 1, "recording_type": ["R"] * 3 + ["P"] * 3})
+    metadata = pd.concat([metadata, extra], ignore_index=True)
+    x = np.concatenate([x, np.full((6, 40, 40), 1e3, np.float32)])  # would wreck training if used
+    recipe = config.seed_recipe("msp-improv", "smoke")
+    recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, epochs=1, batch_size=16))
+    return x, metadata, recipe
+
+
+def test_cross_validate_model_returns_a_scored_row_per_fold(tiny_problem, tmp_path):
+    x, metadata, recipe = tiny_problem
+    rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name="seed-4fold",
+                                           out_dir=tmp_path / "models", progress=False)
+    assert [row["fold"] for row in rows] == [1, 2, 3, 4]
+    assert sum(row["n_test"] for row in rows) == 48  # only the 4-class R+T rows
+    for row in rows:
+        assert {"wa", "ua", "macro_f1", "per_class", "confusion", "history", "best_val_accuracy"} <= set(row)
+        assert 0.0 <= row["ua"] <= 1.0 and 0.0 <= row["wa"] <= 1.0
+        assert np.sum(row["confusion"]) == row["n_test"] == 12
+        assert row["n_validation"] == 8  # ceil(20 % of the 36 training rows), as train_test_split takes
+        assert row["epochs"] == 1 and len(row["history"]["val_accuracy"]) == 1
+    assert [row["seed"] for row in rows] == [recipe.training.seed + fold for fold in (1, 2, 3, 4)]
+    table = evaluation.fold_table(rows)
+    assert list(table.index[-2:]) == ["mean", "std"]
+    assert (tmp_path / "models" / "fold4" / "model.keras").is_file()
+
+
+def test_loso_on_a_subset_of_folds_holds_out_whole_sessions(tiny_problem):
+    x, metadata, recipe = tiny_problem
+    rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name="loso", folds=[2],
+                                           progress=False)
+    assert len(rows) == 1
+    assert rows[0]["test_group"] == "2" and rows[0]["n_test"] == 12
+
+
+def test_row_view_reads_only_the_chosen_rows():
+    base = np.arange(30).reshape(10, 3)
+    view = end_to_end.RowView(base, [1, 4, 7])
+    assert len(view) == 3 and view.shape == (3, 3)
+    np.testing.assert_array_equal(view[np.array([0, 2])], base[[1, 7]])
