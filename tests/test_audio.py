@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import librosa
 import noisereduce
 import numpy as np
@@ -82,13 +84,16 @@ def test_seed_chain_for_tess_resamples_to_22050_and_pads_to_the_longest_clip(tes
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
 
 
-def test_improved_chain_denoises_before_padding_at_16k(msp_manifest):
-    recipe = config.improved_recipe("msp-improv", "full")
+@pytest.mark.parametrize("denoise", [False, True])
+def test_improved_chain_resamples_to_16k_and_denoises_before_padding(msp_manifest, denoise):
+    chain = dataclasses.replace(config.improved_recipe("msp-improv", "full").audio, denoise=denoise)
     samples, sr = audio.read_audio(msp_manifest["path"].iloc[0])
-    out, out_sr = audio.preprocess(samples, sr, recipe.audio)
+    steps = audio.preprocess_steps(samples, sr, chain)
+    out, out_sr = steps["padded"]
+    assert list(steps) == ["raw", "scaled", "resampled", "trimmed"] + ["denoised"] * denoise + ["padded"]
     assert out_sr == 16_000 and out.shape == (int(config.IMPROVED_LENGTH_SECONDS * 16_000),)
-    assert np.all(out[-1000:] == 0)  # padding after denoising stays exact zeros
-    assert np.max(np.abs(out)) <= 1.0 + 1e-6
+    assert np.all(out[len(steps["trimmed"][0]):] == 0)  # the padding stays exact zeros
+    assert np.max(np.abs(steps["scaled"][0])) == pytest.approx(1.0)
 
 
 def test_unknown_scaling_is_rejected():

@@ -72,14 +72,15 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
         print(f"[{next(step)}/{steps}] cross-validation: {protocol}, {recipe.training.epochs} epochs per fold",
               flush=True)
         rows = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=protocol, folds=folds,
-                                    out_dir=out / "folds" if save_models else None)
+                                    out_dir=out / "folds" if save_models else None, verbose=2)
         print(evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS)].round(3).to_string(), flush=True)
         histories.update({f"fold {row['fold']}": row.get("history") for row in rows})
     if command == "train":
         from .end_to_end import train_bundle
 
         print(f"[{next(step)}/{steps}] final model on every utterance, {recipe.training.epochs} epochs", flush=True)
-        bundle, history = train_bundle(spectrograms, metadata, recipe=recipe, directory=out / "model")
+        bundle, history = train_bundle(spectrograms, metadata, recipe=recipe, directory=out / "model", verbose=2,
+                                       sample_rate=_arrays_sample_rate(paths.directory))
         histories["final model"] = history
     print(f"[{next(step)}/{steps}] report", flush=True)
     written = write_run_directory(out, command=command, recipe=recipe, corpus_root=root, protocol=protocol,
@@ -89,6 +90,13 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
     for name, path in written.items():
         print(f"  {name:<16}{path}")
     return written
+
+
+def _arrays_sample_rate(directory: Path) -> int | None:
+    import json
+
+    info = Path(directory) / "arrays.json"
+    return json.loads(info.read_text()).get("sample_rate") if info.is_file() else None
 
 
 def run_from_cli(args: argparse.Namespace, *, command: str) -> dict[str, Path]:

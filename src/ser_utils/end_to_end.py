@@ -132,7 +132,7 @@ def _history_summary(history: dict) -> dict:
 def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
                          labels: Sequence[str] = FOUR_CLASSES, out_dir: str | Path | None = None,
                          progress: bool = True, folds: Sequence[int] | None = None,
-                         subset: str = "seed") -> list[dict]:
+                         subset: str = "seed", verbose: int = 0) -> list[dict]:
     """Train and test the recipe's model on every fold of a protocol.
 
     For each fold: seed every generator with ``recipe.training.seed + fold``; split the
@@ -166,6 +166,8 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         the held-out session).
     subset : str, default "seed"
         :func:`ser_utils.evaluation.select_subset` name.
+    verbose : int, default 0
+        Keras' per-epoch output (2: one line per epoch).
 
     Returns
     -------
@@ -199,7 +201,7 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         _clear_keras()
         model, history = train_model(recipe.model, RowView(spectrograms, positions[train]), y[train],
                                      labels=labels, config=training,
-                                     groups=None if speakers is None else speakers[train], verbose=0)
+                                     groups=None if speakers is None else speakers[train], verbose=verbose)
         probabilities = predict_proba(model, RowView(spectrograms, positions[test]),
                                       batch_size=recipe.training.batch_size)
         predicted = np.asarray(labels)[probabilities.argmax(axis=1)]
@@ -287,7 +289,8 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
 
 # ------------------------------------------------------------------------ final model
 def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, directory: str | Path,
-                 labels: Sequence[str] = FOUR_CLASSES, subset: str = "seed") -> tuple[Path, dict]:
+                 labels: Sequence[str] = FOUR_CLASSES, subset: str = "seed", verbose: int = 0,
+                 sample_rate: int | None = None) -> tuple[Path, dict]:
     """Train the recipe's model on every 4-class utterance (the recipe's validation part held
     out for the learning curves / early stopping) and save it as a bundle.
 
@@ -305,9 +308,11 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     _clear_keras()
     model, history = train_model(recipe.model, RowView(spectrograms, rows["row"].to_numpy()), y, labels=labels,
-                                 config=recipe.training, groups=speakers, verbose=0)
+                                 config=recipe.training, groups=speakers, verbose=verbose)
+    # The rate the spectrograms were made at: prediction resamples new audio to it.
+    rate = sample_rate or recipe.audio.target_sr or int(metadata["sample_rate"].mode().iloc[0])
     path = save_bundle(directory, model, labels=labels, recipe=recipe, history=history,
-                       extra={"subset": subset, "n_utterances": len(rows)})
+                       extra={"subset": subset, "n_utterances": len(rows), "sample_rate": int(rate)})
     del model
     _clear_keras()
     return Path(path), history

@@ -374,7 +374,9 @@ def improved_crnn(
                          f"{len(filters)} blocks, got {len(pool_sizes)} pairs")
 
     inputs = keras.Input(shape=input_shape, name="log_mel")
-    x = inputs
+    # Standardise each spectrogram over frequency and time: log-mel values sit near -50 dB,
+    # far from where the BatchNorm statistics start, and loudness differs between speakers.
+    x = layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="utterance_norm")(inputs)
     for block, (n_filters, pool_size) in enumerate(zip(filters, pool_sizes), start=1):
         x = layers.Conv2D(int(n_filters), kernel_size, padding="same", use_bias=False, name=f"conv{block}")(x)
         _check_fits(x, pool_size, input_shape, "improved_crnn", f"pool{block}")

@@ -178,7 +178,9 @@ def results_table(results_dir: str | Path) -> pd.DataFrame:
             continue
         if not isinstance(data, dict) or "ua" not in data:
             continue
-        records.append({"result": path.stem, "corpus": data.get("corpus"), "recipe": data.get("recipe"),
+        recipe = data.get("recipe")
+        recipe = recipe.get("name") if isinstance(recipe, dict) else recipe
+        records.append({"result": path.stem, "corpus": data.get("corpus") or path.stem.split("_")[0], "recipe": recipe,
                         "protocol": data.get("protocol"), "model": data.get("model"),
                         "folds": len(data.get("folds", [])), "UA": data.get("ua"), "WA": data.get("wa"),
                         "macro-F1": data.get("macro_f1")})
