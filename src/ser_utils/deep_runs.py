@@ -17,6 +17,7 @@ from pathlib import Path
 from . import config, evaluation
 from .config import Recipe
 from .errors import SerError
+from .storage import read_json
 
 __all__ = ["run_deep", "run_from_cli", "profile_for"]
 
@@ -80,7 +81,7 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
 
         print(f"[{next(step)}/{steps}] final model on every utterance, {recipe.training.epochs} epochs", flush=True)
         bundle, history = train_bundle(spectrograms, metadata, recipe=recipe, directory=out / "model", verbose=2,
-                                       sample_rate=_arrays_sample_rate(paths.directory))
+                                       sample_rate=read_json(paths.info).get("sample_rate"))
         histories["final model"] = history
     print(f"[{next(step)}/{steps}] report", flush=True)
     written = write_run_directory(out, command=command, recipe=recipe, corpus_root=root, protocol=protocol,
@@ -90,13 +91,6 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
     for name, path in written.items():
         print(f"  {name:<16}{path}")
     return written
-
-
-def _arrays_sample_rate(directory: Path) -> int | None:
-    import json
-
-    info = Path(directory) / "arrays.json"
-    return json.loads(info.read_text()).get("sample_rate") if info.is_file() else None
 
 
 def run_from_cli(args: argparse.Namespace, *, command: str) -> dict[str, Path]:

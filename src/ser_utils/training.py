@@ -45,7 +45,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from .config import ModelConfig, Recipe, TrainingConfig
 from .errors import SerError
-from .storage import to_jsonable
+from .storage import write_json
 
 
 from ._tensorflow import keras  # noqa: E402
@@ -484,10 +484,6 @@ class Bundle:
         return np.asarray(self.labels, dtype=object)[self.predict_proba(x, batch_size=batch_size).argmax(axis=1)]
 
 
-def _write_json(data, path: Path) -> None:
-    path.write_text(json.dumps(to_jsonable(data), indent=2) + "\n")
-
-
 def _build_optimizer(model: keras.Model) -> None:
     """Create an untrained model's optimizer slots, so the saved optimizer state is complete
     (otherwise loading warns that it skipped the optimizer's variables)."""
@@ -538,10 +534,10 @@ def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[s
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
         model.save(tmp / "model.keras")
-        _write_json(labels, tmp / "labels.json")
-        _write_json(recipe_dict, tmp / "recipe.json")
-        _write_json(history, tmp / "history.json")
-        _write_json({"format_version": BUNDLE_FORMAT_VERSION, "keras_version": keras.__version__,
+        write_json(labels, tmp / "labels.json")
+        write_json(recipe_dict, tmp / "recipe.json")
+        write_json(history, tmp / "history.json")
+        write_json({"format_version": BUNDLE_FORMAT_VERSION, "keras_version": keras.__version__,
                      "extra": extra or {}}, tmp / "bundle.json")
         if directory.exists():
             if not directory.is_dir():
