@@ -116,6 +116,18 @@ def test_training_learns_a_tiny_problem(trained, data):
     assert (predicted == training.encode_labels(y, LABELS)).mean() > 0.5
 
 
+def test_training_prints_one_line_per_epoch_and_nothing_per_batch(data, capsys):
+    x, y, speakers = data
+    history = training.fit_model(softmax_regression(), x, y, labels=LABELS, groups=speakers,
+                                 config=replace(TINY_TRAINING, epochs=2), progress="fold 3")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" · ")[:2] for line in lines] == [["fold 3", "epoch 1/2"], ["fold 3", "epoch 2/2"]]
+    assert f"val_accuracy {history['val_accuracy'][1]:.3f}" in lines[1]
+    training.fit_model(softmax_regression(), x, y, labels=LABELS, groups=speakers,
+                       config=replace(TINY_TRAINING, epochs=1), progress=False)
+    assert capsys.readouterr().out == ""
+
+
 def test_class_weights_come_from_the_training_part(monkeypatch, data):
     x, y, speakers = data
     imbalanced = y.copy()

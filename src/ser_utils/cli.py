@@ -11,6 +11,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
     ser arrays CORPUS ROOT --recipe seed|improved --out DIR
     ser train CORPUS ROOT --recipe seed|improved [--protocol NAME] --out DIR
     ser evaluate CORPUS ROOT --recipe seed|improved --protocol NAME --out DIR
+    ser dry-run CORPUS ROOT [--recipe seed] [--protocol seed-4fold] [--seeds N] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window]
     ser run
 """
@@ -230,6 +231,30 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from . import deep_runs
 
     deep_runs.run_from_cli(args, command="evaluate")
+    return 0
+
+
+def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
+    _corpus_argument(parser)
+    parser.add_argument("--recipe", choices=config.RECIPES, default="seed")
+    parser.add_argument("--protocol", default="seed-4fold", help="the protocol of the real run (default seed-4fold)")
+    parser.add_argument("--profile", choices=config.PROFILES, default="full",
+                        help="full (the original sizes, default) or smoke")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds of the real run (default 1)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="stop the measured epoch after this many training steps")
+    parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
+    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+
+
+@command("dry-run", _dry_run_arguments,
+         "one fold, one epoch at full size: peak memory, seconds per step, projected time of the whole run")
+def run_dry_run(args: argparse.Namespace) -> int:
+    from .dry_run import dry_run, format_dry_run
+
+    result = dry_run(args.corpus, args.root, recipe_name=args.recipe, protocol=args.protocol, profile=args.profile,
+                     seeds=args.seeds, max_steps=args.max_steps, arrays=args.arrays, n_jobs=args.n_jobs)
+    print(format_dry_run(result))
     return 0
 
 
