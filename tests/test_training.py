@@ -207,6 +207,19 @@ def test_saving_again_replaces_the_bundle_and_leaves_no_temporary_folder(tmp_pat
     assert json.loads((tmp_path / "b" / "bundle.json").read_text())["extra"] == {"run": 2}
 
 
+def test_a_bundle_gets_ordinary_file_and_folder_modes(tmp_path, trained):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = training.save_bundle(tmp_path / "bundle", trained[0], labels=LABELS, recipe=config.improved_recipe())
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o755
+    assert {p.name: p.stat().st_mode & 0o777 for p in path.iterdir()} == dict.fromkeys(
+        ("model.keras", "labels.json", "recipe.json", "history.json", "bundle.json"), 0o644)
+
+
 def test_missing_bundle_names_the_folder(tmp_path):
     with pytest.raises(training.BundleError, match=str(tmp_path / "nowhere")):
         training.load_bundle(tmp_path / "nowhere")

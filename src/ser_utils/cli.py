@@ -264,6 +264,7 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_dry_run(args: argparse.Namespace) -> int:
     from .dry_run import dry_run, format_dry_run
 
+    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
     result = dry_run(args.corpus, args.root, recipe_name=args.recipe, protocol=args.protocol, profile=args.profile,
                      seeds=args.seeds, max_steps=args.max_steps, arrays=args.arrays, n_jobs=args.n_jobs)
     print(format_dry_run(result))

@@ -21,15 +21,24 @@ import pandas as pd
 from .errors import AudioError, OutputError
 
 __all__ = ["atomic_path", "write_csv", "write_json", "read_json", "read_manifest", "to_jsonable",
-           "check_output_dir", "check_output_file", "file_identity", "new_file_mode"]
+           "check_output_dir", "check_output_file", "file_identity", "new_file_mode", "new_folder_mode"]
+
+
+def _umask() -> int:
+    # os.umask can only be read by setting it; restore it at once.
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def new_file_mode() -> int:
     """The mode ``open(path, "w")`` gives a new file: 0o666 less the process umask."""
-    # os.umask can only be read by setting it; restore it at once.
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
+    return 0o666 & ~_umask()
+
+
+def new_folder_mode() -> int:
+    """The mode ``os.mkdir`` gives a new folder: 0o777 less the process umask."""
+    return 0o777 & ~_umask()
 
 
 def _nearest_existing(path: Path) -> Path:

@@ -46,7 +46,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from .config import ModelConfig, Recipe, TrainingConfig
 from .errors import SerError
-from .storage import write_json
+from .storage import new_file_mode, new_folder_mode, write_json
 
 
 from ._tensorflow import keras  # noqa: E402
@@ -564,7 +564,10 @@ def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[s
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
     try:
+        # mkdtemp makes a private (0700) folder; give the bundle the mode of an ordinary new folder.
+        tmp.chmod(new_folder_mode())
         model.save(tmp / "model.keras")
+        tmp.joinpath("model.keras").chmod(new_file_mode())
         write_json(labels, tmp / "labels.json")
         write_json(recipe_dict, tmp / "recipe.json")
         write_json(history, tmp / "history.json")
