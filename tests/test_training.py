@@ -107,7 +107,8 @@ def test_batches_carry_one_hot_targets_and_class_weights(tmp_path, data):
 # --------------------------------------------------------------------------- fitting
 def test_training_learns_a_tiny_problem(trained, data):
     model, history = trained
-    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy", "validation_split_used"}
+    assert history["validation_split_used"] == TINY_TRAINING.validation_split
     assert len(history["loss"]) == TINY_TRAINING.epochs
     assert history["loss"][-1] < history["loss"][0]
     assert history["accuracy"][-1] > 0.5  # chance is 0.25

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import random
 import shutil
@@ -51,13 +52,17 @@ from .storage import new_file_mode, new_folder_mode, write_json
 
 from ._tensorflow import keras  # noqa: E402
 
+log = logging.getLogger(__name__)
+
 __all__ = [
-    "set_global_seed", "validation_split", "VALIDATION_SPLITS", "encode_labels", "balanced_class_weights",
-    "ArrayBatches", "EpochLog", "fit_model", "train_model", "predict_proba",
+    "set_global_seed", "validation_split", "validation_split_used", "VALIDATION_SPLITS", "encode_labels",
+    "balanced_class_weights", "ArrayBatches", "EpochLog", "cosine_learning_rate", "LEARNING_RATE_SCHEDULES",
+    "fit_model", "train_model", "predict_proba",
     "Bundle", "BundleError", "save_bundle", "load_bundle", "BUNDLE_FILES",
 ]
 
 VALIDATION_SPLITS: tuple[str, ...] = ("random", "speaker")
+LEARNING_RATE_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 #: The files of a bundle that :func:`load_bundle` cannot do without.
 BUNDLE_FILES: tuple[str, ...] = ("model.keras", "labels.json", "recipe.json")
 BUNDLE_FORMAT_VERSION = 1
@@ -147,6 +152,9 @@ def validation_split(labels: Sequence, *, groups: Sequence | None = None,
         ``train_test_split(np.arange(n), test_size=0.2, random_state=727)`` (shuffled order,
         no stratification). ``"speaker"``: :class:`~sklearn.model_selection.GroupShuffleSplit`,
         so no group is in both parts (about ``validation_size`` of the groups held out).
+        When the training part holds a single group (TESS leave-one-speaker-out leaves one
+        speaker to train on), a speaker-independent split is impossible: the split falls
+        back to a random one stratified by label, and :func:`validation_split_used` says so.
 
     Examples
     --------
@@ -172,12 +180,36 @@ def validation_split(labels: Sequence, *, groups: Sequence | None = None,
     groups = np.asarray(groups)
     if len(groups) != n:
         raise ValueError(f"groups has {len(groups)} entries for {n} examples — pass one group per example")
-    if len(np.unique(groups)) < 2:
-        raise ValueError("the 'speaker' validation split needs at least 2 distinct groups, got 1")
+    if validation_split_used(groups, config=config) == "stratified":
+        labels = np.asarray(labels)
+        # Stratify only when every class can give one example to each part.
+        _, counts = np.unique(labels, return_counts=True)
+        n_val = int(np.ceil(config.validation_size * n))
+        stratify = labels if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts) else None
+        train_idx, val_idx = train_test_split(indices, test_size=config.validation_size, stratify=stratify,
+                                              random_state=config.validation_random_state)
+        return np.asarray(train_idx), np.asarray(val_idx)
     splitter = GroupShuffleSplit(n_splits=1, test_size=config.validation_size,
                                  random_state=config.validation_random_state)
     train_idx, val_idx = next(splitter.split(indices, groups=groups))
     return train_idx, val_idx
+
+
+def validation_split_used(groups: Sequence | None, *, config: TrainingConfig) -> str:
+    """The validation split :func:`validation_split` actually makes: ``"random"``, ``"speaker"``
+    or ``"stratified"`` (the ``"speaker"`` split when ``groups`` holds a single group).
+
+    Examples
+    --------
+    >>> from ser_utils.config import TrainingConfig
+    >>> validation_split_used(["OAF"] * 6, config=TrainingConfig(validation_split="speaker"))
+    'stratified'
+    >>> validation_split_used(["OAF", "YAF"] * 3, config=TrainingConfig(validation_split="speaker"))
+    'speaker'
+    """
+    if config.validation_split != "speaker" or groups is None:
+        return config.validation_split
+    return "speaker" if len(np.unique(np.asarray(groups))) >= 2 else "stratified"
 
 
 # ---------------------------------------------------------------------------- batches
@@ -203,12 +235,26 @@ class ArrayBatches(keras.utils.PyDataset):
     class_weight : dict, optional
         code -> weight; batches then carry per-example weights as a third element.
     add_channel_axis : bool, default False
+    spec_augment_masks : int, default 0
+        SpecAugment (Park et al. 2019): per example, this many masks along axis 1
+        (frequency) and as many along axis 2 (time), each a random band of at most
+        ``spec_augment_width`` of the axis, set to the example's mean. 0: off.
+    spec_augment_width : float, default 0.1
+    mixup_alpha : float, default 0.0
+        mixup (Zhang et al. 2018): each example is mixed with another of the batch,
+        ``w x_i + (1 - w) x_j`` and the same for the one-hot targets and the weights,
+        ``w = max(b, 1 - b)`` with ``b ~ Beta(alpha, alpha)`` (the example itself dominates).
+        0: off.
+
+    Augmentation draws from a generator seeded with ``(seed, epoch, batch)``, so a run is
+    reproducible; use it on training batches only.
     """
 
     def __init__(self, x, codes: np.ndarray | None = None, *, n_classes: int | None = None,
                  indices: np.ndarray | None = None, batch_size: int = 32, shuffle: bool = False,
                  seed: int = 0, class_weight: dict[int, float] | None = None,
-                 add_channel_axis: bool = False):
+                 add_channel_axis: bool = False, spec_augment_masks: int = 0, spec_augment_width: float = 0.1,
+                 mixup_alpha: float = 0.0):
         super().__init__(workers=1, use_multiprocessing=False)
         self.x = x
         self.codes = None if codes is None else np.asarray(codes)
@@ -223,6 +269,13 @@ class ArrayBatches(keras.utils.PyDataset):
         self.seed = seed
         self.class_weight = class_weight
         self.add_channel_axis = add_channel_axis
+        if spec_augment_masks < 0 or not 0 < spec_augment_width <= 1 or mixup_alpha < 0:
+            raise ValueError(f"ArrayBatches: spec_augment_masks must be >= 0 (got {spec_augment_masks}), "
+                             f"spec_augment_width in (0, 1] (got {spec_augment_width}) and mixup_alpha >= 0 "
+                             f"(got {mixup_alpha})")
+        self.spec_augment_masks = int(spec_augment_masks)
+        self.spec_augment_width = float(spec_augment_width)
+        self.mixup_alpha = float(mixup_alpha)
         self.epoch = 0
         self._order = self._epoch_order()
 
@@ -237,20 +290,51 @@ class ArrayBatches(keras.utils.PyDataset):
     def __getitem__(self, batch: int):
         rows = np.sort(self._order[batch * self.batch_size:(batch + 1) * self.batch_size])
         inputs = np.asarray(self.x[rows], dtype=np.float32)
+        rng = np.random.default_rng([self.seed, self.epoch, batch])
+        if self.spec_augment_masks:
+            inputs = inputs.copy()  # never write into the caller's array
+            _spec_augment(inputs, rng, masks=self.spec_augment_masks, width=self.spec_augment_width)
         if self.add_channel_axis:
             inputs = inputs[..., np.newaxis]
         if self.codes is None:
             return (inputs,)
         codes = self.codes[rows]
         targets = np.eye(self.n_classes, dtype=np.float32)[codes]
-        if self.class_weight is None:
-            return inputs, targets
-        weights = np.array([self.class_weight[int(code)] for code in codes], dtype=np.float32)
-        return inputs, targets, weights
+        weights = None if self.class_weight is None else \
+            np.array([self.class_weight[int(code)] for code in codes], dtype=np.float32)
+        if self.mixup_alpha and len(rows) > 1:
+            partner = rng.permutation(len(rows))
+            mix = rng.beta(self.mixup_alpha, self.mixup_alpha, size=len(rows)).astype(np.float32)
+            mix = np.maximum(mix, 1 - mix)
+            inputs = _mix(inputs, partner, mix)
+            targets = _mix(targets, partner, mix)
+            weights = None if weights is None else _mix(weights, partner, mix)
+        return (inputs, targets) if weights is None else (inputs, targets, weights)
 
     def on_epoch_end(self) -> None:
         self.epoch += 1
         self._order = self._epoch_order()
+
+
+def _spec_augment(batch: np.ndarray, rng: np.random.Generator, *, masks: int, width: float) -> None:
+    """Mask ``masks`` random bands along axis 1 and along axis 2 of every example, in place,
+    with the example's mean (a log spectrogram's zero is a loud value, not silence)."""
+    for example in batch:
+        fill = example.mean()
+        for axis in (0, 1):
+            size = example.shape[axis]
+            for _ in range(masks):
+                band = int(rng.integers(0, max(1, int(width * size)) + 1))
+                start = int(rng.integers(0, size - band + 1))
+                index = [slice(None)] * example.ndim
+                index[axis] = slice(start, start + band)
+                example[tuple(index)] = fill
+
+
+def _mix(values: np.ndarray, partner: np.ndarray, mix: np.ndarray) -> np.ndarray:
+    """``mix * values + (1 - mix) * values[partner]``, ``mix`` broadcast over the example axes."""
+    weight = mix.reshape((-1,) + (1,) * (values.ndim - 1))
+    return (weight * values + (1 - weight) * values[partner]).astype(np.float32)
 
 
 def _needs_channel_axis(model: keras.Model, x) -> bool:
@@ -269,6 +353,17 @@ def _needs_channel_axis(model: keras.Model, x) -> bool:
 
 
 # --------------------------------------------------------------------------- fitting
+def cosine_learning_rate(epoch: int, *, initial: float, epochs: int) -> float:
+    """Cosine decay without restarts: ``initial`` at epoch 0, towards 0 at ``epochs``.
+
+    Examples
+    --------
+    >>> [round(cosine_learning_rate(epoch, initial=1.0, epochs=4), 3) for epoch in range(4)]
+    [1.0, 0.854, 0.5, 0.146]
+    """
+    return float(initial * 0.5 * (1.0 + np.cos(np.pi * epoch / max(1, epochs))))
+
+
 class EpochLog(keras.callbacks.Callback):
     """One printed line per epoch — ``fold 2 · epoch 3/25 · loss 1.21 · accuracy 0.48 ·
     val_loss 1.30 · val_accuracy 0.44 · 4.1 s`` — instead of Keras' per-batch bar, which
@@ -315,8 +410,12 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     config : TrainingConfig
         ``epochs``, ``batch_size``, ``seed`` (batch order), the validation split (used when
         ``x_val`` is not given; ``validation_size`` 0 trains without validation),
-        ``early_stopping_patience`` (stop on validation loss, restore the best weights) and
-        ``class_weight`` (``'balanced'`` weights from the training part).
+        ``early_stopping_patience`` (stop on validation loss, restore the best weights),
+        ``class_weight`` (``'balanced'`` weights from the training part),
+        ``learning_rate_schedule`` (``"cosine"``: :func:`cosine_learning_rate` per epoch from
+        the compiled learning rate) and the augmentation of the training batches
+        (``spec_augment_masks``, ``spec_augment_width``, ``mixup_alpha``; see
+        :class:`ArrayBatches`).
     x_val, y_val : optional
         An explicit validation set instead of the split.
     verbose : 0, 1 or 2
@@ -332,7 +431,10 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     dict of str -> list of float
         Keras' history: ``loss``, ``accuracy`` and, with validation, ``val_loss`` and
         ``val_accuracy``, one value per epoch run. With class weights both losses are
-        weighted (by the weights of the training part); accuracy never is.
+        weighted (by the weights of the training part); accuracy never is. With the split
+        of ``config``, also ``validation_split_used`` (a string: ``"random"``,
+        ``"speaker"``, or ``"stratified"`` when a single training speaker made the speaker
+        split impossible, see :func:`validation_split`).
 
     Notes
     -----
@@ -344,7 +446,11 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     if n_outputs != len(labels):
         raise ValueError(f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given "
                          f"({', '.join(labels)}) — build the model with n_classes=len(labels)")
+    if config.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
+        raise ValueError(f"unknown learning_rate_schedule {config.learning_rate_schedule!r}: expected one of "
+                         f"{', '.join(LEARNING_RATE_SCHEDULES)}")
     codes = encode_labels(y, labels)
+    split_used = None
     if len(codes) != len(x):
         raise ValueError(f"x has {len(x)} examples but y has {len(codes)} labels — pass one label per example")
     add_channel = _needs_channel_axis(model, x)
@@ -359,6 +465,10 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     elif config.validation_size:
         train_idx, val_idx = validation_split(codes, groups=groups, config=config)
         val_x, val_codes = x, codes
+        split_used = validation_split_used(groups, config=config)
+        if split_used != config.validation_split:
+            log.warning("the training part holds a single speaker: validation falls back to a stratified random "
+                        "split (not speaker-independent)")
     else:
         train_idx, val_x = np.arange(len(x)), None
     if config.early_stopping_patience is not None and val_x is None:
@@ -368,7 +478,9 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     class_weight = balanced_class_weights(codes[train_idx], len(labels)) if config.class_weight else None
     train_batches = ArrayBatches(x, codes, n_classes=len(labels), indices=train_idx,
                                  batch_size=config.batch_size, shuffle=True, seed=config.seed,
-                                 class_weight=class_weight, add_channel_axis=add_channel)
+                                 class_weight=class_weight, add_channel_axis=add_channel,
+                                 spec_augment_masks=config.spec_augment_masks,
+                                 spec_augment_width=config.spec_augment_width, mixup_alpha=config.mixup_alpha)
     val_batches = None
     if val_x is not None:
         # Same class weights on the validation loss, so early stopping tracks the balanced objective.
@@ -382,10 +494,18 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     if config.early_stopping_patience is not None:
         all_callbacks.append(keras.callbacks.EarlyStopping(
             monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
+    if config.learning_rate_schedule == "cosine":
+        initial = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+        all_callbacks.append(keras.callbacks.LearningRateScheduler(
+            lambda epoch, rate: cosine_learning_rate(epoch, initial=initial, epochs=config.epochs)))
     history = model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
                         shuffle=False,  # ArrayBatches shuffles, from config.seed
                         callbacks=all_callbacks, verbose=verbose)
-    return {name: [float(value) for value in values] for name, values in history.history.items()}
+    curves = {name: [float(value) for value in values] for name, values in history.history.items()
+              if name != "learning_rate"}
+    if split_used is not None:
+        curves["validation_split_used"] = split_used
+    return curves
 
 
 @contextlib.contextmanager
