@@ -40,7 +40,7 @@ from ._tensorflow import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 __all__ = [
-    "seed_cnn_convlstm", "cnn_spectrogram_model", "lstm_frame_model", "improved_crnn",
+    "seed_cnn_convlstm", "cnn_spectrogram_model", "lstm_frame_model", "improved_crnn", "improved_tcn",
     "build_model", "MODEL_BUILDERS", "POOLINGS",
 ]
 
@@ -459,3 +459,131 @@ def build_model(config: ModelConfig | str, input_shape: Sequence[int | None], n_
         raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)} for model {name!r}: "
                          f"expected some of {', '.join(accepted)}")
     return builder(input_shape, n_classes, **params)
+
+
+# ------------------------------------------------------------- the fast temporal model
+INPUT_NORMALISATIONS: tuple[str, ...] = ("utterance", "corpus")
+
+
+def improved_tcn(
+    input_shape: Sequence[int | None],
+    n_classes: int = 4,
+    *,
+    channels: int = 64,
+    kernel_size: int = 3,
+    dilations: Sequence[int] = (1, 2, 4, 8),
+    time_pool: int = 2,
+    input_normalisation: str = "utterance",
+    level_units: int = 16,
+    level_spread: bool = False,
+    dropout: float = 0.3,
+    batch_norm_momentum: float = 0.9,
+    learning_rate: float = 1e-3,
+) -> keras.Model:
+    """Temporal convolution network over log-mel frames: fast on a CPU, and it keeps level.
+
+    Each frame's mel vector is projected to ``channels`` (a 1 × 1 convolution), the frame
+    rate is divided by ``time_pool``, and residual blocks of dilated 1-D convolutions
+    (Conv1D -> BatchNormalization -> ReLU, one block per entry of ``dilations``) see a
+    growing context — with dilations 1, 2, 4, 8 and kernel 3, 31 pooled frames (0.6 s at
+    the improved recipe's 10 ms hop and ``time_pool`` 2). The sequence is pooled over time by
+    its mean and maximum -> Dropout -> Dense softmax. Every operation is a convolution or an
+    element-wise one, so an epoch costs a fraction of a recurrent layer's over hundreds of
+    steps, and the parameter count does not depend on the clip length.
+
+    Level: standardising each utterance (``input_normalisation="utterance"``) removes its
+    loudness, one of the cues that separate angry from happy. With ``level_units`` > 0 the
+    utterance's mean log-mel spectrum (level and spectral tilt, in dB) is standardised with
+    **corpus** statistics (a BatchNormalization: its moving averages over the training
+    set), passed through a small Dense layer and joined to the pooled sequence.
+
+    Parameters
+    ----------
+    input_shape : (n_mels, frames) or (n_mels, frames, 1)
+        The improved recipe's log-mel arrays, e.g. ``(64, 601)``; ``frames`` may be None.
+    n_classes : int, default 4
+    channels : int, default 64
+        Width of every convolution.
+    kernel_size : int, default 3
+    dilations : sequence of int, default (1, 2, 4, 8)
+        One residual block per entry.
+    time_pool : int, default 2
+        Average-pool the projected frames by this factor before the blocks (1: none).
+    input_normalisation : {"utterance", "corpus"}, default "utterance"
+        ``"utterance"``: each spectrogram standardised over frequency and time (level
+        removed); ``"corpus"``: each mel bin standardised with training-set statistics
+        (a BatchNormalization; level kept).
+    level_units : int, default 16
+        Width of the level branch; 0 leaves it out.
+    level_spread : bool, default False
+        Also give the level branch each mel bin's variance over time (how much the level
+        moves within the utterance).
+    dropout : float, default 0.3
+        Dropout before the softmax.
+    batch_norm_momentum : float, default 0.9
+        Of every BatchNormalization. Keras' 0.99 needs hundreds of steps before the
+        moving statistics used at prediction time leave their start (mean 0, variance 1),
+        far from dB values near -50: a training part of a few hundred utterances gives a
+        few steps per epoch.
+    learning_rate : float, default 1e-3
+
+    Returns
+    -------
+    keras.Model
+        Compiled (Adam, categorical cross-entropy, accuracy).
+
+    Examples
+    --------
+    >>> improved_tcn((64, 601)).count_params() < 1_000_000  # doctest: +SKIP
+    True
+    """
+    input_shape = _image_shape(input_shape, "improved_tcn")
+    if input_shape[2] != 1:
+        raise ValueError(f"improved_tcn: expected one channel (n_mels, frames, 1), got {input_shape}")
+    n_classes = _check_n_classes(n_classes)
+    _check_choice(input_normalisation, INPUT_NORMALISATIONS, "input normalisation")
+    if not dilations:
+        raise ValueError("improved_tcn: dilations must name at least one block, got an empty sequence")
+    if int(time_pool) < 1:
+        raise ValueError(f"improved_tcn: time_pool must be at least 1, got {time_pool}")
+    n_mels = input_shape[0]
+
+    inputs = keras.Input(shape=input_shape, name="log_mel")
+    frames = layers.Reshape((n_mels, -1), name="drop_channel")(inputs)
+    frames = layers.Permute((2, 1), name="time_first")(frames)  # (frames, n_mels)
+    if input_normalisation == "utterance":
+        x = layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="utterance_norm")(frames)
+    else:
+        x = layers.BatchNormalization(momentum=batch_norm_momentum, name="corpus_norm")(frames)
+    x = layers.Conv1D(int(channels), 1, use_bias=False, name="projection")(x)
+    if int(time_pool) > 1:
+        x = layers.AveragePooling1D(int(time_pool), name="time_pool")(x)
+    x = layers.BatchNormalization(momentum=batch_norm_momentum, name="projection_norm")(x)
+    x = layers.Activation("relu", name="projection_relu")(x)
+    for block, rate in enumerate(dilations, start=1):
+        y = layers.Conv1D(int(channels), kernel_size, dilation_rate=int(rate), padding="same", use_bias=False,
+                          name=f"conv{block}")(x)
+        y = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"norm{block}")(y)
+        y = layers.Activation("relu", name=f"relu{block}")(y)
+        x = layers.Add(name=f"residual{block}")([x, y])
+    x = layers.Concatenate(name="average_max_pooling")([
+        layers.GlobalAveragePooling1D(name="mean_over_time")(x),
+        layers.GlobalMaxPooling1D(name="max_over_time")(x),
+    ])
+    if int(level_units) > 0:
+        level = layers.GlobalAveragePooling1D(name="mean_spectrum")(frames)  # dB per mel bin
+        if level_spread:  # variance = mean of squares - square of mean, built-in layers only
+            squares = layers.GlobalAveragePooling1D(name="mean_square_spectrum")(
+                layers.Multiply(name="squares")([frames, frames]))
+            variance = layers.Subtract(name="variance_spectrum")(
+                [squares, layers.Multiply(name="squared_mean")([level, level])])
+            level = layers.Concatenate(name="mean_variance_spectrum")([level, variance])
+        level = layers.BatchNormalization(momentum=batch_norm_momentum, name="level_corpus_norm")(level)
+        level = layers.Dense(int(level_units), activation="relu", name="level")(level)
+        x = layers.Concatenate(name="with_level")([x, level])
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = _softmax_output(x, n_classes)
+    return _compile(keras.Model(inputs, outputs, name="improved_tcn"), learning_rate)
+
+
+MODEL_BUILDERS["improved_tcn"] = improved_tcn
