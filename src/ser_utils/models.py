@@ -1,4 +1,4 @@
-"""Keras model builders: the original CNN-ConvLSTM, its side experiments and the improved CRNN.
+"""Keras model builders: the original CNN-ConvLSTM, its side experiments, the CRNN and the TCN.
 
 Every builder is a plain function in the Keras-examples style: ``keras.Input`` first, every
 later shape derived from the layer before it, hyperparameters as keyword-only arguments with
@@ -15,6 +15,9 @@ name                   input                               what it is
 ``lstm_frame``         frame features (frames, features)   the original's LSTM-only trials
 ``improved_crnn``      log-mel (64 mel, 601 frames, 1)     conv blocks -> BiGRU over time ->
                                                            attention pooling
+``improved_tcn``       log-mel (64 mel, 601 frames, 1)     dilated 1-D convolutions over
+                                                           frames + level branch (the
+                                                           improved recipe's model)
 =====================  ==================================  =================================
 
 Importing this module imports TensorFlow (a few seconds); the rest of ``ser_utils`` does not.
