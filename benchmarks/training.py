@@ -1,117 +1,120 @@
-"""Training speed and size of the seed CNN-ConvLSTM against the improved CRNN, measured together.
+"""Seconds per epoch of the real training loop: the seed CNN-ConvLSTM against the improved model.
 
-Both models are built from their recipes and trained on random arrays of their real input
-shapes — seed log-power spectrogram (442 × 382 × 1), improved log-mel (64 × 601 × 1) for
-the ``full`` profile — with the same number of examples, batch size and epochs. One
-warm-up step per model traces the training function first, so the timed epochs measure
-training alone, and the timed epochs alternate between the models.
+Each recipe's model is trained by :func:`ser_utils.training.train_model` — the function the
+notebooks and ``ser train`` call — on a memory-mapped ``.npy`` of random spectrograms of
+the recipe's real input shape (``full``: seed log-power 442 × 382, improved log-mel
+64 × 601), written to a temporary folder, with the recipe's own training configuration:
+its validation split (20 %, by speaker for the improved recipe), class weights,
+augmentation and learning-rate schedule. Only the number of epochs is set here. The first
+epoch of each run traces the training and prediction functions and is not timed; an epoch
+is timed from Keras' epoch begin to its end, validation included.
 
-    python benchmarks/training.py --epochs 1 --n 64 --profile full
+    python benchmarks/training.py --profile full --n 80 --epochs 3
 
-prints one row per model (parameters, mean and best seconds per epoch, milliseconds per
-example) and the seed / improved ratios of time per epoch and of parameters.
+prints one row per recipe (model, input, parameters, mean and best seconds per epoch,
+milliseconds per training example) and the seed / improved ratios, measured in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import platform
 import sys
+import tempfile
 import time
-from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ser_utils import config  # noqa: E402
+from ser_utils.spectrograms import spectrogram_shape  # noqa: E402
+
+RECIPES: tuple[str, ...] = ("seed", "improved")
 
 
-def input_shapes(profile: str) -> dict[str, tuple[int, int, int]]:
-    """The models' real input shapes for ``profile`` (frames from the clip lengths of the recipes)."""
-    spectrogram = config.SpectrogramConfig()
-    if profile == "full":
-        seed_shape = config.SEED_SPECTROGRAM_SHAPE
-    else:
-        # seed spectrogram frames: no centring, 40 ms window, 20 ms hop at 44.1 kHz
-        window = round(spectrogram.window_seconds * config.SEED_SPECTROGRAM_SAMPLE_RATE)
-        hop = round(spectrogram.hop_seconds * config.SEED_SPECTROGRAM_SAMPLE_RATE)
-        seed_shape = (config.SEED_SPECTROGRAM_SHAPE[0], 1 + (config.SMOKE_MSP_IMPROV_LENGTH - window) // hop)
-    improved_samples = config.improved_recipe(profile=profile).audio.target_length
-    # log-mel frames: centred frames, one per hop plus one
-    improved_shape = (spectrogram.n_mels, 1 + improved_samples // spectrogram.mel_hop_length)
-    return {"seed": (*seed_shape, 1), "improved": (*improved_shape, 1)}
+def input_shape(recipe: config.Recipe) -> tuple[int, int]:
+    """(frequency bins, frames) of the recipe's spectrograms, from its clip length and sample rate."""
+    rate = recipe.audio.target_sr or config.SEED_SPECTROGRAM_SAMPLE_RATE  # the seed code assumes 44.1 kHz
+    return spectrogram_shape(recipe.audio.target_length, rate, recipe.spectrogram)
 
 
-def prepare(recipe_name: str, shape: tuple[int, ...], *, n: int, batch_size: int, profile: str,
-            seed: int = 0) -> dict:
-    """Build the recipe's model, make random data of ``shape`` and trace one training step."""
-    from ser_utils import models, training
-
-    recipe = config.get_recipe(recipe_name, "msp-improv", profile)
-    training_config = replace(recipe.training, epochs=1, batch_size=batch_size, validation_size=0.0,
-                              early_stopping_patience=None, seed=seed)
+def write_arrays(directory: Path, shape: tuple[int, int], *, n: int, seed: int) -> np.ndarray:
+    """Random spectrograms written as ``spectrograms.npy`` in ``directory``, opened as a memmap."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(size=(n, *shape)).astype(np.float32)
-    y = np.asarray(config.FOUR_CLASSES)[rng.integers(0, len(config.FOUR_CLASSES), size=n)]
-    training.set_global_seed(seed)
-    model = models.build_model(recipe.model, shape, len(config.FOUR_CLASSES),
-                               learning_rate=training_config.learning_rate)
-    training.fit_model(model, x[:batch_size], y[:batch_size], labels=config.FOUR_CLASSES,
-                       config=training_config, verbose=0)
-    return {"model": model, "x": x, "y": y, "config": training_config, "input": "×".join(map(str, shape)),
-            "seconds": []}
+    path = directory / "spectrograms.npy"
+    array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, *shape))
+    for start in range(0, n, 16):  # in slices: the full seed arrays are large
+        chunk = array[start:start + 16]
+        chunk[:] = rng.normal(-40.0, 10.0, size=chunk.shape)
+    array.flush()
+    del array
+    return np.load(path, mmap_mode="r")
 
 
-def time_epoch(run: dict) -> None:
-    """Train ``run``'s model for one epoch over all its data; record the epoch's wall-clock
-    seconds (from Keras' epoch begin to end: batches and their reading, not fit's set-up)."""
+def time_training(recipe_name: str, *, profile: str, n: int, epochs: int, directory: Path, seed: int = 0) -> dict:
+    """Train the recipe's model with :func:`ser_utils.training.train_model` for ``1 + epochs``
+    epochs on memmapped random arrays; the seconds of every epoch after the first."""
     import keras
 
     from ser_utils import training
 
+    recipe = config.get_recipe(recipe_name, "msp-improv", profile)
+    shape = input_shape(recipe)
+    folder = directory / recipe_name
+    folder.mkdir()
+    x = write_arrays(folder, shape, n=n, seed=seed)
+    rng = np.random.default_rng(seed)
+    y = np.asarray(config.FOUR_CLASSES)[rng.integers(0, len(config.FOUR_CLASSES), size=n)]
+    speakers = np.asarray([f"speaker{index % 10}" for index in range(n)])  # 10 speakers: 2 held out
+    training_config = dataclasses.replace(recipe.training, epochs=1 + epochs, seed=seed)
+    seconds: list[float] = []
     start: list[float] = []
     timer = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda epoch, logs: start.append(time.perf_counter()),
-        on_epoch_end=lambda epoch, logs: run["seconds"].append(time.perf_counter() - start[-1]))
-    training.fit_model(run["model"], run["x"], run["y"], labels=config.FOUR_CLASSES, config=run["config"],
-                       verbose=0, callbacks=[timer])
+        on_epoch_end=lambda epoch, logs: seconds.append(time.perf_counter() - start[-1]))
+    keras.backend.clear_session()
+    model, history = training.train_model(recipe.model, x, y, labels=config.FOUR_CLASSES, config=training_config,
+                                          groups=speakers, callbacks=[timer], progress=False)
+    timed = seconds[1:]
+    n_train = n - len(training.validation_split(y, groups=speakers, config=training_config)[1])
+    return {"recipe": recipe_name, "model": model.name, "input": "×".join(map(str, shape)),
+            "parameters": int(model.count_params()), "mean": float(np.mean(timed)), "best": float(np.min(timed)),
+            "n_train": n_train, "validation": "val_loss" in history}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--epochs", type=int, default=1, help="timed epochs per model (after one warm-up step)")
-    parser.add_argument("--n", type=int, default=64, help="examples per epoch")
-    parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--profile", choices=config.PROFILES, default="full",
                         help="full: the real input shapes and models; smoke: the tiny CI ones")
+    parser.add_argument("--n", type=int, default=80, help="examples (training + validation)")
+    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per recipe (after one untimed)")
     args = parser.parse_args(argv)
 
-    shapes = input_shapes(args.profile)
     import tensorflow as tf
 
     devices = ", ".join(device.device_type for device in tf.config.list_logical_devices()) or "CPU"
-    print(f"profile {args.profile}: {args.n} examples, batch {args.batch_size}, {args.epochs} timed epoch(s), "
-          f"devices {devices}, {os.cpu_count()} CPU cores", flush=True)
-    runs = {name: prepare(name, shapes[name], n=args.n, batch_size=args.batch_size, profile=args.profile)
-            for name in ("seed", "improved")}
-    # Alternate the models epoch by epoch, so a change in machine load affects both alike.
-    for _ in range(args.epochs):
-        for run in runs.values():
-            time_epoch(run)
-    rows = [{"model": run["model"].name, "input": run["input"], "parameters": run["model"].count_params(),
-             "mean": float(np.mean(run["seconds"])), "best": float(np.min(run["seconds"]))} for run in runs.values()]
+    print(f"profile {args.profile}: {args.n} examples, {args.epochs} timed epoch(s) after 1 untimed, devices "
+          f"{devices}, {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})", flush=True)
+    with tempfile.TemporaryDirectory(prefix="training-benchmark-") as folder:
+        rows = [time_training(name, profile=args.profile, n=args.n, epochs=args.epochs, directory=Path(folder))
+                for name in RECIPES]
 
-    header = f"{'model':<20}{'input':>12}{'parameters':>14}{'s/epoch':>10}{'best':>8}{'ms/example':>12}"
+    header = f"{'recipe':<10}{'model':<20}{'input':>10}{'parameters':>13}{'s/epoch':>9}{'best':>7}{'ms/example':>12}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['model']:<20}{row['input']:>12}{row['parameters']:>14,}{row['mean']:>10.2f}{row['best']:>8.2f}"
-              f"{1000 * row['mean'] / args.n:>12.1f}")
+        print(f"{row['recipe']:<10}{row['model']:<20}{row['input']:>10}{row['parameters']:>13,}{row['mean']:>9.2f}"
+              f"{row['best']:>7.2f}{1000 * row['mean'] / row['n_train']:>12.1f}")
     seed_row, improved_row = rows
     print(f"seed / improved: {seed_row['mean'] / improved_row['mean']:.1f}× time per epoch "
           f"(best epochs: {seed_row['best'] / improved_row['best']:.1f}×), "
-          f"{seed_row['parameters'] / improved_row['parameters']:.1f}× parameters")
+          f"{seed_row['parameters'] / improved_row['parameters']:.1f}× parameters; "
+          f"{seed_row['n_train']} training examples per epoch, validation "
+          f"{'on' if seed_row['validation'] and improved_row['validation'] else 'off'}")
     return 0
 
 

@@ -147,7 +147,7 @@ class SpectrogramConfig:
 class ModelConfig:
     """Deep model builder and its hyperparameters (keywords of the builder)."""
 
-    name: str = "seed_cnn_convlstm"  # | "improved_crnn" | "lstm_frame" | "cnn_spectrogram"
+    name: str = "seed_cnn_convlstm"  # | "improved_tcn" | "improved_crnn" | "lstm_frame" | "cnn_spectrogram"
     params: dict = field(default_factory=dict)
 
 
@@ -263,7 +263,8 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
     Level is kept: no peak normalisation and no per-utterance standardisation, which
     together removed loudness, a cue that separates angry from happy
     (benchmarks/improved_variants.py measures each step). SpecAugment and mixup are
-    available in :class:`TrainingConfig` but off: on the synthetic corpus they lowered UA.
+    available in :class:`TrainingConfig` but off: on the synthetic corpus SpecAugment
+    lowered UA and mixup moved it by less than the spread between folds.
 
     No early stopping: with two or three held-out speakers the validation accuracy swings
     from epoch to epoch, a noisy signal to stop on; the cosine schedule ends every run at a

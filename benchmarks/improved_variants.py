@@ -1,0 +1,160 @@
+"""Every variant tried on the way to the improved recipe, with its leave-one-session-out UA.
+
+One row per variant: UA and WA mean ± sd over the folds, seconds per fold. All variants
+see the same folds (``loso``: leave one MSP-IMPROV session out) and the same utterances
+(the 4-class R+T subset), beside the traditional baselines of ``ser traditional`` (RBF SVM
+on functionals, with and without the UA-scored, session-grouped grid) on the same rows.
+Negative results stay in the table.
+
+    python benchmarks/improved_variants.py dataset/MSP-IMPROV --profile smoke
+    python benchmarks/improved_variants.py outputs/synthetic/MSP-IMPROV --variants tcn+level "fusion (tcn+level, svm)"
+
+Arrays are generated under ``--work`` (default a temporary folder) once per audio chain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from ser_utils import config, evaluation  # noqa: E402
+from ser_utils.config import ModelConfig, Recipe  # noqa: E402
+
+#: name -> changes from the improved recipe: ``audio`` (AudioConfig fields), ``model``
+#: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
+#: ``fusion`` marks a late fusion with the functionals SVM (:mod:`ser_utils.fusion`).
+#: ``smoke`` params apply to the smoke profile only (the small sizes CI trains);
+#: ``training smoke`` / ``training full`` are training changes for one profile.
+VARIANTS: dict[str, dict] = {
+    "crnn (previous improved recipe)": {
+        "model": ("improved_crnn", {}), "smoke": {"filters": (8, 16), "recurrent_units": 16},
+        "audio": {"scaling": "peak"},
+        "training": {"learning_rate_schedule": "constant", "learning_rate": 1e-3, "batch_size": 32},
+        "training smoke": {"epochs": 15}, "training full": {"epochs": 40, "early_stopping_patience": 8},
+    },
+    "tcn, utterance norm, peak audio (level removed twice)": {
+        "model": ("improved_tcn", {"input_normalisation": "utterance", "level_units": 0}),
+        "audio": {"scaling": "peak"}},
+    "tcn + level branch, utterance norm, peak audio": {
+        "model": ("improved_tcn", {"input_normalisation": "utterance"}), "audio": {"scaling": "peak"}},
+    "tcn + level branch, utterance norm": {"model": ("improved_tcn", {"input_normalisation": "utterance"})},
+    "tcn, corpus norm, no level branch": {"model": ("improved_tcn", {"level_units": 0})},
+    "improved: tcn, corpus norm + level branch": {},
+    "improved + level spread (variance per mel bin)": {"model": ("improved_tcn", {"level_spread": True})},
+    "improved + SpecAugment (2 masks, 10 %)": {"training": {"spec_augment_masks": 2}},
+    "improved + mixup (alpha 0.2)": {"training": {"mixup_alpha": 0.2}},
+    "improved, constant learning rate": {"training": {"learning_rate_schedule": "constant"}},
+    "improved, lr 1e-3, batch 32, 30 epochs (first try)": {
+        "training": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 30}},
+    "fusion: improved + functionals SVM (mean of probabilities)": {"fusion": True},
+}
+BASELINES: tuple[str, ...] = ("rbf_svm functionals", "rbf_svm functionals, sound grid")
+
+
+def variant_recipe(base: Recipe, changes: dict) -> Recipe:
+    """``base`` with a variant's audio, model and training changes."""
+    name, params = changes.get("model", (base.model.name, {}))
+    if name == base.model.name:
+        params = {**base.model.params, **params}
+    elif base.profile == "smoke":
+        params = {**changes.get("smoke", {}), **params}
+    training = {**changes.get("training", {}), **changes.get(f"training {base.profile}", {})}
+    return dataclasses.replace(base, audio=dataclasses.replace(base.audio, **changes.get("audio", {})),
+                               model=ModelConfig(name, params),
+                               training=dataclasses.replace(base.training, **training))
+
+
+def summary(rows: list[dict], key: str = "ua") -> tuple[float, float]:
+    """Mean and sd (population, as :func:`ser_utils.evaluation.fold_table`) of ``key`` over the folds."""
+    values = np.array([row[key] for row in rows], dtype=float)
+    return float(values.mean()), float(values.std())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("root", type=Path, help="an MSP-IMPROV folder (real, synthetic or heldout_corpus.py's)")
+    parser.add_argument("--profile", choices=config.PROFILES, default="smoke")
+    parser.add_argument("--protocol", default="loso", choices=evaluation.PROTOCOLS)
+    parser.add_argument("--variants", nargs="*", default=None, help="names of VARIANTS / BASELINES (default all)")
+    parser.add_argument("--work", type=Path, default=None, help="folder for arrays (default: a temporary one)")
+    parser.add_argument("--jobs", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    from ser_utils import arrays, features, fusion, traditional
+    from ser_utils.corpora import load_corpus
+    from ser_utils.end_to_end import cross_validate_model, four_class_rows
+
+    names = args.variants or [*BASELINES, *VARIANTS]
+    unknown = sorted(set(names) - set(VARIANTS) - set(BASELINES))
+    if unknown:
+        parser.error(f"unknown variants {unknown}: choose among {[*BASELINES, *VARIANTS]}")
+    work = args.work or Path(tempfile.mkdtemp(prefix="improved-variants-"))
+    base = config.improved_recipe("msp-improv", args.profile)
+    manifest = load_corpus("msp-improv", args.root)
+    loaded: dict[str, tuple] = {}
+
+    def arrays_for(recipe: Recipe):
+        chain = recipe.audio.scaling
+        if chain not in loaded:
+            paths = arrays.generate_arrays(manifest, recipe, work / f"arrays-{chain}", n_jobs=args.jobs, progress=False)
+            loaded[chain] = arrays.load_arrays(paths.directory)
+        return loaded[chain]
+
+    # The functionals of the seed recipe's audio chain: what `ser traditional --features functionals` uses.
+    spectrograms, _, metadata = arrays_for(base)
+    files = arrays.select_array_subset(manifest)  # the arrays' rows, with their paths
+    assert list(files["utterance_id"]) == list(metadata["utterance_id"])
+    functionals = features.extract_features(files, fusion.FUSION_FEATURES, n_jobs=args.jobs, progress=False,
+                                            recipe=config.seed_recipe("msp-improv", args.profile),
+                                            cache_dir=work / "features")
+    rows = four_class_rows(metadata)
+    protocol = evaluation.make_protocol(args.protocol, rows)
+    print(f"{args.root}: {len(rows)} utterances, {protocol.n_splits} folds ({args.protocol}), "
+          f"{args.profile} profile", flush=True)
+    results = []
+    for name in names:
+        start = time.perf_counter()
+        parameters = None
+        if name in BASELINES:
+            grid = "sound" if "grid" in name else "none"
+            folds = traditional.evaluate_model(functionals[rows["row"].to_numpy()], rows["label"], protocol, "rbf_svm",
+                                               labels=config.FOUR_CLASSES, grid=grid, progress=False,
+                                               inner_groups=rows[protocol.group_column].to_numpy()
+                                               if protocol.group_column else None)
+        else:
+            recipe = variant_recipe(base, VARIANTS[name])
+            spectrograms, _, metadata = arrays_for(recipe)
+            if VARIANTS[name].get("fusion"):
+                folds = fusion.cross_validate_fusion(spectrograms, metadata, functionals, recipe=recipe,
+                                                     protocol_name=args.protocol, progress=False)
+            else:
+                folds = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=args.protocol,
+                                             progress=False)
+            from ser_utils.models import build_model
+
+            parameters = build_model(recipe.model, spectrograms.shape[1:], len(config.FOUR_CLASSES)).count_params()
+        seconds = (time.perf_counter() - start) / len(folds)
+        (ua, ua_sd), (wa, wa_sd) = summary(folds, "ua"), summary(folds, "wa")
+        results.append((name, ua, ua_sd, wa, wa_sd, seconds, parameters))
+        print(f"  {name}: UA {ua:.3f} ± {ua_sd:.3f}, WA {wa:.3f} ± {wa_sd:.3f}, {seconds:.1f} s/fold "
+              f"[{', '.join(format(row['ua'], '.2f') for row in folds)}]", flush=True)
+
+    header = f"{'variant':<60}{'UA':>15}{'WA':>15}{'s/fold':>8}{'parameters':>12}"
+    print(f"\n{header}\n{'-' * len(header)}")
+    for name, ua, ua_sd, wa, wa_sd, seconds, parameters in results:
+        print(f"{name:<60}{ua:>8.3f} ± {ua_sd:.3f}{wa:>8.3f} ± {wa_sd:.3f}{seconds:>8.1f}"
+              f"{'' if parameters is None else f'{parameters:,}':>12}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
