@@ -7,7 +7,8 @@ on functionals, with and without the UA-scored, session-grouped grid) on the sam
 Negative results stay in the table.
 
     python benchmarks/improved_variants.py dataset/MSP-IMPROV --profile smoke
-    python benchmarks/improved_variants.py outputs/synthetic/MSP-IMPROV --variants tcn+level "fusion (tcn+level, svm)"
+    python benchmarks/improved_variants.py outputs/synthetic/MSP-IMPROV --variants "rbf_svm functionals" \
+        "improved: tcn, corpus norm + level branch"
 
 Arrays are generated under ``--work`` (default a temporary folder) once per audio chain.
 """
