@@ -1,5 +1,6 @@
 # make run  — set up .venv, prepare data (synthetic mini corpora when dataset/ is empty), run the pipeline
 # make test — set up .venv, then unit tests and every notebook under nbval
+# make dry-run — the full-size original on dataset/MSP-IMPROV: one fold, one epoch, projected time
 # make lock — regenerate requirements.lock (every distribution, hashed) from requirements.txt
 PYTHON ?= python3
 VENV   := .venv
@@ -10,7 +11,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv lock data run test test-unit test-notebooks clean
+.PHONY: venv lock data run dry-run test test-unit test-notebooks clean
 
 UV_VERSION := 0.13.9
 
@@ -36,6 +37,11 @@ data: venv
 
 run: data
 	$(BIN)/ser run
+
+# The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
+# seconds per step and the projected time of the whole run (3 seeds).
+dry-run: venv
+	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV --seeds 3
 
 test-unit: data
 	$(BIN)/python -m pytest tests -q
