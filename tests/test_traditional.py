@@ -38,10 +38,37 @@ def test_models_carry_the_original_hyperparameters():
 
 
 @pytest.mark.parametrize("name", list(traditional.MODELS))
-def test_every_model_scales_inside_its_pipeline_and_takes_the_callers_seed(name):
+def test_the_original_models_take_raw_features_without_a_scaler_and_the_callers_seed(name):
     pipeline = traditional.make_model(name, random_state=7)
-    assert isinstance(pipeline.named_steps["scaler"], StandardScaler)
+    assert list(pipeline.named_steps) == ["model"]  # the original fed its features unscaled
     assert pipeline.named_steps["model"].random_state == 7
+    scaled = traditional.make_model(name, random_state=7, scaler=True)
+    assert isinstance(scaled.named_steps["scaler"], StandardScaler)
+
+
+def test_original_grid_is_unscaled_and_the_sound_grid_scales():
+    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    labels = np.array(["angry", "happy", "sad"])[y]
+    original = traditional.original_grid_search(X, labels)
+    assert list(original.best_estimator_.named_steps) == ["model"]
+    sound = traditional.sound_grid_search(X, labels, np.arange(60) % 3, grid={"model__C": [1.0]})
+    assert list(sound.best_estimator_.named_steps) == ["scaler", "model"]
+
+
+def test_evaluate_model_scales_only_for_the_sound_grid(monkeypatch):
+    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=2, random_state=0)
+    labels = np.array(["angry", "sad"])[y]
+    fitted = []
+    original_fit = traditional.Pipeline.fit
+
+    def spy(self, *args, **kwargs):
+        fitted.append(list(self.named_steps))
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(traditional.Pipeline, "fit", spy)
+    protocol = make_protocol("seed-random", None)
+    traditional.evaluate_model(X, labels, protocol, "mlp", progress=False)
+    assert fitted == [["model"]]
 
 
 def test_same_random_state_gives_the_same_forest():

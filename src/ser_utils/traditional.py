@@ -1,7 +1,9 @@
 """The original study's scikit-learn models, its grid search, and a sounder nested search.
 
-Every model is a :class:`~sklearn.pipeline.Pipeline` ``[("scaler", StandardScaler()),
-("model", estimator)]``, so scaling is fitted on the training part of each fold only.
+Every model is a :class:`~sklearn.pipeline.Pipeline` ending in ``("model", estimator)``.
+The original's models take the raw flattened frame features, **without scaling**, as the
+original did (its models and its grid search); the sound search puts a ``StandardScaler``
+first, fitted on the training part of each fold only.
 Hyperparameters are the original's (seed-facts.md); every estimator with randomness gets
 its ``random_state`` from the caller.
 
@@ -98,8 +100,8 @@ SOUND_GRIDS: dict[str, dict[str, list]] = {
 GRIDS: tuple[str, ...] = ("none", "original", "sound")
 
 
-def make_model(name: str, *, random_state: int) -> Pipeline:
-    """The model ``name`` of :data:`MODELS` as ``Pipeline([scaler, model])``.
+def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipeline:
+    """The model ``name`` of :data:`MODELS` as ``Pipeline([model])``, or ``[scaler, model]``.
 
     Parameters
     ----------
@@ -109,15 +111,21 @@ def make_model(name: str, *, random_state: int) -> Pipeline:
         ``rbf_svm`` (C 10, gamma 'scale').
     random_state : int
         Seed of every random choice of the estimator.
+    scaler : bool, default False
+        Put a ``StandardScaler`` before the model (the sound search); the original fed its
+        features unscaled.
 
     Examples
     --------
     >>> make_model("rbf_svm", random_state=0).named_steps["model"].C
     10
+    >>> list(make_model("mlp", random_state=0).named_steps), list(make_model("mlp", random_state=0, scaler=True).named_steps)
+    (['model'], ['scaler', 'model'])
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
-    return Pipeline([("scaler", StandardScaler()), ("model", MODELS[name](random_state))])
+    steps = [("scaler", StandardScaler())] if scaler else []
+    return Pipeline([*steps, ("model", MODELS[name](random_state))])
 
 
 def label_order(y: Sequence[str]) -> list[str]:
@@ -213,7 +221,8 @@ def sound_grid_search(features: np.ndarray, y: Sequence[str], groups: np.ndarray
         Fitted; ``inner_cv_`` describes the inner split.
     """
     splitter, inner_groups, description = inner_splitter(groups, y, n_splits=n_splits)
-    search = GridSearchCV(make_model(model, random_state=random_state), grid or SOUND_GRIDS[model], cv=splitter,
+    search = GridSearchCV(make_model(model, random_state=random_state, scaler=True), grid or SOUND_GRIDS[model],
+                          cv=splitter,
                           scoring="balanced_accuracy", n_jobs=n_jobs)
     search.fit(features, np.asarray(y), groups=inner_groups)
     search.inner_cv_ = description
