@@ -12,8 +12,10 @@ from sklearn.dummy import DummyClassifier
 
 from ser_utils import config
 from ser_utils.errors import CorpusError
-from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, class_report, compute_metrics, evaluate_folds,
-                                  fold_table, make_protocol, save_results, select_subset, summarise_folds)
+from ser_utils.errors import SerError
+from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, LeakageError, Protocol, check_no_leakage, class_report,
+                                  compute_metrics, evaluate_folds, fold_table, make_protocol, save_results,
+                                  select_subset, summarise_folds)
 
 
 def hand_manifest() -> pd.DataFrame:
@@ -193,6 +195,64 @@ def test_protocol_errors():
     protocol = make_protocol("speaker", tess)
     with pytest.raises(ValueError, match="made for 8 utterances but got 3"):
         protocol.split(["angry", "sad", "sad"])
+
+
+# ------------------------------------------------------------------ leakage guard
+class LeakySplitter:
+    """A deliberately broken splitter: yields the given (train, test) pairs as they are."""
+
+    def __init__(self, *splits):
+        self.splits = [(np.asarray(a), np.asarray(b)) for a, b in splits]
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(self.splits)
+
+    def split(self, X, y=None, groups=None):
+        yield from self.splits
+
+
+def _never_called(train, test):
+    raise AssertionError("fit_predict must not run on a leaking fold")
+
+
+def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
+    manifest = hand_manifest()
+    protocol = make_protocol("seed-4fold", manifest)
+    leaky = Protocol("seed-4fold", LeakySplitter(([0, 1, 2, 3], [3, 4])), speakers=protocol.speakers,
+                     utterance_ids=protocol.utterance_ids)
+    with pytest.raises(LeakageError, match="protocol 'seed-4fold' fold 1: 1 rows in training and test"):
+        evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
+                       progress=False)
+    assert issubclass(LeakageError, SerError)  # the ser command prints it as one line, exit 2
+
+
+def test_leakage_guard_catches_the_same_utterance_id_on_both_sides():
+    ids = np.array(["u0", "u1", "u0", "u2"])  # one utterance listed twice
+    protocol = Protocol("seed-random", None, utterance_ids=ids)
+    with pytest.raises(LeakageError, match="utterance u0 in training and test"):
+        check_no_leakage(protocol, np.array([0, 1]), np.array([2, 3]))
+
+
+@pytest.mark.parametrize("name", ["loso", "speaker"])
+def test_leakage_guard_stops_a_speaker_independent_protocol_sharing_a_speaker(name):
+    manifest = hand_manifest()
+    real = make_protocol(name, manifest)
+    for train, test in real.split(manifest["label"]):  # the real folds pass
+        check_no_leakage(real, train, test)
+    # Rows 0 and 2 are both F01 (session 1): a splitter that separates them leaks a speaker.
+    leaky = Protocol(name, LeakySplitter(([1, 2, 3, 4, 5], [0, 6, 7])), real.groups, real.group_column,
+                     real.speakers, real.utterance_ids)
+    with pytest.raises(LeakageError, match=f"protocol '{name}' fold 1: (session 1|speaker F01)"):
+        evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
+                       progress=False)
+
+
+def test_leakage_guard_lets_the_seed_protocols_share_speakers_by_design(msp_manifest):
+    seed = select_subset(msp_manifest, "seed")
+    protocol = make_protocol("seed-4fold", seed)
+    for train, test in protocol.split(seed["label"]):
+        check_no_leakage(protocol, train, test)  # actors on both sides: speaker-dependent, not leaking
+    assert protocol.speakers is not None and not protocol.speaker_independent
 
 
 # ------------------------------------------------------------------ fold reports

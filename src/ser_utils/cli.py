@@ -142,6 +142,9 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-state", type=int, default=None, help="seed of the models (default: the recipe's)")
     parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
                         help="seed of the seed-random split (default %(default)s)")
+    parser.add_argument("--permute-labels", type=int, nargs="?", const=config.CONTROL_PERMUTATION_SEED, default=None,
+                        metavar="SEED", help="control run: shuffle the labels within each training part "
+                                             f"(seed, default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
     parser.add_argument("--jobs", type=int, default=1, help="joblib workers for features and grid search")
     parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the results JSON/CSV "
@@ -176,14 +179,17 @@ def run_traditional(args: argparse.Namespace) -> int:
                                        cache_dir=args.cache_dir)
     random_state = recipe.seed if args.random_state is None else args.random_state
     rows = traditional.nested_evaluation(matrix, manifest, model=args.model, protocol=protocol, grid=args.grid,
-                                         random_state=random_state, n_jobs=args.jobs)
+                                         random_state=random_state, n_jobs=args.jobs,
+                                         permute_labels=args.permute_labels)
     name = "_".join([args.corpus, args.subset, args.features, args.protocol, args.model]
-                    + ([f"grid-{args.grid}"] if args.grid != "none" else []))
+                    + ([f"grid-{args.grid}"] if args.grid != "none" else [])
+                    + ([f"permuted-{args.permute_labels}"] if args.permute_labels is not None else []))
     table = evaluation.fold_table(rows)
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     paths = evaluation.save_results(name, rows, out_dir=args.out, extra={
         "corpus": args.corpus, "subset": args.subset, "protocol": args.protocol, "model": args.model,
         "features": args.features, "grid": args.grid, "random_state": random_state,
+        "permuted_labels_seed": args.permute_labels,
         "split_random_state": args.split_random_state if args.protocol == "seed-random" else None,
         "n_utterances": len(manifest), "n_features": int(matrix.shape[1]), "recipe": recipe.to_dict()})
     summary = evaluation.summarise_folds(rows)

@@ -321,3 +321,8 @@ def corpus_root(corpus: str, base: Path | None = None) -> Path:
     """Where ``corpus`` lives under ``base`` (default :func:`data_dir`): ``TESS/`` or ``MSP-IMPROV/``."""
     _check_choice(corpus, CORPORA, "corpus")
     return Path(base or data_dir()) / CORPUS_FOLDERS[corpus]
+
+
+# ------------------------------------------------------------- controls and repeats
+#: Seed of the permuted-label control (labels shuffled within each training part).
+CONTROL_PERMUTATION_SEED = 0

@@ -39,10 +39,10 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
 from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedKFold
 
 from . import config
-from .errors import CorpusError
+from .errors import CorpusError, SerError
 from .storage import write_csv, write_json
 
-__all__ = ["SUBSETS", "PROTOCOLS", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
+__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "LeakageError", "check_no_leakage", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
            "compute_metrics", "class_report", "evaluate_folds", "fold_table", "summarise_folds",
            "total_confusion", "save_results", "results_dir"]
 
@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 SUBSETS: tuple[str, ...] = ("seed", "4class", "all")
 PROTOCOLS: tuple[str, ...] = ("seed-random", "seed-4fold", "loso", "speaker")
+#: Protocols whose folds must not share a speaker between training and test.
+SPEAKER_INDEPENDENT: tuple[str, ...] = ("loso", "speaker")
 #: The headline metrics of every fold row, in report order after ``fold``.
 SCORE_KEYS: tuple[str, ...] = ("wa", "ua", "macro_f1")
 
@@ -128,12 +130,22 @@ class Protocol:
         One group per utterance (session or speaker) for the grouped protocols.
     group_column : str or None
         The manifest column the groups come from.
+    speakers, utterance_ids : numpy.ndarray or None
+        One per utterance, from the manifest; :func:`check_no_leakage` reads them.
     """
 
     name: str
     splitter: object
     groups: np.ndarray | None = None
     group_column: str | None = None
+    #: One speaker / utterance id per row, when the manifest has them: for the leakage guard.
+    speakers: np.ndarray | None = None
+    utterance_ids: np.ndarray | None = None
+
+    @property
+    def speaker_independent(self) -> bool:
+        """True for the protocols that promise no speaker in training and test (``loso``, ``speaker``)."""
+        return self.name in SPEAKER_INDEPENDENT
 
     @property
     def n_splits(self) -> int:
@@ -200,13 +212,68 @@ def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = conf
     """
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol {name!r}: expected one of {', '.join(PROTOCOLS)}")
+    identity = {key: _optional_column(manifest, column) for key, column in
+                (("speakers", "speaker"), ("utterance_ids", "utterance_id"))}
     if name == "seed-random":
         # train_test_split without stratify draws exactly this ShuffleSplit's first split.
-        return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state))
+        return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state), **identity)
     if name == "seed-4fold":
-        return Protocol(name, StratifiedKFold(n_splits=config.SEED_N_FOLDS, shuffle=False))
+        return Protocol(name, StratifiedKFold(n_splits=config.SEED_N_FOLDS, shuffle=False), **identity)
     column = "session" if name == "loso" else "speaker"
-    return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column)
+    return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column, **identity)
+
+
+def _optional_column(manifest: pd.DataFrame | None, column: str) -> np.ndarray | None:
+    if manifest is None or column not in manifest.columns or manifest[column].isna().any():
+        return None
+    return manifest[column].astype(str).to_numpy()
+
+
+class LeakageError(SerError, ValueError):
+    """A fold's test part shares utterances (or, where the protocol promises it, speakers) with training."""
+
+
+def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *, fold: int | None = None) -> None:
+    """Raise :class:`LeakageError` when a fold's training and test parts overlap.
+
+    Every protocol: no row, and no utterance id, on both sides. Grouped protocols: no group
+    (session or speaker) on both sides. :data:`SPEAKER_INDEPENDENT` protocols (``loso``,
+    ``speaker``): no speaker on both sides. The seed protocols put the same speakers on both
+    sides by design, so only their utterances are checked.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    train, test : array of int
+        Row indices of the fold.
+    fold : int, optional
+        1-based fold number, for the message.
+
+    Examples
+    --------
+    >>> p = Protocol("speaker", None, np.array(["F01", "F01", "M01"]), "speaker", np.array(["F01", "F01", "M01"]))
+    >>> check_no_leakage(p, np.array([0]), np.array([1, 2]))
+    Traceback (most recent call last):
+    ...
+    ser_utils.evaluation.LeakageError: protocol 'speaker' fold ?: speaker F01 in training and test — the splitter leaks; fix the protocol before trusting its scores
+    """
+    where = f"protocol {protocol.name!r} fold {fold or '?'}"
+    shared_rows = np.intersect1d(train, test)
+    if len(shared_rows):
+        raise LeakageError(f"{where}: {len(shared_rows)} rows in training and test (e.g. row {shared_rows[0]}) — "
+                           "the splitter leaks; fix the protocol before trusting its scores")
+    checks = [("utterance", protocol.utterance_ids)]
+    if protocol.groups is not None:
+        checks.append((protocol.group_column or "group", protocol.groups))
+    if protocol.speaker_independent:
+        checks.append(("speaker", protocol.speakers))
+    for what, values in checks:
+        if values is None:
+            continue
+        shared = sorted(set(map(str, values[train])) & set(map(str, values[test])))
+        if shared:
+            raise LeakageError(f"{where}: {what} {', '.join(shared[:3])}{' …' if len(shared) > 3 else ''} in "
+                               "training and test — the splitter leaks; fix the protocol before trusting its scores")
 
 
 # ------------------------------------------------------------------------- metrics
@@ -284,7 +351,7 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
                    progress: bool = True) -> list[dict]:
     """Run ``fit_predict`` on every fold of ``protocol`` and score its test predictions.
 
-    The callable sees the indices only; it must fit (and make every choice: scaling,
+    Every fold first passes :func:`check_no_leakage`. The callable sees the indices only; it must fit (and make every choice: scaling,
     hyperparameters, early stopping, validation split) on ``train_idx`` alone — the test
     labels are read here, after it returned.
 
@@ -317,6 +384,7 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     rows = []
     for fold, (train, test) in enumerate(tqdm(splits, desc=protocol.name, disable=not progress, leave=False),
                                          start=1):
+        check_no_leakage(protocol, train, test, fold=fold)
         y_pred, info = _fit_predict_result(fit_predict(train, test))
         if len(y_pred) != len(test):
             raise ValueError(f"fold {fold}: fit_predict returned {len(y_pred)} predictions for {len(test)} "

@@ -25,6 +25,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 import warnings
@@ -255,8 +256,12 @@ def _check_features(features: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, model_name: str, *,
                    labels: Sequence[str] | None = None, grid: str = "none", inner_groups: np.ndarray | None = None,
-                   random_state: int = 0, n_jobs: int | None = None, progress: bool = True) -> list[dict]:
+                   random_state: int = 0, n_jobs: int | None = None, progress: bool = True,
+                   permute_labels: int | None = None) -> list[dict]:
     """Fit ``model_name`` on each training part of ``protocol`` and score its test part.
+
+    The original's models (``grid`` 'none' or 'original') take the features unscaled, as the
+    original did; the sound search scales them inside its pipeline.
 
     Parameters
     ----------
@@ -279,32 +284,45 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
     n_jobs : int, optional
         joblib workers of the grid search.
     progress : bool, default True
+    permute_labels : int, optional
+        A control: shuffle the labels **within each training part** with this seed (plus the
+        fold number) before fitting; the test labels stay true. Nothing about the test part
+        can then be learnt, so the scores must land at chance — if they do not, something
+        leaks. :data:`config.CONTROL_PERMUTATION_SEED` is the default seed of such runs.
 
     Returns
     -------
     list of dict
         Fold rows of :func:`ser_utils.evaluation.evaluate_folds`, plus ``fit_seconds`` and, when
-        tuned, ``best_params``, ``inner_score`` and ``inner_cv``.
+        tuned, ``best_params``, ``inner_score`` and ``inner_cv``; ``permuted_seed`` for a
+        permuted-label run.
     """
     check_model_grid(model_name, grid)
     y = np.asarray(y).astype(str)
     features = _check_features(features, y)
     labels = list(labels) if labels is not None else label_order(y)
 
+    folds = itertools.count(1)  # fold numbers, so each training part is shuffled differently
+
     def fit_predict(train: np.ndarray, test: np.ndarray):
         start = time.perf_counter()
         info: dict = {}
+        y_train = y[train]
+        if permute_labels is not None:
+            seed = int(permute_labels) + next(folds)
+            y_train = np.random.default_rng(seed).permutation(y_train)
+            info["permuted_seed"] = seed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if grid == "none":
-                estimator = clone(make_model(model_name, random_state=random_state)).fit(features[train], y[train])
+                estimator = clone(make_model(model_name, random_state=random_state)).fit(features[train], y_train)
             else:
                 if grid == "original":
-                    search = original_grid_search(features[train], y[train], random_state=random_state, n_jobs=n_jobs)
+                    search = original_grid_search(features[train], y_train, random_state=random_state, n_jobs=n_jobs)
                     info["inner_cv"] = f"stratified-{config.SEED_GRID_CV}-fold"
                 else:
                     groups = None if inner_groups is None else np.asarray(inner_groups)[train]
-                    search = sound_grid_search(features[train], y[train], groups, model=model_name,
+                    search = sound_grid_search(features[train], y_train, groups, model=model_name,
                                                random_state=random_state, n_jobs=n_jobs)
                     info["inner_cv"] = search.inner_cv_
                 estimator = search.best_estimator_
@@ -319,7 +337,7 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
 def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: str = "rbf_svm",
                       protocol: str | Protocol = "loso", grid: str = "sound", inner_group: str | None = None,
                       labels: Sequence[str] | None = None, random_state: int = 0, n_jobs: int | None = None,
-                      progress: bool = True) -> list[dict]:
+                      progress: bool = True, permute_labels: int | None = None) -> list[dict]:
     """Outer ``protocol`` with a grid search on the training part of every fold.
 
     Parameters
@@ -335,7 +353,7 @@ def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: st
     inner_group : str, optional
         Manifest column grouping the inner folds; default the outer protocol's group column
         (session for ``loso``), else ``speaker``.
-    labels, random_state, n_jobs, progress
+    labels, random_state, n_jobs, progress, permute_labels
         As :func:`evaluate_model`.
 
     Returns
@@ -348,7 +366,8 @@ def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: st
     column = inner_group or protocol.group_column or "speaker"
     groups = manifest[column].to_numpy() if column in manifest.columns and manifest[column].notna().all() else None
     return evaluate_model(features, manifest["label"], protocol, model, labels=labels, grid=grid,
-                          inner_groups=groups, random_state=random_state, n_jobs=n_jobs, progress=progress)
+                          inner_groups=groups, random_state=random_state, n_jobs=n_jobs, progress=progress,
+                          permute_labels=permute_labels)
 
 
 def evaluate_random_splits(features: np.ndarray, manifest: pd.DataFrame, model_name: str, *,
