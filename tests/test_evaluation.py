@@ -14,7 +14,7 @@ from ser_utils import config
 from ser_utils.errors import CorpusError
 from ser_utils.errors import SerError
 from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, LeakageError, Protocol, check_no_leakage, class_report,
-                                  compute_metrics, evaluate_folds, fold_table, make_protocol, save_results,
+                                  compute_metrics, evaluate_folds, fold_table, make_protocol, prediction_table, save_results,
                                   select_subset, summarise_folds)
 
 
@@ -276,6 +276,26 @@ def test_evaluate_folds_scores_each_fold_and_keeps_the_callables_info():
         assert row["n_train"] == len(train) and row["n_test"] == len(test)
         assert np.asarray(row["confusion"]).sum() == len(test)
         assert list(row["per_class"]) == list(config.FOUR_CLASSES)
+
+
+def test_evaluate_folds_keeps_each_test_prediction_with_its_utterance_id():
+    manifest = hand_manifest()
+    subset = select_subset(manifest, "4class")
+    protocol = make_protocol("loso", subset)
+
+    def fit_predict(train, test):
+        probabilities = np.tile([0.1, 0.2, 0.3, 0.4], (len(test), 1))  # always 'sad'
+        return np.array(["sad"] * len(test)), {"probabilities": probabilities}
+
+    rows = evaluate_folds(protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False)
+    table = prediction_table(rows)
+    assert list(table.columns) == ["utterance_id", "fold", "split", "true", "predicted", "p_angry", "p_happy",
+                                   "p_neutral", "p_sad"]
+    assert sorted(table["utterance_id"]) == sorted(subset["utterance_id"])  # each tested once
+    merged = table.merge(subset[["utterance_id", "label", "session"]])
+    assert (merged["true"] == merged["label"]).all() and (merged["fold"] == merged["session"]).all()
+    assert (table["predicted"] == "sad").all() and (table["p_sad"] == 0.4).all()
+    assert "probabilities" not in rows[0] and "predictions" not in fold_table(rows).columns
 
 
 def test_evaluate_folds_rejects_a_wrong_number_of_predictions():

@@ -8,6 +8,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
     ser features CORPUS ROOT --set seed|functionals|egemaps --out DIR
     ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] --out DIR
+    ser folds CORPUS ROOT --protocol NAME --out FILE.csv
     ser arrays CORPUS ROOT --recipe seed|improved --out DIR
     ser train CORPUS ROOT --recipe seed|improved [--protocol NAME] --out DIR
     ser evaluate CORPUS ROOT --recipe seed|improved --protocol NAME --out DIR
@@ -195,6 +196,46 @@ def run_traditional(args: argparse.Namespace) -> int:
     summary = evaluation.summarise_folds(rows)
     print(f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
           f"-> {paths['json']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- folds
+def _folds_arguments(parser: argparse.ArgumentParser) -> None:
+    _corpus_argument(parser)
+    parser.add_argument("--protocol", required=True, help="seed-4fold, seed-random, loso (MSP-IMPROV) or speaker")
+    parser.add_argument("--out", type=Path, required=True, help="CSV file to write (utterance_id,fold,split)")
+    parser.add_argument("--subset", default="seed", help="seed (default), 4class or all")
+    parser.add_argument("--recipe", choices=config.RECIPES, default="seed",
+                        help="whose training split holds out the validation rows (default seed: random 20 %%, "
+                             f"random_state {config.SEED_VALIDATION_RANDOM_STATE})")
+    parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
+                        help="seed of the seed-random split (default %(default)s)")
+
+
+@command("folds", _folds_arguments, "write which utterance is train, validation or test in every fold")
+def run_folds(args: argparse.Namespace) -> int:
+    from . import evaluation
+    from .corpora import load_corpus
+    from .storage import write_csv
+
+    for what, value, choices in (("protocol", args.protocol, evaluation.PROTOCOLS),
+                                 ("subset", args.subset, evaluation.SUBSETS)):
+        if value not in choices:
+            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    subset = evaluation.select_subset(load_corpus(args.corpus, args.root), args.subset)
+    try:
+        protocol = evaluation.make_protocol(args.protocol, subset, random_state=args.split_random_state)
+    except ValueError as exc:
+        raise SerError(str(exc)) from None
+    training = config.get_recipe(args.recipe, args.corpus, "full").training
+    from .training import validation_split  # imports TensorFlow: only once the input is known to be good
+
+    table = evaluation.fold_assignments(subset, protocol, lambda labels, speakers: validation_split(
+        labels, groups=speakers, config=training))
+    write_csv(table, args.out)
+    counts = table.groupby(["fold", "split"]).size().unstack(fill_value=0)
+    print(counts.to_string())
+    print(f"{len(subset)} utterances × {protocol.n_splits} folds ({args.protocol}) -> {args.out}")
     return 0
 
 

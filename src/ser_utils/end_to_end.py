@@ -207,7 +207,7 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         predicted = np.asarray(labels)[probabilities.argmax(axis=1)]
         _, held_out = validation_split(y[train], groups=None if speakers is None else speakers[train],
                                        config=training)  # the split fit_model made, for the record
-        info = {**_history_summary(history), "n_validation": len(held_out),
+        info = {**_history_summary(history), "n_validation": len(held_out), "probabilities": probabilities,
                 "seed": training.seed, "seconds": round(time.perf_counter() - start, 1), "history": history}
         if out_dir is not None:
             save_bundle(Path(out_dir) / f"fold{fold}", model, labels=labels, recipe=recipe, history=history,

@@ -42,7 +42,7 @@ from . import config
 from .errors import CorpusError, SerError
 from .storage import write_csv, write_json
 
-__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "LeakageError", "check_no_leakage", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
+__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "LeakageError", "check_no_leakage", "fold_assignments", "prediction_table", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
            "compute_metrics", "class_report", "evaluate_folds", "fold_table", "summarise_folds",
            "total_confusion", "save_results", "results_dir"]
 
@@ -341,6 +341,87 @@ def compute_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -
 
 
 # --------------------------------------------------------------------------- folds
+def _predictions(protocol: Protocol, y: np.ndarray, test: np.ndarray, y_pred: np.ndarray, info: dict) -> dict:
+    """One fold's test predictions, per utterance (ids from the protocol, else row numbers)."""
+    ids = protocol.utterance_ids[test] if protocol.utterance_ids is not None else test
+    record = {"utterance_id": [str(v) for v in ids], "true": [str(v) for v in y[test]],
+              "predicted": [str(v) for v in y_pred]}
+    probabilities = info.pop("probabilities", None)
+    if probabilities is not None:
+        record["probabilities"] = np.asarray(probabilities, dtype=float).round(6).tolist()
+    return record
+
+
+def prediction_table(rows: list[dict], labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every test prediction of every fold, one row per utterance and fold.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Fold rows of :func:`evaluate_folds` (each holds its ``predictions``).
+    labels : sequence of str, optional
+        Class order of the probabilities; default the fold rows' ``per_class`` order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``utterance_id``, ``fold``, ``split`` ('test'), ``true``, ``predicted`` and,
+        when the model gave probabilities, ``p_<class>`` per class.
+    """
+    labels = list(labels) if labels is not None else list(rows[0].get("per_class", {}))
+    frames = []
+    for row in rows:
+        predictions = row.get("predictions")
+        if not predictions:
+            raise ValueError(f"fold {row.get('fold')} holds no predictions — run it with evaluate_folds")
+        frame = pd.DataFrame({"utterance_id": predictions["utterance_id"], "fold": row["fold"], "split": "test",
+                              "true": predictions["true"], "predicted": predictions["predicted"]})
+        if "probabilities" in predictions:
+            frame = frame.join(pd.DataFrame(predictions["probabilities"], columns=[f"p_{c}" for c in labels]))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def fold_assignments(subset: pd.DataFrame, protocol: Protocol,
+                     validation: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = None
+                     ) -> pd.DataFrame:
+    """Which utterance is in which part of which fold: one row per utterance and fold.
+
+    Parameters
+    ----------
+    subset : pandas.DataFrame
+        The rows ``protocol`` was made from, in the same order (``utterance_id``, ``label``).
+    protocol : Protocol
+    validation : callable, optional
+        ``validation(labels, speakers) -> (fit_positions, validation_positions)`` over one
+        training part, as the recipe's training holds it out (e.g.
+        :func:`ser_utils.training.validation_split` with the recipe's training config: for
+        the original, ``train_test_split(train, test_size=0.2, random_state=727)``, not
+        stratified). None: every training row is ``train``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``utterance_id``, ``fold`` (1-based), ``split`` ('train', 'validation' or
+        'test'), fold by fold, rows in subset order within each fold.
+    """
+    y = subset["label"].astype(str).to_numpy()
+    ids = subset["utterance_id"].astype(str).to_numpy()
+    speakers = subset["speaker"].astype(str).to_numpy() if "speaker" in subset.columns else None
+    frames = []
+    for fold, (train, test) in enumerate(protocol.split(y), start=1):
+        check_no_leakage(protocol, train, test, fold=fold)
+        split = np.full(len(y), "", dtype=object)
+        split[train] = "train"
+        if validation is not None:
+            _, held_out = validation(y[train], None if speakers is None else speakers[train])
+            split[train[np.asarray(held_out)]] = "validation"
+        split[test] = "test"
+        used = np.sort(np.concatenate([train, test]))
+        frames.append(pd.DataFrame({"utterance_id": ids[used], "fold": fold, "split": split[used]}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _fit_predict_result(result) -> tuple[np.ndarray, dict]:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
         return np.asarray(result[0]), dict(result[1])
@@ -363,7 +444,8 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     fit_predict : callable
         ``fit_predict(train_idx, test_idx) -> y_pred`` (labels for ``test_idx``), or
         ``-> (y_pred, info)`` where ``info`` is a dict added to the fold's row (e.g. the
-        chosen hyperparameters, the number of epochs).
+        chosen hyperparameters, the number of epochs); an ``info["probabilities"]`` array
+        (test rows × ``labels``) goes into the fold's ``predictions``.
     labels : sequence of str
         Class order of the confusion matrices and per-class tables.
     progress : bool, default True
@@ -374,7 +456,9 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     list of dict
         One row per fold: ``fold`` (1-based), ``wa``, ``ua``, ``macro_f1``, ``n_train``,
         ``n_test``, ``test_group`` (grouped protocols), ``confusion`` (nested list),
-        ``per_class`` ({label: {precision, recall, f1, support}}) and the ``info`` keys.
+        ``per_class`` ({label: {precision, recall, f1, support}}), ``predictions``
+        (``utterance_id``, ``true``, ``predicted`` and maybe ``probabilities`` per test
+        utterance; :func:`prediction_table`) and the ``info`` keys.
     """
     from tqdm.auto import tqdm
 
@@ -393,9 +477,11 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
         row = {"fold": fold, **{k: metrics[k] for k in SCORE_KEYS}, "n_train": len(train), "n_test": len(test)}
         if protocol.groups is not None:
             row["test_group"] = protocol.test_groups(test)
+        predictions = _predictions(protocol, y, test, y_pred, info)
         row.update(info)
         row["confusion"] = metrics["confusion"].tolist()
         row["per_class"] = metrics["per_class"].to_dict(orient="index")
+        row["predictions"] = predictions
         log.info("%s fold %d/%d: UA %.3f WA %.3f", protocol.name, fold, len(splits), row["ua"], row["wa"])
         rows.append(row)
     return rows

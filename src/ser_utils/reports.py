@@ -6,6 +6,7 @@ A run directory holds::
     config.json            recipe, protocol, corpus, profile, library versions
     metrics.json           fold means (wa, ua, macro_f1), their std, every fold's row
     metrics.csv            the fold table (each fold, mean, std)
+    predictions.csv        every test prediction: utterance_id, fold, split, true, predicted, p_<class>
     confusion.png          the confusion matrix summed over folds (rows: true label)
     learning_curves.png    training and validation curves of every fold / the final model
     report.md              a Markdown report embedding the above
@@ -23,7 +24,7 @@ import pandas as pd
 
 from . import config, evaluation, plots
 from .config import Recipe
-from .storage import atomic_path, write_json
+from .storage import atomic_path, write_csv, write_json
 
 __all__ = ["run_environment", "write_run_directory", "results_table", "write_summary_report", "METRIC_NAMES"]
 
@@ -113,6 +114,7 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
             "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol,
             "model": recipe.model.name, "synthetic": synthetic})
         written.update(metrics=paths["json"], fold_table=paths["csv"])
+        written["predictions"] = write_csv(evaluation.prediction_table(rows), run_dir / "predictions.csv")
         summary = evaluation.summarise_folds(rows)
         confusion, labels = evaluation.total_confusion(rows)
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
