@@ -72,6 +72,10 @@ def test_evaluate_writes_metrics_without_a_bundle(tmp_path, trained_run, msp_roo
     assert not (tmp_path / "evaluation" / "model").exists()
     assert json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"] == "seed-4fold"
     assert (tmp_path / "evaluation" / "predictions.csv").is_file()
+    composition = pd.read_csv(tmp_path / "evaluation" / "fold_composition.csv", index_col="fold")
+    assert list(composition.index) == [1, 2, 3, 4] and "test_speakers_in_training" in composition.columns
+    report = (tmp_path / "evaluation" / "report.md").read_text()
+    assert "## What the folds test" in report and "### seed-4fold" in report and "### loso" in report
 
 
 @pytest.mark.parametrize("argv, message", [

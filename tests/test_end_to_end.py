@@ -62,6 +62,24 @@ def test_loso_on_a_subset_of_folds_holds_out_whole_sessions(tiny_problem):
     assert rows[0]["test_group"] == "2" and rows[0]["n_test"] == 12
 
 
+def test_seed_4fold_runs_three_training_seeds_in_the_full_profile_and_one_in_smoke():
+    assert len(end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "full"), "seed-4fold")) >= 3
+    assert end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "smoke"), "seed-4fold") == (0,)
+    assert end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "full"), "loso") == (0,)
+
+
+def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_problem):
+    x, metadata, recipe = tiny_problem
+    rows = end_to_end.cross_validate_seeds(x, metadata, recipe=recipe, protocol_name="seed-4fold", seeds=[3, 7],
+                                           folds=[1], progress=False)
+    assert [(row["training_seed"], row["fold"], row["seed"]) for row in rows] == [(3, 1, 4), (7, 1, 8)]
+    assert rows[0]["predictions"]["utterance_id"] == rows[1]["predictions"]["utterance_id"]  # same test fold
+    assert rows[0]["history"]["loss"] != rows[1]["history"]["loss"]  # another draw
+    table = end_to_end.compare_with_original(rows)
+    assert table.at[1, "seeds"] == 2 and table.at[1, "original WA"] == 53.44
+    assert table.at[1, "WA"] == pytest.approx(100 * np.mean([row["wa"] for row in rows]), abs=0.01)
+
+
 def test_row_view_reads_only_the_chosen_rows():
     base = np.arange(30).reshape(10, 3)
     view = end_to_end.RowView(base, [1, 4, 7])

@@ -11,11 +11,10 @@ from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_
 from sklearn.dummy import DummyClassifier
 
 from ser_utils import config
-from ser_utils.errors import CorpusError
-from ser_utils.errors import SerError
+from ser_utils.errors import CorpusError, SerError
 from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, LeakageError, Protocol, check_no_leakage, class_report,
-                                  compute_metrics, evaluate_folds, fold_table, make_protocol, prediction_table, save_results,
-                                  select_subset, summarise_folds)
+                                  compute_metrics, evaluate_folds, fold_table, make_protocol, prediction_table,
+                                  save_results, seed_table, select_subset, summarise_folds)
 
 
 def hand_manifest() -> pd.DataFrame:
@@ -312,6 +311,18 @@ FOLD_ROWS = [
     {"fold": 2, "wa": 0.7, "ua": 0.6, "macro_f1": 0.5, "n_train": 30, "n_test": 10, "best_params": {"C": 10},
      "confusion": [[2, 1], [0, 3]], "per_class": {"a": {"recall": 2 / 3}, "b": {"recall": 1.0}}},
 ]
+
+
+def test_seed_table_gives_mean_and_sd_over_training_seeds():
+    rows = [{"fold": fold, "training_seed": seed, "wa": wa, "ua": wa - 0.1, "macro_f1": wa - 0.2}
+            for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()]
+    table = seed_table(rows)
+    assert list(table.index) == [1, 2, "mean"]
+    assert table.at[1, "wa"] == pytest.approx(0.55) and table.at[1, "wa_sd"] == pytest.approx(0.05)
+    assert table.at[2, "wa"] == pytest.approx(0.6) and table.at[2, "wa_sd"] == pytest.approx(0.1)
+    # draws: seed 0 mean 0.6, seed 1 mean 0.55
+    assert table.at["mean", "wa"] == pytest.approx(0.575) and table.at["mean", "wa_sd"] == pytest.approx(0.025)
+    assert table.at["mean", "ua"] == pytest.approx(0.475) and (table["n_seeds"] == 2).all()
 
 
 def test_fold_table_has_one_row_per_fold_then_mean_and_std():

@@ -65,3 +65,27 @@ def test_ser_folds_for_loso_holds_out_sessions(msp_root, msp_manifest, tmp_path)
 def test_ser_folds_rejects_an_unknown_protocol(msp_root, tmp_path, capsys):
     assert main(["folds", "msp-improv", str(msp_root), "--protocol", "kfold", "--out", str(tmp_path / "x.csv")]) == 2
     assert "unknown protocol 'kfold'" in capsys.readouterr().err
+
+
+def test_fold_composition_shows_what_each_fold_tests(msp_manifest):
+    from ser_utils.evaluation import fold_composition, make_protocol, select_subset
+
+    seed = select_subset(msp_manifest, "seed")
+    table = fold_composition(seed, make_protocol("seed-4fold", seed))
+    assert list(table.index) == [1, 2, 3, 4]
+    assert (table[list(config.FOUR_CLASSES)].sum(axis=1) == table["n_test"]).all()
+    assert table["n_test"].sum() == len(seed) and (table["n_train"] + table["n_test"] == len(seed)).all()
+    for fold, (train, test) in enumerate(make_protocol("seed-4fold", seed).split(seed["label"]), start=1):
+        tested = set(seed["speaker"].iloc[test])
+        assert table.at[fold, "test_speakers"] == ",".join(sorted(tested))
+        assert table.at[fold, "test_speakers_in_training"] == len(tested & set(seed["speaker"].iloc[train]))
+    # In the original's (walk) order the folds follow the sessions: some test speakers are unseen.
+    assert (table["test_speakers_in_training"] < table["n_test_speakers"]).any()
+    # In name order every speaker is in every fold, on both sides.
+    by_name = seed.sort_values("utterance_id").reset_index(drop=True)
+    named = fold_composition(by_name, make_protocol("seed-4fold", by_name))
+    assert (named["test_speakers_in_training"] == named["n_test_speakers"]).all()
+    assert (named["test_utterances_seen_speaker"] == 1.0).all()
+    loso = fold_composition(seed, make_protocol("loso", seed))
+    assert (loso["test_speakers_in_training"] == 0).all() and (loso["n_test_speakers"] == 2).all()
+    assert list(loso["test_sessions"]) == [str(s) for s in range(1, 7)]

@@ -252,6 +252,10 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
     parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
     parser.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                        help="training seeds, one cross-validation each (default: "
+                             + ", ".join(f"{p} {' '.join(map(str, s))}" for p, s in config.SEED_4FOLD_TRAINING_SEEDS.items())
+                             + " for seed-4fold; the recipe's seed otherwise)")
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
 
 

@@ -30,7 +30,8 @@ from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
 
 __all__ = ["RowView", "four_class_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
-           "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION"]
+           "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION",
+           "cross_validate_seeds", "default_training_seeds"]
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +222,50 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     return results
 
 
+def default_training_seeds(recipe: Recipe, protocol_name: str) -> tuple[int, ...]:
+    """The training seeds a protocol runs with by default: for ``seed-4fold``
+    :data:`config.SEED_4FOLD_TRAINING_SEEDS` of the recipe's profile (3 draws in full, 1 in
+    smoke); for every other protocol the recipe's own seed."""
+    if protocol_name == "seed-4fold":
+        return config.SEED_4FOLD_TRAINING_SEEDS[recipe.profile]
+    return (recipe.training.seed,)
+
+
+def cross_validate_seeds(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
+                         seeds: Sequence[int], out_dir: str | Path | None = None, **options) -> list[dict]:
+    """:func:`cross_validate_model` once per training seed: the same folds, other draws of the
+    weights, dropout and batch order.
+
+    Parameters
+    ----------
+    spectrograms, metadata, recipe, protocol_name
+        As :func:`cross_validate_model`.
+    seeds : sequence of int
+        Training seeds; fold ``k`` of draw ``s`` is seeded with ``s + k``.
+    out_dir : path, optional
+        Save each fold's model under ``<out_dir>/seed<s>/fold<k>`` (``<out_dir>/fold<k>`` for one seed).
+    **options
+        Passed to :func:`cross_validate_model` (``labels``, ``folds``, ``progress``, …).
+
+    Returns
+    -------
+    list of dict
+        Every fold row of every draw, each with ``training_seed``;
+        :func:`ser_utils.evaluation.seed_table` summarises them.
+    """
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one training seed")
+    rows = []
+    for seed in seeds:
+        draw = dataclasses.replace(recipe, training=_training_config(recipe, seed=seed))
+        directory = None if out_dir is None else Path(out_dir) / (f"seed{seed}" if len(seeds) > 1 else "")
+        for row in cross_validate_model(spectrograms, metadata, recipe=draw, protocol_name=protocol_name,
+                                        out_dir=directory, **options):
+            rows.append({**row, "training_seed": seed})
+    return rows
+
+
 # ------------------------------------------------------------------------ exploration
 def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe,
                             variants: Mapping[str, Mapping] | None = None,
@@ -320,24 +365,30 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
 
 # ---------------------------------------------------------------------- comparisons
 def compare_with_original(rows: list[dict]) -> pd.DataFrame:
-    """The seed-4fold fold table beside the original's reported accuracies (%).
+    """The seed-4fold scores beside the original's reported accuracies (%).
 
     The original reported folds 1-3 (53.44, 46.23, 52.79 %) and the mean (50.29 %), which
-    implies fold 4 (≈ 48.7 %); it never reported UA or macro-F1.
+    implies fold 4 (≈ 48.7 %), from one training run; it never reported UA or macro-F1.
+    With several training seeds (:func:`cross_validate_seeds`) each fold shows the mean over
+    the seeds and its standard deviation, so the original's single draw can be placed
+    within the spread.
 
     Returns
     -------
     pandas.DataFrame
-        Index fold 1-4 and ``mean``; columns ``original WA``, ``WA``, ``UA``, ``macro-F1`` (%).
+        Index fold 1-4 and ``mean``; columns ``original WA``, ``WA``, ``WA sd``, ``UA``,
+        ``UA sd``, ``macro-F1`` (%) and ``seeds`` (how many draws).
     """
     reported = list(config.ORIGINAL_RESULTS["cnn_convlstm_folds_wa"])
     mean = float(config.ORIGINAL_RESULTS["cnn_convlstm_mean_wa"])
     known = [value for value in reported if value is not None]
     implied = len(reported) * mean - sum(known)  # the one fold it did not report
     original = [implied if value is None else value for value in reported]
-    table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS)].drop(index="std")
-    table = table.rename(columns={"wa": "WA", "ua": "UA", "macro_f1": "macro-F1"}) * 100
+    summary = evaluation.seed_table(rows)
+    table = summary[["wa", "wa_sd", "ua", "ua_sd", "macro_f1"]] * 100
+    table.columns = ["WA", "WA sd", "UA", "UA sd", "macro-F1"]
     table.insert(0, "original WA", pd.Series(original + [mean], index=[1, 2, 3, 4, "mean"]) * 100)
+    table["seeds"] = summary["n_seeds"]
     table.attrs["implied_fold"] = reported.index(None) + 1 if None in reported else None
     return table.astype(float).round(2)
 
@@ -355,9 +406,11 @@ def models_dir(recipe: Recipe) -> Path:
 
 def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | Path | None = None,
                  folds: Sequence[int] | None = None, labels: Sequence[str] = FOUR_CLASSES,
-                 save_models: bool = False, progress: bool = True, n_jobs: int = 2) -> tuple[list[dict], dict]:
-    """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation,
-    results saved with :func:`ser_utils.evaluation.save_results`.
+                 save_models: bool = False, progress: bool = True, n_jobs: int = 2,
+                 seeds: Sequence[int] | None = None) -> tuple[list[dict], dict]:
+    """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation
+    once per training seed (default :func:`default_training_seeds`: 3 draws of seed-4fold in
+    the full profile), results saved with :func:`ser_utils.evaluation.save_results`.
 
     Returns
     -------
@@ -372,12 +425,14 @@ def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | 
     spectrograms, _, metadata = load_arrays(directory)
     name = result_name(recipe, protocol_name)
     start = time.perf_counter()
-    rows = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=protocol_name, labels=labels,
-                                out_dir=models_dir(recipe) / protocol_name if save_models else None,
+    seeds = tuple(seeds) if seeds is not None else default_training_seeds(recipe, protocol_name)
+    rows = cross_validate_seeds(spectrograms, metadata, recipe=recipe, protocol_name=protocol_name, seeds=seeds,
+                                labels=labels, out_dir=models_dir(recipe) / protocol_name if save_models else None,
                                 progress=progress, folds=folds)
     paths = evaluation.save_results(name, rows, extra={
         "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol_name,
-        "model": recipe.model.name, "subset": "seed", "n_utterances": int(sum(r["n_test"] for r in rows))
+        "model": recipe.model.name, "subset": "seed", "training_seeds": list(seeds),
+        "n_utterances": int(sum(r["n_test"] for r in rows)) // len(seeds)
         if protocol_name != "seed-random" else None, "folds_run": list(folds) if folds else "all",
         "synthetic": config.is_synthetic(config.data_dir()), "seconds": round(time.perf_counter() - start, 1),
         "recipe_config": recipe.to_dict(),

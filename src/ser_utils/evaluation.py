@@ -42,8 +42,9 @@ from . import config
 from .errors import CorpusError, SerError
 from .storage import write_csv, write_json
 
-__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "LeakageError", "check_no_leakage", "fold_assignments", "prediction_table", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
-           "compute_metrics", "class_report", "evaluate_folds", "fold_table", "summarise_folds",
+__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "SCORE_KEYS", "METRICS", "Protocol", "LeakageError",
+           "select_subset", "make_protocol", "check_no_leakage", "compute_metrics", "class_report", "evaluate_folds",
+           "fold_table", "fold_assignments", "fold_composition", "prediction_table", "seed_table", "summarise_folds",
            "total_confusion", "save_results", "results_dir"]
 
 log = logging.getLogger(__name__)
@@ -382,6 +383,59 @@ def prediction_table(rows: list[dict], labels: Sequence[str] | None = None) -> p
     return pd.concat(frames, ignore_index=True)
 
 
+def fold_composition(subset: pd.DataFrame, protocol: Protocol, labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """What each fold of ``protocol`` tests: class counts, sessions, speakers, and how many of
+    its test speakers the training part also holds.
+
+    Parameters
+    ----------
+    subset : pandas.DataFrame
+        The rows ``protocol`` was made from, in the same order (``label``, and ``speaker`` /
+        ``session`` when the corpus has them).
+    protocol : Protocol
+    labels : sequence of str, optional
+        Class order of the count columns; default the labels present, in vocabulary order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``fold`` (1-based); columns ``n_train``, ``n_test``, one test count per class,
+        ``test_sessions``, ``test_speakers`` (comma-separated), ``n_test_speakers``,
+        ``test_speakers_in_training`` (how many of them the training part holds) and
+        ``test_utterances_seen_speaker`` (share of test utterances whose speaker is in training).
+
+    Examples
+    --------
+    >>> table = fold_composition(subset, make_protocol("seed-4fold", subset))  # doctest: +SKIP
+    >>> table[["test_sessions", "test_speakers_in_training"]]  # doctest: +SKIP
+    """
+    y = subset["label"].astype(str).to_numpy()
+    if labels is None:
+        present = set(y)
+        labels = [label for label in (*config.EMOTIONS, config.OTHER_LABEL, config.NO_AGREEMENT_LABEL)
+                  if label in present]
+    speakers = _optional_column(subset, "speaker")
+    sessions = _optional_column(subset, "session")
+    records = []
+    for fold, (train, test) in enumerate(protocol.split(y), start=1):
+        counts = pd.Series(y[test]).value_counts()
+        record = {"fold": fold, "n_train": len(train), "n_test": len(test),
+                  **{label: int(counts.get(label, 0)) for label in labels}}
+        if sessions is not None:
+            record["test_sessions"] = ",".join(sorted(set(sessions[test]), key=_natural))
+        if speakers is not None:
+            tested, trained = set(speakers[test]), set(speakers[train])
+            record.update(test_speakers=",".join(sorted(tested)), n_test_speakers=len(tested),
+                          test_speakers_in_training=len(tested & trained),
+                          test_utterances_seen_speaker=float(np.isin(speakers[test], list(trained)).mean()))
+        records.append(record)
+    return pd.DataFrame.from_records(records).set_index("fold")
+
+
+def _natural(value: str):
+    return (0, int(value)) if value.isdigit() else (1, value)
+
+
 def fold_assignments(subset: pd.DataFrame, protocol: Protocol,
                      validation: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = None
                      ) -> pd.DataFrame:
@@ -521,6 +575,37 @@ def fold_table(rows: list[dict]) -> pd.DataFrame:
     table.index = table.index.astype(object)
     table.loc["mean"] = mean.reindex(table.columns)
     table.loc["std"] = std.reindex(table.columns)
+    return table
+
+
+def seed_table(rows: list[dict], keys: Sequence[str] = SCORE_KEYS) -> pd.DataFrame:
+    """Each fold's scores over the training seeds: mean and standard deviation, and the same
+    for the fold means of the draws (row ``mean``).
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`ser_utils.end_to_end.cross_validate_seeds` (rows without ``training_seed`` count as one draw).
+    keys : sequence of str
+        Scores to summarise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index fold 1..k and ``mean``; columns ``<key>`` (mean over seeds) and ``<key>_sd``
+        (population standard deviation over seeds, 0 for one seed), and ``n_seeds``. The
+        ``mean`` row is the mean over seeds of each draw's fold mean, its ``_sd`` the spread
+        of those draw means.
+    """
+    frame = pd.DataFrame([{"fold": row["fold"], "training_seed": row.get("training_seed", 0),
+                           **{key: row[key] for key in keys}} for row in rows])
+    by_fold = frame.groupby("fold")[list(keys)]
+    draws = frame.groupby("training_seed")[list(keys)].mean()
+    table = pd.concat([by_fold.mean(), by_fold.std(ddof=0).add_suffix("_sd")], axis=1)
+    table.index = table.index.astype(object)
+    table.loc["mean"] = pd.concat([draws.mean(), draws.std(ddof=0).add_suffix("_sd")])
+    table = table[[column for key in keys for column in (key, f"{key}_sd")]]
+    table["n_seeds"] = len(draws)
     return table
 
 
