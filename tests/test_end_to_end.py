@@ -80,6 +80,24 @@ def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_probl
     assert table.at[1, "WA"] == pytest.approx(100 * np.mean([row["wa"] for row in rows]), abs=0.01)
 
 
+def test_exploration_grid_holds_every_combination_of_the_originals_values():
+    grid = end_to_end.exploration_grid("full")
+    assert len(grid) == 2 * 4 * 3 * 4 * 2
+    final = {"pooling": "average", "pool_size": 3, "filters": (32, 64), "learning_rate": 5e-4, "l1": 1e-3}
+    assert final in grid.values()
+    assert {changes["filters"] for changes in grid.values()} == {(16, 32), (32, 64), (64, 128)}
+    assert len(end_to_end.exploration_grid("smoke")) == 2
+
+
+def test_explore_hyperparameters_trains_each_variant_for_the_given_epochs(tiny_problem):
+    x, metadata, recipe = tiny_problem
+    table, histories = end_to_end.explore_hyperparameters(x, metadata, recipe=recipe, progress=False)
+    assert list(table.index) == list(end_to_end.exploration_grid("smoke"))
+    assert (table["epochs"] == config.SMOKE_EXPLORATION_EPOCHS).all()
+    assert table.attrs["n_validation"] == 10  # 20 % of the 48 four-class rows
+    assert all(len(h["val_accuracy"]) == config.SMOKE_EXPLORATION_EPOCHS for h in histories.values())
+
+
 def test_row_view_reads_only_the_chosen_rows():
     base = np.arange(30).reshape(10, 3)
     view = end_to_end.RowView(base, [1, 4, 7])

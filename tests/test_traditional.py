@@ -189,6 +189,28 @@ def test_evaluate_random_splits_repeats_the_seed_split_per_random_state(msp_seed
         assert row["ua"] == single["ua"] and row["n_test"] == round(len(subset) * config.SEED_SPLIT_TEST_SIZE)
 
 
+def test_untrimmed_recipe_pads_to_the_longest_untrimmed_r_and_t_clip(msp_manifest):
+    files = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])]
+    full = traditional.untrimmed_recipe(config.seed_recipe("msp-improv", "full"), files)
+    assert full.audio.trim is False and full.audio.target_length == files["n_samples"].max()
+    assert full.audio.target_length != config.MSP_IMPROV_SEED_LENGTH
+    assert full.audio.scaling == "seed" and full.audio.denoise  # the rest of the chain unchanged
+    smoke = traditional.untrimmed_recipe(config.seed_recipe("msp-improv", "smoke"), files)
+    assert smoke.audio.trim is False and smoke.audio.target_length == config.SMOKE_MSP_IMPROV_LENGTH
+
+
+def test_original_cross_validation_is_five_unshuffled_stratified_folds_in_row_order():
+    X, y = make_classification(n_samples=120, n_features=8, n_informative=5, n_classes=4, random_state=2)
+    labels = np.array(["angry", "happy", "neutral", "sad"])[y]
+    scores = traditional.original_cross_validation(X, labels)
+    assert scores.shape == (config.SEED_ACTED_CV,)
+    expected = [np.mean(SVC(C=10, gamma="scale").fit(X[train], labels[train]).predict(X[test]) == labels[test])
+                for train, test in StratifiedKFold(n_splits=5).split(X, labels)]
+    np.testing.assert_allclose(scores, expected)
+    reordered = traditional.original_cross_validation(X[::-1], labels[::-1])
+    assert not np.allclose(reordered, scores)  # the row order decides the folds
+
+
 def test_evaluate_model_checks_the_feature_matrix(msp_seed_features):
     X, subset = msp_seed_features
     protocol = make_protocol("loso", subset)

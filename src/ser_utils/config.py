@@ -329,3 +329,19 @@ CONTROL_PERMUTATION_SEED = 0
 #: Training seeds of the seed 4-fold protocol: several draws in the full profile (the
 #: original reported one), one in the smoke profile to keep CI fast.
 SEED_4FOLD_TRAINING_SEEDS: dict[str, tuple[int, ...]] = {"full": (0, 1, 2), "smoke": (0,)}
+
+#: The original's CNN-ConvLSTM exploration: pooling type and size, filters of the first conv
+#: block (the second has twice as many), Adam learning rate, L1 strength.
+SEED_EXPLORATION_GRID: dict[str, tuple] = {
+    "pooling": ("max", "average"),
+    "pool_size": (2, 3, 4, 5),
+    "filters": (16, 32, 64),
+    "learning_rate": (1e-5, 1e-4, 5e-4, 1e-3),
+    "l1": (1e-3, 1e-2),
+}
+#: Epochs of each exploration variant in the smoke profile (the full profile trains the recipe's 25).
+SMOKE_EXPLORATION_EPOCHS = 2
+#: The original's cross-validation of the RBF SVM on acted labels: ``cross_val_score(…, cv=5)``.
+SEED_ACTED_CV = 5
+#: Validation accuracies the original's exploration reached (lowest, highest).
+ORIGINAL_EXPLORATION_VAL_ACCURACY: tuple[float, float] = (0.43, 0.55)

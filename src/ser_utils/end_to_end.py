@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -31,7 +32,7 @@ from .config import FOUR_CLASSES, ModelConfig, Recipe
 
 __all__ = ["RowView", "four_class_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
            "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION",
-           "cross_validate_seeds", "default_training_seeds"]
+           "cross_validate_seeds", "default_training_seeds", "exploration_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -267,12 +268,53 @@ def cross_validate_seeds(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
 
 
 # ------------------------------------------------------------------------ exploration
+def _describe(value) -> str:
+    """``(16, 32)`` -> ``16/32``, ``0.0005`` -> ``0.0005``, ``'max'`` -> ``max``."""
+    if isinstance(value, tuple):
+        return "/".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def exploration_grid(profile: str = "full",
+                     grid: Mapping[str, Sequence] = config.SEED_EXPLORATION_GRID) -> dict[str, dict]:
+    """The original's CNN-ConvLSTM exploration as named variants (changes from the recipe).
+
+    Parameters
+    ----------
+    profile : {"full", "smoke"}
+        ``"full"``: every combination of ``grid`` — pooling max/average × size 2–5 ×
+        filters 16/32/64 (first block; the second twice as many) × learning rate
+        1e-5/1e-4/5e-4/1e-3 × L1 1e-3/1e-2: 192 models. ``"smoke"``: two variants of
+        :data:`SEED_EXPLORATION` (the final model and max pooling), to keep CI cheap.
+    grid : mapping of name -> values, default :data:`config.SEED_EXPLORATION_GRID`
+
+    Returns
+    -------
+    dict of name -> changes
+
+    Examples
+    --------
+    >>> len(exploration_grid("full")), len(exploration_grid("smoke"))
+    (192, 2)
+    """
+    if profile == "smoke":
+        return dict(list(SEED_EXPLORATION.items())[:1] + [("max pooling", SEED_EXPLORATION["max pooling"])])
+    variants = {}
+    for values in itertools.product(*grid.values()):
+        changes = dict(zip(grid, values))
+        if "filters" in changes:
+            first = int(changes["filters"])
+            changes["filters"] = (first, 2 * first)  # the original's blocks: 32 then 64
+        variants[", ".join(f"{key} {_describe(value)}" for key, value in changes.items())] = changes
+    return variants
+
+
 def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe,
                             variants: Mapping[str, Mapping] | None = None,
                             labels: Sequence[str] = FOUR_CLASSES, progress: bool = True,
-                            subset: str = "seed") -> tuple[pd.DataFrame, dict[str, dict]]:
-    """The original's hyperparameter exploration, compact: one train/validation split,
-    one model per variant, validation accuracy per variant.
+                            subset: str = "seed", epochs: int | None = None) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The original's hyperparameter exploration: one train/validation split, one model per
+    variant, validation accuracy per variant.
 
     The split is the recipe's validation split (:func:`ser_utils.training.validation_split`)
     over the 4-class utterances — the original's 80/20, ``random_state`` 727. Nothing here
@@ -284,8 +326,12 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
         As in :func:`cross_validate_model`.
     variants : mapping of name -> changes, optional
         Changes from the recipe: ``learning_rate`` (Adam) and any keyword of the model
-        builder. Default :data:`SEED_EXPLORATION` (learning rate, pooling type and size, L1).
+        builder. Default :func:`exploration_grid` of the recipe's profile (the whole grid in
+        full, two variants in smoke).
     progress : bool, default True
+    epochs : int, optional
+        Epochs per variant; default the recipe's in the full profile,
+        :data:`config.SMOKE_EXPLORATION_EPOCHS` in smoke.
 
     Returns
     -------
@@ -300,7 +346,9 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
     from .training import train_model, validation_split
 
     _quiet_tensorflow()
-    variants = dict(SEED_EXPLORATION if variants is None else variants)
+    variants = dict(exploration_grid(recipe.profile) if variants is None else variants)
+    if epochs is None:
+        epochs = config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
     rows = four_class_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
@@ -313,7 +361,7 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
     records, histories = [], {}
     for name, changes in tqdm(variants.items(), desc="exploration", disable=not progress, leave=False):
         changes = dict(changes)
-        training = _training_config(recipe, early_stopping_patience=None,
+        training = _training_config(recipe, early_stopping_patience=None, epochs=int(epochs),
                                     **({"learning_rate": changes.pop("learning_rate")}
                                        if "learning_rate" in changes else {}))
         model_config = ModelConfig(recipe.model.name, {**recipe.model.params, **changes})
