@@ -12,7 +12,7 @@ from ser_utils.spectrograms import (log_mel_spectrogram, seed_spectrogram, seed_
 
 
 def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:
-    """seed-facts.md, stage 3, one bin at a time (independent of the module's code)."""
+    """The original's definition (stage 3), one bin at a time (independent of the module's code)."""
     window, hop = int(0.04 * sr), int(0.02 * sr)
     samples = samples[: len(samples) - (len(samples) - window) % hop].astype(np.float64)
     w = np.hanning(window)

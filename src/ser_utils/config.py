@@ -71,7 +71,7 @@ SEED_VALIDATION_RANDOM_STATE = 727
 SEED_GRID_CV = 5
 SEED_MODEL_PARAMETERS = 33_148_420
 
-#: What the original study reported (seed-facts.md); shown beside this project's numbers.
+#: What the original study reported; shown beside this project's numbers.
 ORIGINAL_RESULTS: dict[str, object] = {
     "tess_random_split_accuracy": {"mlp": 0.976, "tree": 0.850, "linear_svm": 0.999, "forest": 0.943},
     "msp_acted_accuracy": {"mlp": 0.365, "tree": 0.358, "linear_svm": 0.381, "forest": 0.390},
@@ -216,7 +216,7 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def seed_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
-    """The original study's chain for ``corpus`` (seed-facts.md), at ``profile`` size."""
+    """The original study's chain for ``corpus``, at ``profile`` size."""
     _check_choice(corpus, CORPORA, "corpus")
     _check_choice(profile, PROFILES, "profile")
     smoke = profile == "smoke"

@@ -1,7 +1,7 @@
 """Spectrogram inputs of the deep models: the original's log-power spectrogram and log-mel.
 
 :func:`seed_spectrogram` is the original study's input, exactly as it defined it
-(seed-facts.md, stage 3): a symmetric Hann window of ``int(0.04 * sr)`` samples, hop
+(its stage 3): a symmetric Hann window of ``int(0.04 * sr)`` samples, hop
 ``int(0.02 * sr)``, the remainder that does not fill a hop truncated, one-sided |rfft|²
 scaled to a power spectral density, bins up to 11 025 Hz kept, natural log of
 (power + 1e-14). At 44.1 kHz and 338 368 samples its shape is ``(442, 382)``;

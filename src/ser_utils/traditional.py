@@ -4,7 +4,7 @@ Every model is a :class:`~sklearn.pipeline.Pipeline` ending in ``("model", estim
 The original's models take the raw flattened frame features, **without scaling**, as the
 original did (its models and its grid search); the sound search puts a ``StandardScaler``
 first, fitted on the training part of each fold only.
-Hyperparameters are the original's (seed-facts.md); every estimator with randomness gets
+Hyperparameters are the original's; every estimator with randomness gets
 its ``random_state`` from the caller.
 
 Tuning
