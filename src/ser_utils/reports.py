@@ -121,8 +121,6 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
             "model": recipe.model.name, "synthetic": synthetic})
         written.update(metrics=paths["json"], fold_table=paths["csv"])
         written["predictions"] = write_csv(evaluation.prediction_table(rows), run_dir / "predictions.csv")
-    if composition and protocol in composition:
-        written["fold_composition"] = write_csv(composition[protocol], run_dir / "fold_composition.csv", index=True)
         summary = evaluation.summarise_folds(rows)
         confusion, labels = evaluation.total_confusion(rows)
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -132,6 +130,8 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
         plots.save_figure(fig, run_dir / "confusion.png")
         plt.close(fig)
         written["confusion"] = run_dir / "confusion.png"
+    if composition and protocol in composition:
+        written["fold_composition"] = write_csv(composition[protocol], run_dir / "fold_composition.csv", index=True)
     fig = _learning_curve_figure(histories)
     if fig is not None:
         plots.save_figure(fig, run_dir / "learning_curves.png")
@@ -171,16 +171,26 @@ def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, wr
               f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}",
               f"- input: {recipe.spectrogram.kind} spectrogram", ""]
     if rows:
+        draws = sorted({row.get("training_seed") for row in rows}, key=str)
         table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS) + ["n_test"]]
-        lines += [f"## {protocol}: {summary['n_folds']} folds", "",
+        if len(draws) > 1:
+            table.index = [f"{row['fold']} · seed {row['training_seed']}" for row in rows] + ["mean", "std"]
+        runs = f"{summary['n_folds'] // len(draws)} folds × {len(draws)} training seeds" if len(draws) > 1 \
+            else f"{summary['n_folds']} folds"
+        lines += [f"## {protocol}: {runs}", "",
                   "UA " + f"{summary['ua']:.3f} ± {summary['ua_std']:.3f} · WA {summary['wa']:.3f} ± "
                   f"{summary['wa_std']:.3f} · macro-F1 {summary['macro_f1']:.3f}", "",
                   _markdown_table(table.rename_axis("fold")), "", "![confusion matrix](confusion.png)", ""]
-        draws = {row.get("training_seed") for row in rows}
         if len(draws) > 1:
             lines += [f"### Over {len(draws)} training seeds", "",
                       "Mean and standard deviation over the seeds, per fold and of the draws' fold means.", "",
                       _markdown_table(evaluation.seed_table(rows).drop(columns="n_seeds").rename_axis("fold")), ""]
+        if recipe.name == "seed" and protocol == "seed-4fold" and \
+                {row["fold"] for row in rows} == set(range(1, config.SEED_N_FOLDS + 1)):
+            from .end_to_end import compare_with_original
+
+            beside = compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
+            lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
         if recipe.name == "seed" and protocol == "seed-4fold":
             lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
                       "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).", ""]
