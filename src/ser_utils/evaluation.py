@@ -8,12 +8,19 @@ cv=protocol.splitter, groups=protocol.groups)`` and ``GridSearchCV`` take them a
 Protocols
 ---------
 ``seed-random``  the original's single random 75/25 split (``random_state=1``), speaker-dependent;
-``seed-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order;
+``seed-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order — the
+                 original's Windows walk order (:mod:`ser_utils.corpora.walk_order`), which
+                 decides the folds; :func:`fold_assignments` lists them (``ser folds``) and
+                 :func:`fold_composition` shows what each tests;
 ``loso``         leave one MSP-IMPROV session out (6 folds): no actor in train and test;
 ``speaker``      leave one speaker out (TESS: 2 folds; MSP-IMPROV: 12).
 
 Metrics: **UA** (unweighted average recall = balanced accuracy) first, **WA** (accuracy)
-second, macro-F1, per-class precision/recall/F1 and the confusion matrix.
+second, macro-F1, per-class precision/recall/F1 and the confusion matrix; every test
+prediction is kept per utterance (:func:`prediction_table`).
+
+Every fold passes :func:`check_no_leakage` before anything is fitted: no utterance on both
+sides, and for ``loso`` / ``speaker`` no session or speaker on both sides.
 
 Examples
 --------
