@@ -1,5 +1,7 @@
 # make run  — set up .venv, prepare data (synthetic mini corpora when dataset/ is empty), run the pipeline
 # make test — set up .venv, then unit tests and every notebook under nbval
+# make dry-run — the full-size original on dataset/MSP-IMPROV: one fold, one epoch, projected time
+# make lock — regenerate requirements.lock (every distribution, hashed) from requirements.txt
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,23 +11,37 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv data run test test-unit test-notebooks clean
+.PHONY: venv lock data run dry-run test test-unit test-notebooks clean
 
-$(STAMP): requirements.txt pyproject.toml
+UV_VERSION := 0.13.9
+
+# Everything comes from requirements.lock, hash-checked and without dependency resolution,
+# so a fresh machine gets exactly the tested tree (pip and setuptools included).
+$(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e .
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+# The lock covers Linux, macOS and Windows for Python 3.11 (uv's universal resolution).
+lock:
+	@test -x $(VENV)-lock/bin/uv || ($(PYTHON) -m venv $(VENV)-lock && $(VENV)-lock/bin/python -m pip install --quiet uv==$(UV_VERSION))
+	$(VENV)-lock/bin/uv pip compile requirements.txt --output-file requirements.lock --universal \
+		--python-version 3.11 --generate-hashes --quiet
 
 data: venv
 	$(BIN)/ser data prepare
 
 run: data
 	$(BIN)/ser run
+
+# The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
+# seconds per step and the projected time of the whole run (3 seeds).
+dry-run: venv
+	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV --seeds 3
 
 test-unit: data
 	$(BIN)/python -m pytest tests -q

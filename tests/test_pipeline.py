@@ -8,7 +8,7 @@ from ser_utils import pipeline
 from ser_utils.notebook import write_notebook
 
 
-def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(tmp_path, synthetic_root, monkeypatch, capsys):
+def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(tmp_path, synthetic_root, monkeypatch, capfd):
     monkeypatch.setenv("SER_DATA_DIR", str(synthetic_root))
     monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
     monkeypatch.setenv("SER_PROFILE", "smoke")
@@ -26,7 +26,7 @@ evaluation.save_results("toy_result", rows, extra={"corpus": "msp-improv", "prot
 
     executed = pipeline.run_all(notebooks_dir=notebooks)
 
-    out = capsys.readouterr().out
+    out, err = capfd.readouterr()  # file descriptors: the kernel is another process
     assert [p.name for p in executed] == ["01_first.ipynb"]
     ran = json.loads((tmp_path / "outputs" / "notebooks" / "01_first.ipynb").read_text())
     assert any(cell.get("outputs") for cell in ran["cells"] if cell["cell_type"] == "code")
@@ -35,3 +35,6 @@ evaluation.save_results("toy_result", rows, extra={"corpus": "msp-improv", "prot
     report = (tmp_path / "outputs" / "report.md").read_text()
     assert "| toy_result | msp-improv | None | loso | None | 1 | 0.750 | 0.667 | 0.667 |" in report
     assert out.rstrip().endswith(f"report: {tmp_path / 'outputs' / 'report.md'}")
+    assert "[1/1] 01_first.ipynb" in out  # each notebook named, with its number
+    assert "Executing" in err and "cell/s" in err  # papermill's bar over the notebook's cells
+    assert "running over TCP" not in err  # the kernel's start-up warning is silenced

@@ -116,6 +116,18 @@ def test_training_learns_a_tiny_problem(trained, data):
     assert (predicted == training.encode_labels(y, LABELS)).mean() > 0.5
 
 
+def test_training_prints_one_line_per_epoch_and_nothing_per_batch(data, capsys):
+    x, y, speakers = data
+    history = training.fit_model(softmax_regression(), x, y, labels=LABELS, groups=speakers,
+                                 config=replace(TINY_TRAINING, epochs=2), progress="fold 3")
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split(" · ")[:2] for line in lines] == [["fold 3", "epoch 1/2"], ["fold 3", "epoch 2/2"]]
+    assert f"val_accuracy {history['val_accuracy'][1]:.3f}" in lines[1]
+    training.fit_model(softmax_regression(), x, y, labels=LABELS, groups=speakers,
+                       config=replace(TINY_TRAINING, epochs=1), progress=False)
+    assert capsys.readouterr().out == ""
+
+
 def test_class_weights_come_from_the_training_part(monkeypatch, data):
     x, y, speakers = data
     imbalanced = y.copy()
@@ -193,6 +205,19 @@ def test_saving_again_replaces_the_bundle_and_leaves_no_temporary_folder(tmp_pat
     training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe.to_dict(), extra={"run": 2})
     assert [p.name for p in tmp_path.iterdir()] == ["b"]
     assert json.loads((tmp_path / "b" / "bundle.json").read_text())["extra"] == {"run": 2}
+
+
+def test_a_bundle_gets_ordinary_file_and_folder_modes(tmp_path, trained):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        path = training.save_bundle(tmp_path / "bundle", trained[0], labels=LABELS, recipe=config.improved_recipe())
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o755
+    assert {p.name: p.stat().st_mode & 0o777 for p in path.iterdir()} == dict.fromkeys(
+        ("model.keras", "labels.json", "recipe.json", "history.json", "bundle.json"), 0o644)
 
 
 def test_missing_bundle_names_the_folder(tmp_path):

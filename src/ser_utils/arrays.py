@@ -19,7 +19,9 @@ The work is resumable and idempotent: files are filled under ``<out_dir>/.partia
 renamed into place when complete; ``.partial/progress.json`` records the rows done after
 every chunk, so an interrupted run continues where it stopped and ends with files
 identical to an uninterrupted run; when ``arrays.json`` holds the same key (recipe +
-subset + manifest rows), nothing is done.
+subset + manifest rows + each file's resolved path, size and modification time), nothing
+is done. A replaced or edited file, or another copy of the corpus, changes the key: the
+arrays are generated again and the run says how many files changed.
 
 Examples
 --------
@@ -49,12 +51,12 @@ import pandas as pd
 from numpy.lib.format import open_memmap
 
 from . import config
-from .audio import load_and_preprocess
+from .audio import common_sample_rate, load_and_preprocess, read_audio
 from .corpora.walk_order import original_order
 from .config import AudioConfig, Recipe, SpectrogramConfig
 from .errors import AudioError, CorpusError, SerError
 from .spectrograms import spectrogram, spectrogram_shape
-from .storage import read_json, write_csv, write_json
+from .storage import file_identity, read_json, write_csv, write_json
 
 __all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays", "arrays_dir", "select_array_subset",
            "ARRAY_SUBSETS", "ON_ERROR", "METADATA_COLUMNS", "ARRAYS_FORMAT_VERSION"]
@@ -141,22 +143,26 @@ def _metadata(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _output_sample_rate(rows: pd.DataFrame, audio: AudioConfig) -> int:
     """The one sample rate of every preprocessed clip (the recipe's, or the files' common rate)."""
-    if audio.target_sr:
-        return int(audio.target_sr)
-    rates = sorted(int(rate) for rate in pd.unique(rows["sample_rate"]))
-    if len(rates) != 1:
-        raise CorpusError(f"the files have several sample rates ({', '.join(map(str, rates))} Hz) but the recipe "
-                          "keeps each file's own rate, so the spectrograms would differ in shape — use a recipe "
-                          "with a target_sr (e.g. --recipe improved) or resample the corpus to one rate")
-    return rates[0]
+    rate = common_sample_rate(rows["sample_rate"], audio)
+    if rate is None:
+        # No file has a readable header: reading the first one names it and says why.
+        read_audio(rows["path"].iloc[0])
+        raise CorpusError("no file of the corpus has a readable header — check it with `ser data check`")
+    return rate
 
 
-def _key(rows: pd.DataFrame, recipe: Recipe, subset: str) -> str:
-    """Hash of everything the arrays depend on: format, recipe audio + spectrogram, subset, rows."""
+def _identities(rows: pd.DataFrame) -> list[list]:
+    """Each row's file identity (resolved path, size, mtime in ns), in row order."""
+    return [list(file_identity(path).values()) for path in rows["path"]]
+
+
+def _key(rows: pd.DataFrame, recipe: Recipe, subset: str, identities: list[list]) -> str:
+    """Hash of everything the arrays depend on: format, recipe audio + spectrogram, subset, rows
+    and each file's identity (so a replaced or edited file, or another copy, is never reused)."""
     description = {
         "format": ARRAYS_FORMAT_VERSION, "corpus": recipe.corpus, "subset": subset,
         "audio": dataclasses.asdict(recipe.audio), "spectrogram": dataclasses.asdict(recipe.spectrogram),
-        "rows": _metadata(rows).to_csv(index=False),
+        "rows": _metadata(rows).to_csv(index=False), "files": identities,
     }
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
@@ -185,6 +191,18 @@ def _npy_shape(path: Path) -> tuple | None:
         return tuple(np.load(path, mmap_mode="r").shape)
     except (OSError, ValueError):
         return None
+
+
+def _changed_files(paths: ArrayPaths, rows: pd.DataFrame, identities: list[list]) -> int | None:
+    """How many files of ``rows`` differ from those the existing arrays were made from
+    (by utterance id); None when there are no earlier arrays to compare with."""
+    try:
+        info = read_json(paths.info)
+        before = dict(zip(info["file_ids"], map(list, info["files"])))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    now = dict(zip(rows["utterance_id"].astype(str), identities))
+    return sum(before.get(utterance_id) != identity for utterance_id, identity in now.items())
 
 
 def _complete(paths: ArrayPaths, key: str) -> bool:
@@ -282,12 +300,17 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         raise CorpusError("the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus")
     paths = ArrayPaths.under(out_dir)
     rows = select_array_subset(manifest, subset)
-    key = _key(rows, recipe, subset)
+    identities = _identities(rows)
+    key = _key(rows, recipe, subset, identities)
     if _complete(paths, key):
         log.info("arrays in %s are up to date (key %s…): nothing to do", paths.directory, key[:12])
         if progress:
             print(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
         return paths
+    changed = _changed_files(paths, rows, identities)
+    if changed:
+        print(f"arrays out of date: {changed} of {len(rows)} files changed since {paths.directory} was made "
+              "— generating them again", flush=True)
 
     n = len(rows)
     sample_rate = _output_sample_rate(rows, recipe.audio)
@@ -374,6 +397,7 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         "profile": recipe.profile, "subset": subset, "n": len(metadata), "sample_rate": sample_rate,
         "audio_shape": [len(metadata), length], "spectrogram_shape": [len(metadata), *shape],
         "spectrogram_kind": recipe.spectrogram.kind, "skipped": skipped,
+        "file_ids": rows["utterance_id"].astype(str).tolist(), "files": identities,
         "audio_config": dataclasses.asdict(recipe.audio),
         "spectrogram_config": dataclasses.asdict(recipe.spectrogram),
     }, paths.info)

@@ -12,6 +12,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
     ser arrays CORPUS ROOT --recipe seed|improved --out DIR
     ser train CORPUS ROOT --recipe seed|improved [--protocol NAME] --out DIR
     ser evaluate CORPUS ROOT --recipe seed|improved --protocol NAME --out DIR
+    ser dry-run CORPUS ROOT [--recipe seed] [--protocol seed-4fold] [--seeds N] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window]
     ser run
 """
@@ -21,12 +22,15 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
 from . import config
 from .errors import SerError
+from .storage import check_output_dir, check_output_file
 
 log = logging.getLogger("ser")
 
@@ -61,6 +65,7 @@ def _synth_arguments(parser: argparse.ArgumentParser) -> None:
 def run_synth(args: argparse.Namespace) -> int:
     from . import synthetic
 
+    check_output_dir(args.out_dir, "OUT_DIR")
     makers = {"tess": synthetic.make_tess, "msp-improv": synthetic.make_msp_improv}
     for corpus in config.CORPORA if args.corpus == "all" else (args.corpus,):
         root = config.corpus_root(corpus, args.out_dir)
@@ -108,6 +113,7 @@ def run_data_manifest(args: argparse.Namespace) -> int:
     from .corpora import load_corpus
     from .storage import write_csv
 
+    check_output_file(args.out, "--out")
     manifest = load_corpus(args.corpus, args.root, strict=args.strict)
     write_csv(manifest, args.out)
     print(f"{len(manifest)} utterances -> {args.out}")
@@ -168,6 +174,8 @@ def run_traditional(args: argparse.Namespace) -> int:
         traditional.check_model_grid(args.model, args.grid)
     except ValueError as exc:
         raise SerError(str(exc)) from None
+    check_output_dir(args.out or config.output_dir() / "results", "--out")
+    check_output_dir(args.cache_dir or config.output_dir() / "features", "--cache-dir")
     manifest = evaluation.select_subset(load_corpus(args.corpus, args.root), args.subset)
     recipe = config.get_recipe(args.recipe, args.corpus)
     try:
@@ -272,6 +280,9 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 def run_train(args: argparse.Namespace) -> int:
     from . import deep_runs
 
+    # Checked first: training for an hour and then failing to save the model is the worst outcome.
+    check_output_dir(args.out, "--out")
+    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
     deep_runs.run_from_cli(args, command="train")
     return 0
 
@@ -280,7 +291,34 @@ def run_train(args: argparse.Namespace) -> int:
 def run_evaluate(args: argparse.Namespace) -> int:
     from . import deep_runs
 
+    check_output_dir(args.out, "--out")
+    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
     deep_runs.run_from_cli(args, command="evaluate")
+    return 0
+
+
+def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
+    _corpus_argument(parser)
+    parser.add_argument("--recipe", choices=config.RECIPES, default="seed")
+    parser.add_argument("--protocol", default="seed-4fold", help="the protocol of the real run (default seed-4fold)")
+    parser.add_argument("--profile", choices=config.PROFILES, default="full",
+                        help="full (the original sizes, default) or smoke")
+    parser.add_argument("--seeds", type=int, default=1, help="training seeds of the real run (default 1)")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="stop the measured epoch after this many training steps")
+    parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
+    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+
+
+@command("dry-run", _dry_run_arguments,
+         "one fold, one epoch at full size: peak memory, seconds per step, projected time of the whole run")
+def run_dry_run(args: argparse.Namespace) -> int:
+    from .dry_run import dry_run, format_dry_run
+
+    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
+    result = dry_run(args.corpus, args.root, recipe_name=args.recipe, protocol=args.protocol, profile=args.profile,
+                     seeds=args.seeds, max_steps=args.max_steps, arrays=args.arrays, n_jobs=args.n_jobs)
+    print(format_dry_run(result))
     return 0
 
 
@@ -294,15 +332,23 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("predict", _predict_arguments, "predict the emotion of wav files with a trained model bundle")
 def run_predict(args: argparse.Namespace) -> int:
-    from .prediction import collect_audio_paths, predict_files
+    from .prediction import check_bundle_files, collect_audio_paths, predict_files
+
+    # Bad paths and a broken bundle fail before TensorFlow is imported (several seconds).
+    collect_audio_paths(args.audio)
+    check_bundle_files(args.bundle)
     from .training import load_bundle
 
-    collect_audio_paths(args.audio)  # fail on a bad path before loading TensorFlow
     table = predict_files(load_bundle(args.bundle), args.audio, per_window=args.per_window)
     if args.json:
         print(table.to_json(orient="records", indent=2))
     else:
         print(table.to_string(index=False))
+    warned = table.drop_duplicates("file")
+    warned = warned[warned["warning"] != ""]
+    if len(warned):
+        print(f"warning: {len(warned)} of {table['file'].nunique()} clips: the label is not meaningful — "
+              f"{warned['file'].iloc[0]}: {warned['warning'].iloc[0]}", file=sys.stderr)
     return 0
 
 
@@ -327,6 +373,7 @@ def run_arrays(args: argparse.Namespace) -> int:
     from .arrays import generate_arrays
     from .corpora import load_corpus
 
+    check_output_dir(args.out, "--out")
     manifest = load_corpus(args.corpus, args.root)
     profile = args.profile or os.environ.get("SER_PROFILE") or (
         "smoke" if (Path(args.root) / config.SYNTHETIC_MARKER).exists() else "full")
@@ -369,6 +416,8 @@ def run_features(args: argparse.Namespace) -> int:
                                  ("recipe", args.recipe, config.RECIPES), ("subset", args.subset, FEATURE_SUBSETS)):
         if value not in choices:
             raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    check_output_dir(args.out, "--out")
+    check_output_dir(args.cache_dir or config.output_dir() / "features", "--cache-dir")
     manifest = load_corpus(args.corpus, args.root)
     if args.subset == "original":
         manifest = features.original_files(manifest)
@@ -383,7 +432,8 @@ def run_features(args: argparse.Namespace) -> int:
                                              cache_dir=args.cache_dir, return_info=True)
     path = features.save_features(matrix, manifest, args.out, corpus=args.corpus, feature_set=args.feature_set,
                                   recipe=recipe)
-    print(f"shape {matrix.shape[0]} × {matrix.shape[1]} · cache {info.hits} hits, {info.misses} computed "
+    changed = f", {info.changed} of them because the file changed" if info.changed else ""
+    print(f"shape {matrix.shape[0]} × {matrix.shape[1]} · cache {info.hits} hits, {info.misses} computed{changed} "
           f"({info.cache_dir}) · {info.seconds:.1f} s -> {path} (+ .csv, .json)")
     return 0
 
@@ -406,20 +456,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``timeout``), raised like Ctrl-C so that every cleanup runs."""
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated()
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run ``ser`` with ``argv``; returns the exit status.
+
+    0 success; 2 a user error (one line, ``error: …``); 130 Ctrl-C; 143 SIGTERM. An
+    interrupted stage leaves no output it would trust on the next run.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the output
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    # Without a handler SIGTERM kills this process at once and orphans joblib's workers;
+    # as an exception it unwinds like Ctrl-C, and joblib ends its workers on the way out.
+    in_main_thread = threading.current_thread() is threading.main_thread()  # signal.signal needs it
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
     try:
+        profile = os.environ.get("SER_PROFILE")
+        if profile and profile not in config.PROFILES:
+            raise SerError(f"SER_PROFILE={profile!r} is not a profile — set it to one of "
+                           f"{', '.join(config.PROFILES)}, or unset it")
         return int(args.run(args) or 0)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # An output that became unwritable after the checks (disk full, permissions changed).
+        print(f"error: {exc.filename}: {exc.strerror} — check the path, its permissions and free space",
+              file=sys.stderr)
+        return 2
+    except Terminated:
+        print("terminated", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

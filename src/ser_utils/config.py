@@ -205,6 +205,10 @@ RECIPES: tuple[str, ...] = ("seed", "improved")
 #: smoke profile: clips of 2 s at 44.1 kHz -> seed spectrogram (442, 99).
 SMOKE_MSP_IMPROV_LENGTH = 88_200
 SMOKE_TESS_LENGTH = 48_000
+#: Epochs in the smoke profile: enough for the small models to learn the synthetic corpus,
+#: few enough that every notebook runs in CI in minutes (the full profile keeps 25 / 40).
+SMOKE_SEED_EPOCHS = 12
+SMOKE_IMPROVED_EPOCHS = 15
 IMPROVED_SAMPLE_RATE = 16_000
 IMPROVED_LENGTH_SECONDS = 6.0
 
@@ -232,7 +236,7 @@ def seed_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
             target_length=SMOKE_MSP_IMPROV_LENGTH if smoke else MSP_IMPROV_SEED_LENGTH, denoise=True,
         )
         features = FrameFeatureConfig(hop_length=MSP_IMPROV_SEED_HOP)
-    training = TrainingConfig()  # 25 epochs in both profiles: the smoke profile shrinks the input and model
+    training = TrainingConfig(epochs=SMOKE_SEED_EPOCHS) if smoke else TrainingConfig()
     model = ModelConfig(name="seed_cnn_convlstm", params={"filters": (8, 16), "convlstm_filters": 16,
                                                           "dense_units": 32} if smoke else {})
     return Recipe("seed", corpus, profile, audio, features, SpectrogramConfig(kind="seed"), model, training)
@@ -257,7 +261,7 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
     )
     features = FrameFeatureConfig(hop_length=TESS_SEED_HOP if corpus == "tess" else MSP_IMPROV_SEED_HOP)
     training = TrainingConfig(
-        epochs=30 if smoke else 40, learning_rate=1e-3, validation_split="speaker",
+        epochs=SMOKE_IMPROVED_EPOCHS if smoke else 40, learning_rate=1e-3, validation_split="speaker",
         early_stopping_patience=None if smoke else 8, class_weight=True,
     )
     model = ModelConfig(name="improved_crnn", params={"filters": (8, 16), "recurrent_units": 16} if smoke else {})

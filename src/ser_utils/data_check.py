@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import config
+from .audio import file_problem
 from .corpora import load_corpus
 from .errors import CorpusError
 from .storage import write_csv
@@ -44,13 +45,14 @@ def available_corpora(base: Path | None = None) -> list[str]:
 
 
 def check_corpus(corpus: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
-    """Load ``corpus`` and fail with one line if any file cannot be read or the corpus is empty."""
+    """Load ``corpus`` and fail with one line if any file is unusable — missing, unreadable,
+    empty or truncated (:func:`~ser_utils.audio.file_problem`) — or the corpus is empty."""
     manifest = load_corpus(corpus, root, strict=strict)
-    broken = manifest[manifest["n_samples"] <= 0]
-    if len(broken):
-        names = ", ".join(Path(p).name for p in broken["path"][:3])
-        raise CorpusError(f"{len(broken)} wav files under {root} are empty or corrupt ({names}"
-                          f"{' …' if len(broken) > 3 else ''}) — replace them from the original release")
+    problems = [(Path(path).name, problem) for path in manifest["path"] if (problem := file_problem(path))]
+    if problems:
+        shown = "; ".join(f"{name}: {problem}" for name, problem in problems[:3])
+        raise CorpusError(f"{len(problems)} wav files under {root} are unusable ({shown}"
+                          f"{' …' if len(problems) > 3 else ''}) — replace them from the original release")
     return manifest
 
 
@@ -76,8 +78,11 @@ def format_summary(manifest: pd.DataFrame) -> str:
               f"  durations:       {durations.min():.2f}–{durations.max():.2f} s, mean {durations.mean():.2f} s, "
               f"total {durations.sum() / 60:.1f} min"]
     report = manifest.attrs.get("report", {})
-    skipped = ", ".join(f"{report.get(k, 0)} {k}" for k in ("junk", "duplicates", "unparseable", "unlabelled"))
+    skipped = ", ".join(f"{report.get(k, 0)} {k}" for k in ("junk", "duplicates", "unparseable", "unlabelled",
+                                                                        "not_wav"))
     lines.append(f"  skipped files:   {skipped}")
+    for warning in report.get("warnings", []):
+        lines.append(f"  warning:         {warning}")
     if report.get("labels_without_audio"):
         lines.append(f"  label entries without audio: {report['labels_without_audio']}")
     return "\n".join(lines)

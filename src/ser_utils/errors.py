@@ -15,3 +15,7 @@ class CorpusError(SerError, ValueError):
 
 class AudioError(SerError, ValueError):
     """An audio file is unreadable, empty, corrupt or silent."""
+
+
+class OutputError(SerError, OSError):
+    """An output location is a file where a folder is expected, or cannot be written."""

@@ -50,11 +50,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .audio import common_sample_rate
 from .config import SEED_RECORDING_TYPES, AudioConfig, FrameFeatureConfig, Recipe, output_dir
 from .corpora.walk_order import original_order
 from .errors import AudioError, SerError
 from .spectrograms import log_mel_spectrogram, seed_spectrogram  # noqa: F401 -- re-exported
-from .storage import atomic_path, read_json, write_csv, write_json
+from .storage import atomic_path, file_identity, read_json, write_csv, write_json
 
 __all__ = [
     "FEATURE_SETS", "FUNCTIONALS", "CACHE_VERSION", "frame_features", "flatten_frames", "frame_feature_names",
@@ -418,16 +419,6 @@ def _versions(feature_set: str) -> dict[str, str]:
     return versions
 
 
-def _file_identity(path: str | Path) -> dict:
-    path = Path(path)
-    try:
-        status = path.stat()
-    except OSError:
-        raise AudioError(f"{path}: audio file not found — check the path, or rebuild the manifest "
-                         "(ser data manifest)") from None
-    return {"path": str(path.resolve()), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
-
-
 def _parameters(feature_set: str, frame_config: FrameFeatureConfig, audio_config: AudioConfig) -> dict:
     parameters = {"cache_version": CACHE_VERSION, "feature_set": feature_set,
                   "audio": dataclasses.asdict(audio_config), "versions": _versions(feature_set)}
@@ -443,8 +434,24 @@ def cache_key(path: str | Path, feature_set: str, *, frame_config: FrameFeatureC
     modification time in ns): a changed file or parameter never hits an old entry."""
     _check_feature_set(feature_set)
     parameters = _parameters_json or json.dumps(_parameters(feature_set, frame_config, audio_config), sort_keys=True)
-    identity = json.dumps(_file_identity(path), sort_keys=True)
+    identity = json.dumps(file_identity(path), sort_keys=True)
     return hashlib.sha256(f"{parameters}\n{identity}".encode()).hexdigest()
+
+
+def _slot_path(cache_dir: Path, feature_set: str, parameters_json: str, path: str | Path) -> Path:
+    """``<cache_dir>/<set>/files/<xx>/<hash>.key``: the key of the entry last computed for this
+    file (resolved path) with these parameters, to tell a changed file from a new one."""
+    slot = hashlib.sha256(f"{parameters_json}\n{Path(path).resolve()}".encode()).hexdigest()
+    return cache_dir / feature_set / "files" / slot[:2] / f"{slot}.key"
+
+
+def _previous_key(slot: Path, key: str) -> str | None:
+    """The key of the entry an earlier version of the file left (when it differs from ``key``), or None."""
+    try:
+        previous = slot.read_text().strip()
+    except OSError:
+        return None
+    return previous if previous and previous != key else None
 
 
 def cache_path(cache_dir: str | Path, feature_set: str, key: str) -> Path:
@@ -465,6 +472,11 @@ def _read_cached(path: Path) -> np.ndarray | None:
 def _write_cached(path: Path, vector: np.ndarray) -> None:
     with atomic_path(path) as tmp, open(tmp, "wb") as handle:
         np.save(handle, vector, allow_pickle=False)
+
+
+def _write_slot(slot: Path, key: str) -> None:
+    with atomic_path(slot) as tmp:
+        tmp.write_text(key + "\n")
 
 
 class PreloadedAudio:
@@ -523,7 +535,8 @@ def _compute(path: str, targets: dict[str, Path], frame_config: FrameFeatureConf
 
 @dataclass(frozen=True)
 class ExtractionInfo:
-    """What an extraction did, per feature set: cache hits, files computed, seconds, cache folder."""
+    """What an extraction did, per feature set: cache hits, files computed, seconds, cache folder,
+    and how many of the files computed had changed since an earlier entry was cached."""
 
     feature_set: str
     n_files: int
@@ -531,6 +544,7 @@ class ExtractionInfo:
     misses: int
     seconds: float
     cache_dir: Path
+    changed: int = 0
 
 
 def _paths(manifest: pd.DataFrame | Sequence[str | Path]) -> list[str]:
@@ -564,15 +578,31 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
     cache_dir = Path(cache_dir) if cache_dir is not None else output_dir() / "features"
     targets: dict[str, list[Path]] = {}
     vectors: dict[str, list[np.ndarray | None]] = {}
+    if isinstance(manifest, pd.DataFrame) and "sample_rate" in manifest.columns:
+        common_sample_rate(manifest["sample_rate"], recipe.audio)  # the same refusal as the arrays
+    slots: dict[str, list[Path]] = {}
     for name in feature_sets:
         parameters = json.dumps(_parameters(name, recipe.features, recipe.audio), sort_keys=True)
         targets[name] = [cache_path(cache_dir, name, cache_key(p, name, frame_config=recipe.features,
                                                                audio_config=recipe.audio,
                                                                _parameters_json=parameters)) for p in paths]
+        slots[name] = [_slot_path(cache_dir, name, parameters, p) for p in paths]
         vectors[name] = [_read_cached(t) for t in targets[name]]
     todo = {i: {name: targets[name][i] for name in feature_sets if vectors[name][i] is None}
             for i in range(len(paths))}
     todo = {i: wanted for i, wanted in todo.items() if wanted}
+    # A miss whose file had an entry under another identity is a changed file: counted, and its
+    # old entry removed so the cache does not grow with every edit.
+    changed = {name: 0 for name in feature_sets}
+    for i, wanted in todo.items():
+        for name, target in wanted.items():
+            previous = _previous_key(slots[name][i], target.stem)
+            if previous is not None:
+                changed[name] += 1
+                cache_path(cache_dir, name, previous).unlink(missing_ok=True)
+    if any(changed.values()):
+        log.warning("%s: %s file(s) changed since their features were cached — computing them again",
+                    cache_dir, max(changed.values()))
     log.info("%s features of %d files under %s: %d files to compute", "+".join(feature_sets), len(paths),
              cache_dir, len(todo))
     if todo:
@@ -595,6 +625,7 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
             for i, computed in zip(todo, bar):
                 for name, vector in computed.items():
                     vectors[name][i] = vector
+                    _write_slot(slots[name][i], targets[name][i].stem)
     seconds = time.perf_counter() - start
     matrices, infos = {}, {}
     for name in feature_sets:
@@ -608,7 +639,8 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
             matrix[i] = vector
         misses = sum(name in wanted for wanted in todo.values())
         matrices[name] = matrix
-        infos[name] = ExtractionInfo(name, len(paths), len(paths) - misses, misses, seconds, cache_dir)
+        infos[name] = ExtractionInfo(name, len(paths), len(paths) - misses, misses, seconds, cache_dir,
+                                     changed[name])
     return matrices, infos
 
 

@@ -6,7 +6,8 @@ Every notebook starts with the same two code cells:
    the environment (``SER_PROFILE``, ``SER_DATA_DIR``, ``SER_OUTPUT_DIR``), empty meaning
    "the default" (smoke profile on synthetic data, full on real corpora).
 2. Colab setup: does nothing outside Colab; in Colab it clones and installs the project
-   and can mount Google Drive, where the user keeps the corpora.
+   (or, when cloning fails, a copy uploaded to ``/content`` or kept on Google Drive, saying
+   so in one line) and can mount Google Drive, where the user keeps the corpora.
 
 then calls :func:`setup`, which exports the parameters, prepares the data (synthetic
 corpora when none is present) and prints where everything is.
@@ -22,9 +23,12 @@ import nbformat
 
 from . import config
 
-__all__ = ["setup", "Context", "write_notebook", "PARAMETERS_CELL", "COLAB_CELL", "REPOSITORY_URL"]
+__all__ = ["setup", "Context", "write_notebook", "PARAMETERS_CELL", "COLAB_CELL", "REPOSITORY_URL", "colab_cell",
+           "colab_badge_url", "set_repository_url"]
 
-#: Where the notebooks' Colab cell clones the project from.
+#: Where the notebooks' Colab cell clones the project from: the one place to change it
+#: (:func:`set_repository_url` rewrites the notebooks' Colab cells and the README's badges).
+#: In Colab, ``SER_REPOSITORY_URL`` overrides it for one session.
 REPOSITORY_URL = "https://github.com/ser-reproduction/speech-emotion-recognition"
 
 PARAMETERS_CELL = '''# Parameters (papermill): empty strings mean "the default".
@@ -35,22 +39,71 @@ DATA_DIR = os.environ.get("SER_DATA_DIR", "")  # holds TESS/ and MSP-IMPROV/; de
 OUTPUT_DIR = os.environ.get("SER_OUTPUT_DIR", "")  # default: outputs/
 '''
 
-COLAB_CELL = f'''# Colab only: install the project and, optionally, mount Google Drive holding the corpora.
+#: ``{url}`` is filled with :data:`REPOSITORY_URL`; every notebook carries the same cell.
+COLAB_CELL_TEMPLATE = '''# Colab only: install the project — cloned, or a copy uploaded to /content or kept on Google
+# Drive when cloning fails — and optionally mount Drive, which can hold the corpora too.
 import sys
 
-MOUNT_DRIVE = False  # True: set DATA_DIR to a Drive folder holding TESS/ and MSP-IMPROV/
+MOUNT_DRIVE = False  # True: mount Google Drive (then DATA_DIR can be a Drive folder)
 if "google.colab" in sys.modules:
+    import glob
     import subprocess
 
-    subprocess.run(["git", "clone", "--depth", "1", "{REPOSITORY_URL}", "/content/ser"], check=False)
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", "/content/ser"], check=True)
-    sys.path.insert(0, "/content/ser/src")
-    os.chdir("/content/ser/notebooks")
     if MOUNT_DRIVE:
         from google.colab import drive
 
         drive.mount("/content/drive")
+    url = os.environ.get("SER_REPOSITORY_URL", "{url}")
+    copy = "/content/ser"
+    if not os.path.isdir(f"{{copy}}/src/ser_utils"):
+        clone = subprocess.run(["git", "clone", "-q", "--depth", "1", url, copy], capture_output=True, text=True)
+        if clone.returncode != 0:
+            found = sorted(glob.glob("/content/*/src/ser_utils") + glob.glob("/content/drive/MyDrive/*/src/ser_utils"))
+            if not found:
+                raise SystemExit(f"could not clone {{url}} ({{clone.stderr.strip()[-120:]}}) and found no copy of the "
+                                 "project in /content or on Drive — upload the repository folder, or set "
+                                 "SER_REPOSITORY_URL to a reachable clone URL")
+            copy = os.path.dirname(os.path.dirname(found[0]))
+            print(f"could not clone {{url}}; installing the copy in {{copy}} instead")
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", copy], check=True)
+    sys.path.insert(0, f"{{copy}}/src")
+    os.chdir(f"{{copy}}/notebooks")
 '''
+
+
+def colab_cell(url: str = REPOSITORY_URL) -> str:
+    """The Colab cell of every notebook, cloning ``url``."""
+    return COLAB_CELL_TEMPLATE.format(url=url)
+
+
+COLAB_CELL = colab_cell()
+
+
+def colab_badge_url(notebook_name: str, url: str = REPOSITORY_URL) -> str:
+    """``https://colab.research.google.com/github/<owner>/<repo>/blob/main/notebooks/<name>``."""
+    owner_repo = url.rstrip("/").removesuffix(".git").split("github.com/", 1)[-1]
+    return f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{notebook_name}"
+
+
+def set_repository_url(url: str, *, root: str | Path | None = None) -> list[Path]:
+    """Point every notebook's Colab cell and the README's badges at ``url`` (after a fork).
+
+    Also change :data:`REPOSITORY_URL` to ``url``; ``tests/test_project.py`` checks that the
+    three agree. Returns the files rewritten.
+    """
+    root = Path(root or config.repository_root())
+    changed = []
+    for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(str(path), as_version=4)
+        notebook.cells[2].source = colab_cell(url).strip()
+        nbformat.write(notebook, str(path))
+        changed.append(path)
+    readme = root / "README.md"
+    text = readme.read_text()
+    for path in changed:
+        text = text.replace(colab_badge_url(path.name), colab_badge_url(path.name, url))
+    readme.write_text(text)
+    return [*changed, readme]
 
 
 @dataclass(frozen=True)

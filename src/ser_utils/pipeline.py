@@ -23,14 +23,22 @@ def notebook_paths(notebooks_dir: Path | None = None) -> list[Path]:
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(notebook: Path, out_dir: Path) -> Path:
-    """Run ``notebook`` with papermill into ``out_dir`` (same name), parameters from the environment."""
+#: Kernel options: the kernel's own start-up warnings (e.g. "running over TCP without
+#: encryption", about a kernel that only this process talks to) would bury the progress lines.
+KERNEL_ARGUMENTS = ["--IPKernelApp.log_level=ERROR"]
+
+
+def execute_notebook(notebook: Path, out_dir: Path, *, progress: bool = True) -> Path:
+    """Run ``notebook`` with papermill into ``out_dir`` (same name), parameters from the environment.
+
+    With ``progress``, a bar counts the notebook's cells as they run.
+    """
     import papermill
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / notebook.name
-    papermill.execute_notebook(str(notebook), str(target), cwd=str(notebook.parent), progress_bar=False,
-                               kernel_name="python3")
+    papermill.execute_notebook(str(notebook), str(target), cwd=str(notebook.parent), progress_bar=progress,
+                               kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS)
     return target
 
 
@@ -46,11 +54,13 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
         print(format_summary(manifest))
     executed = []
     start_all = time.perf_counter()
-    for notebook in notebook_paths(notebooks_dir):
+    notebooks = notebook_paths(notebooks_dir)
+    for number, notebook in enumerate(notebooks, start=1):
         start = time.perf_counter()
-        print(f"running {notebook.name} …", flush=True)
+        print(f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)",
+              flush=True)
         executed.append(execute_notebook(notebook, config.output_dir() / "notebooks"))
-        print(f"  done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
+        print(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
     from .reports import write_summary_report
 
     report = write_summary_report(config.output_dir(), notebooks=executed, synthetic=config.is_synthetic(base),

@@ -16,6 +16,8 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import json
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -23,13 +25,100 @@ import numpy as np
 import pandas as pd
 
 from .audio import pad_or_crop, preprocess, read_audio, reduce_noise
-from .config import SEED_SPECTROGRAM_SAMPLE_RATE, AudioConfig
+from .config import SEED_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
 from .errors import AudioError, SerError
 from .spectrograms import spectrogram
 
-__all__ = ["audio_windows", "collect_audio_paths", "predict_samples", "predict_files", "AUDIO_SUFFIXES"]
+__all__ = ["audio_windows", "collect_audio_paths", "check_bundle_files", "clip_warnings", "predict_samples",
+           "predict_files", "AUDIO_SUFFIXES", "NEAR_SILENT_DBFS"]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
+#: A clip whose peak (DC offset removed) stays below this level holds no usable sound.
+NEAR_SILENT_DBFS = -60.0
+
+
+def check_bundle_files(directory: str | Path) -> Recipe:
+    """Check a bundle's recipe and model file without loading TensorFlow; returns the recipe.
+
+    Catches what :func:`ser_utils.training.load_bundle` would report late or obscurely: a
+    missing folder, a ``recipe.json`` with invalid values, an empty or corrupt ``model.keras``
+    (a Keras file is a zip archive; its checksums are verified).
+
+    Raises
+    ------
+    SerError
+        Naming the file and the fix.
+    """
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise SerError(f"model bundle not found: {directory} — pass the folder written by `ser train` "
+                       "(it holds model.keras)")
+    recipe_path, model_path = directory / "recipe.json", directory / "model.keras"
+    try:
+        recipe = Recipe.from_dict(json.loads(recipe_path.read_text()))
+        meta_path = directory / "bundle.json"
+        extra = json.loads(meta_path.read_text()).get("extra", {}) if meta_path.is_file() else {}
+        # Recipe.from_dict takes any value: running the chain on a test tone finds the invalid ones.
+        tone = (0.5 * np.sin(np.arange(8_000) * 0.2)).astype(np.float32)
+        windows, _, sr = audio_windows(tone, 16_000, chain_config(recipe, extra))
+        spectrogram(windows[0], sr, recipe.spectrogram)
+    except FileNotFoundError:
+        raise SerError(f"model bundle {directory} is incomplete (missing recipe.json) — "
+                       "train and save the model again (ser train)") from None
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SerError(f"{recipe_path}: invalid recipe ({reason}) — restore the bundle's recipe.json or "
+                       "train and save the model again (ser train)") from None
+    if not model_path.is_file():
+        raise SerError(f"model bundle {directory} is incomplete (missing model.keras) — "
+                       "train and save the model again (ser train)")
+    try:
+        with zipfile.ZipFile(model_path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError):
+        damaged = "the archive"
+    if damaged is not None:
+        what = "empty" if model_path.stat().st_size == 0 else f"damaged: {damaged}"
+        raise SerError(f"{model_path}: the model file is corrupt ({what}) — copy the bundle again, or train "
+                       "and save the model again (ser train)")
+    return recipe
+
+
+def clip_warnings(samples: np.ndarray, sr: int, recipe: Recipe) -> list[str]:
+    """Why the label of a clip would not be meaningful, though a label can be computed.
+
+    Parameters
+    ----------
+    samples, sr : the clip as read by :func:`~ser_utils.audio.read_audio`
+    recipe : Recipe
+        The bundle's recipe (its spectrogram frame is the shortest useful clip).
+
+    Returns
+    -------
+    list of str
+        Empty for a usable clip; otherwise e.g. ``"shorter than one analysis frame (10 ms < 40 ms)"``,
+        ``"a constant (DC offset) with no sound"`` or ``"near-silent (peak -90 dBFS)"``.
+
+    Examples
+    --------
+    >>> from ser_utils import config
+    >>> clip_warnings(np.full(16_000, 0.2, np.float32), 16_000, config.improved_recipe())
+    ['a constant (DC offset) with no sound']
+    """
+    samples = np.asarray(samples, dtype=np.float64)
+    spec = recipe.spectrogram
+    frame_seconds = spec.window_seconds if spec.kind == "seed" else spec.n_fft / (recipe.audio.target_sr or sr)
+    found = []
+    if len(samples) / sr < frame_seconds:
+        found.append(f"shorter than one analysis frame ({1000 * len(samples) / sr:.0f} ms < "
+                     f"{1000 * frame_seconds:.0f} ms)")
+    sound = samples - samples.mean() if samples.size else samples
+    peak = float(np.max(np.abs(sound))) if sound.size else 0.0
+    if peak == 0.0 and samples.size and samples[0] != 0:
+        found.append("a constant (DC offset) with no sound")
+    elif 0.0 < peak < 10 ** (NEAR_SILENT_DBFS / 20):
+        found.append(f"near-silent (peak {20 * np.log10(peak):.0f} dBFS)")
+    return found
 
 
 def audio_windows(samples: np.ndarray, sr: int, config: AudioConfig, *,
@@ -98,14 +187,20 @@ def _model_input(bundle, windows: Sequence[np.ndarray], sr: int) -> np.ndarray:
     return images
 
 
-def prediction_config(bundle) -> AudioConfig:
-    """The bundle's chain, resampling to the rate it was trained at when the recipe kept
-    each file's own rate (the seed recipe: the spectrogram's window is 40 ms of *that* rate)."""
-    config = bundle.recipe.audio
+def chain_config(recipe: Recipe, extra: dict) -> AudioConfig:
+    """The audio chain of a bundle with recipe ``recipe`` and metadata ``extra``: the recipe's,
+    resampling to the rate it was trained at when the recipe kept each file's own rate (the
+    seed recipe: the spectrogram's window is 40 ms of *that* rate)."""
+    config = recipe.audio
     if config.target_sr is None:
-        rate = int(bundle.extra.get("sample_rate") or SEED_SPECTROGRAM_SAMPLE_RATE)
+        rate = int(extra.get("sample_rate") or SEED_SPECTROGRAM_SAMPLE_RATE)
         config = dataclasses.replace(config, target_sr=rate)
     return config
+
+
+def prediction_config(bundle) -> AudioConfig:
+    """:func:`chain_config` of a loaded bundle."""
+    return chain_config(bundle.recipe, bundle.extra)
 
 
 def predict_samples(bundle, samples: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]], int]:
@@ -120,10 +215,12 @@ def predict_samples(bundle, samples: np.ndarray, sr: int) -> tuple[np.ndarray, n
 
 def predict_files(bundle, inputs: Iterable[str | Path], *, per_window: bool = False) -> pd.DataFrame:
     """One row per file (or per window with ``per_window``): file, predicted label,
-    probability of each class (the bundle's label order), number of windows."""
+    probability of each class (the bundle's label order), number of windows, and
+    ``warning`` — empty, or why the label is not meaningful (:func:`clip_warnings`)."""
     rows = []
     for path in collect_audio_paths(inputs):
         samples, sr = read_audio(path)
+        warning = "; ".join(clip_warnings(samples, sr, bundle.recipe))
         try:
             mean, windows, spans, out_sr = predict_samples(bundle, samples, sr)
         except AudioError as exc:
@@ -133,7 +230,8 @@ def predict_files(bundle, inputs: Iterable[str | Path], *, per_window: bool = Fa
             for index, (probabilities, (start, end)) in enumerate(zip(windows, spans)):
                 rows.append({**base, "window": index, "start_s": round(start / out_sr, 3),
                              "end_s": round(end / out_sr, 3), "label": bundle.labels[int(np.argmax(probabilities))],
-                             **dict(zip(bundle.labels, probabilities.round(4)))})
+                             **dict(zip(bundle.labels, probabilities.round(4))), "warning": warning})
         else:
-            rows.append({**base, "label": bundle.labels[int(np.argmax(mean))], **dict(zip(bundle.labels, mean.round(4)))})
+            rows.append({**base, "label": bundle.labels[int(np.argmax(mean))],
+                         **dict(zip(bundle.labels, mean.round(4))), "warning": warning})
     return pd.DataFrame(rows)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
+from ..audio import file_problem
 from ..errors import CorpusError
 from .walk_order import original_order
 
@@ -18,6 +19,8 @@ log = logging.getLogger(__name__)
 #: Files and folders left by archivers and file browsers, never audio.
 JUNK_DIRECTORIES = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
+#: Audio formats the loaders do not read: counted and reported, so none is left out unseen.
+OTHER_AUDIO_SUFFIXES = frozenset({".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff", ".wma"})
 
 
 @dataclass
@@ -29,17 +32,46 @@ class ScanReport:
     duplicates: list[str] = field(default_factory=list)  # same file name found twice
     unparseable: list[str] = field(default_factory=list)
     unlabelled: list[str] = field(default_factory=list)
+    not_wav: list[str] = field(default_factory=list)  # .flac, .ogg, .mp3 …: not read
     labels_without_audio: int = 0
+    #: duplicates whose first copy is unusable (corrupt, truncated, empty): the good copy is used
+    bad_copies_replaced: list[str] = field(default_factory=list)
+    #: files with several consensus lines that disagree (the first is used)
+    conflicting_labels: list[str] = field(default_factory=list)
+    #: lines of the label file that are neither consensus nor rater lines (ignored)
+    ignored_label_lines: int = 0
 
     def skipped(self) -> dict[str, int]:
         return {"junk": len(self.junk), "duplicates": len(self.duplicates),
-                "unparseable": len(self.unparseable), "unlabelled": len(self.unlabelled)}
+                "unparseable": len(self.unparseable), "unlabelled": len(self.unlabelled),
+                "not_wav": len(self.not_wav)}
+
+    def warnings(self) -> list[str]:
+        """One line per anomaly that did not drop a file but changed how it was read."""
+        lines = []
+        if self.bad_copies_replaced:
+            lines.append(f"{len(self.bad_copies_replaced)} unusable copies of duplicated files replaced by a good "
+                         f"copy ({list_examples(self.bad_copies_replaced)})")
+        if self.conflicting_labels:
+            lines.append(f"{len(self.conflicting_labels)} files with disagreeing consensus lines in the label file, "
+                         f"first line used ({list_examples(self.conflicting_labels)})")
+        if self.ignored_label_lines:
+            lines.append(f"{self.ignored_label_lines} lines of the label file are neither consensus nor rater "
+                         "lines (ignored)")
+        if self.not_wav:
+            lines.append(f"{len(self.not_wav)} audio files not in wav format left out "
+                         f"({list_examples(self.not_wav)}) — convert them to wav to use them")
+        return lines
 
     def as_dict(self) -> dict:
         return {**self.skipped(), "other_files": self.other_files,
                 "labels_without_audio": self.labels_without_audio,
+                "bad_copies_replaced": len(self.bad_copies_replaced),
+                "conflicting_labels": len(self.conflicting_labels),
+                "ignored_label_lines": self.ignored_label_lines, "warnings": self.warnings(),
                 "examples": {"junk": self.junk[:3], "duplicates": self.duplicates[:3],
-                             "unparseable": self.unparseable[:3], "unlabelled": self.unlabelled[:3]}}
+                             "unparseable": self.unparseable[:3], "unlabelled": self.unlabelled[:3],
+                             "not_wav": self.not_wav[:3], "conflicting_labels": self.conflicting_labels[:3]}}
 
 
 def check_root(root: str | Path, corpus_name: str, folder_hint: str) -> Path:
@@ -55,8 +87,11 @@ def check_root(root: str | Path, corpus_name: str, folder_hint: str) -> Path:
 def scan_wavs(root: Path, report: ScanReport) -> dict[str, Path]:
     """Map file stem -> path for every ``.wav`` under ``root`` at any depth, sorted by path.
 
-    Junk (``__MACOSX/``, ``._*``, ``.DS_Store``) is counted in ``report.junk``; a stem found
-    again (archives nested twice hold two copies) is counted in ``report.duplicates``.
+    Junk (``__MACOSX/``, ``._*``, ``.DS_Store``) is counted in ``report.junk``; audio in
+    other formats (``.flac``, ``.ogg``, ``.mp3`` …) in ``report.not_wav``; a stem found
+    again (archives nested twice hold two copies) is counted in ``report.duplicates``, and
+    the first copy is kept unless it is unusable (:func:`~ser_utils.audio.file_problem`)
+    while the later one is not (``report.bad_copies_replaced``).
     """
     found: dict[str, Path] = {}
     for directory, subdirs, files in os.walk(root):
@@ -72,10 +107,16 @@ def scan_wavs(root: Path, report: ScanReport) -> dict[str, Path]:
                 report.junk.append(str(path))
             elif name.lower().endswith(".wav"):
                 stem = path.stem
-                if stem in found:
-                    report.duplicates.append(str(path))
-                else:
+                if stem not in found:
                     found[stem] = path
+                elif file_problem(found[stem]) and not file_problem(path):
+                    report.bad_copies_replaced.append(str(found[stem]))
+                    report.duplicates.append(str(found[stem]))
+                    found[stem] = path
+                else:
+                    report.duplicates.append(str(path))
+            elif path.suffix.lower() in OTHER_AUDIO_SUFFIXES:
+                report.not_wav.append(str(path))
             else:
                 report.other_files += 1
     return found
@@ -104,6 +145,8 @@ def finish_manifest(rows: list[dict], report: ScanReport, root: Path, columns: l
     if skipped:
         log.warning("%s: %d utterances; skipped %s", root, len(frame),
                     ", ".join(f"{v} {k}" for k, v in skipped.items()))
+    for line in report.warnings():
+        log.warning("%s: %s", root, line)
     return frame
 
 

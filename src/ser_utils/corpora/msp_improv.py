@@ -16,7 +16,8 @@ improvised, P/S the other two conditions), then a turn code.
 The label is the **consensus** of ``Evaluation.txt``: the first line of each block, e.g.
 ``UTD-IMPROV-S01A-F01-S-FM01.avi; N; A:3.000000; V:3.500000; D:3.000000 ; N:3.000000;``
 (A angry, H happy, S sad, N neutral, O -> 'other', X -> 'no_agreement'); rater lines
-follow and are counted, duplicates once.
+follow and are counted by distinct rater id. Several consensus lines for one file: the
+first is used and disagreeing ones are reported; stray lines are ignored and counted.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ __all__ = ["load_msp_improv", "parse_msp_improv_name", "parse_evaluation_file", 
 LABEL_FILE_NAMES = ("Evaluation.txt", "Evalution.txt")
 _NAME = re.compile(r"^MSP-IMPROV-S(\d{2})([AHSN])-([FM])(\d{2})-([PRST])-(\w+)$")
 _CONSENSUS_NAME = re.compile(r"^(?:UTD|MSP)-IMPROV-(\S+?)(?:\.avi|\.wav)?$")
+_RATER_LABEL = re.compile(r"^(?:angry|happy|sad|neutral|other)", re.IGNORECASE)
+_ATTRIBUTE = re.compile(r"^[AVDN]\s*:")
 COLUMNS = ["path", "utterance_id", "corpus", "label", "speaker", "gender", "session", "sentence",
            "acted_label", "recording_type", "turn", "arousal", "valence", "dominance", "naturalness",
            "n_raters"]
@@ -75,46 +78,73 @@ def _value(field: str, key: str, source: str) -> float:
         raise CorpusError(f"{source}: {key} value {value!r} is not a number — fix or restore the label file") from None
 
 
+def _rater_id(fields: list[str]) -> str | None:
+    """The rater id of a rater line ``<id>; <Angry|Happy|…>; <secondary>; A:…; V:…; …``, else None."""
+    if len(fields) < 3 or not fields[0] or not _RATER_LABEL.match(fields[1]):
+        return None
+    if not any(_ATTRIBUTE.match(f) for f in fields[2:]):
+        return None
+    return fields[0]
+
+
 def parse_evaluation_file(path: str | Path) -> pd.DataFrame:
     """Consensus labels and mean attributes from an MSP-IMPROV ``Evaluation.txt``.
+
+    Read as UTF-8 with or without a byte-order mark. A block starts with a consensus line;
+    the rater lines under it (``<rater id>; <Angry|Happy|Sad|Neutral|Other…>; …; A:…``) are
+    counted by distinct rater id, so a rater listed twice counts once. Lines that are
+    neither (headers, notes, stray text) are ignored and counted in
+    ``attrs['ignored_lines']``. When one file has several consensus lines, the **first**
+    (in file order) gives the label and attributes, raters of all its blocks are counted,
+    and the files whose consensus lines disagree are listed in ``attrs['conflicting']``.
 
     Returns
     -------
     pandas.DataFrame indexed by ``utterance_id`` (``MSP-IMPROV-…`` stem) with columns
     ``consensus`` (letter), ``label``, ``arousal``, ``valence``, ``dominance``,
-    ``naturalness`` (float, NaN allowed) and ``n_raters`` (distinct rater lines).
+    ``naturalness`` (float, NaN allowed) and ``n_raters`` (distinct rater ids);
+    ``attrs`` holds ``ignored_lines`` (int) and ``conflicting`` (list of utterance ids).
     """
     path = Path(path)
     entries: dict[str, dict] = {}
-    current: dict | None = None
-    raters: set[str] = set()
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    raters: dict[str, set[str]] = {}
+    conflicting: dict[str, None] = {}  # an ordered set
+    current: str | None = None
+    ignored = 0
+    # utf-8-sig: a byte-order mark written by some editors must not hide the first consensus line.
+    with open(path, encoding="utf-8-sig", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             line = line.strip()
             if not line:
                 continue
             fields = [f.strip() for f in line.rstrip(";").split(";")]
             name = _CONSENSUS_NAME.match(fields[0])
-            if name is None:  # a rater line of the current block
-                if current is not None:
-                    raters.add(line)
-                    current["n_raters"] = len(raters)
+            if name is None:
+                rater = _rater_id(fields) if current is not None else None
+                if rater is None:
+                    ignored += 1
+                else:
+                    raters[current].add(rater)
                 continue
             source = f"{path.name} line {number}"
             if len(fields) < 6 or fields[1] not in MSP_IMPROV_LABELS:
                 raise CorpusError(f"{source}: cannot read consensus line {line[:80]!r} — expected "
                                   "'UTD-IMPROV-<id>.avi; <A|H|S|N|O|X>; A:…; V:…; D:… ; N:…;'")
-            utterance_id = "MSP-IMPROV-" + name.group(1)
-            current = {"consensus": fields[1], "label": MSP_IMPROV_LABELS[fields[1]],
-                       "arousal": _value(fields[2], "A", source), "valence": _value(fields[3], "V", source),
-                       "dominance": _value(fields[4], "D", source), "naturalness": _value(fields[5], "N", source),
-                       "n_raters": 0}
-            raters = set()
-            entries.setdefault(utterance_id, current)
+            current = "MSP-IMPROV-" + name.group(1)
+            entry = {"consensus": fields[1], "label": MSP_IMPROV_LABELS[fields[1]],
+                     "arousal": _value(fields[2], "A", source), "valence": _value(fields[3], "V", source),
+                     "dominance": _value(fields[4], "D", source), "naturalness": _value(fields[5], "N", source)}
+            if current in entries and entries[current]["consensus"] != entry["consensus"]:
+                conflicting[current] = None
+            entries.setdefault(current, entry)
+            raters.setdefault(current, set())
     if not entries:
         raise CorpusError(f"{path}: no consensus lines found — is this the MSP-IMPROV Evaluation.txt?")
     frame = pd.DataFrame.from_dict(entries, orient="index")
+    frame["n_raters"] = [len(raters[utterance_id]) for utterance_id in frame.index]
     frame.index.name = "utterance_id"
+    frame.attrs["ignored_lines"] = ignored
+    frame.attrs["conflicting"] = list(conflicting)
     return frame
 
 
@@ -150,7 +180,7 @@ def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
     """
     root = check_root(root, "MSP-IMPROV", "dataset/MSP-IMPROV/")
     labels = parse_evaluation_file(find_label_file(root))
-    report = ScanReport()
+    report = ScanReport(ignored_label_lines=labels.attrs["ignored_lines"])
     wavs = scan_wavs(root, report)
     if not wavs:
         raise CorpusError(f"no .wav files found under {root} — place the sessionN/ folders of MSP-IMPROV there")
@@ -174,6 +204,7 @@ def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
         raise CorpusError(f"{len(report.unlabelled)} wav files under {root} have no entry in the label file: "
                           f"{list_examples(report.unlabelled)} — use the Evaluation.txt of the same release")
     report.labels_without_audio = len(set(labels.index) - set(wavs))
+    report.conflicting_labels = [utterance_id for utterance_id in labels.attrs["conflicting"] if utterance_id in wavs]
     frame = finish_manifest(rows, report, root, COLUMNS)
     frame["n_raters"] = frame["n_raters"].astype(int)
     return frame

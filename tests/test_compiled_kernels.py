@@ -1,0 +1,54 @@
+"""numba compiles librosa's kernels for the CPU it runs on, so a bad numba/llvmlite release can
+crash on one processor and pass on another (0.68.1 / 0.50.0 segfault in ``librosa.yin`` on
+AMD Zen 3). Each numba-backed function that the package or its tests use runs here in a fresh
+process, compiled for Zen 3 and for a generic x86-64, with an empty numba cache."""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+
+import pytest
+
+#: Every numba-backed librosa / resampy path the package and its tests reach: importing librosa
+#: compiles its eager (signature-typed) ufuncs; the calls compile the lazy ones.
+KERNELS = r"""
+import numpy as np, librosa, resampy
+rng = np.random.default_rng(0)
+sr = 22050
+t = np.arange(sr) / sr
+y = (0.5 * np.sin(2 * np.pi * 220 * t) + 0.01 * rng.standard_normal(sr)).astype("float32")
+assert np.isfinite(librosa.yin(y, fmin=70, fmax=700, sr=sr)).all()                      # pitch._pi_wrapper
+f0, voiced, _ = librosa.pyin(y, fmin=70, fmax=700, sr=sr)                                 # sequence.viterbi
+assert voiced.any()
+librosa.feature.zero_crossing_rate(y)                                                     # audio._zc_wrapper
+librosa.feature.chroma_stft(y=y, sr=sr)                                                   # piptrack: localmax
+librosa.util.localmin(y)
+librosa.util.peak_pick(np.abs(y), pre_max=3, post_max=3, pre_avg=3, post_avg=3, delta=0.1, wait=5)
+librosa.util.abs2(librosa.stft(y))                                                        # utils._cabs2
+librosa.util.phasor(np.linspace(0, np.pi, 8))                                             # utils._phasor_angles
+librosa.effects.trim(y, top_db=25, frame_length=256, hop_length=64)
+assert resampy.resample(y, sr, 16000, filter="kaiser_best").shape == (16000,)            # interpn
+print("kernels ok")
+"""
+CPU_TARGETS = ("znver3", "generic")
+
+
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"), reason="x86-64 CPU targets only")
+def test_librosa_kernels_compile_and_run_for_zen3_and_generic_x86(tmp_path):
+    processes = {}
+    for cpu in CPU_TARGETS:  # both at once: compiling is most of the time
+        env = {**os.environ, "NUMBA_CPU_NAME": cpu, "NUMBA_CACHE_DIR": str(tmp_path / cpu)}
+        env.pop("NUMBA_CPU_FEATURES", None)
+        processes[cpu] = subprocess.Popen([sys.executable, "-c", KERNELS], env=env, text=True,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    results = {cpu: (process, *process.communicate(timeout=600)) for cpu, process in processes.items()}
+    failed = {cpu: f"exit {p.returncode}: {err[-1500:]}" for cpu, (p, out, err) in results.items()
+              if p.returncode not in (0, -signal.SIGILL) or (p.returncode == 0 and "kernels ok" not in out)}
+    assert not failed, f"numba-compiled librosa kernels failed: {failed}"
+    illegal = [cpu for cpu, (p, _, _) in results.items() if p.returncode == -signal.SIGILL]
+    if illegal:
+        pytest.skip(f"this processor cannot run code compiled for {', '.join(illegal)} (illegal instruction)")
