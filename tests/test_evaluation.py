@@ -250,7 +250,7 @@ def test_leakage_guard_lets_the_seed_protocols_share_speakers_by_design(msp_mani
     seed = select_subset(msp_manifest, "seed")
     protocol = make_protocol("seed-4fold", seed)
     for train, test in protocol.split(seed["label"]):
-        check_no_leakage(protocol, train, test)  # actors on both sides: speaker-dependent, not leaking
+        check_no_leakage(protocol, train, test)  # actors may be on both sides here: allowed, not leaking
     assert protocol.speakers is not None and not protocol.speaker_independent
 
 
