@@ -38,7 +38,8 @@ def test_ser_folds_writes_the_originals_folds(msp_root, msp_manifest, tmp_path, 
     assert len(written) == 4 * n and (written.groupby("utterance_id")["split"].apply(
         lambda s: (s == "test").sum()) == 1).all()
     # In name order (the former manifest order) the same protocol cuts other test folds.
-    seed = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"]) & msp_manifest["label"].isin(config.FOUR_CLASSES)]
+    seed = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])
+                        & msp_manifest["label"].isin(config.FOUR_CLASSES)]
     by_name = seed.sort_values("utterance_id")
     name_tests = [set(by_name["utterance_id"].iloc[test]) for _, test in
                   StratifiedKFold(n_splits=4).split(np.zeros(len(by_name)), by_name["label"])]

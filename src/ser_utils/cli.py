@@ -150,8 +150,8 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
                         help="seed of the seed-random split (default %(default)s)")
     parser.add_argument("--permute-labels", type=int, nargs="?", const=config.CONTROL_PERMUTATION_SEED, default=None,
-                        metavar="SEED", help="control run: shuffle the labels within each training part "
-                                             f"(seed, default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
+                        metavar="SEED", help="control run: shuffle the labels within each training part (seed, "
+                                             f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
     parser.add_argument("--jobs", type=int, default=1, help="joblib workers for features and grid search")
     parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the results JSON/CSV "
@@ -261,9 +261,10 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
     parser.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
-                        help="training seeds, one cross-validation each (default: "
-                             + ", ".join(f"{p} {' '.join(map(str, s))}" for p, s in config.SEED_4FOLD_TRAINING_SEEDS.items())
-                             + " for seed-4fold; the recipe's seed otherwise)")
+                        help="training seeds, one cross-validation each (default: " + ", ".join(
+                            f"{profile} {' '.join(map(str, seeds))}"
+                            for profile, seeds in config.SEED_4FOLD_TRAINING_SEEDS.items())
+                        + " for seed-4fold; the recipe's seed otherwise)")
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
 
 

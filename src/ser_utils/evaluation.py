@@ -260,10 +260,10 @@ def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *,
     Examples
     --------
     >>> p = Protocol("speaker", None, np.array(["F01", "F01", "M01"]), "speaker", np.array(["F01", "F01", "M01"]))
-    >>> check_no_leakage(p, np.array([0]), np.array([1, 2]))
+    >>> check_no_leakage(p, np.array([0]), np.array([1, 2]))  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ser_utils.evaluation.LeakageError: protocol 'speaker' fold ?: speaker F01 in training and test — the splitter leaks; fix the protocol before trusting its scores
+    ser_utils.evaluation.LeakageError: protocol 'speaker' fold ?: speaker F01 in training and test — ...
     """
     where = f"protocol {protocol.name!r} fold {fold or '?'}"
     shared_rows = np.intersect1d(train, test)
@@ -493,9 +493,9 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
                    progress: bool = True) -> list[dict]:
     """Run ``fit_predict`` on every fold of ``protocol`` and score its test predictions.
 
-    Every fold first passes :func:`check_no_leakage`. The callable sees the indices only; it must fit (and make every choice: scaling,
-    hyperparameters, early stopping, validation split) on ``train_idx`` alone — the test
-    labels are read here, after it returned.
+    Every fold first passes :func:`check_no_leakage`. The callable sees the indices only; it
+    must fit (and make every choice: scaling, hyperparameters, early stopping, validation
+    split) on ``train_idx`` alone — the test labels are read here, after it returned.
 
     Parameters
     ----------

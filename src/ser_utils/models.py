@@ -153,8 +153,9 @@ def seed_cnn_convlstm(
 
     Conv2D (ReLU, L1 kernel regulariser) -> pooling, per entry of ``filters``; a Reshape to
     a sequence of **length 1** of the last feature map; ConvLSTM2D (tanh, Keras 2's
-    :func:`keras2_hard_sigmoid` gates, padding same, return_sequences); Flatten; Dense (ReLU, L1); Dropout; Dense softmax. Compiled with
-    Adam, categorical cross-entropy and accuracy.
+    :func:`keras2_hard_sigmoid` gates, padding same, return_sequences); Flatten;
+    Dense (ReLU, L1); Dropout; Dense softmax. Compiled with Adam, categorical
+    cross-entropy and accuracy.
 
     The ConvLSTM therefore sees a single time step — no recurrence over time — and the
     Dense after Flatten holds 97 % of the parameters (both are known flaws, kept here on

@@ -122,8 +122,10 @@ def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipelin
     --------
     >>> make_model("rbf_svm", random_state=0).named_steps["model"].C
     10
-    >>> list(make_model("mlp", random_state=0).named_steps), list(make_model("mlp", random_state=0, scaler=True).named_steps)
-    (['model'], ['scaler', 'model'])
+    >>> list(make_model("mlp", random_state=0).named_steps)
+    ['model']
+    >>> list(make_model("mlp", random_state=0, scaler=True).named_steps)
+    ['scaler', 'model']
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
