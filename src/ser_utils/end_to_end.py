@@ -203,7 +203,8 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         _clear_keras()
         model, history = train_model(recipe.model, RowView(spectrograms, positions[train]), y[train],
                                      labels=labels, config=training,
-                                     groups=None if speakers is None else speakers[train], verbose=verbose)
+                                     groups=None if speakers is None else speakers[train], verbose=verbose,
+                                     progress=f"{protocol_name} fold {fold}")
         probabilities = predict_proba(model, RowView(spectrograms, positions[test]),
                                       batch_size=recipe.training.batch_size)
         predicted = np.asarray(labels)[probabilities.argmax(axis=1)]
@@ -368,7 +369,7 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
         start = time.perf_counter()
         _clear_keras()
         model, history = train_model(model_config, x_train, y_train, labels=labels, config=training,
-                                     x_val=x_val, y_val=y_val, verbose=0)
+                                     x_val=x_val, y_val=y_val, verbose=0, progress=name if progress else False)
         histories[name] = history
         records.append({"variant": name, "changes": ", ".join(f"{k}={v}" for k, v in dict(variants[name]).items())
                         or "—", "parameters": int(model.count_params()), **_history_summary(history),
@@ -401,7 +402,7 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     _clear_keras()
     model, history = train_model(recipe.model, RowView(spectrograms, rows["row"].to_numpy()), y, labels=labels,
-                                 config=recipe.training, groups=speakers, verbose=verbose)
+                                 config=recipe.training, groups=speakers, verbose=verbose, progress="final model")
     # The rate the spectrograms were made at: prediction resamples new audio to it.
     rate = sample_rate or recipe.audio.target_sr or int(metadata["sample_rate"].mode().iloc[0])
     path = save_bundle(directory, model, labels=labels, recipe=recipe, history=history,
