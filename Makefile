@@ -1,5 +1,6 @@
 # make run  — set up .venv, prepare data (synthetic mini corpora when dataset/ is empty), run the pipeline
 # make test — set up .venv, then unit tests and every notebook under nbval
+# make dry-run — the full-size original on dataset/MSP-IMPROV: one fold, one epoch, projected time
 # make lock — regenerate requirements.lock (every distribution, hashed) from requirements.txt
 PYTHON ?= python3
 VENV   := .venv
@@ -10,15 +11,20 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv lock data run test test-unit test-notebooks clean
+.PHONY: venv lock data run dry-run test test-unit test-notebooks clean
 
 UV_VERSION := 0.13.9
 
 # Everything comes from requirements.lock, hash-checked and without dependency resolution,
-# so a fresh machine gets exactly the tested tree (pip and setuptools included).
-$(STAMP): requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+# so a fresh machine gets exactly the tested tree (pip and setuptools included). A changed
+# lock rebuilds .venv from scratch: it never keeps a distribution the lock no longer pins.
+LOCK_STAMP := $(VENV)/.lock-stamp
+$(LOCK_STAMP): requirements.lock
+	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements.lock
+	@touch $(LOCK_STAMP)
+
+$(STAMP): $(LOCK_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
 	@touch $(STAMP)
@@ -37,14 +43,27 @@ data: venv
 run: data
 	$(BIN)/ser run
 
+# The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
+# seconds per step and the projected time of the whole run (3 seeds).
+dry-run: venv
+	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV --seeds 3
+
 test-unit: data
 	$(BIN)/python -m pytest tests -q
 
 test-notebooks: data
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
 
+# The notebooks (one kernel after another, in order) run beside the unit tests: each side
+# leaves a core idle much of the time. Their log is printed when both are done.
+NOTEBOOK_LOG := outputs/test-notebooks.log
 test: data
-	$(BIN)/python -m pytest -q tests --nbval-lax --nbval-cell-timeout=1800 $(NOTEBOOKS)
+	@mkdir -p $(dir $(NOTEBOOK_LOG)); echo "notebooks under nbval, beside the unit tests -> $(NOTEBOOK_LOG)"; \
+	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout=1800 $(NOTEBOOKS) \
+		>$(NOTEBOOK_LOG) 2>&1 & notebooks=$$!; \
+	$(BIN)/python -m pytest -q tests; unit=$$?; \
+	echo "unit tests done; waiting for the notebooks"; wait $$notebooks; notebooks_status=$$?; \
+	cat $(NOTEBOOK_LOG); test $$unit -eq 0 && test $$notebooks_status -eq 0
 
 clean:
 	rm -rf outputs .pytest_cache

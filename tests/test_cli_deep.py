@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -38,6 +39,22 @@ def test_train_writes_a_complete_run_directory(trained_run):
     assert list(table.index) == ["1", "mean", "std"]
 
 
+def test_run_directory_holds_every_test_prediction(trained_run, msp_manifest):
+    predictions = pd.read_csv(trained_run / "predictions.csv")
+    probabilities = [f"p_{label}" for label in config.FOUR_CLASSES]
+    assert list(predictions.columns) == ["utterance_id", "fold", "split", "true", "predicted", *probabilities]
+    fold = json.loads((trained_run / "metrics.json").read_text())["folds"][0]
+    assert len(predictions) == fold["n_test"] and set(predictions["split"]) == {"test"}
+    # the held-out session's utterances, with their true labels
+    truth = msp_manifest.set_index("utterance_id").loc[predictions["utterance_id"]]
+    assert set(truth["session"].astype(str)) == {str(fold["test_group"])}
+    assert (truth["label"].to_numpy() == predictions["true"].to_numpy()).all()
+    assert np.allclose(predictions[probabilities].sum(axis=1), 1, atol=1e-4)
+    argmax = np.asarray(config.FOUR_CLASSES)[predictions[probabilities].to_numpy().argmax(axis=1)]
+    assert (argmax == predictions["predicted"].to_numpy()).all()
+    assert (predictions["true"] == predictions["predicted"]).mean() == pytest.approx(fold["wa"])
+
+
 def test_the_trained_bundle_predicts_new_audio(trained_run, msp_manifest, capsys):
     capsys.readouterr()
     clip = msp_manifest["path"].iloc[5]
@@ -50,10 +67,19 @@ def test_the_trained_bundle_predicts_new_audio(trained_run, msp_manifest, capsys
 def test_evaluate_writes_metrics_without_a_bundle(tmp_path, trained_run, msp_root):
     status = main(["evaluate", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "seed-4fold",
                    "--folds", "2", "--epochs", "1", "--profile", "smoke", "--arrays", str(trained_run.parent / "arrays"),
-                   "--out", str(tmp_path / "evaluation")])
+                   "--seeds", "3", "4", "--out", str(tmp_path / "evaluation")])
     assert status == 0
     assert not (tmp_path / "evaluation" / "model").exists()
     assert json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"] == "seed-4fold"
+    assert (tmp_path / "evaluation" / "predictions.csv").is_file()
+    composition = pd.read_csv(tmp_path / "evaluation" / "fold_composition.csv", index_col="fold")
+    assert list(composition.index) == [1, 2, 3, 4] and "test_speakers_in_training" in composition.columns
+    report = (tmp_path / "evaluation" / "report.md").read_text()
+    assert "## What the folds test" in report and "### seed-4fold" in report and "### loso" in report
+    metrics = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())
+    assert [(f["training_seed"], f["fold"]) for f in metrics["folds"]] == [(3, 1), (4, 1)]
+    assert json.loads((tmp_path / "evaluation" / "config.json").read_text())["training_seeds"] == [3, 4]
+    assert "### Over 2 training seeds" in report
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import write_msp_tree, write_tone
 from ser_utils import config, synthetic
-from ser_utils.corpora import load_corpus, load_msp_improv, load_tess
+from ser_utils.corpora import load_corpus, load_msp_improv, load_tess, windows_walk
 from ser_utils.corpora.msp_improv import parse_evaluation_file, parse_msp_improv_name
 from ser_utils.corpora.tess import parse_tess_name
 from ser_utils.errors import CorpusError
@@ -26,7 +26,8 @@ def test_tess_manifest_has_one_row_per_file_sorted_with_labels_from_suffix(tess_
     wavs = [p for p in tess_root.rglob("*.wav") if "__MACOSX" not in p.parts and not p.name.startswith("._")]
     assert len(tess_manifest) == len(wavs) == 140
     assert list(tess_manifest.columns[: len(REQUIRED)]) == REQUIRED
-    assert tess_manifest["utterance_id"].is_monotonic_increasing
+    assert tess_manifest["path"].tolist() == [str(p) for p in windows_walk(tess_root) if p.suffix == ".wav"
+                                              and "__MACOSX" not in p.parts and not p.name.startswith("._")]
     assert set(tess_manifest["corpus"]) == {"tess"}
     assert tess_manifest["label"].value_counts().to_dict() == {e: 20 for e in config.EMOTIONS}
     assert tess_manifest["speaker"].value_counts().to_dict() == {"OAF": 70, "YAF": 70}
@@ -84,7 +85,8 @@ def test_msp_improv_manifest_columns_types_and_labels(msp_manifest, msp_root):
     assert list(msp_manifest.columns[: len(MSP_REQUIRED)])[: len(REQUIRED)] == REQUIRED
     assert set(MSP_REQUIRED) <= set(msp_manifest.columns)
     assert len(msp_manifest) == len(list(msp_root.rglob("MSP-IMPROV-*.wav")))
-    assert msp_manifest["utterance_id"].is_monotonic_increasing
+    assert msp_manifest["path"].tolist() == [str(p) for p in windows_walk(msp_root) if p.suffix == ".wav"]
+    assert not msp_manifest["utterance_id"].is_monotonic_increasing  # walk order, not name order
     assert set(msp_manifest["session"]) == set(range(1, 7))
     assert set(msp_manifest["recording_type"]) <= set(config.MSP_IMPROV_RECORDING_TYPES)
     assert set(msp_manifest["label"]) <= set(config.FOUR_CLASSES) | {"other", "no_agreement"}

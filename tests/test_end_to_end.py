@@ -62,6 +62,42 @@ def test_loso_on_a_subset_of_folds_holds_out_whole_sessions(tiny_problem):
     assert rows[0]["test_group"] == "2" and rows[0]["n_test"] == 12
 
 
+def test_seed_4fold_runs_three_training_seeds_in_the_full_profile_and_one_in_smoke():
+    assert len(end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "full"), "seed-4fold")) >= 3
+    assert end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "smoke"), "seed-4fold") == (0,)
+    assert end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "full"), "loso") == (0,)
+
+
+def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_problem):
+    x, metadata, recipe = tiny_problem
+    rows = end_to_end.cross_validate_seeds(x, metadata, recipe=recipe, protocol_name="seed-4fold", seeds=[3, 7],
+                                           folds=[1], progress=False)
+    assert [(row["training_seed"], row["fold"], row["seed"]) for row in rows] == [(3, 1, 4), (7, 1, 8)]
+    assert rows[0]["predictions"]["utterance_id"] == rows[1]["predictions"]["utterance_id"]  # same test fold
+    assert rows[0]["history"]["loss"] != rows[1]["history"]["loss"]  # another draw
+    table = end_to_end.compare_with_original(rows)
+    assert table.at[1, "seeds"] == 2 and table.at[1, "original WA"] == 53.44
+    assert table.at[1, "WA"] == pytest.approx(100 * np.mean([row["wa"] for row in rows]), abs=0.01)
+
+
+def test_exploration_grid_holds_every_combination_of_the_originals_values():
+    grid = end_to_end.exploration_grid("full")
+    assert len(grid) == 2 * 4 * 3 * 4 * 2
+    final = {"pooling": "average", "pool_size": 3, "filters": (32, 64), "learning_rate": 5e-4, "l1": 1e-3}
+    assert final in grid.values()
+    assert {changes["filters"] for changes in grid.values()} == {(16, 32), (32, 64), (64, 128)}
+    assert len(end_to_end.exploration_grid("smoke")) == 2
+
+
+def test_explore_hyperparameters_trains_each_variant_for_the_given_epochs(tiny_problem):
+    x, metadata, recipe = tiny_problem
+    table, histories = end_to_end.explore_hyperparameters(x, metadata, recipe=recipe, progress=False)
+    assert list(table.index) == list(end_to_end.exploration_grid("smoke"))
+    assert (table["epochs"] == config.SMOKE_EXPLORATION_EPOCHS).all()
+    assert table.attrs["n_validation"] == 10  # 20 % of the 48 four-class rows
+    assert all(len(h["val_accuracy"]) == config.SMOKE_EXPLORATION_EPOCHS for h in histories.values())
+
+
 def test_row_view_reads_only_the_chosen_rows():
     base = np.arange(30).reshape(10, 3)
     view = end_to_end.RowView(base, [1, 4, 7])

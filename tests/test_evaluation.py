@@ -11,9 +11,10 @@ from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_
 from sklearn.dummy import DummyClassifier
 
 from ser_utils import config
-from ser_utils.errors import CorpusError
-from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, class_report, compute_metrics, evaluate_folds,
-                                  fold_table, make_protocol, save_results, select_subset, summarise_folds)
+from ser_utils.errors import CorpusError, SerError
+from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, LeakageError, Protocol, check_no_leakage, class_report,
+                                  compute_metrics, evaluate_folds, fold_table, make_protocol, prediction_table,
+                                  save_results, seed_table, select_subset, summarise_folds)
 
 
 def hand_manifest() -> pd.DataFrame:
@@ -123,7 +124,8 @@ def test_select_subset_on_synthetic_msp_improv(msp_manifest):
     four = select_subset(msp_manifest, "4class")
     expected = msp_manifest["label"].isin(config.FOUR_CLASSES).sum()
     assert len(four) == expected > len(seed)
-    assert seed["utterance_id"].is_monotonic_increasing  # manifest order kept
+    kept = msp_manifest["utterance_id"][msp_manifest["utterance_id"].isin(seed["utterance_id"])]
+    assert seed["utterance_id"].tolist() == kept.tolist()  # manifest (walk) order kept
 
 
 # ---------------------------------------------------------------------- protocols
@@ -194,6 +196,64 @@ def test_protocol_errors():
         protocol.split(["angry", "sad", "sad"])
 
 
+# ------------------------------------------------------------------ leakage guard
+class LeakySplitter:
+    """A deliberately broken splitter: yields the given (train, test) pairs as they are."""
+
+    def __init__(self, *splits):
+        self.splits = [(np.asarray(a), np.asarray(b)) for a, b in splits]
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        return len(self.splits)
+
+    def split(self, X, y=None, groups=None):
+        yield from self.splits
+
+
+def _never_called(train, test):
+    raise AssertionError("fit_predict must not run on a leaking fold")
+
+
+def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
+    manifest = hand_manifest()
+    protocol = make_protocol("seed-4fold", manifest)
+    leaky = Protocol("seed-4fold", LeakySplitter(([0, 1, 2, 3], [3, 4])), speakers=protocol.speakers,
+                     utterance_ids=protocol.utterance_ids)
+    with pytest.raises(LeakageError, match="protocol 'seed-4fold' fold 1: 1 rows in training and test"):
+        evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
+                       progress=False)
+    assert issubclass(LeakageError, SerError)  # the ser command prints it as one line, exit 2
+
+
+def test_leakage_guard_catches_the_same_utterance_id_on_both_sides():
+    ids = np.array(["u0", "u1", "u0", "u2"])  # one utterance listed twice
+    protocol = Protocol("seed-random", None, utterance_ids=ids)
+    with pytest.raises(LeakageError, match="utterance u0 in training and test"):
+        check_no_leakage(protocol, np.array([0, 1]), np.array([2, 3]))
+
+
+@pytest.mark.parametrize("name", ["loso", "speaker"])
+def test_leakage_guard_stops_a_speaker_independent_protocol_sharing_a_speaker(name):
+    manifest = hand_manifest()
+    real = make_protocol(name, manifest)
+    for train, test in real.split(manifest["label"]):  # the real folds pass
+        check_no_leakage(real, train, test)
+    # Rows 0 and 2 are both F01 (session 1): a splitter that separates them leaks a speaker.
+    leaky = Protocol(name, LeakySplitter(([1, 2, 3, 4, 5], [0, 6, 7])), real.groups, real.group_column,
+                     real.speakers, real.utterance_ids)
+    with pytest.raises(LeakageError, match=f"protocol '{name}' fold 1: (session 1|speaker F01)"):
+        evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
+                       progress=False)
+
+
+def test_leakage_guard_lets_the_seed_protocols_share_speakers_by_design(msp_manifest):
+    seed = select_subset(msp_manifest, "seed")
+    protocol = make_protocol("seed-4fold", seed)
+    for train, test in protocol.split(seed["label"]):
+        check_no_leakage(protocol, train, test)  # actors may be on both sides here: allowed, not leaking
+    assert protocol.speakers is not None and not protocol.speaker_independent
+
+
 # ------------------------------------------------------------------ fold reports
 def test_evaluate_folds_scores_each_fold_and_keeps_the_callables_info():
     manifest = hand_manifest()
@@ -217,6 +277,26 @@ def test_evaluate_folds_scores_each_fold_and_keeps_the_callables_info():
         assert list(row["per_class"]) == list(config.FOUR_CLASSES)
 
 
+def test_evaluate_folds_keeps_each_test_prediction_with_its_utterance_id():
+    manifest = hand_manifest()
+    subset = select_subset(manifest, "4class")
+    protocol = make_protocol("loso", subset)
+
+    def fit_predict(train, test):
+        probabilities = np.tile([0.1, 0.2, 0.3, 0.4], (len(test), 1))  # always 'sad'
+        return np.array(["sad"] * len(test)), {"probabilities": probabilities}
+
+    rows = evaluate_folds(protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False)
+    table = prediction_table(rows)
+    assert list(table.columns) == ["utterance_id", "fold", "split", "true", "predicted", "p_angry", "p_happy",
+                                   "p_neutral", "p_sad"]
+    assert sorted(table["utterance_id"]) == sorted(subset["utterance_id"])  # each tested once
+    merged = table.merge(subset[["utterance_id", "label", "session"]])
+    assert (merged["true"] == merged["label"]).all() and (merged["fold"] == merged["session"]).all()
+    assert (table["predicted"] == "sad").all() and (table["p_sad"] == 0.4).all()
+    assert "probabilities" not in rows[0] and "predictions" not in fold_table(rows).columns
+
+
 def test_evaluate_folds_rejects_a_wrong_number_of_predictions():
     manifest = hand_manifest()
     protocol = make_protocol("loso", manifest)
@@ -231,6 +311,18 @@ FOLD_ROWS = [
     {"fold": 2, "wa": 0.7, "ua": 0.6, "macro_f1": 0.5, "n_train": 30, "n_test": 10, "best_params": {"C": 10},
      "confusion": [[2, 1], [0, 3]], "per_class": {"a": {"recall": 2 / 3}, "b": {"recall": 1.0}}},
 ]
+
+
+def test_seed_table_gives_mean_and_sd_over_training_seeds():
+    rows = [{"fold": fold, "training_seed": seed, "wa": wa, "ua": wa - 0.1, "macro_f1": wa - 0.2}
+            for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()]
+    table = seed_table(rows)
+    assert list(table.index) == [1, 2, "mean"]
+    assert table.at[1, "wa"] == pytest.approx(0.55) and table.at[1, "wa_sd"] == pytest.approx(0.05)
+    assert table.at[2, "wa"] == pytest.approx(0.6) and table.at[2, "wa_sd"] == pytest.approx(0.1)
+    # draws: seed 0 mean 0.6, seed 1 mean 0.55
+    assert table.at["mean", "wa"] == pytest.approx(0.575) and table.at["mean", "wa_sd"] == pytest.approx(0.025)
+    assert table.at["mean", "ua"] == pytest.approx(0.475) and (table["n_seeds"] == 2).all()
 
 
 def test_fold_table_has_one_row_per_fold_then_mean_and_std():

@@ -1,5 +1,6 @@
 """The Keras builders: the seed model's exact size, derived shapes, and the improved CRNN."""
 
+import numpy as np
 import pytest
 
 from ser_utils import config
@@ -72,6 +73,25 @@ def test_seed_model_is_compiled_like_the_original():
     assert model.get_layer("conv1").kernel_regularizer.get_config()["l1"] == pytest.approx(1e-3)
     assert model.get_layer("dense").kernel_regularizer.get_config()["l1"] == pytest.approx(1e-3)
     assert model.get_layer("convlstm").return_sequences
+
+
+def test_seed_convlstm_gates_are_keras_2_hard_sigmoid():
+    # Keras 2's default recurrent activation: clip(0.2 x + 0.5, 0, 1). Keras 3 defaults to sigmoid
+    # and its own hard_sigmoid has slope 1/6.
+    gate = models.seed_cnn_convlstm((60, 50, 1)).get_layer("convlstm").cell.recurrent_activation
+    x = np.array([-3.0, -2.5, -1.0, 0.0, 0.5, 1.0, 2.5, 3.0], dtype=np.float32)
+    values = keras.ops.convert_to_numpy(gate(keras.ops.convert_to_tensor(x)))
+    np.testing.assert_allclose(values, np.clip(0.2 * x + 0.5, 0.0, 1.0), atol=1e-6)
+    keras3 = keras.ops.convert_to_numpy(keras.activations.hard_sigmoid(keras.ops.convert_to_tensor(x)))
+    assert np.abs(values - keras3).max() > 0.03
+    assert np.abs(values - 1 / (1 + np.exp(-x))).max() > 0.05
+
+
+def test_seed_model_keeps_its_gates_through_saving(tmp_path):
+    model = models.seed_cnn_convlstm((60, 50, 1))
+    model.save(tmp_path / "seed.keras")
+    loaded = keras.saving.load_model(tmp_path / "seed.keras")
+    assert loaded.get_layer("convlstm").cell.recurrent_activation is models.keras2_hard_sigmoid
 
 
 def test_too_small_input_names_the_shape():

@@ -12,7 +12,7 @@ from ser_utils.spectrograms import (log_mel_spectrogram, seed_spectrogram, seed_
 
 
 def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:
-    """seed-facts.md, stage 3, one bin at a time (independent of the module's code)."""
+    """The original's definition (stage 3), one bin at a time (independent of the module's code)."""
     window, hop = int(0.04 * sr), int(0.02 * sr)
     samples = samples[: len(samples) - (len(samples) - window) % hop].astype(np.float64)
     w = np.hanning(window)
@@ -38,6 +38,17 @@ def test_seed_spectrogram_has_the_original_shape_for_the_seed_clip_length():
     assert image.dtype == np.float32
 
 
+def test_seed_spectrogram_assumes_44_1_khz_whatever_the_files_rate():
+    # The original's function had sample_rate=44100 as a default and was never passed the rate:
+    # a 48 kHz clip still gets a 1764-sample window and an 882-sample hop.
+    samples = np.random.default_rng(1).standard_normal(config.MSP_IMPROV_SEED_LENGTH).astype(np.float32)
+    seed = SpectrogramConfig(kind="seed")
+    at_48k = spectrogram(samples, 48_000, seed)
+    assert at_48k.shape == spectrogram_shape(len(samples), 48_000, seed) == (442, 382)  # not (442, 351)
+    np.testing.assert_array_equal(at_48k, spectrogram(samples, 44_100, seed))
+    np.testing.assert_array_equal(at_48k, seed_spectrogram(samples, 44_100))
+
+
 def test_seed_spectrogram_equals_the_loop_reference_on_random_input():
     rng = np.random.default_rng(1)
     # x1000-scaled noise with a silent stretch: bins from the 1e-14 floor to loud, like padded clips.
@@ -55,7 +66,7 @@ def test_seed_spectrogram_matches_the_definition_bin_by_bin():
     for sr in (44_100, 16_000):  # at 16 kHz every bin is below 11 025 Hz, so the Nyquist bin is kept
         expected = definition_by_hand(samples, sr)
         assert np.max(np.abs(seed_spectrogram(samples, sr) - expected)) < 1e-5
-        assert seed_spectrogram(samples, sr).shape == spectrogram_shape(len(samples), sr)
+        assert seed_spectrogram(samples, sr).shape == expected.shape
 
 
 def test_seed_spectrogram_of_a_pure_tone_peaks_at_its_frequency():

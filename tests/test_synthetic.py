@@ -79,8 +79,13 @@ def msp_mini(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def msp_seed(tmp_path_factory) -> Path:
-    return synthetic.make_msp_improv(tmp_path_factory.mktemp("data") / "MSP-IMPROV", size="seed", seed=0)
+def msp_seed_specs(tmp_path_factory) -> tuple[list[dict], Path]:
+    """What ``make_msp_improv(size="seed")`` writes — each file's spec and the label file —
+    without rendering the 1320 clips (the mini tree tests cover the writing)."""
+    specs, label_text = synthetic._msp_specs("seed", 0, "plain")
+    label_file = tmp_path_factory.mktemp("labels") / "Evaluation.txt"
+    label_file.write_text(label_text, encoding="ascii")
+    return specs, label_file
 
 
 # ------------------------------------------------------------------------------ TESS
@@ -266,10 +271,12 @@ def test_msp_changed_options_rewrite_the_tree(tmp_path):
     assert len(wavs(root)) == len(read_blocks(root / "Evalution.txt"))
 
 
-def test_msp_seed_has_the_original_consensus_counts(msp_seed):
-    blocks = read_blocks(msp_seed / "Evaluation.txt")
-    files = wavs(msp_seed)
-    assert set(blocks) == {p.stem for p in files}
+def test_msp_seed_has_the_original_consensus_counts(msp_seed_specs):
+    specs, label_file = msp_seed_specs
+    blocks = read_blocks(label_file)
+    files = [Path(spec["path"]) for spec in specs]
+    assert set(blocks) == {p.stem for p in files} and len(files) == len(blocks)
+    assert all(MSP_NAME.match(p.name) and p.parts[-2] == p.name[20] for p in files)
     expected = {"T": {"A": 115, "S": 106, "H": 136, "N": 283, "O": 1, "X": 11},  # Busso et al. 2017
                 "R": {"A": 169, "S": 80, "H": 88, "N": 241, "O": 3, "X": 39}}
     for recording_type, counts in expected.items():
@@ -283,15 +290,22 @@ def test_msp_seed_has_the_original_consensus_counts(msp_seed):
     for session in range(1, 7):
         assert {label for stem, label in rt.items() if int(stem[17:19]) == session} >= set("AHSN")
     assert 0.6 < np.mean([stem[14] == label for stem, label in rt.items() if label in "AHSN"]) < 0.8
-    # Clip lengths: speech 1.5-6.5 s plus 0.4-1.6 s of silence; the longest trimmed clip
-    # stays within the original study's padding length.
-    by_length = sorted((sf.info(p).frames, p) for p in files if p.name[20] in "RT")
-    assert by_length[0][0] >= 1.9 * 44_100 and by_length[-1][0] <= 8.1 * 44_100
-    longest = 0
-    for _, path in by_length[-10:]:
-        samples, _ = sf.read(path, dtype="float32")
-        longest = max(longest, librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)[0].size)
-    assert longest <= MSP_IMPROV_SEED_LENGTH
+
+
+
+def test_msp_seed_clip_lengths_fit_the_originals_padding(msp_seed_specs):
+    # Speech 1.5-6.5 s plus 0.4-1.6 s of silence; trimmed, every clip fits the original's
+    # padding length. Every 60th R/T clip is rendered exactly as make_msp_improv writes it.
+    specs = [spec for spec in msp_seed_specs[0] if Path(spec["path"]).name[20] in "RT"][::60]
+    lengths, trimmed = [], []
+    for spec in specs:
+        samples, rate = synthetic._render(spec, 0)
+        assert rate == 44_100
+        samples = samples.astype(np.float32) / 32768
+        lengths.append(samples.size)
+        trimmed.append(librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)[0].size)
+    assert min(lengths) >= 1.9 * 44_100 and max(lengths) <= 8.1 * 44_100
+    assert max(trimmed) <= MSP_IMPROV_SEED_LENGTH and min(trimmed) < 0.9 * min(lengths)
 
 
 # ------------------------------------------------------------- determinism and reuse

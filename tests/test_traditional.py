@@ -38,10 +38,37 @@ def test_models_carry_the_original_hyperparameters():
 
 
 @pytest.mark.parametrize("name", list(traditional.MODELS))
-def test_every_model_scales_inside_its_pipeline_and_takes_the_callers_seed(name):
+def test_the_original_models_take_raw_features_without_a_scaler_and_the_callers_seed(name):
     pipeline = traditional.make_model(name, random_state=7)
-    assert isinstance(pipeline.named_steps["scaler"], StandardScaler)
+    assert list(pipeline.named_steps) == ["model"]  # the original fed its features unscaled
     assert pipeline.named_steps["model"].random_state == 7
+    scaled = traditional.make_model(name, random_state=7, scaler=True)
+    assert isinstance(scaled.named_steps["scaler"], StandardScaler)
+
+
+def test_original_grid_is_unscaled_and_the_sound_grid_scales():
+    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    labels = np.array(["angry", "happy", "sad"])[y]
+    original = traditional.original_grid_search(X, labels)
+    assert list(original.best_estimator_.named_steps) == ["model"]
+    sound = traditional.sound_grid_search(X, labels, np.arange(60) % 3, grid={"model__C": [1.0]})
+    assert list(sound.best_estimator_.named_steps) == ["scaler", "model"]
+
+
+def test_evaluate_model_scales_only_for_the_sound_grid(monkeypatch):
+    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=2, random_state=0)
+    labels = np.array(["angry", "sad"])[y]
+    fitted = []
+    original_fit = traditional.Pipeline.fit
+
+    def spy(self, *args, **kwargs):
+        fitted.append(list(self.named_steps))
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(traditional.Pipeline, "fit", spy)
+    protocol = make_protocol("seed-random", None)
+    traditional.evaluate_model(X, labels, protocol, "mlp", progress=False)
+    assert fitted == [["model"]]
 
 
 def test_same_random_state_gives_the_same_forest():
@@ -99,28 +126,38 @@ def msp_seed_features(msp_manifest):
 
 
 def test_permuted_training_labels_give_chance_ua_under_loso(msp_seed_features):
-    """Leakage guard: if nothing leaks from test to train, a model trained on shuffled labels
+    """The permuted-label control: a model trained on labels shuffled within the training part
     is at chance (0.25 for 4 classes) while the true labels are clearly learnable.
 
-    Measured on the synthetic mini corpus (seed 0): true UA 0.47; permuted 0.19-0.32 over 8 seeds.
+    Measured on the synthetic mini corpus (seed 0), RBF SVM without scaler: true UA 0.453;
+    permuted 0.246-0.264 over 8 seeds.
     """
     X, subset = msp_seed_features
     y = subset["label"].to_numpy()
     protocol = make_protocol("loso", subset)
     true_ua = summarise_folds(traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False))["ua"]
     permuted = []
-    for seed in range(3):
-        rng = np.random.default_rng(seed)
-
-        def fit_predict(train, test):
-            model = traditional.make_model("rbf_svm", random_state=0).fit(X[train], rng.permutation(y[train]))
-            return model.predict(X[test])
-
-        rows = evaluate_folds(protocol, y, fit_predict, config.FOUR_CLASSES, progress=False)
+    for seed in range(config.CONTROL_PERMUTATION_SEED, config.CONTROL_PERMUTATION_SEED + 3):
+        rows = traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False, permute_labels=seed)
+        assert [row["permuted_seed"] for row in rows] == [seed + fold for fold in range(1, 7)]
         permuted.append(summarise_folds(rows)["ua"])
-    assert np.mean(permuted) < 0.40
+    assert abs(np.mean(permuted) - 0.25) < 0.10
     assert true_ua > 0.40
     assert true_ua - np.mean(permuted) > 0.12
+
+
+def test_permuting_shuffles_only_the_training_labels(msp_seed_features, monkeypatch):
+    X, subset = msp_seed_features
+    y = subset["label"].to_numpy()
+    seen = []
+    original_fit = traditional.Pipeline.fit
+    monkeypatch.setattr(traditional.Pipeline, "fit",
+                        lambda self, X_, y_, **kw: (seen.append(np.asarray(y_)), original_fit(self, X_, y_, **kw))[1])
+    protocol = make_protocol("seed-random", subset)
+    (row,) = traditional.evaluate_model(X, y, protocol, "tree", progress=False, permute_labels=5)
+    ((train, test),) = protocol.split(y)
+    assert sorted(seen[0]) == sorted(y[train]) and not np.array_equal(seen[0], y[train])
+    assert row["n_test"] == len(test)
 
 
 def test_nested_search_never_sees_the_test_session(msp_seed_features, monkeypatch):
@@ -150,6 +187,28 @@ def test_evaluate_random_splits_repeats_the_seed_split_per_random_state(msp_seed
         protocol = make_protocol("seed-random", subset, random_state=row["random_state"])
         (single,) = traditional.evaluate_model(X, subset["label"], protocol, "linear_svm", progress=False)
         assert row["ua"] == single["ua"] and row["n_test"] == round(len(subset) * config.SEED_SPLIT_TEST_SIZE)
+
+
+def test_untrimmed_recipe_pads_to_the_longest_untrimmed_r_and_t_clip(msp_manifest):
+    files = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])]
+    full = traditional.untrimmed_recipe(config.seed_recipe("msp-improv", "full"), files)
+    assert full.audio.trim is False and full.audio.target_length == files["n_samples"].max()
+    assert full.audio.target_length != config.MSP_IMPROV_SEED_LENGTH
+    assert full.audio.scaling == "seed" and full.audio.denoise  # the rest of the chain unchanged
+    smoke = traditional.untrimmed_recipe(config.seed_recipe("msp-improv", "smoke"), files)
+    assert smoke.audio.trim is False and smoke.audio.target_length == config.SMOKE_MSP_IMPROV_LENGTH
+
+
+def test_original_cross_validation_is_five_unshuffled_stratified_folds_in_row_order():
+    X, y = make_classification(n_samples=120, n_features=8, n_informative=5, n_classes=4, random_state=2)
+    labels = np.array(["angry", "happy", "neutral", "sad"])[y]
+    scores = traditional.original_cross_validation(X, labels)
+    assert scores.shape == (config.SEED_ACTED_CV,)
+    expected = [np.mean(SVC(C=10, gamma="scale").fit(X[train], labels[train]).predict(X[test]) == labels[test])
+                for train, test in StratifiedKFold(n_splits=5).split(X, labels)]
+    np.testing.assert_allclose(scores, expected)
+    reordered = traditional.original_cross_validation(X[::-1], labels[::-1])
+    assert not np.allclose(reordered, scores)  # the row order decides the folds
 
 
 def test_evaluate_model_checks_the_feature_matrix(msp_seed_features):

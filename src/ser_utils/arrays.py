@@ -52,6 +52,7 @@ from numpy.lib.format import open_memmap
 
 from . import config
 from .audio import common_sample_rate, load_and_preprocess, read_audio
+from .corpora.walk_order import original_order
 from .config import AudioConfig, Recipe, SpectrogramConfig
 from .errors import AudioError, CorpusError, SerError
 from .spectrograms import spectrogram, spectrogram_shape
@@ -102,7 +103,8 @@ def arrays_dir(recipe: Recipe) -> Path:
 
 # ------------------------------------------------------------------------ selection
 def select_array_subset(manifest: pd.DataFrame, subset: str = "seed") -> pd.DataFrame:
-    """The manifest rows that get arrays, in manifest (utterance_id) order, index reset.
+    """The manifest rows that get arrays, in the original's walk order of their paths
+    (:func:`ser_utils.corpora.original_order`), index reset.
 
     Parameters
     ----------
@@ -123,7 +125,9 @@ def select_array_subset(manifest: pd.DataFrame, subset: str = "seed") -> pd.Data
     rows = manifest
     if subset == "seed" and "recording_type" in manifest.columns and manifest["recording_type"].notna().any():
         rows = manifest[manifest["recording_type"].isin(config.SEED_RECORDING_TYPES).to_numpy()]
-    if "utterance_id" in rows.columns:
+    if "path" in rows.columns:  # the original's arrays: its Windows walk order (decides the seed folds)
+        rows = original_order(rows)
+    elif "utterance_id" in rows.columns:
         rows = rows.sort_values("utterance_id", kind="stable")
     rows = rows.reset_index(drop=True)
     if rows.empty:

@@ -8,6 +8,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
     ser features CORPUS ROOT --set seed|functionals|egemaps --out DIR
     ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] --out DIR
+    ser folds CORPUS ROOT --protocol NAME --out FILE.csv
     ser arrays CORPUS ROOT --recipe seed|improved --out DIR
     ser train CORPUS ROOT --recipe seed|improved [--protocol NAME] --out DIR
     ser evaluate CORPUS ROOT --recipe seed|improved --protocol NAME --out DIR
@@ -148,6 +149,9 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--random-state", type=int, default=None, help="seed of the models (default: the recipe's)")
     parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
                         help="seed of the seed-random split (default %(default)s)")
+    parser.add_argument("--permute-labels", type=int, nargs="?", const=config.CONTROL_PERMUTATION_SEED, default=None,
+                        metavar="SEED", help="control run: shuffle the labels within each training part (seed, "
+                                             f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
     parser.add_argument("--jobs", type=int, default=1, help="joblib workers for features and grid search")
     parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
     parser.add_argument("--out", type=Path, default=None, help="folder for the results JSON/CSV "
@@ -184,19 +188,62 @@ def run_traditional(args: argparse.Namespace) -> int:
                                        cache_dir=args.cache_dir)
     random_state = recipe.seed if args.random_state is None else args.random_state
     rows = traditional.nested_evaluation(matrix, manifest, model=args.model, protocol=protocol, grid=args.grid,
-                                         random_state=random_state, n_jobs=args.jobs)
+                                         random_state=random_state, n_jobs=args.jobs,
+                                         permute_labels=args.permute_labels)
     name = "_".join([args.corpus, args.subset, args.features, args.protocol, args.model]
-                    + ([f"grid-{args.grid}"] if args.grid != "none" else []))
+                    + ([f"grid-{args.grid}"] if args.grid != "none" else [])
+                    + ([f"permuted-{args.permute_labels}"] if args.permute_labels is not None else []))
     table = evaluation.fold_table(rows)
     print(table.to_string(float_format=lambda v: f"{v:.3f}"))
     paths = evaluation.save_results(name, rows, out_dir=args.out, extra={
         "corpus": args.corpus, "subset": args.subset, "protocol": args.protocol, "model": args.model,
         "features": args.features, "grid": args.grid, "random_state": random_state,
+        "permuted_labels_seed": args.permute_labels,
         "split_random_state": args.split_random_state if args.protocol == "seed-random" else None,
         "n_utterances": len(manifest), "n_features": int(matrix.shape[1]), "recipe": recipe.to_dict()})
     summary = evaluation.summarise_folds(rows)
     print(f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
           f"-> {paths['json']}")
+    return 0
+
+
+# --------------------------------------------------------------------------- folds
+def _folds_arguments(parser: argparse.ArgumentParser) -> None:
+    _corpus_argument(parser)
+    parser.add_argument("--protocol", required=True, help="seed-4fold, seed-random, loso (MSP-IMPROV) or speaker")
+    parser.add_argument("--out", type=Path, required=True, help="CSV file to write (utterance_id,fold,split)")
+    parser.add_argument("--subset", default="seed", help="seed (default), 4class or all")
+    parser.add_argument("--recipe", choices=config.RECIPES, default="seed",
+                        help="whose training split holds out the validation rows (default seed: random 20 %%, "
+                             f"random_state {config.SEED_VALIDATION_RANDOM_STATE})")
+    parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
+                        help="seed of the seed-random split (default %(default)s)")
+
+
+@command("folds", _folds_arguments, "write which utterance is train, validation or test in every fold")
+def run_folds(args: argparse.Namespace) -> int:
+    from . import evaluation
+    from .corpora import load_corpus
+    from .storage import write_csv
+
+    for what, value, choices in (("protocol", args.protocol, evaluation.PROTOCOLS),
+                                 ("subset", args.subset, evaluation.SUBSETS)):
+        if value not in choices:
+            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+    subset = evaluation.select_subset(load_corpus(args.corpus, args.root), args.subset)
+    try:
+        protocol = evaluation.make_protocol(args.protocol, subset, random_state=args.split_random_state)
+    except ValueError as exc:
+        raise SerError(str(exc)) from None
+    training = config.get_recipe(args.recipe, args.corpus, "full").training
+    from .training import validation_split  # imports TensorFlow: only once the input is known to be good
+
+    table = evaluation.fold_assignments(subset, protocol, lambda labels, speakers: validation_split(
+        labels, groups=speakers, config=training))
+    write_csv(table, args.out)
+    counts = table.groupby(["fold", "split"]).size().unstack(fill_value=0)
+    print(counts.to_string())
+    print(f"{len(subset)} utterances × {protocol.n_splits} folds ({args.protocol}) -> {args.out}")
     return 0
 
 
@@ -213,6 +260,11 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
     parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
     parser.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)")
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
+    parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                        help="training seeds, one cross-validation each (default: " + ", ".join(
+                            f"{profile} {' '.join(map(str, seeds))}"
+                            for profile, seeds in config.SEED_4FOLD_TRAINING_SEEDS.items())
+                        + " for seed-4fold; the recipe's seed otherwise)")
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
 
 

@@ -71,7 +71,7 @@ SEED_VALIDATION_RANDOM_STATE = 727
 SEED_GRID_CV = 5
 SEED_MODEL_PARAMETERS = 33_148_420
 
-#: What the original study reported (seed-facts.md); shown beside this project's numbers.
+#: What the original study reported; shown beside this project's numbers.
 ORIGINAL_RESULTS: dict[str, object] = {
     "tess_random_split_accuracy": {"mlp": 0.976, "tree": 0.850, "linear_svm": 0.999, "forest": 0.943},
     "msp_acted_accuracy": {"mlp": 0.365, "tree": 0.358, "linear_svm": 0.381, "forest": 0.390},
@@ -230,7 +230,7 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 
 def seed_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
-    """The original study's chain for ``corpus`` (seed-facts.md), at ``profile`` size."""
+    """The original study's chain for ``corpus``, at ``profile`` size."""
     _check_choice(corpus, CORPORA, "corpus")
     _check_choice(profile, PROFILES, "profile")
     smoke = profile == "smoke"
@@ -350,3 +350,27 @@ def corpus_root(corpus: str, base: Path | None = None) -> Path:
     """Where ``corpus`` lives under ``base`` (default :func:`data_dir`): ``TESS/`` or ``MSP-IMPROV/``."""
     _check_choice(corpus, CORPORA, "corpus")
     return Path(base or data_dir()) / CORPUS_FOLDERS[corpus]
+
+
+# ------------------------------------------------------------- controls and repeats
+#: Seed of the permuted-label control (labels shuffled within each training part).
+CONTROL_PERMUTATION_SEED = 0
+#: Training seeds of the seed 4-fold protocol: several draws in the full profile (the
+#: original reported one), one in the smoke profile to keep CI fast.
+SEED_4FOLD_TRAINING_SEEDS: dict[str, tuple[int, ...]] = {"full": (0, 1, 2), "smoke": (0,)}
+
+#: The original's CNN-ConvLSTM exploration: pooling type and size, filters of the first conv
+#: block (the second has twice as many), Adam learning rate, L1 strength.
+SEED_EXPLORATION_GRID: dict[str, tuple] = {
+    "pooling": ("max", "average"),
+    "pool_size": (2, 3, 4, 5),
+    "filters": (16, 32, 64),
+    "learning_rate": (1e-5, 1e-4, 5e-4, 1e-3),
+    "l1": (1e-3, 1e-2),
+}
+#: Epochs of each exploration variant in the smoke profile (the full profile trains the recipe's 25).
+SMOKE_EXPLORATION_EPOCHS = 2
+#: The original's cross-validation of the RBF SVM on acted labels: ``cross_val_score(…, cv=5)``.
+SEED_ACTED_CV = 5
+#: Validation accuracies the original's exploration reached (lowest, highest).
+ORIGINAL_EXPLORATION_VAL_ACCURACY: tuple[float, float] = (0.43, 0.55)

@@ -19,7 +19,7 @@ from .config import Recipe
 from .errors import SerError
 from .storage import read_json
 
-__all__ = ["run_deep", "run_from_cli", "profile_for"]
+__all__ = ["run_deep", "run_from_cli", "profile_for", "compositions"]
 
 
 def profile_for(root: Path) -> str:
@@ -41,12 +41,14 @@ def _recipe(name: str, corpus: str, root: Path, profile: str | None, epochs: int
 def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = "seed", protocol: str | None,
              out: str | Path, profile: str | None = None, arrays: str | Path | None = None,
              folds: list[int] | None = None, epochs: int | None = None, n_jobs: int = 2,
-             save_models: bool = False) -> dict[str, Path]:
+             save_models: bool = False, seeds: list[int] | None = None) -> dict[str, Path]:
     """Run the deep pipeline on ``corpus`` at ``root`` and write the run directory ``out``.
 
     ``command`` ``"evaluate"`` cross-validates under ``protocol``; ``"train"`` also (when a
     protocol is given) and then trains the final model on every utterance of the subset and
-    saves it as ``out/model``. Returns the paths written.
+    saves it as ``out/model``. ``seeds``: the training seeds of the cross-validation (default
+    :func:`ser_utils.end_to_end.default_training_seeds`: 3 draws of seed-4fold in the full
+    profile, 1 in smoke). Returns the paths written.
     """
     from .arrays import arrays_dir, generate_arrays, load_arrays
     from .data_check import check_corpus
@@ -68,14 +70,16 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
     print(f"      {spectrograms.shape[0]} clips, spectrograms {spectrograms.shape[1:]} in {paths.directory}", flush=True)
     rows, histories, bundle = None, {}, None
     if protocol is not None:
-        from .end_to_end import cross_validate_model
+        from .end_to_end import cross_validate_seeds, default_training_seeds
 
-        print(f"[{next(step)}/{steps}] cross-validation: {protocol}, {recipe.training.epochs} epochs per fold",
-              flush=True)
-        rows = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=protocol, folds=folds,
-                                    out_dir=out / "folds" if save_models else None, verbose=2)
-        print(evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS)].round(3).to_string(), flush=True)
-        histories.update({f"fold {row['fold']}": row.get("history") for row in rows})
+        seeds = list(seeds) if seeds else list(default_training_seeds(recipe, protocol))
+        print(f"[{next(step)}/{steps}] cross-validation: {protocol}, {recipe.training.epochs} epochs per fold, "
+              f"training seed(s) {', '.join(map(str, seeds))}", flush=True)
+        rows = cross_validate_seeds(spectrograms, metadata, recipe=recipe, protocol_name=protocol, seeds=seeds,
+                                    folds=folds, out_dir=out / "folds" if save_models else None, verbose=2)
+        print(evaluation.seed_table(rows).round(3).to_string(), flush=True)
+        histories.update({f"fold {row['fold']}" + (f" seed {row['training_seed']}" if len(seeds) > 1 else ""):
+                          row.get("history") for row in rows})
     if command == "train":
         from .end_to_end import train_bundle
 
@@ -86,14 +90,30 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
     print(f"[{next(step)}/{steps}] report", flush=True)
     written = write_run_directory(out, command=command, recipe=recipe, corpus_root=root, protocol=protocol,
                                   rows=rows, histories=histories, bundle=bundle,
-                                  extra={"folds_run": folds or "all", "arrays": str(paths.directory)})
+                                  extra={"folds_run": folds or "all", "arrays": str(paths.directory),
+                                         "training_seeds": seeds if protocol is not None else None},
+                                  composition=compositions(metadata, protocol))
     print(f"done in {time.perf_counter() - start:.0f} s; wrote {out}:")
     for name, path in written.items():
         print(f"  {name:<16}{path}")
     return written
 
 
+def compositions(metadata, protocol: str | None) -> dict:
+    """:func:`evaluation.fold_composition` of ``protocol`` over the 4-class rows, and, for the
+    seed protocol, of leave-one-session-out beside it (when the corpus has sessions)."""
+    from .end_to_end import four_class_rows
+
+    if protocol is None:
+        return {}
+    rows = four_class_rows(metadata)
+    names = [protocol]
+    if protocol == "seed-4fold" and "session" in rows.columns and rows["session"].nunique() > 1:
+        names.append("loso")
+    return {name: evaluation.fold_composition(rows, evaluation.make_protocol(name, rows)) for name in names}
+
+
 def run_from_cli(args: argparse.Namespace, *, command: str) -> dict[str, Path]:
     return run_deep(args.corpus, args.root, command=command, recipe_name=args.recipe, protocol=args.protocol,
                     out=args.out, profile=args.profile, arrays=args.arrays, folds=args.folds, epochs=args.epochs,
-                    n_jobs=args.n_jobs, save_models=getattr(args, "save_models", False))
+                    n_jobs=args.n_jobs, save_models=getattr(args, "save_models", False), seeds=args.seeds)

@@ -70,6 +70,13 @@ class DryRun:
         return tuple(math.ceil(size / self.batch_size) for size in self.train_sizes)
 
 
+def _end_idle_workers() -> None:
+    """Shut joblib's reusable worker processes down (they stay alive, idle, after a parallel call)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
+
+
 def _step_timer(max_steps: int | None):
     """A Keras callback timing each training batch and the validation pass; it stops
     training after ``max_steps`` batches when given. (Built here: Keras loads only when needed.)"""
@@ -144,6 +151,7 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "seed", protoco
     start = time.perf_counter()
     paths = generate_arrays(manifest, recipe, folder, n_jobs=n_jobs, progress=progress)
     arrays_seconds = time.perf_counter() - start
+    _end_idle_workers()  # frees their memory for training, and getrusage then counts their peak
     spectrograms, _, metadata = load_arrays(paths.directory)
     rows = four_class_rows(metadata)
     protocol_splits = evaluation.make_protocol(protocol, rows).split(rows["label"].astype(str).to_numpy())
@@ -189,17 +197,19 @@ def _duration(seconds: float) -> str:
 def format_dry_run(result: DryRun) -> str:
     """The figures of a :class:`DryRun`, one per line, as ``ser dry-run`` prints them."""
     steps = result.steps_per_epoch
+    parameters = f"{result.parameters:,}".replace(",", " ")
     arrays = ("already on disk (reused)" if result.arrays_were_cached
               else f"{result.arrays_seconds:.0f} s to generate (reused by the real run)")
     return "\n".join([
         f"recipe {result.recipe} ({result.profile} profile), protocol {result.protocol}, "
         f"{result.n_utterances} utterances",
-        f"input {' × '.join(map(str, result.input_shape))}, model {result.parameters:,} parameters".replace(",", " "),
+        f"input {' × '.join(map(str, result.input_shape))}, model {parameters} parameters",
         f"arrays: {arrays}",
         f"training: {result.seconds_per_step:.2f} s per step of {result.batch_size} "
         f"(median of {max(result.steps_measured - 1, 1)} measured step(s)); validation of {result.n_validation} "
         f"utterances {result.validation_seconds:.1f} s",
         f"peak memory: {result.peak_memory_mb:.0f} MiB (array workers: {result.peak_worker_memory_mb:.0f} MiB)",
         f"projected run: {len(steps)} folds × {result.epochs} epochs × {result.seeds} seed(s), "
-        f"{min(steps)}–{max(steps)} steps per epoch ≈ {_duration(result.projected_seconds)} on this machine",
+        f"{min(steps)}{'' if min(steps) == max(steps) else f'–{max(steps)}'} steps per epoch ≈ "
+        f"{_duration(result.projected_seconds)} on this machine",
     ])

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -30,7 +31,8 @@ from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
 
 __all__ = ["RowView", "four_class_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
-           "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION"]
+           "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION",
+           "cross_validate_seeds", "default_training_seeds", "exploration_grid"]
 
 log = logging.getLogger(__name__)
 
@@ -201,13 +203,14 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         _clear_keras()
         model, history = train_model(recipe.model, RowView(spectrograms, positions[train]), y[train],
                                      labels=labels, config=training,
-                                     groups=None if speakers is None else speakers[train], verbose=verbose)
+                                     groups=None if speakers is None else speakers[train], verbose=verbose,
+                                     progress=f"{protocol_name} fold {fold}")
         probabilities = predict_proba(model, RowView(spectrograms, positions[test]),
                                       batch_size=recipe.training.batch_size)
         predicted = np.asarray(labels)[probabilities.argmax(axis=1)]
         _, held_out = validation_split(y[train], groups=None if speakers is None else speakers[train],
                                        config=training)  # the split fit_model made, for the record
-        info = {**_history_summary(history), "n_validation": len(held_out),
+        info = {**_history_summary(history), "n_validation": len(held_out), "probabilities": probabilities,
                 "seed": training.seed, "seconds": round(time.perf_counter() - start, 1), "history": history}
         if out_dir is not None:
             save_bundle(Path(out_dir) / f"fold{fold}", model, labels=labels, recipe=recipe, history=history,
@@ -221,13 +224,98 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     return results
 
 
+def default_training_seeds(recipe: Recipe, protocol_name: str) -> tuple[int, ...]:
+    """The training seeds a protocol runs with by default: for ``seed-4fold``
+    :data:`config.SEED_4FOLD_TRAINING_SEEDS` of the recipe's profile (3 draws in full, 1 in
+    smoke); for every other protocol the recipe's own seed."""
+    if protocol_name == "seed-4fold":
+        return config.SEED_4FOLD_TRAINING_SEEDS[recipe.profile]
+    return (recipe.training.seed,)
+
+
+def cross_validate_seeds(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
+                         seeds: Sequence[int], out_dir: str | Path | None = None, **options) -> list[dict]:
+    """:func:`cross_validate_model` once per training seed: the same folds, other draws of the
+    weights, dropout and batch order.
+
+    Parameters
+    ----------
+    spectrograms, metadata, recipe, protocol_name
+        As :func:`cross_validate_model`.
+    seeds : sequence of int
+        Training seeds; fold ``k`` of draw ``s`` is seeded with ``s + k``.
+    out_dir : path, optional
+        Save each fold's model under ``<out_dir>/seed<s>/fold<k>`` (``<out_dir>/fold<k>`` for one seed).
+    **options
+        Passed to :func:`cross_validate_model` (``labels``, ``folds``, ``progress``, …).
+
+    Returns
+    -------
+    list of dict
+        Every fold row of every draw, each with ``training_seed``;
+        :func:`ser_utils.evaluation.seed_table` summarises them.
+    """
+    seeds = [int(seed) for seed in seeds]
+    if not seeds:
+        raise ValueError("seeds must name at least one training seed")
+    rows = []
+    for seed in seeds:
+        draw = dataclasses.replace(recipe, training=_training_config(recipe, seed=seed))
+        directory = None if out_dir is None else Path(out_dir) / (f"seed{seed}" if len(seeds) > 1 else "")
+        for row in cross_validate_model(spectrograms, metadata, recipe=draw, protocol_name=protocol_name,
+                                        out_dir=directory, **options):
+            rows.append({**row, "training_seed": seed})
+    return rows
+
+
 # ------------------------------------------------------------------------ exploration
+def _describe(value) -> str:
+    """``(16, 32)`` -> ``16/32``, ``0.0005`` -> ``0.0005``, ``'max'`` -> ``max``."""
+    if isinstance(value, tuple):
+        return "/".join(map(str, value))
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def exploration_grid(profile: str = "full",
+                     grid: Mapping[str, Sequence] = config.SEED_EXPLORATION_GRID) -> dict[str, dict]:
+    """The original's CNN-ConvLSTM exploration as named variants (changes from the recipe).
+
+    Parameters
+    ----------
+    profile : {"full", "smoke"}
+        ``"full"``: every combination of ``grid`` — pooling max/average × size 2–5 ×
+        filters 16/32/64 (first block; the second twice as many) × learning rate
+        1e-5/1e-4/5e-4/1e-3 × L1 1e-3/1e-2: 192 models. ``"smoke"``: two variants of
+        :data:`SEED_EXPLORATION` (the final model and max pooling), to keep CI cheap.
+    grid : mapping of name -> values, default :data:`config.SEED_EXPLORATION_GRID`
+
+    Returns
+    -------
+    dict of name -> changes
+
+    Examples
+    --------
+    >>> len(exploration_grid("full")), len(exploration_grid("smoke"))
+    (192, 2)
+    """
+    if profile == "smoke":
+        return dict(list(SEED_EXPLORATION.items())[:1] + [("max pooling", SEED_EXPLORATION["max pooling"])])
+    variants = {}
+    for values in itertools.product(*grid.values()):
+        changes = dict(zip(grid, values))
+        if "filters" in changes:
+            first = int(changes["filters"])
+            changes["filters"] = (first, 2 * first)  # the original's blocks: 32 then 64
+        variants[", ".join(f"{key} {_describe(value)}" for key, value in changes.items())] = changes
+    return variants
+
+
 def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe,
                             variants: Mapping[str, Mapping] | None = None,
                             labels: Sequence[str] = FOUR_CLASSES, progress: bool = True,
-                            subset: str = "seed") -> tuple[pd.DataFrame, dict[str, dict]]:
-    """The original's hyperparameter exploration, compact: one train/validation split,
-    one model per variant, validation accuracy per variant.
+                            subset: str = "seed", epochs: int | None = None) -> tuple[pd.DataFrame, dict[str, dict]]:
+    """The original's hyperparameter exploration: one train/validation split, one model per
+    variant, validation accuracy per variant.
 
     The split is the recipe's validation split (:func:`ser_utils.training.validation_split`)
     over the 4-class utterances — the original's 80/20, ``random_state`` 727. Nothing here
@@ -239,8 +327,12 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
         As in :func:`cross_validate_model`.
     variants : mapping of name -> changes, optional
         Changes from the recipe: ``learning_rate`` (Adam) and any keyword of the model
-        builder. Default :data:`SEED_EXPLORATION` (learning rate, pooling type and size, L1).
+        builder. Default :func:`exploration_grid` of the recipe's profile (the whole grid in
+        full, two variants in smoke).
     progress : bool, default True
+    epochs : int, optional
+        Epochs per variant; default the recipe's in the full profile,
+        :data:`config.SMOKE_EXPLORATION_EPOCHS` in smoke.
 
     Returns
     -------
@@ -255,7 +347,9 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
     from .training import train_model, validation_split
 
     _quiet_tensorflow()
-    variants = dict(SEED_EXPLORATION if variants is None else variants)
+    variants = dict(exploration_grid(recipe.profile) if variants is None else variants)
+    if epochs is None:
+        epochs = config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
     rows = four_class_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
@@ -268,14 +362,14 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
     records, histories = [], {}
     for name, changes in tqdm(variants.items(), desc="exploration", disable=not progress, leave=False):
         changes = dict(changes)
-        training = _training_config(recipe, early_stopping_patience=None,
+        training = _training_config(recipe, early_stopping_patience=None, epochs=int(epochs),
                                     **({"learning_rate": changes.pop("learning_rate")}
                                        if "learning_rate" in changes else {}))
         model_config = ModelConfig(recipe.model.name, {**recipe.model.params, **changes})
         start = time.perf_counter()
         _clear_keras()
         model, history = train_model(model_config, x_train, y_train, labels=labels, config=training,
-                                     x_val=x_val, y_val=y_val, verbose=0)
+                                     x_val=x_val, y_val=y_val, verbose=0, progress=name if progress else False)
         histories[name] = history
         records.append({"variant": name, "changes": ", ".join(f"{k}={v}" for k, v in dict(variants[name]).items())
                         or "—", "parameters": int(model.count_params()), **_history_summary(history),
@@ -308,7 +402,7 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     _clear_keras()
     model, history = train_model(recipe.model, RowView(spectrograms, rows["row"].to_numpy()), y, labels=labels,
-                                 config=recipe.training, groups=speakers, verbose=verbose)
+                                 config=recipe.training, groups=speakers, verbose=verbose, progress="final model")
     # The rate the spectrograms were made at: prediction resamples new audio to it.
     rate = sample_rate or recipe.audio.target_sr or int(metadata["sample_rate"].mode().iloc[0])
     path = save_bundle(directory, model, labels=labels, recipe=recipe, history=history,
@@ -320,24 +414,30 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
 
 # ---------------------------------------------------------------------- comparisons
 def compare_with_original(rows: list[dict]) -> pd.DataFrame:
-    """The seed-4fold fold table beside the original's reported accuracies (%).
+    """The seed-4fold scores beside the original's reported accuracies (%).
 
     The original reported folds 1-3 (53.44, 46.23, 52.79 %) and the mean (50.29 %), which
-    implies fold 4 (≈ 48.7 %); it never reported UA or macro-F1.
+    implies fold 4 (≈ 48.7 %), from one training run; it never reported UA or macro-F1.
+    With several training seeds (:func:`cross_validate_seeds`) each fold shows the mean over
+    the seeds and its standard deviation, so the original's single draw can be placed
+    within the spread.
 
     Returns
     -------
     pandas.DataFrame
-        Index fold 1-4 and ``mean``; columns ``original WA``, ``WA``, ``UA``, ``macro-F1`` (%).
+        Index fold 1-4 and ``mean``; columns ``original WA``, ``WA``, ``WA sd``, ``UA``,
+        ``UA sd``, ``macro-F1`` (%) and ``seeds`` (how many draws).
     """
     reported = list(config.ORIGINAL_RESULTS["cnn_convlstm_folds_wa"])
     mean = float(config.ORIGINAL_RESULTS["cnn_convlstm_mean_wa"])
     known = [value for value in reported if value is not None]
     implied = len(reported) * mean - sum(known)  # the one fold it did not report
     original = [implied if value is None else value for value in reported]
-    table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS)].drop(index="std")
-    table = table.rename(columns={"wa": "WA", "ua": "UA", "macro_f1": "macro-F1"}) * 100
+    summary = evaluation.seed_table(rows)
+    table = summary[["wa", "wa_sd", "ua", "ua_sd", "macro_f1"]] * 100
+    table.columns = ["WA", "WA sd", "UA", "UA sd", "macro-F1"]
     table.insert(0, "original WA", pd.Series(original + [mean], index=[1, 2, 3, 4, "mean"]) * 100)
+    table["seeds"] = summary["n_seeds"]
     table.attrs["implied_fold"] = reported.index(None) + 1 if None in reported else None
     return table.astype(float).round(2)
 
@@ -355,9 +455,11 @@ def models_dir(recipe: Recipe) -> Path:
 
 def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | Path | None = None,
                  folds: Sequence[int] | None = None, labels: Sequence[str] = FOUR_CLASSES,
-                 save_models: bool = False, progress: bool = True, n_jobs: int = 2) -> tuple[list[dict], dict]:
-    """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation,
-    results saved with :func:`ser_utils.evaluation.save_results`.
+                 save_models: bool = False, progress: bool = True, n_jobs: int = 2,
+                 seeds: Sequence[int] | None = None) -> tuple[list[dict], dict]:
+    """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation
+    once per training seed (default :func:`default_training_seeds`: 3 draws of seed-4fold in
+    the full profile), results saved with :func:`ser_utils.evaluation.save_results`.
 
     Returns
     -------
@@ -372,12 +474,14 @@ def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | 
     spectrograms, _, metadata = load_arrays(directory)
     name = result_name(recipe, protocol_name)
     start = time.perf_counter()
-    rows = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=protocol_name, labels=labels,
-                                out_dir=models_dir(recipe) / protocol_name if save_models else None,
+    seeds = tuple(seeds) if seeds is not None else default_training_seeds(recipe, protocol_name)
+    rows = cross_validate_seeds(spectrograms, metadata, recipe=recipe, protocol_name=protocol_name, seeds=seeds,
+                                labels=labels, out_dir=models_dir(recipe) / protocol_name if save_models else None,
                                 progress=progress, folds=folds)
     paths = evaluation.save_results(name, rows, extra={
         "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol_name,
-        "model": recipe.model.name, "subset": "seed", "n_utterances": int(sum(r["n_test"] for r in rows))
+        "model": recipe.model.name, "subset": "seed", "training_seeds": list(seeds),
+        "n_utterances": int(sum(r["n_test"] for r in rows)) // len(seeds)
         if protocol_name != "seed-random" else None, "folds_run": list(folds) if folds else "all",
         "synthetic": config.is_synthetic(config.data_dir()), "seconds": round(time.perf_counter() - start, 1),
         "recipe_config": recipe.to_dict(),

@@ -8,12 +8,19 @@ cv=protocol.splitter, groups=protocol.groups)`` and ``GridSearchCV`` take them a
 Protocols
 ---------
 ``seed-random``  the original's single random 75/25 split (``random_state=1``), speaker-dependent;
-``seed-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order;
+``seed-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order — the
+                 original's Windows walk order (:mod:`ser_utils.corpora.walk_order`), which
+                 decides the folds; :func:`fold_assignments` lists them (``ser folds``) and
+                 :func:`fold_composition` shows what each tests;
 ``loso``         leave one MSP-IMPROV session out (6 folds): no actor in train and test;
 ``speaker``      leave one speaker out (TESS: 2 folds; MSP-IMPROV: 12).
 
 Metrics: **UA** (unweighted average recall = balanced accuracy) first, **WA** (accuracy)
-second, macro-F1, per-class precision/recall/F1 and the confusion matrix.
+second, macro-F1, per-class precision/recall/F1 and the confusion matrix; every test
+prediction is kept per utterance (:func:`prediction_table`).
+
+Every fold passes :func:`check_no_leakage` before anything is fitted: no utterance on both
+sides, and for ``loso`` / ``speaker`` no session or speaker on both sides.
 
 Examples
 --------
@@ -39,17 +46,20 @@ from sklearn.metrics import (accuracy_score, balanced_accuracy_score, confusion_
 from sklearn.model_selection import LeaveOneGroupOut, ShuffleSplit, StratifiedKFold
 
 from . import config
-from .errors import CorpusError
+from .errors import CorpusError, SerError
 from .storage import write_csv, write_json
 
-__all__ = ["SUBSETS", "PROTOCOLS", "SCORE_KEYS", "METRICS", "Protocol", "select_subset", "make_protocol",
-           "compute_metrics", "class_report", "evaluate_folds", "fold_table", "summarise_folds",
+__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "SCORE_KEYS", "METRICS", "Protocol", "LeakageError",
+           "select_subset", "make_protocol", "check_no_leakage", "compute_metrics", "class_report", "evaluate_folds",
+           "fold_table", "fold_assignments", "fold_composition", "prediction_table", "seed_table", "summarise_folds",
            "total_confusion", "save_results", "results_dir"]
 
 log = logging.getLogger(__name__)
 
 SUBSETS: tuple[str, ...] = ("seed", "4class", "all")
 PROTOCOLS: tuple[str, ...] = ("seed-random", "seed-4fold", "loso", "speaker")
+#: Protocols whose folds must not share a speaker between training and test.
+SPEAKER_INDEPENDENT: tuple[str, ...] = ("loso", "speaker")
 #: The headline metrics of every fold row, in report order after ``fold``.
 SCORE_KEYS: tuple[str, ...] = ("wa", "ua", "macro_f1")
 
@@ -128,12 +138,22 @@ class Protocol:
         One group per utterance (session or speaker) for the grouped protocols.
     group_column : str or None
         The manifest column the groups come from.
+    speakers, utterance_ids : numpy.ndarray or None
+        One per utterance, from the manifest; :func:`check_no_leakage` reads them.
     """
 
     name: str
     splitter: object
     groups: np.ndarray | None = None
     group_column: str | None = None
+    #: One speaker / utterance id per row, when the manifest has them: for the leakage guard.
+    speakers: np.ndarray | None = None
+    utterance_ids: np.ndarray | None = None
+
+    @property
+    def speaker_independent(self) -> bool:
+        """True for the protocols that promise no speaker in training and test (``loso``, ``speaker``)."""
+        return self.name in SPEAKER_INDEPENDENT
 
     @property
     def n_splits(self) -> int:
@@ -200,13 +220,68 @@ def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = conf
     """
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol {name!r}: expected one of {', '.join(PROTOCOLS)}")
+    identity = {key: _optional_column(manifest, column) for key, column in
+                (("speakers", "speaker"), ("utterance_ids", "utterance_id"))}
     if name == "seed-random":
         # train_test_split without stratify draws exactly this ShuffleSplit's first split.
-        return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state))
+        return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state), **identity)
     if name == "seed-4fold":
-        return Protocol(name, StratifiedKFold(n_splits=config.SEED_N_FOLDS, shuffle=False))
+        return Protocol(name, StratifiedKFold(n_splits=config.SEED_N_FOLDS, shuffle=False), **identity)
     column = "session" if name == "loso" else "speaker"
-    return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column)
+    return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column, **identity)
+
+
+def _optional_column(manifest: pd.DataFrame | None, column: str) -> np.ndarray | None:
+    if manifest is None or column not in manifest.columns or manifest[column].isna().any():
+        return None
+    return manifest[column].astype(str).to_numpy()
+
+
+class LeakageError(SerError, ValueError):
+    """A fold's test part shares utterances (or, where the protocol promises it, speakers) with training."""
+
+
+def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *, fold: int | None = None) -> None:
+    """Raise :class:`LeakageError` when a fold's training and test parts overlap.
+
+    Every protocol: no row, and no utterance id, on both sides. Grouped protocols: no group
+    (session or speaker) on both sides. :data:`SPEAKER_INDEPENDENT` protocols (``loso``,
+    ``speaker``): no speaker on both sides. The seed protocols put the same speakers on both
+    sides by design, so only their utterances are checked.
+
+    Parameters
+    ----------
+    protocol : Protocol
+    train, test : array of int
+        Row indices of the fold.
+    fold : int, optional
+        1-based fold number, for the message.
+
+    Examples
+    --------
+    >>> p = Protocol("speaker", None, np.array(["F01", "F01", "M01"]), "speaker", np.array(["F01", "F01", "M01"]))
+    >>> check_no_leakage(p, np.array([0]), np.array([1, 2]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ser_utils.evaluation.LeakageError: protocol 'speaker' fold ?: speaker F01 in training and test — ...
+    """
+    where = f"protocol {protocol.name!r} fold {fold or '?'}"
+    shared_rows = np.intersect1d(train, test)
+    if len(shared_rows):
+        raise LeakageError(f"{where}: {len(shared_rows)} rows in training and test (e.g. row {shared_rows[0]}) — "
+                           "the splitter leaks; fix the protocol before trusting its scores")
+    checks = [("utterance", protocol.utterance_ids)]
+    if protocol.groups is not None:
+        checks.append((protocol.group_column or "group", protocol.groups))
+    if protocol.speaker_independent:
+        checks.append(("speaker", protocol.speakers))
+    for what, values in checks:
+        if values is None:
+            continue
+        shared = sorted(set(map(str, values[train])) & set(map(str, values[test])))
+        if shared:
+            raise LeakageError(f"{where}: {what} {', '.join(shared[:3])}{' …' if len(shared) > 3 else ''} in "
+                               "training and test — the splitter leaks; fix the protocol before trusting its scores")
 
 
 # ------------------------------------------------------------------------- metrics
@@ -274,6 +349,140 @@ def compute_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -
 
 
 # --------------------------------------------------------------------------- folds
+def _predictions(protocol: Protocol, y: np.ndarray, test: np.ndarray, y_pred: np.ndarray, info: dict) -> dict:
+    """One fold's test predictions, per utterance (ids from the protocol, else row numbers)."""
+    ids = protocol.utterance_ids[test] if protocol.utterance_ids is not None else test
+    record = {"utterance_id": [str(v) for v in ids], "true": [str(v) for v in y[test]],
+              "predicted": [str(v) for v in y_pred]}
+    probabilities = info.pop("probabilities", None)
+    if probabilities is not None:
+        record["probabilities"] = np.asarray(probabilities, dtype=float).round(6).tolist()
+    return record
+
+
+def prediction_table(rows: list[dict], labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """Every test prediction of every fold, one row per utterance and fold.
+
+    Parameters
+    ----------
+    rows : list of dict
+        Fold rows of :func:`evaluate_folds` (each holds its ``predictions``).
+    labels : sequence of str, optional
+        Class order of the probabilities; default the fold rows' ``per_class`` order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``utterance_id``, ``fold``, ``split`` ('test'), ``true``, ``predicted`` and,
+        when the model gave probabilities, ``p_<class>`` per class.
+    """
+    labels = list(labels) if labels is not None else list(rows[0].get("per_class", {}))
+    frames = []
+    for row in rows:
+        predictions = row.get("predictions")
+        if not predictions:
+            raise ValueError(f"fold {row.get('fold')} holds no predictions — run it with evaluate_folds")
+        frame = pd.DataFrame({"utterance_id": predictions["utterance_id"], "fold": row["fold"], "split": "test",
+                              "true": predictions["true"], "predicted": predictions["predicted"]})
+        if "probabilities" in predictions:
+            frame = frame.join(pd.DataFrame(predictions["probabilities"], columns=[f"p_{c}" for c in labels]))
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def fold_composition(subset: pd.DataFrame, protocol: Protocol, labels: Sequence[str] | None = None) -> pd.DataFrame:
+    """What each fold of ``protocol`` tests: class counts, sessions, speakers, and how many of
+    its test speakers the training part also holds.
+
+    Parameters
+    ----------
+    subset : pandas.DataFrame
+        The rows ``protocol`` was made from, in the same order (``label``, and ``speaker`` /
+        ``session`` when the corpus has them).
+    protocol : Protocol
+    labels : sequence of str, optional
+        Class order of the count columns; default the labels present, in vocabulary order.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``fold`` (1-based); columns ``n_train``, ``n_test``, one test count per class,
+        ``test_sessions``, ``test_speakers`` (comma-separated), ``n_test_speakers``,
+        ``test_speakers_in_training`` (how many of them the training part holds) and
+        ``test_utterances_seen_speaker`` (share of test utterances whose speaker is in training).
+
+    Examples
+    --------
+    >>> table = fold_composition(subset, make_protocol("seed-4fold", subset))  # doctest: +SKIP
+    >>> table[["test_sessions", "test_speakers_in_training"]]  # doctest: +SKIP
+    """
+    y = subset["label"].astype(str).to_numpy()
+    if labels is None:
+        present = set(y)
+        labels = [label for label in (*config.EMOTIONS, config.OTHER_LABEL, config.NO_AGREEMENT_LABEL)
+                  if label in present]
+    speakers = _optional_column(subset, "speaker")
+    sessions = _optional_column(subset, "session")
+    records = []
+    for fold, (train, test) in enumerate(protocol.split(y), start=1):
+        counts = pd.Series(y[test]).value_counts()
+        record = {"fold": fold, "n_train": len(train), "n_test": len(test),
+                  **{label: int(counts.get(label, 0)) for label in labels}}
+        if sessions is not None:
+            record["test_sessions"] = ",".join(sorted(set(sessions[test]), key=_natural))
+        if speakers is not None:
+            tested, trained = set(speakers[test]), set(speakers[train])
+            record.update(test_speakers=",".join(sorted(tested)), n_test_speakers=len(tested),
+                          test_speakers_in_training=len(tested & trained),
+                          test_utterances_seen_speaker=float(np.isin(speakers[test], list(trained)).mean()))
+        records.append(record)
+    return pd.DataFrame.from_records(records).set_index("fold")
+
+
+def _natural(value: str):
+    return (0, int(value)) if value.isdigit() else (1, value)
+
+
+def fold_assignments(subset: pd.DataFrame, protocol: Protocol,
+                     validation: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = None
+                     ) -> pd.DataFrame:
+    """Which utterance is in which part of which fold: one row per utterance and fold.
+
+    Parameters
+    ----------
+    subset : pandas.DataFrame
+        The rows ``protocol`` was made from, in the same order (``utterance_id``, ``label``).
+    protocol : Protocol
+    validation : callable, optional
+        ``validation(labels, speakers) -> (fit_positions, validation_positions)`` over one
+        training part, as the recipe's training holds it out (e.g.
+        :func:`ser_utils.training.validation_split` with the recipe's training config: for
+        the original, ``train_test_split(train, test_size=0.2, random_state=727)``, not
+        stratified). None: every training row is ``train``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``utterance_id``, ``fold`` (1-based), ``split`` ('train', 'validation' or
+        'test'), fold by fold, rows in subset order within each fold.
+    """
+    y = subset["label"].astype(str).to_numpy()
+    ids = subset["utterance_id"].astype(str).to_numpy()
+    speakers = subset["speaker"].astype(str).to_numpy() if "speaker" in subset.columns else None
+    frames = []
+    for fold, (train, test) in enumerate(protocol.split(y), start=1):
+        check_no_leakage(protocol, train, test, fold=fold)
+        split = np.full(len(y), "", dtype=object)
+        split[train] = "train"
+        if validation is not None:
+            _, held_out = validation(y[train], None if speakers is None else speakers[train])
+            split[train[np.asarray(held_out)]] = "validation"
+        split[test] = "test"
+        used = np.sort(np.concatenate([train, test]))
+        frames.append(pd.DataFrame({"utterance_id": ids[used], "fold": fold, "split": split[used]}))
+    return pd.concat(frames, ignore_index=True)
+
+
 def _fit_predict_result(result) -> tuple[np.ndarray, dict]:
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
         return np.asarray(result[0]), dict(result[1])
@@ -284,9 +493,9 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
                    progress: bool = True) -> list[dict]:
     """Run ``fit_predict`` on every fold of ``protocol`` and score its test predictions.
 
-    The callable sees the indices only; it must fit (and make every choice: scaling,
-    hyperparameters, early stopping, validation split) on ``train_idx`` alone — the test
-    labels are read here, after it returned.
+    Every fold first passes :func:`check_no_leakage`. The callable sees the indices only; it
+    must fit (and make every choice: scaling, hyperparameters, early stopping, validation
+    split) on ``train_idx`` alone — the test labels are read here, after it returned.
 
     Parameters
     ----------
@@ -296,7 +505,8 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     fit_predict : callable
         ``fit_predict(train_idx, test_idx) -> y_pred`` (labels for ``test_idx``), or
         ``-> (y_pred, info)`` where ``info`` is a dict added to the fold's row (e.g. the
-        chosen hyperparameters, the number of epochs).
+        chosen hyperparameters, the number of epochs); an ``info["probabilities"]`` array
+        (test rows × ``labels``) goes into the fold's ``predictions``.
     labels : sequence of str
         Class order of the confusion matrices and per-class tables.
     progress : bool, default True
@@ -307,7 +517,9 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     list of dict
         One row per fold: ``fold`` (1-based), ``wa``, ``ua``, ``macro_f1``, ``n_train``,
         ``n_test``, ``test_group`` (grouped protocols), ``confusion`` (nested list),
-        ``per_class`` ({label: {precision, recall, f1, support}}) and the ``info`` keys.
+        ``per_class`` ({label: {precision, recall, f1, support}}), ``predictions``
+        (``utterance_id``, ``true``, ``predicted`` and maybe ``probabilities`` per test
+        utterance; :func:`prediction_table`) and the ``info`` keys.
     """
     from tqdm.auto import tqdm
 
@@ -317,6 +529,7 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     rows = []
     for fold, (train, test) in enumerate(tqdm(splits, desc=protocol.name, disable=not progress, leave=False),
                                          start=1):
+        check_no_leakage(protocol, train, test, fold=fold)
         y_pred, info = _fit_predict_result(fit_predict(train, test))
         if len(y_pred) != len(test):
             raise ValueError(f"fold {fold}: fit_predict returned {len(y_pred)} predictions for {len(test)} "
@@ -325,9 +538,11 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
         row = {"fold": fold, **{k: metrics[k] for k in SCORE_KEYS}, "n_train": len(train), "n_test": len(test)}
         if protocol.groups is not None:
             row["test_group"] = protocol.test_groups(test)
+        predictions = _predictions(protocol, y, test, y_pred, info)
         row.update(info)
         row["confusion"] = metrics["confusion"].tolist()
         row["per_class"] = metrics["per_class"].to_dict(orient="index")
+        row["predictions"] = predictions
         log.info("%s fold %d/%d: UA %.3f WA %.3f", protocol.name, fold, len(splits), row["ua"], row["wa"])
         rows.append(row)
     return rows
@@ -367,6 +582,37 @@ def fold_table(rows: list[dict]) -> pd.DataFrame:
     table.index = table.index.astype(object)
     table.loc["mean"] = mean.reindex(table.columns)
     table.loc["std"] = std.reindex(table.columns)
+    return table
+
+
+def seed_table(rows: list[dict], keys: Sequence[str] = SCORE_KEYS) -> pd.DataFrame:
+    """Each fold's scores over the training seeds: mean and standard deviation, and the same
+    for the fold means of the draws (row ``mean``).
+
+    Parameters
+    ----------
+    rows : list of dict
+        From :func:`ser_utils.end_to_end.cross_validate_seeds` (rows without ``training_seed`` count as one draw).
+    keys : sequence of str
+        Scores to summarise.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index fold 1..k and ``mean``; columns ``<key>`` (mean over seeds) and ``<key>_sd``
+        (population standard deviation over seeds, 0 for one seed), and ``n_seeds``. The
+        ``mean`` row is the mean over seeds of each draw's fold mean, its ``_sd`` the spread
+        of those draw means.
+    """
+    frame = pd.DataFrame([{"fold": row["fold"], "training_seed": row.get("training_seed", 0),
+                           **{key: row[key] for key in keys}} for row in rows])
+    by_fold = frame.groupby("fold")[list(keys)]
+    draws = frame.groupby("training_seed")[list(keys)].mean()
+    table = pd.concat([by_fold.mean(), by_fold.std(ddof=0).add_suffix("_sd")], axis=1)
+    table.index = table.index.astype(object)
+    table.loc["mean"] = pd.concat([draws.mean(), draws.std(ddof=0).add_suffix("_sd")])
+    table = table[[column for key in keys for column in (key, f"{key}_sd")]]
+    table["n_seeds"] = len(draws)
     return table
 
 

@@ -52,6 +52,7 @@ import pandas as pd
 
 from .audio import common_sample_rate
 from .config import SEED_RECORDING_TYPES, AudioConfig, FrameFeatureConfig, Recipe, output_dir
+from .corpora.walk_order import original_order
 from .errors import AudioError, SerError
 from .spectrograms import log_mel_spectrogram, seed_spectrogram  # noqa: F401 -- re-exported
 from .storage import atomic_path, file_identity, read_json, write_csv, write_json
@@ -710,11 +711,13 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
 
 # ---------------------------------------------------------------- saved matrices
 def original_files(manifest: pd.DataFrame) -> pd.DataFrame:
-    """The files the original study extracted features from, in manifest order, index reset:
+    """The files the original study extracted features from, in its walk order, index reset:
     MSP-IMPROV recordings of types R and T (:data:`config.SEED_RECORDING_TYPES`) whatever their
     label (1272 on the real corpus; acted and consensus labels both kept), every TESS file."""
     if "recording_type" in manifest.columns and manifest["recording_type"].notna().any():
         manifest = manifest[manifest["recording_type"].isin(SEED_RECORDING_TYPES).to_numpy()]
+    if "path" in manifest.columns:  # a manifest saved in another order: the original's walk order again
+        manifest = original_order(manifest)
     return manifest.reset_index(drop=True)
 
 

@@ -44,7 +44,7 @@ from keras import layers  # noqa: E402
 
 __all__ = [
     "seed_cnn_convlstm", "cnn_spectrogram_model", "lstm_frame_model", "improved_crnn", "improved_tcn",
-    "build_model", "MODEL_BUILDERS", "POOLINGS",
+    "build_model", "keras2_hard_sigmoid", "MODEL_BUILDERS", "POOLINGS",
 ]
 
 POOLINGS: tuple[str, ...] = ("average", "max")
@@ -109,6 +109,22 @@ def _seed_conv_blocks(inputs, *, filters: Sequence[int], kernel_size: int, pooli
     return x
 
 
+@keras.saving.register_keras_serializable(package="ser_utils")
+def keras2_hard_sigmoid(x):
+    """Keras 2's ``hard_sigmoid``: ``clip(0.2 * x + 0.5, 0, 1)``.
+
+    The original ran Keras 2, where ``ConvLSTM2D``'s ``recurrent_activation`` defaulted to
+    this gate; Keras 3 defaults to ``sigmoid`` and its own ``hard_sigmoid`` has slope 1/6
+    (``relu6(x + 3) / 6``). Registered, so saved models load it back.
+
+    Examples
+    --------
+    >>> [float(v) for v in keras2_hard_sigmoid(keras.ops.convert_to_tensor([-3.0, 0.0, 1.0, 3.0]))]
+    [0.0, 0.5, 0.699999988079071, 1.0]
+    """
+    return keras.ops.clip(0.2 * x + 0.5, 0.0, 1.0)
+
+
 def _softmax_output(x, n_classes: int):
     # float32 even under mixed_float16: probabilities and the loss need the full precision.
     return layers.Dense(n_classes, activation="softmax", dtype="float32", name="probabilities")(x)
@@ -139,9 +155,10 @@ def seed_cnn_convlstm(
     """The original study's final CNN-ConvLSTM, layer for layer.
 
     Conv2D (ReLU, L1 kernel regulariser) -> pooling, per entry of ``filters``; a Reshape to
-    a sequence of **length 1** of the last feature map; ConvLSTM2D (tanh, padding same,
-    return_sequences); Flatten; Dense (ReLU, L1); Dropout; Dense softmax. Compiled with
-    Adam, categorical cross-entropy and accuracy.
+    a sequence of **length 1** of the last feature map; ConvLSTM2D (tanh, Keras 2's
+    :func:`keras2_hard_sigmoid` gates, padding same, return_sequences); Flatten;
+    Dense (ReLU, L1); Dropout; Dense softmax. Compiled with Adam, categorical
+    cross-entropy and accuracy.
 
     The ConvLSTM therefore sees a single time step — no recurrence over time — and the
     Dense after Flatten holds 97 % of the parameters (both are known flaws, kept here on
@@ -183,7 +200,9 @@ def seed_cnn_convlstm(
                           pool_size=pool_size, l1=l1, builder="seed_cnn_convlstm")
     # The original fed the feature map to the ConvLSTM as a sequence of one step.
     x = layers.Reshape((1, *x.shape[1:]), name="sequence_of_one")(x)
-    x = layers.ConvLSTM2D(int(convlstm_filters), convlstm_kernel, activation="tanh", padding="same",
+    # Keras 2's default gate (the original's), stated: Keras 3 would use sigmoid.
+    x = layers.ConvLSTM2D(int(convlstm_filters), convlstm_kernel, activation="tanh",
+                          recurrent_activation=keras2_hard_sigmoid, padding="same",
                           return_sequences=True, name="convlstm")(x)
     x = layers.Flatten(name="flatten")(x)
     x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(x)

@@ -6,6 +6,8 @@ A run directory holds::
     config.json            recipe, protocol, corpus, profile, library versions
     metrics.json           fold means (wa, ua, macro_f1), their std, every fold's row
     metrics.csv            the fold table (each fold, mean, std)
+    fold_composition.csv   per fold: class counts, test sessions and speakers, speakers also in training
+    predictions.csv        every test prediction: utterance_id, fold, split, true, predicted, p_<class>
     confusion.png          the confusion matrix summed over folds (rows: true label)
     learning_curves.png    training and validation curves of every fold / the final model
     report.md              a Markdown report embedding the above
@@ -23,7 +25,7 @@ import pandas as pd
 
 from . import config, evaluation, plots
 from .config import Recipe
-from .storage import atomic_path, write_json
+from .storage import atomic_path, write_csv, write_json
 
 __all__ = ["run_environment", "write_run_directory", "results_table", "write_summary_report", "METRIC_NAMES"]
 
@@ -72,7 +74,8 @@ def _markdown_table(frame: pd.DataFrame) -> str:
 
 def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, corpus_root: str | Path,
                         protocol: str | None, rows: list[dict] | None, histories: dict[str, dict],
-                        bundle: Path | None = None, extra: dict | None = None) -> dict[str, Path]:
+                        bundle: Path | None = None, extra: dict | None = None,
+                        composition: dict[str, pd.DataFrame] | None = None) -> dict[str, Path]:
     """Write config, metrics, figures and the Markdown report of a run into ``run_dir``.
 
     Parameters
@@ -90,6 +93,10 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
         Learning curves to plot (per fold, and/or the final model).
     bundle : Path, optional
         The saved model bundle (inside ``run_dir``).
+    composition : dict of protocol name -> DataFrame, optional
+        :func:`ser_utils.evaluation.fold_composition` tables: the run's protocol (written as
+        ``fold_composition.csv``) and any protocol to show beside it (e.g. LOSO beside the
+        seed protocol).
 
     Returns
     -------
@@ -113,6 +120,7 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
             "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol,
             "model": recipe.model.name, "synthetic": synthetic})
         written.update(metrics=paths["json"], fold_table=paths["csv"])
+        written["predictions"] = write_csv(evaluation.prediction_table(rows), run_dir / "predictions.csv")
         summary = evaluation.summarise_folds(rows)
         confusion, labels = evaluation.total_confusion(rows)
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
@@ -122,19 +130,36 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
         plots.save_figure(fig, run_dir / "confusion.png")
         plt.close(fig)
         written["confusion"] = run_dir / "confusion.png"
+    if composition and protocol in composition:
+        written["fold_composition"] = write_csv(composition[protocol], run_dir / "fold_composition.csv", index=True)
     fig = _learning_curve_figure(histories)
     if fig is not None:
         plots.save_figure(fig, run_dir / "learning_curves.png")
         plt.close(fig)
         written["learning_curves"] = run_dir / "learning_curves.png"
     written["report"] = _write_report(run_dir, command=command, recipe=recipe, protocol=protocol, rows=rows,
-                                      summary=summary, written=written, bundle=bundle, synthetic=synthetic)
+                                      summary=summary, written=written, bundle=bundle, synthetic=synthetic,
+                                      composition=composition or {})
     if bundle is not None:
         written["bundle"] = bundle
     return written
 
 
-def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, written, bundle, synthetic) -> Path:
+def _composition_lines(composition: dict[str, pd.DataFrame]) -> list[str]:
+    """The fold composition tables: what each fold tests, and whether its speakers were trained on."""
+    if not composition:
+        return []
+    lines = ["## What the folds test", "",
+             "Test counts per class, the sessions and speakers in each test fold, and how many of those "
+             "speakers the training part also holds.", ""]
+    for name, table in composition.items():
+        shown = table.drop(columns=[c for c in ("test_speakers",) if c in table.columns])
+        lines += [f"### {name}", "", _markdown_table(shown.rename_axis("fold")), ""]
+    return lines
+
+
+def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, written, bundle, synthetic,
+                  composition) -> Path:
     lines = [f"# ser {command}: {recipe.corpus}, {recipe.name} recipe, {recipe.profile} profile", ""]
     if synthetic:
         lines += ["> **Synthetic corpus.** These numbers show that the pipeline runs; they say nothing about "
@@ -146,14 +171,30 @@ def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, wr
               f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}",
               f"- input: {recipe.spectrogram.kind} spectrogram", ""]
     if rows:
+        draws = sorted({row.get("training_seed") for row in rows}, key=str)
         table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS) + ["n_test"]]
-        lines += [f"## {protocol}: {summary['n_folds']} folds", "",
+        if len(draws) > 1:
+            table.index = [f"{row['fold']} · seed {row['training_seed']}" for row in rows] + ["mean", "std"]
+        runs = f"{summary['n_folds'] // len(draws)} folds × {len(draws)} training seeds" if len(draws) > 1 \
+            else f"{summary['n_folds']} folds"
+        lines += [f"## {protocol}: {runs}", "",
                   "UA " + f"{summary['ua']:.3f} ± {summary['ua_std']:.3f} · WA {summary['wa']:.3f} ± "
                   f"{summary['wa_std']:.3f} · macro-F1 {summary['macro_f1']:.3f}", "",
                   _markdown_table(table.rename_axis("fold")), "", "![confusion matrix](confusion.png)", ""]
+        if len(draws) > 1:
+            lines += [f"### Over {len(draws)} training seeds", "",
+                      "Mean and standard deviation over the seeds, per fold and of the draws' fold means.", "",
+                      _markdown_table(evaluation.seed_table(rows).drop(columns="n_seeds").rename_axis("fold")), ""]
+        if recipe.name == "seed" and protocol == "seed-4fold" and \
+                {row["fold"] for row in rows} == set(range(1, config.SEED_N_FOLDS + 1)):
+            from .end_to_end import compare_with_original
+
+            beside = compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
+            lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
         if recipe.name == "seed" and protocol == "seed-4fold":
             lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
                       "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).", ""]
+    lines += _composition_lines(composition)
     if "learning_curves" in written:
         lines += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
     lines += ["## Files", ""] + [f"- `{path.relative_to(run_dir) if path.is_relative_to(run_dir) else path}`"

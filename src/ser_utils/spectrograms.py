@@ -1,10 +1,12 @@
 """Spectrogram inputs of the deep models: the original's log-power spectrogram and log-mel.
 
 :func:`seed_spectrogram` is the original study's input, exactly as it defined it
-(seed-facts.md, stage 3): a symmetric Hann window of ``int(0.04 * sr)`` samples, hop
+(its stage 3): a symmetric Hann window of ``int(0.04 * sr)`` samples, hop
 ``int(0.02 * sr)``, the remainder that does not fill a hop truncated, one-sided |rfft|²
 scaled to a power spectral density, bins up to 11 025 Hz kept, natural log of
-(power + 1e-14). At 44.1 kHz and 338 368 samples its shape is ``(442, 382)``.
+(power + 1e-14). At 44.1 kHz and 338 368 samples its shape is ``(442, 382)``;
+:func:`spectrogram` always computes it at 44.1 kHz, whatever the file's rate, because the
+original's function had ``sample_rate=44100`` as a default and was never passed the rate.
 It is computed here on a strided view of the signal with one ``rfft`` over all frames;
 :func:`seed_spectrogram_reference` is the same definition written as a plain loop, kept
 as the reference the tests and the benchmark compare against.
@@ -29,7 +31,7 @@ import functools
 
 import numpy as np
 
-from .config import SpectrogramConfig
+from .config import SEED_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig
 
 __all__ = [
     "seed_spectrogram", "seed_spectrogram_reference", "log_mel_spectrogram", "spectrogram",
@@ -224,14 +226,19 @@ def _check_kind(config: SpectrogramConfig) -> str:
 
 def spectrogram(samples: np.ndarray, sr: int, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
     """The spectrogram ``config.kind`` names: ``"seed"`` (:func:`seed_spectrogram`) or
-    ``"logmel"`` (:func:`log_mel_spectrogram`).
+    ``"logmel"`` (:func:`log_mel_spectrogram` at ``sr``).
+
+    The seed spectrogram is computed at :data:`config.SEED_SPECTROGRAM_SAMPLE_RATE`
+    (44.1 kHz: window 1764, hop 882, 442 bins) **whatever** ``sr`` is, as the original did:
+    a 48 kHz clip of 338 368 samples still gives ``(442, 382)``.
 
     Returns
     -------
     np.ndarray, shape :func:`spectrogram_shape`, float32
     """
     if _check_kind(config) == "seed":
-        return seed_spectrogram(samples, sr, config=config)
+        # The original's function defaulted to 44.1 kHz and was never passed the file's rate.
+        return seed_spectrogram(samples, SEED_SPECTROGRAM_SAMPLE_RATE, config=config)
     return log_mel_spectrogram(samples, sr, config=config)
 
 
@@ -243,10 +250,12 @@ def spectrogram_shape(n_samples: int, sr: int, config: SpectrogramConfig = _DEFA
     >>> from ser_utils.config import SpectrogramConfig
     >>> spectrogram_shape(338_368, 44_100)
     (442, 382)
+    >>> spectrogram_shape(338_368, 48_000)  # the seed spectrogram assumes 44.1 kHz, as the original
+    (442, 382)
     >>> spectrogram_shape(96_000, 16_000, SpectrogramConfig(kind="logmel"))
     (64, 601)
     """
-    if _check_kind(config) == "seed":
-        _, _, n_frames, n_bins = _seed_geometry(int(n_samples), int(sr), config)
+    if _check_kind(config) == "seed":  # 44.1 kHz whatever ``sr``, as :func:`spectrogram`
+        _, _, n_frames, n_bins = _seed_geometry(int(n_samples), SEED_SPECTROGRAM_SAMPLE_RATE, config)
         return n_bins, n_frames
     return int(config.n_mels), 1 + int(n_samples) // int(config.mel_hop_length)

@@ -3,7 +3,7 @@
 The real corpora cannot be redistributed, so the project is developed and tested on
 these trees. They imitate the real folder nesting, file names, sample rates and the
 MSP-IMPROV label file (``Evaluation.txt``) exactly, so that a loader that passes on
-synthetic data also reads the real thing (``/work/shared/corpora.md``).
+synthetic data also reads the real thing (the layouts are described in ``dataset/README.md``).
 
 The audio is speech-like and synthesised with numpy/scipy alone: a harmonic voice
 source (time-varying f0 by phase accumulation, spectral tilt, jitter, shimmer, breath,

@@ -1,8 +1,10 @@
 """The original study's scikit-learn models, its grid search, and a sounder nested search.
 
-Every model is a :class:`~sklearn.pipeline.Pipeline` ``[("scaler", StandardScaler()),
-("model", estimator)]``, so scaling is fitted on the training part of each fold only.
-Hyperparameters are the original's (seed-facts.md); every estimator with randomness gets
+Every model is a :class:`~sklearn.pipeline.Pipeline` ending in ``("model", estimator)``.
+The original's models take the raw flattened frame features, **without scaling**, as the
+original did (its models and its grid search); the sound search puts a ``StandardScaler``
+first, fitted on the training part of each fold only.
+Hyperparameters are the original's; every estimator with randomness gets
 its ``random_state`` from the caller.
 
 Tuning
@@ -23,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import logging
 import time
 import warnings
@@ -32,7 +36,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, StratifiedKFold, cross_val_score
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -41,11 +45,12 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from . import config
+from .config import Recipe
 from .evaluation import Protocol, evaluate_folds, make_protocol
 
 __all__ = ["MODELS", "GRIDS", "ORIGINAL_GRID", "SOUND_GRIDS", "make_model", "original_grid_search",
            "sound_grid_search", "inner_splitter", "check_model_grid", "evaluate_model", "nested_evaluation",
-           "evaluate_random_splits", "label_order"]
+           "evaluate_random_splits", "label_order", "untrimmed_recipe", "original_cross_validation"]
 
 log = logging.getLogger(__name__)
 
@@ -98,8 +103,8 @@ SOUND_GRIDS: dict[str, dict[str, list]] = {
 GRIDS: tuple[str, ...] = ("none", "original", "sound")
 
 
-def make_model(name: str, *, random_state: int) -> Pipeline:
-    """The model ``name`` of :data:`MODELS` as ``Pipeline([scaler, model])``.
+def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipeline:
+    """The model ``name`` of :data:`MODELS` as ``Pipeline([model])``, or ``[scaler, model]``.
 
     Parameters
     ----------
@@ -109,15 +114,23 @@ def make_model(name: str, *, random_state: int) -> Pipeline:
         ``rbf_svm`` (C 10, gamma 'scale').
     random_state : int
         Seed of every random choice of the estimator.
+    scaler : bool, default False
+        Put a ``StandardScaler`` before the model (the sound search); the original fed its
+        features unscaled.
 
     Examples
     --------
     >>> make_model("rbf_svm", random_state=0).named_steps["model"].C
     10
+    >>> list(make_model("mlp", random_state=0).named_steps)
+    ['model']
+    >>> list(make_model("mlp", random_state=0, scaler=True).named_steps)
+    ['scaler', 'model']
     """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
-    return Pipeline([("scaler", StandardScaler()), ("model", MODELS[name](random_state))])
+    steps = [("scaler", StandardScaler())] if scaler else []
+    return Pipeline([*steps, ("model", MODELS[name](random_state))])
 
 
 def label_order(y: Sequence[str]) -> list[str]:
@@ -213,7 +226,8 @@ def sound_grid_search(features: np.ndarray, y: Sequence[str], groups: np.ndarray
         Fitted; ``inner_cv_`` describes the inner split.
     """
     splitter, inner_groups, description = inner_splitter(groups, y, n_splits=n_splits)
-    search = GridSearchCV(make_model(model, random_state=random_state), grid or SOUND_GRIDS[model], cv=splitter,
+    search = GridSearchCV(make_model(model, random_state=random_state, scaler=True), grid or SOUND_GRIDS[model],
+                          cv=splitter,
                           scoring="balanced_accuracy", n_jobs=n_jobs)
     search.fit(features, np.asarray(y), groups=inner_groups)
     search.inner_cv_ = description
@@ -246,8 +260,12 @@ def _check_features(features: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, model_name: str, *,
                    labels: Sequence[str] | None = None, grid: str = "none", inner_groups: np.ndarray | None = None,
-                   random_state: int = 0, n_jobs: int | None = None, progress: bool = True) -> list[dict]:
+                   random_state: int = 0, n_jobs: int | None = None, progress: bool = True,
+                   permute_labels: int | None = None) -> list[dict]:
     """Fit ``model_name`` on each training part of ``protocol`` and score its test part.
+
+    The original's models (``grid`` 'none' or 'original') take the features unscaled, as the
+    original did; the sound search scales them inside its pipeline.
 
     Parameters
     ----------
@@ -270,32 +288,45 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
     n_jobs : int, optional
         joblib workers of the grid search.
     progress : bool, default True
+    permute_labels : int, optional
+        A control: shuffle the labels **within each training part** with this seed (plus the
+        fold number) before fitting; the test labels stay true. Nothing about the test part
+        can then be learnt, so the scores must land at chance — if they do not, something
+        leaks. :data:`config.CONTROL_PERMUTATION_SEED` is the default seed of such runs.
 
     Returns
     -------
     list of dict
         Fold rows of :func:`ser_utils.evaluation.evaluate_folds`, plus ``fit_seconds`` and, when
-        tuned, ``best_params``, ``inner_score`` and ``inner_cv``.
+        tuned, ``best_params``, ``inner_score`` and ``inner_cv``; ``permuted_seed`` for a
+        permuted-label run.
     """
     check_model_grid(model_name, grid)
     y = np.asarray(y).astype(str)
     features = _check_features(features, y)
     labels = list(labels) if labels is not None else label_order(y)
 
+    folds = itertools.count(1)  # fold numbers, so each training part is shuffled differently
+
     def fit_predict(train: np.ndarray, test: np.ndarray):
         start = time.perf_counter()
         info: dict = {}
+        y_train = y[train]
+        if permute_labels is not None:
+            seed = int(permute_labels) + next(folds)
+            y_train = np.random.default_rng(seed).permutation(y_train)
+            info["permuted_seed"] = seed
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if grid == "none":
-                estimator = clone(make_model(model_name, random_state=random_state)).fit(features[train], y[train])
+                estimator = clone(make_model(model_name, random_state=random_state)).fit(features[train], y_train)
             else:
                 if grid == "original":
-                    search = original_grid_search(features[train], y[train], random_state=random_state, n_jobs=n_jobs)
+                    search = original_grid_search(features[train], y_train, random_state=random_state, n_jobs=n_jobs)
                     info["inner_cv"] = f"stratified-{config.SEED_GRID_CV}-fold"
                 else:
                     groups = None if inner_groups is None else np.asarray(inner_groups)[train]
-                    search = sound_grid_search(features[train], y[train], groups, model=model_name,
+                    search = sound_grid_search(features[train], y_train, groups, model=model_name,
                                                random_state=random_state, n_jobs=n_jobs)
                     info["inner_cv"] = search.inner_cv_
                 estimator = search.best_estimator_
@@ -310,7 +341,7 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
 def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: str = "rbf_svm",
                       protocol: str | Protocol = "loso", grid: str = "sound", inner_group: str | None = None,
                       labels: Sequence[str] | None = None, random_state: int = 0, n_jobs: int | None = None,
-                      progress: bool = True) -> list[dict]:
+                      progress: bool = True, permute_labels: int | None = None) -> list[dict]:
     """Outer ``protocol`` with a grid search on the training part of every fold.
 
     Parameters
@@ -326,7 +357,7 @@ def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: st
     inner_group : str, optional
         Manifest column grouping the inner folds; default the outer protocol's group column
         (session for ``loso``), else ``speaker``.
-    labels, random_state, n_jobs, progress
+    labels, random_state, n_jobs, progress, permute_labels
         As :func:`evaluate_model`.
 
     Returns
@@ -339,7 +370,58 @@ def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: st
     column = inner_group or protocol.group_column or "speaker"
     groups = manifest[column].to_numpy() if column in manifest.columns and manifest[column].notna().all() else None
     return evaluate_model(features, manifest["label"], protocol, model, labels=labels, grid=grid,
-                          inner_groups=groups, random_state=random_state, n_jobs=n_jobs, progress=progress)
+                          inner_groups=groups, random_state=random_state, n_jobs=n_jobs, progress=progress,
+                          permute_labels=permute_labels)
+
+
+# ------------------------------------------------------- the original's acted-label runs
+def untrimmed_recipe(recipe: Recipe, files: pd.DataFrame) -> Recipe:
+    """The original's first MSP-IMPROV attempt: ``recipe``'s chain **without trimming**, every
+    clip zero-padded to the longest untrimmed R+T clip.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The seed recipe of MSP-IMPROV.
+    files : pandas.DataFrame
+        The files the features are made from (:func:`ser_utils.features.original_files`:
+        R+T), with ``n_samples`` and ``sample_rate`` from their headers.
+
+    Returns
+    -------
+    Recipe
+        ``audio.trim`` False; ``audio.target_length`` the longest clip (at the recipe's
+        rate) in the full profile, the smoke length in the smoke profile.
+    """
+    length = recipe.audio.target_length
+    if recipe.profile != "smoke":
+        rate = recipe.audio.target_sr
+        samples = files["n_samples"] if rate is None else files["n_samples"] * rate / files["sample_rate"]
+        length = int(np.ceil(samples.max()))
+    return dataclasses.replace(recipe, audio=dataclasses.replace(recipe.audio, trim=False, target_length=length))
+
+
+def original_cross_validation(features: np.ndarray, y: Sequence[str], model_name: str = "rbf_svm", *,
+                              cv: int = config.SEED_ACTED_CV, random_state: int = 0) -> np.ndarray:
+    """The original's ``cross_val_score(model, X, y, cv=5)``: stratified folds without
+    shuffling, in row order (the original's walk order), scored by accuracy.
+
+    The original reported 0.42 ± 0.03 for the RBF SVM on acted labels after trimming
+    (``scores.mean() ± scores.std()``); which C it used at that stage is not recorded, so
+    :data:`MODELS` ``[model_name]`` (C 10, gamma 'scale' for ``rbf_svm``) is used, unscaled.
+
+    Returns
+    -------
+    np.ndarray, shape (cv,)
+        Accuracy of each fold.
+    """
+    check_model_grid(model_name)
+    y = np.asarray(y).astype(str)
+    features = _check_features(features, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return cross_val_score(make_model(model_name, random_state=random_state), features, y,
+                               cv=StratifiedKFold(n_splits=cv, shuffle=False), scoring="accuracy")
 
 
 def evaluate_random_splits(features: np.ndarray, manifest: pd.DataFrame, model_name: str, *,

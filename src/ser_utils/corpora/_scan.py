@@ -12,6 +12,7 @@ import soundfile as sf
 
 from ..audio import file_problem
 from ..errors import CorpusError
+from .walk_order import original_order
 
 log = logging.getLogger(__name__)
 
@@ -134,9 +135,9 @@ def audio_info(paths: list[Path]) -> pd.DataFrame:
 
 
 def finish_manifest(rows: list[dict], report: ScanReport, root: Path, columns: list[str]) -> pd.DataFrame:
-    """Rows -> DataFrame sorted by utterance_id, with header info and the scan report."""
-    frame = pd.DataFrame(rows, columns=columns)
-    frame = frame.sort_values("utterance_id", kind="stable").reset_index(drop=True)
+    """Rows -> DataFrame in the original's walk order (:func:`.walk_order.original_order`),
+    with header info and the scan report."""
+    frame = original_order(pd.DataFrame(rows, columns=columns))
     frame = pd.concat([frame, audio_info([Path(p) for p in frame["path"]])], axis=1)
     frame.attrs["root"] = str(root)
     frame.attrs["report"] = report.as_dict()

@@ -149,7 +149,11 @@ def parse_evaluation_file(path: str | Path) -> pd.DataFrame:
 
 
 def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
-    """One row per MSP-IMPROV speaking turn found on disk, sorted by ``utterance_id``.
+    """One row per MSP-IMPROV speaking turn found on disk, in the original's walk order.
+
+    Rows come as a Windows ``os.walk`` of ``root`` lists the files (session folder →
+    sentence folder → type folder → file, names compared case-insensitively; see
+    :mod:`ser_utils.corpora.walk_order`): the order the original study's folds were cut from.
 
     Parameters
     ----------

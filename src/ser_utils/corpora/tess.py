@@ -41,7 +41,7 @@ def parse_tess_name(stem: str) -> dict | None:
 
 
 def load_tess(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
-    """One row per TESS utterance, sorted by ``utterance_id``.
+    """One row per TESS utterance, in the original's walk order (:mod:`ser_utils.corpora.walk_order`).
 
     Parameters
     ----------
