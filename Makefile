@@ -27,6 +27,9 @@ $(LOCK_STAMP): requirements.lock
 $(STAMP): $(LOCK_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	@# librosa's eagerly typed numba kernels, compiled into numba's on-disk cache once, before
+	@# anything runs in parallel (see the numba cache note at `test` below).
+	$(BIN)/python -c "from ser_utils._numba import compile_librosa_kernels; compile_librosa_kernels()"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -55,13 +58,17 @@ test-notebooks: data
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
 
 # The notebooks (one kernel after another, in order) run beside the unit tests: each side
-# leaves a core idle much of the time. Their log is printed when both are done.
+# leaves a core idle much of the time. Their log is printed when both are done. numba's on-disk
+# cache is not safe for two processes that compile different signatures of one function at the
+# same moment (one's index can end up naming the other's machine code: a segfault), so the two
+# runs keep separate numba caches.
 NOTEBOOK_LOG := outputs/test-notebooks.log
+NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
 test: data
 	@mkdir -p $(dir $(NOTEBOOK_LOG)); echo "notebooks under nbval, beside the unit tests -> $(NOTEBOOK_LOG)"; \
-	$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax --nbval-cell-timeout=1800 $(NOTEBOOKS) \
-		>$(NOTEBOOK_LOG) 2>&1 & notebooks=$$!; \
-	$(BIN)/python -m pytest -q tests; unit=$$?; \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/notebooks $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
+		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(NOTEBOOK_LOG) 2>&1 & notebooks=$$!; \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q tests; unit=$$?; \
 	echo "unit tests done; waiting for the notebooks"; wait $$notebooks; notebooks_status=$$?; \
 	cat $(NOTEBOOK_LOG); test $$unit -eq 0 && test $$notebooks_status -eq 0
 

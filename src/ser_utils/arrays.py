@@ -342,6 +342,9 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         if int(n_jobs) > 1 and done < n:
             from joblib import Parallel, delayed
 
+            from ._numba import compile_librosa_kernels
+
+            compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
             # Results come back in order, as the workers finish them; at most pre_dispatch files
             # are in flight, so memory is bounded and the workers never wait for the writes.
             parallel = stack.enter_context(Parallel(n_jobs=int(n_jobs), return_as="generator",

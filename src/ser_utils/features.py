@@ -611,6 +611,9 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
         # One BLAS thread per file, in workers and here alike: the numbers do not depend on n_jobs.
         with contextlib.ExitStack() as stack:
             if workers > 1:
+                from ._numba import compile_librosa_kernels
+
+                compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
                 # The active joblib backend is kept (e.g. "dask" under joblib.parallel_backend("dask"),
                 # to scale out); only the local default gets one BLAS thread per worker process.
                 if _default_joblib_backend():
