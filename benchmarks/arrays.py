@@ -15,12 +15,12 @@ full profile's sizes, for two numbers of files N (``--limit`` and half of it):
 Reported: wall time of each subprocess and their ratio; peak memory, sampled from /proc
 every 50 ms: the resident set of the largest process (the original's one process; ours:
 the parent or one worker — what ``ru_maxrss`` of ``RUSAGE_CHILDREN`` would show) and, for
-ours, the sum over the parent and its workers. Targets: >= 1.8x for the seed recipe on 2
+ours, the sum over the parent and its workers. Targets: >= 1.8x for the original recipe on 2
 cores, >= 10x for the improved recipe, ours <= 600 MB per process whatever N while the
 original's grows with N. A seed run also checks that both ways give the same spectrograms.
 
     python benchmarks/arrays.py                       # every R+T file (N = 636 and 1272)
-    python benchmarks/arrays.py --limit 40 --recipe seed
+    python benchmarks/arrays.py --limit 40 --recipe original
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
     import noisereduce
 
     from ser_utils import config
-    from ser_utils.spectrograms import seed_spectrogram_reference
+    from ser_utils.spectrograms import original_spectrogram_reference
 
     recipe = config.get_recipe(recipe_name, "msp-improv", "full")
     audio = recipe.audio
@@ -141,7 +141,7 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         return librosa.load(path, sr=None)
 
     def scale(y):
-        return y * config.SEED_SCALE_GAIN if audio.scaling == "seed" else y / np.max(np.abs(y))
+        return y * config.ORIGINAL_SCALE_GAIN if audio.scaling == "seed" else y / np.max(np.abs(y))
 
     def trim(y):
         return librosa.effects.trim(y, top_db=audio.trim_top_db, frame_length=audio.trim_frame_length,
@@ -161,7 +161,7 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         audios.append(y)
         if recipe.spectrogram.kind == "seed":
             # float64, as the original's np.log of a float64 power array
-            spectrograms.append(seed_spectrogram_reference(y, sr, config=recipe.spectrogram).astype(np.float64))
+            spectrograms.append(original_spectrogram_reference(y, sr, config=recipe.spectrogram).astype(np.float64))
         else:
             spectrograms.append(_plain_log_mel(y, sr, recipe.spectrogram))
         labels.append(Path(path).stem)
@@ -212,15 +212,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from ser_utils import config, synthetic
-    from ser_utils.arrays import select_array_subset
+    from ser_utils.evaluation import select_files
     from ser_utils.corpora import load_msp_improv
 
     data = args.data or config.output_dir() / "benchmarks" / "synthetic-seed"
     root = data / "MSP-IMPROV"
     if not (root / config.SYNTHETIC_MARKER).exists() and not any(root.rglob("*.wav")):
-        print(f"making the synthetic seed-size MSP-IMPROV in {root} …", flush=True)
-        synthetic.make_msp_improv(root, size="seed", seed=0)
-    rows = select_array_subset(load_msp_improv(root), "seed")
+        print(f"making the synthetic full-size MSP-IMPROV in {root} …", flush=True)
+        synthetic.make_msp_improv(root, size="full", seed=0)
+    rows = select_files(load_msp_improv(root), "rt")
     largest = min(args.limit or len(rows), len(rows))
     sizes = sorted({max(1, largest // 2), largest})
     recipes = ("seed", "improved") if args.recipe == "both" else (args.recipe,)

@@ -1,7 +1,7 @@
 """Seed frame features: the original's per-file librosa loop against ``ser_utils.features``.
 
 On the synthetic ``seed``-size MSP-IMPROV corpus (made on first use), the R + T recordings
-are preprocessed once with the seed recipe (trim, pad to 338 368 samples, denoise) into a
+are preprocessed once with the original recipe (trim, pad to 338 368 samples, denoise) into a
 memory-mapped array; both sides read the same padded clips from it, so preprocessing is
 not what is timed. Then, each in its own subprocess (same machine, same run):
 
@@ -80,11 +80,11 @@ def prepare(data: Path, work: Path, *, limit: int | None, n_jobs: int) -> dict:
     from ser_utils.corpora import load_msp_improv
 
     root = config.corpus_root("msp-improv", data)
-    synthetic.make_msp_improv(root, size="seed")
-    manifest = features.original_files(load_msp_improv(root))
+    synthetic.make_msp_improv(root, size="full")
+    manifest = evaluation.select_files(load_msp_improv(root))
     if limit:
         manifest = manifest.iloc[:limit].reset_index(drop=True)
-    recipe = config.seed_recipe("msp-improv", "full")
+    recipe = config.original_recipe("msp-improv", "full")
     index = {"paths": list(map(str, manifest["path"])), "recipe": recipe.to_dict(),
              "identity": [[os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in manifest["path"]]}
     work.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,7 @@ def prepare(data: Path, work: Path, *, limit: int | None, n_jobs: int) -> dict:
     rates = []
     jobs = (joblib.delayed(audio.load_and_preprocess)(p, recipe.audio) for p in manifest["path"])
     results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    for i, (samples, sr) in enumerate(tqdm(results, total=len(manifest), desc="preprocess (seed recipe)")):
+    for i, (samples, sr) in enumerate(tqdm(results, total=len(manifest), desc="preprocess (original recipe)")):
         clips[i] = samples
         rates.append(sr)
     clips.flush()
@@ -120,7 +120,7 @@ def run_variant(variant: str, work: Path, *, n_jobs: int) -> dict:
     description = json.loads((work / "audio.json").read_text())
     paths, sr = description["index"]["paths"], description["sr"]
     clips = np.load(work / "audio.npy", mmap_mode="r")
-    recipe = config.seed_recipe("msp-improv", "full")
+    recipe = config.original_recipe("msp-improv", "full")
     hop = recipe.features.hop_length
     cache_dir = work / "cache"
     info = None
@@ -134,7 +134,7 @@ def run_variant(variant: str, work: Path, *, n_jobs: int) -> dict:
             out[i] = vector
     else:
         loader = features.PreloadedAudio(clips, sr, paths)
-        out, info = features.extract_features(paths, "seed", recipe=recipe, n_jobs=n_jobs, cache_dir=cache_dir,
+        out, info = features.extract_features(paths, "frames", recipe=recipe, n_jobs=n_jobs, cache_dir=cache_dir,
                                               progress=False, audio_loader=loader, return_info=True)
     seconds = time.perf_counter() - start
     workers = [peak for peak in map(_peak_rss_mib, _children()) if peak] if variant == "cold" else []
@@ -160,7 +160,7 @@ def reference_noise(work: Path, description: dict, row: int, cold: np.ndarray) -
     from threadpoolctl import threadpool_info, threadpool_limits
 
     y = np.asarray(np.load(work / "audio.npy", mmap_mode="r")[row])
-    hop = config.MSP_IMPROV_SEED_HOP
+    hop = config.MSP_IMPROV_ORIGINAL_HOP
     default = original_features(y, description["sr"], hop)
     with threadpool_limits(limits=1):
         single = original_features(y, description["sr"], hop)
@@ -180,7 +180,7 @@ def run_in_subprocess(variant: str, work: Path, *, n_jobs: int) -> dict:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder for the synthetic seed-size corpora (default <work>/data)")
+                        help="folder for the synthetic full-size corpora (default <work>/data)")
     parser.add_argument("--work", type=Path, default=None, help=f"working folder (default {default_work_dir()})")
     parser.add_argument("--limit", type=int, default=None, help="use the first N R + T files (quick run)")
     parser.add_argument("--n-jobs", type=int, default=2, help="workers of ser_utils (and of the preprocessing)")
@@ -204,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("the warm run returned other features than the cold run")
     ratios = {"cold": rows["original"]["seconds"] / rows["cold"]["seconds"],
               "warm": rows["original"]["seconds"] / rows["warm"]["seconds"]}
-    print(f"\n{description['n']} R + T clips of {config.MSP_IMPROV_SEED_LENGTH} samples at {description['sr']} Hz, "
-          f"hop {config.MSP_IMPROV_SEED_HOP} -> {rows['original']['shape'][1]} values each; "
+    print(f"\n{description['n']} R + T clips of {config.MSP_IMPROV_ORIGINAL_LENGTH} samples at {description['sr']} Hz, "
+          f"hop {config.MSP_IMPROV_ORIGINAL_HOP} -> {rows['original']['shape'][1]} values each; "
           f"{os.cpu_count()} CPUs, ser_utils n_jobs={args.n_jobs}")
     print(f"{'variant':<34}{'wall s':>9}{'files/s':>9}{'peak RSS MiB':>14}{'worker MiB':>12}{'speed-up':>10}")
     labels = {"original": "(a) original loop, 4 librosa calls", "cold": "(b) ser_utils, cold cache",

@@ -58,7 +58,7 @@ VARIANTS: dict[str, dict] = {
         "training": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 30}},
     "fusion: improved + functionals SVM (mean of probabilities)": {"fusion": True},
 }
-BASELINES: tuple[str, ...] = ("rbf_svm functionals", "rbf_svm functionals, sound grid")
+BASELINES: tuple[str, ...] = ("rbf_svm functionals", "rbf_svm functionals, grouped grid")
 
 
 def variant_recipe(base: Recipe, changes: dict) -> Recipe:
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from ser_utils import arrays, features, fusion, traditional
     from ser_utils.corpora import load_corpus
-    from ser_utils.end_to_end import cross_validate_model, four_class_rows
+    from ser_utils.end_to_end import cross_validate_model, subset_rows
 
     names = args.variants or [*BASELINES, *VARIANTS]
     unknown = sorted(set(names) - set(VARIANTS) - set(BASELINES))
@@ -110,14 +110,14 @@ def main(argv: list[str] | None = None) -> int:
             loaded[chain] = arrays.load_arrays(paths.directory)
         return loaded[chain]
 
-    # The functionals of the seed recipe's audio chain: what `ser traditional --features functionals` uses.
+    # The functionals of the original recipe's audio chain: what `ser traditional --features functionals` uses.
     spectrograms, _, metadata = arrays_for(base)
-    files = arrays.select_array_subset(manifest)  # the arrays' rows, with their paths
+    files = evaluation.select_files(manifest)  # the arrays' rows, with their paths
     assert list(files["utterance_id"]) == list(metadata["utterance_id"])
     functionals = features.extract_features(files, fusion.FUSION_FEATURES, n_jobs=args.jobs, progress=False,
-                                            recipe=config.seed_recipe("msp-improv", args.profile),
+                                            recipe=config.original_recipe("msp-improv", args.profile),
                                             cache_dir=work / "features")
-    rows = four_class_rows(metadata)
+    rows = subset_rows(metadata)
     protocol = evaluation.make_protocol(args.protocol, rows)
     print(f"{args.root}: {len(rows)} utterances, {protocol.n_splits} folds ({args.protocol}), "
           f"{args.profile} profile", flush=True)
@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         start = time.perf_counter()
         parameters = None
         if name in BASELINES:
-            grid = "sound" if "grid" in name else "none"
+            grid = "grouped" if "grid" in name else "none"
             folds = traditional.evaluate_model(functionals[rows["row"].to_numpy()], rows["label"], protocol, "rbf_svm",
                                                labels=config.FOUR_CLASSES, grid=grid, progress=False,
                                                inner_groups=rows[protocol.group_column].to_numpy()

@@ -33,7 +33,7 @@ def make_bundle(recipe_name: str, profile: str, folder: Path) -> Path:
     from ser_utils.training import save_bundle, set_global_seed
 
     recipe = config.get_recipe(recipe_name, "msp-improv", profile)
-    rate = recipe.audio.target_sr or config.SEED_SPECTROGRAM_SAMPLE_RATE
+    rate = recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE
     set_global_seed(0)
     shape = spectrogram_shape(recipe.audio.target_length, rate, recipe.spectrogram)
     model = build_model(recipe.model, (*shape, 1), len(config.FOUR_CLASSES))

@@ -1,4 +1,4 @@
-"""Seconds per epoch of the real training loop: the seed CNN-ConvLSTM against the improved model.
+"""Seconds per epoch of the real training loop: the original CNN-ConvLSTM against the improved model.
 
 Each recipe's model is trained by :func:`ser_utils.training.train_model` — the function the
 notebooks and ``ser train`` call — on a memory-mapped ``.npy`` of random spectrograms of
@@ -33,12 +33,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ser_utils import config  # noqa: E402
 from ser_utils.spectrograms import spectrogram_shape  # noqa: E402
 
-RECIPES: tuple[str, ...] = ("seed", "improved")
+RECIPES: tuple[str, ...] = ("original", "improved")
 
 
 def input_shape(recipe: config.Recipe) -> tuple[int, int]:
     """(frequency bins, frames) of the recipe's spectrograms, from its clip length and sample rate."""
-    rate = recipe.audio.target_sr or config.SEED_SPECTROGRAM_SAMPLE_RATE  # the seed code assumes 44.1 kHz
+    rate = recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE  # the seed code assumes 44.1 kHz
     return spectrogram_shape(recipe.audio.target_length, rate, recipe.spectrogram)
 
 
@@ -47,7 +47,7 @@ def write_arrays(directory: Path, shape: tuple[int, int], *, n: int, seed: int) 
     rng = np.random.default_rng(seed)
     path = directory / "spectrograms.npy"
     array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, *shape))
-    for start in range(0, n, 16):  # in slices: the full seed arrays are large
+    for start in range(0, n, 16):  # in slices: the full original arrays are large
         chunk = array[start:start + 16]
         chunk[:] = rng.normal(-40.0, 10.0, size=chunk.shape)
     array.flush()
@@ -109,12 +109,12 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['recipe']:<10}{row['model']:<20}{row['input']:>10}{row['parameters']:>13,}{row['mean']:>9.2f}"
               f"{row['best']:>7.2f}{1000 * row['mean'] / row['n_train']:>12.1f}")
-    seed_row, improved_row = rows
-    print(f"seed / improved: {seed_row['mean'] / improved_row['mean']:.1f}× time per epoch "
-          f"(best epochs: {seed_row['best'] / improved_row['best']:.1f}×), "
-          f"{seed_row['parameters'] / improved_row['parameters']:.1f}× parameters; "
-          f"{seed_row['n_train']} training examples per epoch, validation "
-          f"{'on' if seed_row['validation'] and improved_row['validation'] else 'off'}")
+    original_row, improved_row = rows
+    print(f"seed / improved: {original_row['mean'] / improved_row['mean']:.1f}× time per epoch "
+          f"(best epochs: {original_row['best'] / improved_row['best']:.1f}×), "
+          f"{original_row['parameters'] / improved_row['parameters']:.1f}× parameters; "
+          f"{original_row['n_train']} training examples per epoch, validation "
+          f"{'on' if original_row['validation'] and improved_row['validation'] else 'off'}")
     return 0
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from conftest import write_tone
 
-from ser_utils import arrays, config
+from ser_utils import arrays, config, evaluation
 from ser_utils.audio import load_and_preprocess
 from ser_utils.corpora import original_order
 from ser_utils.cli import main
@@ -23,12 +23,12 @@ FILES = ("audio.npy", "spectrograms.npy", "labels.npy", "metadata.csv")
 
 @pytest.fixture(scope="module")
 def recipe():
-    return config.seed_recipe("msp-improv", "smoke")
+    return config.original_recipe("msp-improv", "smoke")
 
 
 @pytest.fixture(scope="module")
 def small_manifest(msp_manifest):
-    """A 20-file slice of the mini MSP-IMPROV with R, T and some P/S rows (left out by the seed subset),
+    """A 20-file slice of the mini MSP-IMPROV with R, T and some P/S rows (left out by the rt subset),
     and, for the label check, an 'other' or 'no_agreement' R+T row when the corpus has one."""
     rows = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])]
     unusual = rows[~rows["label"].isin(config.FOUR_CLASSES)].head(2)
@@ -46,12 +46,12 @@ def complete(tmp_path_factory, small_manifest, recipe):
 
 def test_arrays_hold_every_r_and_t_file_row_aligned_with_the_metadata(complete, small_manifest, recipe):
     spectrograms, labels, metadata = arrays.load_arrays(complete)
-    expected = small_manifest[small_manifest["recording_type"].isin(config.SEED_RECORDING_TYPES)]
+    expected = small_manifest[small_manifest["recording_type"].isin(config.ORIGINAL_RECORDING_TYPES)]
     assert metadata["utterance_id"].tolist() == original_order(expected)["utterance_id"].tolist()  # the walk order
     assert spectrograms.shape == (len(expected), 442, 99) and spectrograms.dtype == np.float32
     assert isinstance(spectrograms, np.memmap)
     assert labels.dtype.kind == "U" and labels.tolist() == metadata["label"].tolist()
-    assert set(labels) - set(config.FOUR_CLASSES), "the seed arrays keep 'other' / 'no_agreement' labels"
+    assert set(labels) - set(config.FOUR_CLASSES), "the original arrays keep 'other' / 'no_agreement' labels"
     audio = np.load(complete / "audio.npy", mmap_mode="r")
     assert audio.shape == (len(expected), recipe.audio.target_length)
     paths = dict(zip(small_manifest["utterance_id"], small_manifest["path"]))
@@ -130,7 +130,7 @@ def test_skipping_bad_files_leaves_them_out_and_lists_them(tmp_path, manifest_wi
     out = tmp_path / "out"
     arrays.generate_arrays(manifest, recipe, out, n_jobs=1, progress=False, on_error="skip", chunk_size=2)
     spectrograms, labels, metadata = arrays.load_arrays(out)
-    selected = arrays.select_array_subset(manifest)
+    selected = evaluation.select_files(manifest)
     assert len(metadata) == len(spectrograms) == len(labels) == len(selected) - 1
     assert silent.stem not in set(metadata["utterance_id"])
     skipped = json.loads((out / "arrays.json").read_text())["skipped"]
@@ -158,5 +158,5 @@ def test_cli_writes_the_arrays(tmp_path, msp_root, capsys):
     assert "spectrograms (" in capsys.readouterr().out
     spectrograms, labels, metadata = arrays.load_arrays(tmp_path / "a")
     assert spectrograms.shape[1:] == (64, 201)  # the synthetic corpus is smoke-sized: 2 s at 16 kHz
-    assert set(metadata["recording_type"]) == set(config.SEED_RECORDING_TYPES)
+    assert set(metadata["recording_type"]) == set(config.ORIGINAL_RECORDING_TYPES)
     assert Path(tmp_path / "a" / "arrays.json").is_file()

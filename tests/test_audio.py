@@ -34,11 +34,11 @@ def test_read_audio_folds_stereo_to_mono_by_averaging(tmp_path):
     np.testing.assert_allclose(samples, left.mean(axis=1), atol=1e-7)
 
 
-def test_seed_scaling_is_int16_times_1000_over_32768(tmp_path, msp_manifest):
+def test_original_scaling_is_int16_times_1000_over_32768(tmp_path, msp_manifest):
     path = msp_manifest["path"].iloc[0]
     samples, _ = audio.read_audio(path)
     as_int16, _ = sf.read(path, dtype="int16")
-    np.testing.assert_allclose(audio.scale_like_seed(samples), as_int16.astype(np.float64) * 1000 / 32768, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(audio.scale_like_original(samples), as_int16.astype(np.float64) * 1000 / 32768, rtol=1e-6, atol=1e-6)
 
 
 def test_peak_normalise_and_pad_or_crop():
@@ -58,22 +58,22 @@ def test_trim_removes_synthetic_leading_and_trailing_silence(msp_manifest):
     assert len(trimmed) < len(samples) - 0.2 * sr
 
 
-def test_seed_chain_for_msp_improv_equals_the_original_calls_step_by_step(msp_manifest):
-    recipe = config.seed_recipe("msp-improv", "full")
+def test_original_chain_for_msp_improv_equals_the_original_calls_step_by_step(msp_manifest):
+    recipe = config.original_recipe("msp-improv", "full")
     path = msp_manifest["path"].iloc[3]
     samples, sr = audio.read_audio(path)
     as_int16, _ = sf.read(path, dtype="int16")
     scaled = (as_int16.astype(np.float64) * 1000 / 32768).astype(np.float32)  # int16 x 1000 would overflow
     trimmed, _ = librosa.effects.trim(scaled, top_db=25, frame_length=256, hop_length=64)
-    padded = librosa.util.fix_length(trimmed, size=config.MSP_IMPROV_SEED_LENGTH)
+    padded = librosa.util.fix_length(trimmed, size=config.MSP_IMPROV_ORIGINAL_LENGTH)
     expected = noisereduce.reduce_noise(y=padded, sr=sr)
     out, out_sr = audio.preprocess(samples, sr, recipe.audio)
     assert out_sr == sr == 44_100 and out.shape == (338_368,) and out.dtype == np.float32
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
 
 
-def test_seed_chain_for_tess_resamples_to_22050_and_pads_to_the_longest_clip(tess_manifest):
-    recipe = config.seed_recipe("tess", "full")
+def test_original_chain_for_tess_resamples_to_22050_and_pads_to_the_longest_clip(tess_manifest):
+    recipe = config.original_recipe("tess", "full")
     row = tess_manifest.set_index("utterance_id").loc["OAF_food_fear"]  # the 96 kHz file
     samples, sr = audio.read_audio(row["path"])
     scaled = samples * 1000
@@ -134,7 +134,7 @@ def test_silent_file_fails_preprocessing_with_its_name(tmp_path):
     path = tmp_path / "silent.wav"
     sf.write(str(path), np.zeros(16_000, dtype=np.float32), 16_000, subtype="PCM_16")
     with pytest.raises(AudioError, match=r"silent\.wav: the clip is silent"):
-        audio.load_and_preprocess(path, config.seed_recipe("msp-improv").audio)
+        audio.load_and_preprocess(path, config.original_recipe("msp-improv").audio)
 
 
 def test_trimming_that_leaves_nothing_is_an_error():

@@ -321,7 +321,7 @@ CASES: dict[str, Case] = {
                                      "model.keras: the model file is corrupt (empty)"),
     "bundle_model_keras_damaged": Case(_predict_with(lambda tmp: fake_bundle(tmp, model=b"PK\x03\x04garbage")), 2,
                                        "model.keras: the model file is corrupt (damaged"),
-    "unreadable_file_seed_recipe": Case(_unreadable(skip=False), 2,
+    "unreadable_file_original_recipe": Case(_unreadable(skip=False), 2,
                                         "MSP-IMPROV-S01N-F01-R-FF04.wav: cannot read audio"),
     "unreadable_file_skip_bad_files": Case(
         _unreadable(skip=True), 0, "1 of 4 files skipped",

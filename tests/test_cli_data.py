@@ -26,14 +26,14 @@ def test_data_check_prints_counts_for_synthetic_tess(capsys, tess_root):
     assert "skipped files:" in out and "0 unparseable" in out
 
 
-def test_data_check_prints_sessions_types_and_the_seed_subset_for_msp_improv(capsys, msp_root, msp_manifest):
+def test_data_check_prints_sessions_types_and_the_rt_subset_for_msp_improv(capsys, msp_root, msp_manifest):
     status, out, _ = run(capsys, "data", "check", "msp-improv", msp_root)
     assert status == 0
     assert f"msp-improv: {len(msp_manifest)} utterances" in out
     sessions = ", ".join(f"{s} {n}" for s, n in msp_manifest["session"].value_counts().sort_index().items())
     assert f"sessions:        {sessions}" in out
-    seed = msp_manifest[msp_manifest.recording_type.isin(["R", "T"]) & msp_manifest.label.isin(config.FOUR_CLASSES)]
-    assert f"R+T, 4 classes:  {len(seed)} (" in out
+    rt4 = msp_manifest[msp_manifest.recording_type.isin(["R", "T"]) & msp_manifest.label.isin(config.FOUR_CLASSES)]
+    assert f"rt-4class:       {len(rt4)} (" in out
     assert "recording types: P " in out
 
 

@@ -65,17 +65,17 @@ def test_the_trained_bundle_predicts_new_audio(trained_run, msp_manifest, capsys
 
 
 def test_evaluate_writes_metrics_without_a_bundle(tmp_path, trained_run, msp_root):
-    status = main(["evaluate", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "seed-4fold",
+    status = main(["evaluate", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "original-4fold",
                    "--folds", "2", "--epochs", "1", "--profile", "smoke", "--arrays", str(trained_run.parent / "arrays"),
                    "--seeds", "3", "4", "--out", str(tmp_path / "evaluation")])
     assert status == 0
     assert not (tmp_path / "evaluation" / "model").exists()
-    assert json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"] == "seed-4fold"
+    assert json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"] == "original-4fold"
     assert (tmp_path / "evaluation" / "predictions.csv").is_file()
     composition = pd.read_csv(tmp_path / "evaluation" / "fold_composition.csv", index_col="fold")
     assert list(composition.index) == [1, 2, 3, 4] and "test_speakers_in_training" in composition.columns
     report = (tmp_path / "evaluation" / "report.md").read_text()
-    assert "## What the folds test" in report and "### seed-4fold" in report and "### loso" in report
+    assert "## What the folds test" in report and "### original-4fold" in report and "### loso" in report
     metrics = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())
     assert [(f["training_seed"], f["fold"]) for f in metrics["folds"]] == [(3, 1), (4, 1)]
     assert json.loads((tmp_path / "evaluation" / "config.json").read_text())["training_seeds"] == [3, 4]

@@ -31,14 +31,14 @@ def tiny_problem():
                           "speaker": "F01", "session": 1, "recording_type": ["R"] * 3 + ["P"] * 3})
     metadata = pd.concat([metadata, extra], ignore_index=True)
     x = np.concatenate([x, np.full((6, 40, 40), 1e3, np.float32)])  # would wreck training if used
-    recipe = config.seed_recipe("msp-improv", "smoke")
+    recipe = config.original_recipe("msp-improv", "smoke")
     recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, epochs=1, batch_size=16))
     return x, metadata, recipe
 
 
 def test_cross_validate_model_returns_a_scored_row_per_fold(tiny_problem, tmp_path):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name="seed-4fold",
+    rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name="original-4fold",
                                            out_dir=tmp_path / "models", progress=False)
     assert [row["fold"] for row in rows] == [1, 2, 3, 4]
     assert sum(row["n_test"] for row in rows) == 48  # only the 4-class R+T rows
@@ -62,15 +62,15 @@ def test_loso_on_a_subset_of_folds_holds_out_whole_sessions(tiny_problem):
     assert rows[0]["test_group"] == "2" and rows[0]["n_test"] == 12
 
 
-def test_seed_4fold_runs_three_training_seeds_in_the_full_profile_and_one_in_smoke():
-    assert len(end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "full"), "seed-4fold")) >= 3
-    assert end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "smoke"), "seed-4fold") == (0,)
-    assert end_to_end.default_training_seeds(config.seed_recipe("msp-improv", "full"), "loso") == (0,)
+def test_original_4fold_runs_three_training_seeds_in_the_full_profile_and_one_in_smoke():
+    assert len(end_to_end.default_training_seeds(config.original_recipe("msp-improv", "full"), "original-4fold")) >= 3
+    assert end_to_end.default_training_seeds(config.original_recipe("msp-improv", "smoke"), "original-4fold") == (0,)
+    assert end_to_end.default_training_seeds(config.original_recipe("msp-improv", "full"), "loso") == (0,)
 
 
 def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_problem):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_seeds(x, metadata, recipe=recipe, protocol_name="seed-4fold", seeds=[3, 7],
+    rows = end_to_end.cross_validate_seeds(x, metadata, recipe=recipe, protocol_name="original-4fold", seeds=[3, 7],
                                            folds=[1], progress=False)
     assert [(row["training_seed"], row["fold"], row["seed"]) for row in rows] == [(3, 1, 4), (7, 1, 8)]
     assert rows[0]["predictions"]["utterance_id"] == rows[1]["predictions"]["utterance_id"]  # same test fold

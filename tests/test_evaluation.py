@@ -14,7 +14,7 @@ from ser_utils import config
 from ser_utils.errors import CorpusError, SerError
 from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, LeakageError, Protocol, check_no_leakage, class_report,
                                   compute_metrics, evaluate_folds, fold_table, make_protocol, prediction_table,
-                                  save_results, seed_table, select_subset, summarise_folds)
+                                  save_results, original_table, select_subset, summarise_folds)
 
 
 def hand_manifest() -> pd.DataFrame:
@@ -93,57 +93,60 @@ def test_class_report_adds_macro_and_weighted_rows():
 # ------------------------------------------------------------------------ subsets
 def test_select_subset_counts_on_a_hand_built_manifest():
     manifest = hand_manifest()
-    seed = select_subset(manifest, "seed")
-    assert seed["utterance_id"].tolist() == ["u00", "u01", "u04", "u05", "u08", "u09"]  # R/T, four classes, in order
-    assert list(seed.index) == list(range(6))
+    rt4 = select_subset(manifest, "rt-4class")
+    assert rt4["utterance_id"].tolist() == ["u00", "u01", "u04", "u05", "u08", "u09"]  # R/T, four classes, in order
+    assert list(rt4.index) == list(range(6))
     assert len(select_subset(manifest, "4class")) == 10
-    assert len(select_subset(manifest, "all")) == 10  # MSP-IMPROV has no emotion beyond the four
-    assert set(select_subset(manifest, "all")["label"]) <= set(config.EMOTIONS)
+    assert len(select_subset(manifest, "emotions")) == 10  # MSP-IMPROV has no emotion beyond the four
+    assert set(select_subset(manifest, "emotions")["label"]) <= set(config.EMOTIONS)
+    assert len(select_subset(manifest, "all")) == len(manifest)  # 'other' and 'no_agreement' too
 
 
-def test_select_subset_on_tess_keeps_every_emotion_for_seed_and_all():
+def test_select_subset_on_tess_keeps_every_emotion_for_rt_emotions_and_all():
     labels = ["angry", "disgust", "fear", "happy", "neutral", "surprise", "sad"]
     manifest = pd.DataFrame({"label": labels * 2, "speaker": ["OAF"] * 7 + ["YAF"] * 7, "corpus": "tess"})
-    assert len(select_subset(manifest, "seed")) == 14
+    assert len(select_subset(manifest, "rt")) == 14  # no recording types: R+T keeps every file
+    assert len(select_subset(manifest, "emotions")) == 14
     assert len(select_subset(manifest, "all")) == 14
     assert sorted(select_subset(manifest, "4class")["label"].unique()) == list(config.FOUR_CLASSES)
+    assert select_subset(manifest, "rt-4class").equals(select_subset(manifest, "4class"))
 
 
 def test_select_subset_errors():
-    with pytest.raises(ValueError, match="seed, 4class, all"):
+    with pytest.raises(ValueError, match="rt, rt-4class, 4class, emotions, all"):
         select_subset(hand_manifest(), "five")
     only_other = hand_manifest().assign(label="other")
-    with pytest.raises(CorpusError, match="subset 'seed' of msp-improv is empty"):
-        select_subset(only_other, "seed")
+    with pytest.raises(CorpusError, match="subset 'rt-4class' of msp-improv is empty"):
+        select_subset(only_other, "rt-4class")
 
 
 def test_select_subset_on_synthetic_msp_improv(msp_manifest):
-    seed = select_subset(msp_manifest, "seed")
-    assert set(seed["recording_type"]) <= set(config.SEED_RECORDING_TYPES)
-    assert set(seed["label"]) == set(config.FOUR_CLASSES)
+    rt4 = select_subset(msp_manifest, "rt-4class")
+    assert set(rt4["recording_type"]) <= set(config.ORIGINAL_RECORDING_TYPES)
+    assert set(rt4["label"]) == set(config.FOUR_CLASSES)
     four = select_subset(msp_manifest, "4class")
     expected = msp_manifest["label"].isin(config.FOUR_CLASSES).sum()
-    assert len(four) == expected > len(seed)
-    kept = msp_manifest["utterance_id"][msp_manifest["utterance_id"].isin(seed["utterance_id"])]
-    assert seed["utterance_id"].tolist() == kept.tolist()  # manifest (walk) order kept
+    assert len(four) == expected > len(rt4)
+    kept = msp_manifest["utterance_id"][msp_manifest["utterance_id"].isin(rt4["utterance_id"])]
+    assert rt4["utterance_id"].tolist() == kept.tolist()  # manifest (walk) order kept
 
 
 # ---------------------------------------------------------------------- protocols
-def test_seed_random_equals_train_test_split():
+def test_original_random_equals_train_test_split():
     manifest = pd.DataFrame({"label": ["angry", "happy", "neutral", "sad"] * 10})
-    protocol = make_protocol("seed-random", manifest)
+    protocol = make_protocol("original-random", manifest)
     ((train, test),) = protocol.split(manifest["label"])
     expected_train, expected_test = train_test_split(np.arange(40), test_size=0.25, random_state=1)
     assert train.tolist() == expected_train.tolist()
     assert test.tolist() == expected_test.tolist()
-    other = make_protocol("seed-random", manifest, random_state=3).split(manifest["label"])[0][1]
+    other = make_protocol("original-random", manifest, random_state=3).split(manifest["label"])[0][1]
     assert other.tolist() == train_test_split(np.arange(40), test_size=0.25, random_state=3)[1].tolist()
 
 
-def test_seed_4fold_equals_unshuffled_stratified_kfold():
+def test_original_4fold_equals_unshuffled_stratified_kfold():
     y = np.array(["neutral"] * 9 + ["angry"] * 5 + ["happy"] * 4 + ["sad"] * 6)
     manifest = pd.DataFrame({"label": y})
-    protocol = make_protocol("seed-4fold", manifest)
+    protocol = make_protocol("original-4fold", manifest)
     expected = list(StratifiedKFold(n_splits=4).split(np.zeros(len(y)), y))
     got = protocol.split(y)
     assert protocol.n_splits == 4
@@ -163,13 +166,13 @@ def test_grouped_protocols_hold_out_whole_groups(name, column, folds):
 
 
 def test_loso_and_speaker_on_synthetic_corpora(msp_manifest, tess_manifest):
-    seed = select_subset(msp_manifest, "seed")
-    loso = make_protocol("loso", seed)
-    assert loso.n_splits == seed["session"].nunique() == 6
-    for train, test in loso.split(seed["label"]):
-        assert not set(seed["session"].iloc[train]) & set(seed["session"].iloc[test])
-        assert not set(seed["speaker"].iloc[train]) & set(seed["speaker"].iloc[test])
-    tess = select_subset(tess_manifest, "seed")
+    rt4 = select_subset(msp_manifest, "rt-4class")
+    loso = make_protocol("loso", rt4)
+    assert loso.n_splits == rt4["session"].nunique() == 6
+    for train, test in loso.split(rt4["label"]):
+        assert not set(rt4["session"].iloc[train]) & set(rt4["session"].iloc[test])
+        assert not set(rt4["speaker"].iloc[train]) & set(rt4["speaker"].iloc[test])
+    tess = select_subset(tess_manifest, "emotions")
     speaker = make_protocol("speaker", tess)
     assert speaker.n_splits == 2
     held_out = [set(tess["speaker"].iloc[test]) for _, test in speaker.split(tess["label"])]
@@ -216,10 +219,10 @@ def _never_called(train, test):
 
 def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
     manifest = hand_manifest()
-    protocol = make_protocol("seed-4fold", manifest)
-    leaky = Protocol("seed-4fold", LeakySplitter(([0, 1, 2, 3], [3, 4])), speakers=protocol.speakers,
+    protocol = make_protocol("original-4fold", manifest)
+    leaky = Protocol("original-4fold", LeakySplitter(([0, 1, 2, 3], [3, 4])), speakers=protocol.speakers,
                      utterance_ids=protocol.utterance_ids)
-    with pytest.raises(LeakageError, match="protocol 'seed-4fold' fold 1: 1 rows in training and test"):
+    with pytest.raises(LeakageError, match="protocol 'original-4fold' fold 1: 1 rows in training and test"):
         evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
                        progress=False)
     assert issubclass(LeakageError, SerError)  # the ser command prints it as one line, exit 2
@@ -227,7 +230,7 @@ def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
 
 def test_leakage_guard_catches_the_same_utterance_id_on_both_sides():
     ids = np.array(["u0", "u1", "u0", "u2"])  # one utterance listed twice
-    protocol = Protocol("seed-random", None, utterance_ids=ids)
+    protocol = Protocol("original-random", None, utterance_ids=ids)
     with pytest.raises(LeakageError, match="utterance u0 in training and test"):
         check_no_leakage(protocol, np.array([0, 1]), np.array([2, 3]))
 
@@ -247,9 +250,9 @@ def test_leakage_guard_stops_a_speaker_independent_protocol_sharing_a_speaker(na
 
 
 def test_leakage_guard_lets_the_seed_protocols_share_speakers_by_design(msp_manifest):
-    seed = select_subset(msp_manifest, "seed")
-    protocol = make_protocol("seed-4fold", seed)
-    for train, test in protocol.split(seed["label"]):
+    rt4 = select_subset(msp_manifest, "rt-4class")
+    protocol = make_protocol("original-4fold", rt4)
+    for train, test in protocol.split(rt4["label"]):
         check_no_leakage(protocol, train, test)  # actors may be on both sides here: allowed, not leaking
     assert protocol.speakers is not None and not protocol.speaker_independent
 
@@ -313,10 +316,10 @@ FOLD_ROWS = [
 ]
 
 
-def test_seed_table_gives_mean_and_sd_over_training_seeds():
+def test_original_table_gives_mean_and_sd_over_training_seeds():
     rows = [{"fold": fold, "training_seed": seed, "wa": wa, "ua": wa - 0.1, "macro_f1": wa - 0.2}
             for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()]
-    table = seed_table(rows)
+    table = original_table(rows)
     assert list(table.index) == [1, 2, "mean"]
     assert table.at[1, "wa"] == pytest.approx(0.55) and table.at[1, "wa_sd"] == pytest.approx(0.05)
     assert table.at[2, "wa"] == pytest.approx(0.6) and table.at[2, "wa_sd"] == pytest.approx(0.1)
@@ -352,8 +355,8 @@ def test_save_results_writes_json_and_csv(tmp_path):
 
 
 def test_subsets_and_protocols_are_named_as_documented():
-    assert SUBSETS == ("seed", "4class", "all")
-    assert PROTOCOLS == ("seed-random", "seed-4fold", "loso", "speaker")
+    assert tuple(SUBSETS) == ("rt", "rt-4class", "4class", "emotions", "all")
+    assert PROTOCOLS == ("original-random", "original-4fold", "loso", "speaker")
 
 
 def test_confusion_matrix_heatmap_shows_row_normalised_recall():

@@ -1,4 +1,4 @@
-"""Features: the seed frame features equal the original's four librosa calls, the
+"""Features: the original frame features equal the original's four librosa calls, the
 functionals and eGeMAPS sets, and the on-disk cache (hits, invalidation, parallel runs)."""
 
 from __future__ import annotations
@@ -31,15 +31,15 @@ def original_frame_features(y: np.ndarray, sr: int, hop: int) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def msp_seed_clip(msp_manifest) -> tuple[np.ndarray, int]:
-    """An R recording through the full seed chain: trimmed, padded to 338 368 samples, denoised."""
+def msp_original_clip(msp_manifest) -> tuple[np.ndarray, int]:
+    """An R recording through the full original chain: trimmed, padded to 338 368 samples, denoised."""
     path = msp_manifest.loc[msp_manifest["recording_type"] == "R", "path"].iloc[0]
-    return audio.load_and_preprocess(path, config.seed_recipe("msp-improv", "full").audio)
+    return audio.load_and_preprocess(path, config.original_recipe("msp-improv", "full").audio)
 
 
 @pytest.fixture(scope="module")
-def tess_seed_clip(tess_manifest) -> tuple[np.ndarray, int]:
-    return audio.load_and_preprocess(tess_manifest["path"].iloc[0], config.seed_recipe("tess", "full").audio)
+def tess_original_clip(tess_manifest) -> tuple[np.ndarray, int]:
+    return audio.load_and_preprocess(tess_manifest["path"].iloc[0], config.original_recipe("tess", "full").audio)
 
 
 @pytest.fixture()
@@ -71,19 +71,19 @@ def counted(monkeypatch) -> list[int]:
 
 
 def tess_recipe() -> config.Recipe:
-    return config.seed_recipe("tess", "smoke")
+    return config.original_recipe("tess", "smoke")
 
 
 # ------------------------------------------------------------------------- frames
-def test_frame_counts_of_the_seed_clips_follow_from_the_config_constants():
-    assert features.n_frames(config.MSP_IMPROV_SEED_LENGTH, hop_length=config.MSP_IMPROV_SEED_HOP) == 623
-    assert features.n_frames(config.TESS_SEED_LENGTH, hop_length=config.TESS_SEED_HOP) == 239
+def test_frame_counts_of_the_original_clips_follow_from_the_config_constants():
+    assert features.n_frames(config.MSP_IMPROV_ORIGINAL_LENGTH, hop_length=config.MSP_IMPROV_ORIGINAL_HOP) == 623
+    assert features.n_frames(config.TESS_ORIGINAL_LENGTH, hop_length=config.TESS_ORIGINAL_HOP) == 239
 
 
-def test_frame_features_of_a_padded_msp_clip_equal_the_four_librosa_calls(msp_seed_clip):
-    samples, sr = msp_seed_clip
-    hop = config.MSP_IMPROV_SEED_HOP
-    assert samples.shape == (config.MSP_IMPROV_SEED_LENGTH,)
+def test_frame_features_of_a_padded_msp_clip_equal_the_four_librosa_calls(msp_original_clip):
+    samples, sr = msp_original_clip
+    hop = config.MSP_IMPROV_ORIGINAL_HOP
+    assert samples.shape == (config.MSP_IMPROV_ORIGINAL_LENGTH,)
     active = features.n_active_frames(samples, hop_length=hop)
     assert 0 < active < 623  # the clip is padded, so the fast path skips frames
     frames = features.frame_features(samples, sr, config=config.FrameFeatureConfig(hop_length=hop))
@@ -95,41 +95,41 @@ def test_frame_features_of_a_padded_msp_clip_equal_the_four_librosa_calls(msp_se
     assert np.all(frames[active:, 32:] == 0) and np.all(frames[active:, 20:32] == 0)
 
 
-def test_frame_features_of_a_tess_clip_equal_the_four_librosa_calls(tess_seed_clip):
-    samples, sr = tess_seed_clip
-    assert (samples.shape, sr) == ((config.TESS_SEED_LENGTH,), config.TESS_SEED_SAMPLE_RATE)
-    frames = features.frame_features(samples, sr, config=config.seed_recipe("tess").features)
-    expected = original_frame_features(samples, sr, config.TESS_SEED_HOP)
+def test_frame_features_of_a_tess_clip_equal_the_four_librosa_calls(tess_original_clip):
+    samples, sr = tess_original_clip
+    assert (samples.shape, sr) == ((config.TESS_ORIGINAL_LENGTH,), config.TESS_ORIGINAL_SAMPLE_RATE)
+    frames = features.frame_features(samples, sr, config=config.original_recipe("tess").features)
+    expected = original_frame_features(samples, sr, config.TESS_ORIGINAL_HOP)
     assert frames.shape == (239, 34)
     assert np.max(np.abs(frames - expected)) <= TOLERANCE
 
 
 def test_frame_features_of_an_unpadded_clip_equal_the_four_librosa_calls(msp_manifest):
     samples, sr = audio.read_audio(msp_manifest["path"].iloc[1])
-    samples = audio.scale_like_seed(samples)
+    samples = audio.scale_like_original(samples)
     assert samples[-1] != 0  # no padding: every frame is computed
-    hop = config.MSP_IMPROV_SEED_HOP
+    hop = config.MSP_IMPROV_ORIGINAL_HOP
     frames = features.frame_features(samples, sr, config=config.FrameFeatureConfig(hop_length=hop))
     expected = original_frame_features(samples, sr, hop)
     assert frames.shape == (features.n_frames(len(samples), hop_length=hop), 34)
     assert np.max(np.abs(frames - expected)) <= TOLERANCE
 
 
-def test_flatten_gives_the_originals_feature_major_vector(msp_seed_clip):
-    samples, sr = msp_seed_clip
+def test_flatten_gives_the_originals_feature_major_vector(msp_original_clip):
+    samples, sr = msp_original_clip
     frames = features.frame_features(samples, sr)
     flat = features.frame_features(samples, sr, flatten=True)
     assert flat.shape == (623 * 34,)
     np.testing.assert_array_equal(flat, frames.T.reshape(-1))
-    names = features.feature_names("seed", n_samples=len(samples))
+    names = features.feature_names("frames", n_samples=len(samples))
     assert len(names) == flat.size and names[0] == "mfcc_01@0" and names[623] == "mfcc_02@0"
 
 
 # -------------------------------------------------------------------- functionals
-def test_functionals_summarise_only_the_frames_before_the_padding(msp_seed_clip):
-    samples, sr = msp_seed_clip
+def test_functionals_summarise_only_the_frames_before_the_padding(msp_original_clip):
+    samples, sr = msp_original_clip
     frames = features.frame_features(samples, sr)
-    active = features.n_active_frames(samples, hop_length=config.MSP_IMPROV_SEED_HOP)
+    active = features.n_active_frames(samples, hop_length=config.MSP_IMPROV_ORIGINAL_HOP)
     values = features.functionals(frames)
     names = features.functional_names()
     assert values.shape == (34 * 9,) and len(names) == 34 * 9 == len(set(names))
@@ -142,8 +142,8 @@ def test_functionals_summarise_only_the_frames_before_the_padding(msp_seed_clip)
     assert table["chroma_A_max"] <= 1.0
 
 
-def test_egemaps_gives_88_finite_functionals(tess_seed_clip):
-    samples, sr = tess_seed_clip
+def test_egemaps_gives_88_finite_functionals(tess_original_clip):
+    samples, sr = tess_original_clip
     values = features.egemaps(features.strip_padding(samples), sr)
     names = features.egemaps_names()
     assert values.shape == (88,) and len(names) == 88
@@ -159,13 +159,13 @@ def test_unknown_feature_set_is_a_clear_error(tess_manifest):
 # --------------------------------------------------------------------------- cache
 def test_second_extraction_is_a_cache_hit(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
-    first, info = features.extract_features(manifest, "seed", recipe=tess_recipe(), n_jobs=1,
+    first, info = features.extract_features(manifest, "frames", recipe=tess_recipe(), n_jobs=1,
                                             cache_dir=tmp_path / "cache", progress=False, return_info=True)
     assert (info.hits, info.misses, counted[0]) == (0, 6, 6)
-    expected_frames = features.n_frames(config.SMOKE_TESS_LENGTH, hop_length=config.TESS_SEED_HOP)
+    expected_frames = features.n_frames(config.SMOKE_TESS_LENGTH, hop_length=config.TESS_ORIGINAL_HOP)
     assert first.shape == (6, expected_frames * 34) and first.dtype == np.float32
-    assert len(list((tmp_path / "cache" / "seed").rglob("*.npy"))) == 6
-    second, info = features.extract_features(manifest, "seed", recipe=tess_recipe(), n_jobs=1,
+    assert len(list((tmp_path / "cache" / "frames").rglob("*.npy"))) == 6
+    second, info = features.extract_features(manifest, "frames", recipe=tess_recipe(), n_jobs=1,
                                              cache_dir=tmp_path / "cache", progress=False, return_info=True)
     assert (info.hits, info.misses, counted[0]) == (6, 0, 6)  # nothing recomputed
     np.testing.assert_array_equal(first, second)
@@ -175,8 +175,8 @@ def test_a_changed_parameter_is_recomputed(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
     recipe = tess_recipe()
     coarse = dataclasses.replace(recipe, features=dataclasses.replace(recipe.features, hop_length=1220))
-    fine = features.extract_features(manifest, "seed", recipe=recipe, n_jobs=1, cache_dir=tmp_path, progress=False)
-    other = features.extract_features(manifest, "seed", recipe=coarse, n_jobs=1, cache_dir=tmp_path, progress=False)
+    fine = features.extract_features(manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path, progress=False)
+    other = features.extract_features(manifest, "frames", recipe=coarse, n_jobs=1, cache_dir=tmp_path, progress=False)
     assert counted[0] == 12
     assert other.shape[1] == features.n_frames(config.SMOKE_TESS_LENGTH, hop_length=1220) * 34 < fine.shape[1]
 
@@ -205,9 +205,9 @@ def test_parallel_extraction_equals_sequential(small_corpus, tmp_path):
 
 def test_several_sets_share_one_pass_and_the_cache(small_corpus, tmp_path):
     _, manifest = small_corpus
-    matrices, infos = features.extract_feature_sets(manifest, ["seed", "functionals"], recipe=tess_recipe(),
+    matrices, infos = features.extract_feature_sets(manifest, ["frames", "functionals"], recipe=tess_recipe(),
                                                     n_jobs=1, cache_dir=tmp_path, progress=False)
-    assert {name: info.misses for name, info in infos.items()} == {"seed": 6, "functionals": 6}
+    assert {name: info.misses for name, info in infos.items()} == {"frames": 6, "functionals": 6}
     alone, info = features.extract_features(manifest, "functionals", recipe=tess_recipe(), n_jobs=1,
                                             cache_dir=tmp_path, progress=False, return_info=True)
     assert info.hits == 6
@@ -219,9 +219,9 @@ def test_preloaded_audio_gives_the_same_features_and_cache_entries(small_corpus,
     recipe = tess_recipe()
     clips = [audio.load_and_preprocess(p, recipe.audio) for p in manifest["path"]]
     loader = features.PreloadedAudio(np.stack([c for c, _ in clips]), clips[0][1], manifest["path"])
-    preloaded = features.extract_features(manifest, "seed", recipe=recipe, n_jobs=1, cache_dir=tmp_path,
+    preloaded = features.extract_features(manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path,
                                           progress=False, audio_loader=loader)
-    loaded, info = features.extract_features(manifest, "seed", recipe=recipe, n_jobs=1, cache_dir=tmp_path,
+    loaded, info = features.extract_features(manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path,
                                              progress=False, return_info=True)
     assert info.hits == 6
     np.testing.assert_array_equal(preloaded, loaded)
@@ -231,12 +231,12 @@ def test_cache_key_names_the_file_and_every_parameter(small_corpus):
     _, manifest = small_corpus
     recipe = tess_recipe()
     first, second = manifest["path"].iloc[:2]
-    key = features.cache_key(first, "seed", frame_config=recipe.features, audio_config=recipe.audio)
-    assert key == features.cache_key(first, "seed", frame_config=recipe.features, audio_config=recipe.audio)
-    assert key != features.cache_key(second, "seed", frame_config=recipe.features, audio_config=recipe.audio)
+    key = features.cache_key(first, "frames", frame_config=recipe.features, audio_config=recipe.audio)
+    assert key == features.cache_key(first, "frames", frame_config=recipe.features, audio_config=recipe.audio)
+    assert key != features.cache_key(second, "frames", frame_config=recipe.features, audio_config=recipe.audio)
     assert key != features.cache_key(first, "functionals", frame_config=recipe.features, audio_config=recipe.audio)
     louder = dataclasses.replace(recipe.audio, scaling="peak")
-    assert key != features.cache_key(first, "seed", frame_config=recipe.features, audio_config=louder)
+    assert key != features.cache_key(first, "frames", frame_config=recipe.features, audio_config=louder)
 
 
 def test_a_missing_file_is_an_audio_error_naming_it(small_corpus, tmp_path):
@@ -244,7 +244,7 @@ def test_a_missing_file_is_an_audio_error_naming_it(small_corpus, tmp_path):
     missing = Path(manifest["path"].iloc[0])
     missing.unlink()
     with pytest.raises(AudioError, match=missing.name):
-        features.extract_features(manifest, "seed", recipe=tess_recipe(), n_jobs=1, cache_dir=tmp_path,
+        features.extract_features(manifest, "frames", recipe=tess_recipe(), n_jobs=1, cache_dir=tmp_path,
                                   progress=False)
 
 

@@ -29,7 +29,7 @@ def original_folds(msp_root, msp_manifest) -> pd.DataFrame:
 
 def test_ser_folds_writes_the_originals_folds(msp_root, msp_manifest, tmp_path, capsys):
     out = tmp_path / "folds.csv"
-    assert main(["folds", "msp-improv", str(msp_root), "--protocol", "seed-4fold", "--out", str(out)]) == 0
+    assert main(["folds", "msp-improv", str(msp_root), "--protocol", "original-4fold", "--out", str(out)]) == 0
     written = pd.read_csv(out)
     expected = original_folds(msp_root, msp_manifest)
     pd.testing.assert_frame_equal(written, expected)
@@ -38,9 +38,9 @@ def test_ser_folds_writes_the_originals_folds(msp_root, msp_manifest, tmp_path, 
     assert len(written) == 4 * n and (written.groupby("utterance_id")["split"].apply(
         lambda s: (s == "test").sum()) == 1).all()
     # In name order (the former manifest order) the same protocol cuts other test folds.
-    seed = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])
+    rt4 = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])
                         & msp_manifest["label"].isin(config.FOUR_CLASSES)]
-    by_name = seed.sort_values("utterance_id")
+    by_name = rt4.sort_values("utterance_id")
     name_tests = [set(by_name["utterance_id"].iloc[test]) for _, test in
                   StratifiedKFold(n_splits=4).split(np.zeros(len(by_name)), by_name["label"])]
     walk_tests = [set(written.query("fold == @f and split == 'test'")["utterance_id"]) for f in range(1, 5)]
@@ -71,22 +71,22 @@ def test_ser_folds_rejects_an_unknown_protocol(msp_root, tmp_path, capsys):
 def test_fold_composition_shows_what_each_fold_tests(msp_manifest):
     from ser_utils.evaluation import fold_composition, make_protocol, select_subset
 
-    seed = select_subset(msp_manifest, "seed")
-    table = fold_composition(seed, make_protocol("seed-4fold", seed))
+    rt4 = select_subset(msp_manifest, "rt-4class")
+    table = fold_composition(rt4, make_protocol("original-4fold", rt4))
     assert list(table.index) == [1, 2, 3, 4]
     assert (table[list(config.FOUR_CLASSES)].sum(axis=1) == table["n_test"]).all()
-    assert table["n_test"].sum() == len(seed) and (table["n_train"] + table["n_test"] == len(seed)).all()
-    for fold, (train, test) in enumerate(make_protocol("seed-4fold", seed).split(seed["label"]), start=1):
-        tested = set(seed["speaker"].iloc[test])
+    assert table["n_test"].sum() == len(rt4) and (table["n_train"] + table["n_test"] == len(rt4)).all()
+    for fold, (train, test) in enumerate(make_protocol("original-4fold", rt4).split(rt4["label"]), start=1):
+        tested = set(rt4["speaker"].iloc[test])
         assert table.at[fold, "test_speakers"] == ",".join(sorted(tested))
-        assert table.at[fold, "test_speakers_in_training"] == len(tested & set(seed["speaker"].iloc[train]))
+        assert table.at[fold, "test_speakers_in_training"] == len(tested & set(rt4["speaker"].iloc[train]))
     # In the original's (walk) order the folds follow the sessions: some test speakers are unseen.
     assert (table["test_speakers_in_training"] < table["n_test_speakers"]).any()
     # In name order every speaker is in every fold, on both sides.
-    by_name = seed.sort_values("utterance_id").reset_index(drop=True)
-    named = fold_composition(by_name, make_protocol("seed-4fold", by_name))
+    by_name = rt4.sort_values("utterance_id").reset_index(drop=True)
+    named = fold_composition(by_name, make_protocol("original-4fold", by_name))
     assert (named["test_speakers_in_training"] == named["n_test_speakers"]).all()
     assert (named["test_utterances_seen_speaker"] == 1.0).all()
-    loso = fold_composition(seed, make_protocol("loso", seed))
+    loso = fold_composition(rt4, make_protocol("loso", rt4))
     assert (loso["test_speakers_in_training"] == 0).all() and (loso["n_test_speakers"] == 2).all()
     assert list(loso["test_sessions"]) == [str(s) for s in range(1, 7)]

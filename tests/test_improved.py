@@ -183,8 +183,8 @@ def two_corpora():
                      tuple(sorted(set(config.TESS_LABELS.values()))))}
 
 
-PROTOCOLS_OF = {"msp-improv": ("seed-random", "seed-4fold", "loso", "speaker"),
-                "tess": ("seed-random", "seed-4fold", "speaker")}
+PROTOCOLS_OF = {"msp-improv": ("original-random", "original-4fold", "loso", "speaker"),
+                "tess": ("original-random", "original-4fold", "speaker")}
 
 
 @pytest.mark.parametrize("recipe_name", config.RECIPES)
@@ -193,7 +193,7 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
     x, metadata, labels = two_corpora[corpus]
     recipe = config.get_recipe(recipe_name, corpus, "smoke")
     # one epoch of a small model of the recipe's kind, on these (16, 40) inputs
-    params = {"seed": {"filters": (2, 2), "convlstm_filters": 2, "dense_units": 4, "pool_size": 2},
+    params = {"original": {"filters": (2, 2), "convlstm_filters": 2, "dense_units": 4, "pool_size": 2},
               "improved": {**recipe.model.params, "channels": 4}}[recipe_name]
     recipe = dataclasses.replace(recipe, model=config.ModelConfig(recipe.model.name, params),
                                  training=dataclasses.replace(recipe.training, epochs=1))
@@ -202,10 +202,10 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
         folds = None if (corpus, protocol) == ("tess", "speaker") else [1]
         rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name=protocol, labels=labels,
                                                progress=False, folds=folds,
-                                               subset="all" if corpus == "tess" else "seed")
+                                               subset="all" if corpus == "tess" else "rt-4class")
         assert len(rows) == (2 if folds is None else 1) and all(0 <= row["ua"] <= 1 for row in rows)
         used = {row["history"].get("validation_split_used") for row in rows}
-        if recipe_name == "seed":
+        if recipe_name == "original":
             assert used == {"random"}
         elif corpus == "tess" and protocol == "speaker":
             assert used == {"stratified"}  # one speaker left in each training part

@@ -40,7 +40,7 @@ def _speech(msp_manifest):
 
 
 def test_a_short_clip_is_one_window_preprocessed_exactly_like_training(msp_manifest):
-    recipe = config.seed_recipe("msp-improv", "smoke")
+    recipe = config.original_recipe("msp-improv", "smoke")
     samples, sr = audio.read_audio(_speech(msp_manifest))
     windows, spans, out_sr = audio_windows(samples, sr, recipe.audio)
     expected, _ = audio.preprocess(samples, sr, recipe.audio)

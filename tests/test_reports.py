@@ -1,4 +1,4 @@
-"""Run directories of seed-4fold over several training seeds: the original beside each fold."""
+"""Run directories of original-4fold over several training seeds: the original beside each fold."""
 
 from __future__ import annotations
 
@@ -21,12 +21,12 @@ def fake_rows(seeds=(0, 1, 2)):
     return rows
 
 
-def test_seed_protocol_report_shows_the_seeds_and_the_original_beside_them(tmp_path, msp_root):
-    written = reports.write_run_directory(tmp_path, command="evaluate", recipe=config.seed_recipe("msp-improv", "full"),
-                                          corpus_root=msp_root, protocol="seed-4fold", rows=fake_rows(),
+def test_original_protocol_report_shows_the_seeds_and_the_original_beside_them(tmp_path, msp_root):
+    written = reports.write_run_directory(tmp_path, command="evaluate", recipe=config.original_recipe("msp-improv", "full"),
+                                          corpus_root=msp_root, protocol="original-4fold", rows=fake_rows(),
                                           histories={})
     report = (tmp_path / "report.md").read_text()
-    assert "## seed-4fold: 4 folds × 3 training seeds" in report
+    assert "## original-4fold: 4 folds × 3 training seeds" in report
     assert "| 1 · seed 0 |" in report and "### Over 3 training seeds" in report
     assert "### Beside the original (%)" in report and "| 1 | 53.440 |" in report and "| mean | 50.290 |" in report
     predictions = pd.read_csv(written["predictions"])

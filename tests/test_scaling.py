@@ -20,7 +20,7 @@ def client():
 
 def test_feature_extraction_runs_on_a_dask_cluster_with_identical_results(client, tess_manifest, tmp_path):
     rows = tess_manifest.iloc[::10]
-    recipe = config.seed_recipe("tess", "smoke")
+    recipe = config.original_recipe("tess", "smoke")
     local = features.extract_features(rows, "functionals", recipe=recipe, n_jobs=1, cache_dir=tmp_path / "local",
                                       progress=False)
     with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
@@ -31,13 +31,13 @@ def test_feature_extraction_runs_on_a_dask_cluster_with_identical_results(client
 
 
 def test_grouped_grid_search_runs_on_a_dask_cluster_with_the_same_choice(client, msp_manifest, tmp_path):
-    rows = evaluation.select_subset(msp_manifest, "seed")
-    recipe = config.seed_recipe("msp-improv", "smoke")
+    rows = evaluation.select_subset(msp_manifest, "rt-4class")
+    recipe = config.original_recipe("msp-improv", "smoke")
     matrix = features.extract_features(rows, "functionals", recipe=recipe, n_jobs=1, cache_dir=tmp_path, progress=False)
     y, groups = rows["label"].to_numpy(), rows["speaker"].to_numpy()
-    local = traditional.sound_grid_search(matrix, y, groups, model="rbf_svm", n_jobs=1)
+    local = traditional.grouped_grid_search(matrix, y, groups, model="rbf_svm", n_jobs=1)
     with get_task_stream(client) as stream, joblib.parallel_backend("dask"):
-        on_dask = traditional.sound_grid_search(matrix, y, groups, model="rbf_svm", n_jobs=-1)
+        on_dask = traditional.grouped_grid_search(matrix, y, groups, model="rbf_svm", n_jobs=-1)
     assert len(stream.data) >= len(local.cv_results_["params"])
     assert on_dask.best_params_ == local.best_params_
     np.testing.assert_allclose(on_dask.cv_results_["mean_test_score"], local.cv_results_["mean_test_score"])

@@ -7,7 +7,7 @@ import pytest
 
 from ser_utils import config
 from ser_utils.config import SpectrogramConfig
-from ser_utils.spectrograms import (log_mel_spectrogram, seed_spectrogram, seed_spectrogram_reference, spectrogram,
+from ser_utils.spectrograms import (log_mel_spectrogram, original_spectrogram, original_spectrogram_reference, spectrogram,
                                     spectrogram_shape)
 
 
@@ -31,54 +31,54 @@ def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:
     return np.array(out).T
 
 
-def test_seed_spectrogram_has_the_original_shape_for_the_seed_clip_length():
-    samples = np.random.default_rng(0).standard_normal(config.MSP_IMPROV_SEED_LENGTH).astype(np.float32)
-    image = seed_spectrogram(samples, config.SEED_SPECTROGRAM_SAMPLE_RATE)
-    assert image.shape == config.SEED_SPECTROGRAM_SHAPE == (442, 382)
+def test_original_spectrogram_has_the_original_shape_for_the_seed_clip_length():
+    samples = np.random.default_rng(0).standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH).astype(np.float32)
+    image = original_spectrogram(samples, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE)
+    assert image.shape == config.ORIGINAL_SPECTROGRAM_SHAPE == (442, 382)
     assert image.dtype == np.float32
 
 
-def test_seed_spectrogram_assumes_44_1_khz_whatever_the_files_rate():
+def test_original_spectrogram_assumes_44_1_khz_whatever_the_files_rate():
     # The original's function had sample_rate=44100 as a default and was never passed the rate:
     # a 48 kHz clip still gets a 1764-sample window and an 882-sample hop.
-    samples = np.random.default_rng(1).standard_normal(config.MSP_IMPROV_SEED_LENGTH).astype(np.float32)
-    seed = SpectrogramConfig(kind="seed")
+    samples = np.random.default_rng(1).standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH).astype(np.float32)
+    seed = SpectrogramConfig(kind="original")
     at_48k = spectrogram(samples, 48_000, seed)
     assert at_48k.shape == spectrogram_shape(len(samples), 48_000, seed) == (442, 382)  # not (442, 351)
     np.testing.assert_array_equal(at_48k, spectrogram(samples, 44_100, seed))
-    np.testing.assert_array_equal(at_48k, seed_spectrogram(samples, 44_100))
+    np.testing.assert_array_equal(at_48k, original_spectrogram(samples, 44_100))
 
 
-def test_seed_spectrogram_equals_the_loop_reference_on_random_input():
+def test_original_spectrogram_equals_the_loop_reference_on_random_input():
     rng = np.random.default_rng(1)
     # x1000-scaled noise with a silent stretch: bins from the 1e-14 floor to loud, like padded clips.
-    samples = (rng.standard_normal(config.MSP_IMPROV_SEED_LENGTH) * 1000).astype(np.float32)
+    samples = (rng.standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH) * 1000).astype(np.float32)
     samples[250_000:] = 0.0
-    fast = seed_spectrogram(samples, config.SEED_SPECTROGRAM_SAMPLE_RATE)
-    reference = seed_spectrogram_reference(samples, config.SEED_SPECTROGRAM_SAMPLE_RATE)
+    fast = original_spectrogram(samples, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE)
+    reference = original_spectrogram_reference(samples, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE)
     assert fast.shape == reference.shape == (442, 382)
     assert np.max(np.abs(fast - reference)) < 1e-5
     assert fast[:, -1].max() == pytest.approx(np.log(1e-14), abs=1e-3)  # the silent end sits on the floor
 
 
-def test_seed_spectrogram_matches_the_definition_bin_by_bin():
+def test_original_spectrogram_matches_the_definition_bin_by_bin():
     samples = np.random.default_rng(2).uniform(-1, 1, 20_000).astype(np.float32)
     for sr in (44_100, 16_000):  # at 16 kHz every bin is below 11 025 Hz, so the Nyquist bin is kept
         expected = definition_by_hand(samples, sr)
-        assert np.max(np.abs(seed_spectrogram(samples, sr) - expected)) < 1e-5
-        assert seed_spectrogram(samples, sr).shape == expected.shape
+        assert np.max(np.abs(original_spectrogram(samples, sr) - expected)) < 1e-5
+        assert original_spectrogram(samples, sr).shape == expected.shape
 
 
-def test_seed_spectrogram_of_a_pure_tone_peaks_at_its_frequency():
-    sr = config.SEED_SPECTROGRAM_SAMPLE_RATE
+def test_original_spectrogram_of_a_pure_tone_peaks_at_its_frequency():
+    sr = config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE
     tone = np.sin(2 * np.pi * 1000.0 * np.arange(sr) / sr).astype(np.float32)
-    image = seed_spectrogram(tone, sr)
+    image = original_spectrogram(tone, sr)
     assert np.all(image.argmax(axis=0) == 40)  # 1000 Hz / (44 100 / 1764 Hz per bin) = bin 40
 
 
 def test_smoke_clip_gives_the_smoke_shape():
-    recipe = config.seed_recipe("msp-improv", "smoke")
-    shape = spectrogram_shape(recipe.audio.target_length, config.SEED_SPECTROGRAM_SAMPLE_RATE, recipe.spectrogram)
+    recipe = config.original_recipe("msp-improv", "smoke")
+    shape = spectrogram_shape(recipe.audio.target_length, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE, recipe.spectrogram)
     assert shape == (442, 99)
 
 
@@ -96,8 +96,8 @@ def test_log_mel_shape_and_dispatch():
 
 def test_errors_say_what_was_expected():
     with pytest.raises(ValueError, match="fewer than one 1764-sample window"):
-        seed_spectrogram(np.ones(1000, dtype=np.float32), 44_100)
+        original_spectrogram(np.ones(1000, dtype=np.float32), 44_100)
     with pytest.raises(ValueError, match="mono signal"):
-        seed_spectrogram(np.ones((2, 5000), dtype=np.float32), 44_100)
+        original_spectrogram(np.ones((2, 5000), dtype=np.float32), 44_100)
     with pytest.raises(ValueError, match="unknown spectrogram kind"):
         spectrogram_shape(1000, 16_000, SpectrogramConfig(kind="mfcc"))

@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from ser_utils import synthetic
-from ser_utils.config import MSP_IMPROV_LABELS, MSP_IMPROV_SEED_LENGTH, MSP_IMPROV_SEED_SUBSET_COUNTS, TESS_LABELS
+from ser_utils.config import MSP_IMPROV_LABELS, MSP_IMPROV_ORIGINAL_LENGTH, MSP_IMPROV_ORIGINAL_SUBSET_COUNTS, TESS_LABELS
 from ser_utils.errors import CorpusError
 
 TESS_NESTING = ("tess toronto emotional speech set data", "TESS Toronto emotional speech set data")
@@ -79,10 +79,10 @@ def msp_mini(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def msp_seed_specs(tmp_path_factory) -> tuple[list[dict], Path]:
-    """What ``make_msp_improv(size="seed")`` writes — each file's spec and the label file —
+def msp_original_specs(tmp_path_factory) -> tuple[list[dict], Path]:
+    """What ``make_msp_improv(size="full")`` writes — each file's spec and the label file —
     without rendering the 1320 clips (the mini tree tests cover the writing)."""
-    specs, label_text = synthetic._msp_specs("seed", 0, "plain")
+    specs, label_text = synthetic._msp_specs("full", 0, "plain")
     label_file = tmp_path_factory.mktemp("labels") / "Evaluation.txt"
     label_file.write_text(label_text, encoding="ascii")
     return specs, label_file
@@ -271,8 +271,8 @@ def test_msp_changed_options_rewrite_the_tree(tmp_path):
     assert len(wavs(root)) == len(read_blocks(root / "Evalution.txt"))
 
 
-def test_msp_seed_has_the_original_consensus_counts(msp_seed_specs):
-    specs, label_file = msp_seed_specs
+def test_msp_original_has_the_original_consensus_counts(msp_original_specs):
+    specs, label_file = msp_original_specs
     blocks = read_blocks(label_file)
     files = [Path(spec["path"]) for spec in specs]
     assert set(blocks) == {p.stem for p in files} and len(files) == len(blocks)
@@ -285,7 +285,7 @@ def test_msp_seed_has_the_original_consensus_counts(msp_seed_specs):
     assert Counter(stem[20] for stem in rt) == {"R": 620, "T": 652}
     four = Counter(label for label in rt.values() if label in "AHSN")
     assert sum(four.values()) == 1218
-    assert {MSP_IMPROV_LABELS[k]: v for k, v in four.items()} == MSP_IMPROV_SEED_SUBSET_COUNTS
+    assert {MSP_IMPROV_LABELS[k]: v for k, v in four.items()} == MSP_IMPROV_ORIGINAL_SUBSET_COUNTS
     assert four == {"A": 284, "H": 224, "S": 186, "N": 524}
     for session in range(1, 7):
         assert {label for stem, label in rt.items() if int(stem[17:19]) == session} >= set("AHSN")
@@ -293,10 +293,10 @@ def test_msp_seed_has_the_original_consensus_counts(msp_seed_specs):
 
 
 
-def test_msp_seed_clip_lengths_fit_the_originals_padding(msp_seed_specs):
+def test_msp_original_clip_lengths_fit_the_originals_padding(msp_original_specs):
     # Speech 1.5-6.5 s plus 0.4-1.6 s of silence; trimmed, every clip fits the original's
     # padding length. Every 60th R/T clip is rendered exactly as make_msp_improv writes it.
-    specs = [spec for spec in msp_seed_specs[0] if Path(spec["path"]).name[20] in "RT"][::60]
+    specs = [spec for spec in msp_original_specs[0] if Path(spec["path"]).name[20] in "RT"][::60]
     lengths, trimmed = [], []
     for spec in specs:
         samples, rate = synthetic._render(spec, 0)
@@ -305,7 +305,7 @@ def test_msp_seed_clip_lengths_fit_the_originals_padding(msp_seed_specs):
         lengths.append(samples.size)
         trimmed.append(librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)[0].size)
     assert min(lengths) >= 1.9 * 44_100 and max(lengths) <= 8.1 * 44_100
-    assert max(trimmed) <= MSP_IMPROV_SEED_LENGTH and min(trimmed) < 0.9 * min(lengths)
+    assert max(trimmed) <= MSP_IMPROV_ORIGINAL_LENGTH and min(trimmed) < 0.9 * min(lengths)
 
 
 # ------------------------------------------------------------- determinism and reuse

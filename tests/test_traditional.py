@@ -46,16 +46,16 @@ def test_the_original_models_take_raw_features_without_a_scaler_and_the_callers_
     assert isinstance(scaled.named_steps["scaler"], StandardScaler)
 
 
-def test_original_grid_is_unscaled_and_the_sound_grid_scales():
+def test_original_grid_is_unscaled_and_the_grouped_grid_scales():
     X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3, random_state=0)
     labels = np.array(["angry", "happy", "sad"])[y]
     original = traditional.original_grid_search(X, labels)
     assert list(original.best_estimator_.named_steps) == ["model"]
-    sound = traditional.sound_grid_search(X, labels, np.arange(60) % 3, grid={"model__C": [1.0]})
+    sound = traditional.grouped_grid_search(X, labels, np.arange(60) % 3, grid={"model__C": [1.0]})
     assert list(sound.best_estimator_.named_steps) == ["scaler", "model"]
 
 
-def test_evaluate_model_scales_only_for_the_sound_grid(monkeypatch):
+def test_evaluate_model_scales_only_for_the_grouped_grid(monkeypatch):
     X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=2, random_state=0)
     labels = np.array(["angry", "sad"])[y]
     fitted = []
@@ -66,7 +66,7 @@ def test_evaluate_model_scales_only_for_the_sound_grid(monkeypatch):
         return original_fit(self, *args, **kwargs)
 
     monkeypatch.setattr(traditional.Pipeline, "fit", spy)
-    protocol = make_protocol("seed-random", None)
+    protocol = make_protocol("original-random", None)
     traditional.evaluate_model(X, labels, protocol, "mlp", progress=False)
     assert fitted == [["model"]]
 
@@ -92,7 +92,7 @@ def test_original_grid_search_is_the_originals_twelve_candidates_scored_by_accur
     X, y = make_classification(n_samples=100, n_features=8, n_informative=5, n_classes=4, random_state=1)
     search = traditional.original_grid_search(X, np.array(["angry", "happy", "neutral", "sad"])[y])
     assert len(search.cv_results_["params"]) == 2 * 3 * 2
-    assert search.n_splits_ == config.SEED_GRID_CV and search.scoring == "accuracy"
+    assert search.n_splits_ == config.ORIGINAL_GRID_CV and search.scoring == "accuracy"
     assert search.best_params_["model__kernel"] in ("linear", "rbf")
     assert search.best_params_["model__C"] in (1, 10, 100)
 
@@ -120,19 +120,19 @@ def mfcc_statistics(path: str) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def msp_seed_features(msp_manifest):
-    subset = select_subset(msp_manifest, "seed")
+def msp_frame_features(msp_manifest):
+    subset = select_subset(msp_manifest, "rt-4class")
     return np.stack([mfcc_statistics(path) for path in subset["path"]]), subset
 
 
-def test_permuted_training_labels_give_chance_ua_under_loso(msp_seed_features):
+def test_permuted_training_labels_give_chance_ua_under_loso(msp_frame_features):
     """The permuted-label control: a model trained on labels shuffled within the training part
     is at chance (0.25 for 4 classes) while the true labels are clearly learnable.
 
     Measured on the synthetic mini corpus (seed 0), RBF SVM without scaler: true UA 0.453;
     permuted 0.246-0.264 over 8 seeds.
     """
-    X, subset = msp_seed_features
+    X, subset = msp_frame_features
     y = subset["label"].to_numpy()
     protocol = make_protocol("loso", subset)
     true_ua = summarise_folds(traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False))["ua"]
@@ -146,31 +146,31 @@ def test_permuted_training_labels_give_chance_ua_under_loso(msp_seed_features):
     assert true_ua - np.mean(permuted) > 0.12
 
 
-def test_permuting_shuffles_only_the_training_labels(msp_seed_features, monkeypatch):
-    X, subset = msp_seed_features
+def test_permuting_shuffles_only_the_training_labels(msp_frame_features, monkeypatch):
+    X, subset = msp_frame_features
     y = subset["label"].to_numpy()
     seen = []
     original_fit = traditional.Pipeline.fit
     monkeypatch.setattr(traditional.Pipeline, "fit",
                         lambda self, X_, y_, **kw: (seen.append(np.asarray(y_)), original_fit(self, X_, y_, **kw))[1])
-    protocol = make_protocol("seed-random", subset)
+    protocol = make_protocol("original-random", subset)
     (row,) = traditional.evaluate_model(X, y, protocol, "tree", progress=False, permute_labels=5)
     ((train, test),) = protocol.split(y)
     assert sorted(seen[0]) == sorted(y[train]) and not np.array_equal(seen[0], y[train])
     assert row["n_test"] == len(test)
 
 
-def test_nested_search_never_sees_the_test_session(msp_seed_features, monkeypatch):
-    X, subset = msp_seed_features
+def test_nested_search_never_sees_the_test_session(msp_frame_features, monkeypatch):
+    X, subset = msp_frame_features
     seen_groups = []
-    search = traditional.sound_grid_search
+    search = traditional.grouped_grid_search
 
     def spy(features, y, groups, **kwargs):
         seen_groups.append(set(groups))
         return search(features, y, groups, **kwargs)
 
-    monkeypatch.setattr(traditional, "sound_grid_search", spy)
-    rows = traditional.nested_evaluation(X, subset, model="rbf_svm", protocol="loso", grid="sound", progress=False)
+    monkeypatch.setattr(traditional, "grouped_grid_search", spy)
+    rows = traditional.nested_evaluation(X, subset, model="rbf_svm", protocol="loso", grid="grouped", progress=False)
     assert len(rows) == len(seen_groups) == 6
     for row, groups in zip(rows, seen_groups):
         assert int(row["test_group"]) not in groups and len(groups) == 5
@@ -179,23 +179,23 @@ def test_nested_search_never_sees_the_test_session(msp_seed_features, monkeypatc
         assert 0.0 <= row["inner_score"] <= 1.0
 
 
-def test_evaluate_random_splits_repeats_the_seed_split_per_random_state(msp_seed_features):
-    X, subset = msp_seed_features
+def test_evaluate_random_splits_repeats_the_original_split_per_random_state(msp_frame_features):
+    X, subset = msp_frame_features
     rows = traditional.evaluate_random_splits(X, subset, "linear_svm")
-    assert [row["random_state"] for row in rows] == list(config.SEED_EVALUATION_RANDOM_STATES)
+    assert [row["random_state"] for row in rows] == list(config.ORIGINAL_EVALUATION_RANDOM_STATES)
     for row in rows:
-        protocol = make_protocol("seed-random", subset, random_state=row["random_state"])
+        protocol = make_protocol("original-random", subset, random_state=row["random_state"])
         (single,) = traditional.evaluate_model(X, subset["label"], protocol, "linear_svm", progress=False)
-        assert row["ua"] == single["ua"] and row["n_test"] == round(len(subset) * config.SEED_SPLIT_TEST_SIZE)
+        assert row["ua"] == single["ua"] and row["n_test"] == round(len(subset) * config.ORIGINAL_SPLIT_TEST_SIZE)
 
 
 def test_untrimmed_recipe_pads_to_the_longest_untrimmed_r_and_t_clip(msp_manifest):
     files = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])]
-    full = traditional.untrimmed_recipe(config.seed_recipe("msp-improv", "full"), files)
+    full = traditional.untrimmed_recipe(config.original_recipe("msp-improv", "full"), files)
     assert full.audio.trim is False and full.audio.target_length == files["n_samples"].max()
-    assert full.audio.target_length != config.MSP_IMPROV_SEED_LENGTH
-    assert full.audio.scaling == "seed" and full.audio.denoise  # the rest of the chain unchanged
-    smoke = traditional.untrimmed_recipe(config.seed_recipe("msp-improv", "smoke"), files)
+    assert full.audio.target_length != config.MSP_IMPROV_ORIGINAL_LENGTH
+    assert full.audio.scaling == "original" and full.audio.denoise  # the rest of the chain unchanged
+    smoke = traditional.untrimmed_recipe(config.original_recipe("msp-improv", "smoke"), files)
     assert smoke.audio.trim is False and smoke.audio.target_length == config.SMOKE_MSP_IMPROV_LENGTH
 
 
@@ -203,7 +203,7 @@ def test_original_cross_validation_is_five_unshuffled_stratified_folds_in_row_or
     X, y = make_classification(n_samples=120, n_features=8, n_informative=5, n_classes=4, random_state=2)
     labels = np.array(["angry", "happy", "neutral", "sad"])[y]
     scores = traditional.original_cross_validation(X, labels)
-    assert scores.shape == (config.SEED_ACTED_CV,)
+    assert scores.shape == (config.ORIGINAL_ACTED_CV,)
     expected = [np.mean(SVC(C=10, gamma="scale").fit(X[train], labels[train]).predict(X[test]) == labels[test])
                 for train, test in StratifiedKFold(n_splits=5).split(X, labels)]
     np.testing.assert_allclose(scores, expected)
@@ -211,8 +211,8 @@ def test_original_cross_validation_is_five_unshuffled_stratified_folds_in_row_or
     assert not np.allclose(reordered, scores)  # the row order decides the folds
 
 
-def test_evaluate_model_checks_the_feature_matrix(msp_seed_features):
-    X, subset = msp_seed_features
+def test_evaluate_model_checks_the_feature_matrix(msp_frame_features):
+    X, subset = msp_frame_features
     protocol = make_protocol("loso", subset)
     with pytest.raises(ValueError, match="2-D array"):
         traditional.evaluate_model(X[:, :, None], subset["label"], protocol, "rbf_svm")
@@ -222,7 +222,7 @@ def test_evaluate_model_checks_the_feature_matrix(msp_seed_features):
 
 # ---------------------------------------------------------------------------- CLI
 @pytest.mark.parametrize("arguments, message", [
-    (["--protocol", "kfold"], "unknown protocol 'kfold': expected one of seed-random, seed-4fold, loso, speaker"),
+    (["--protocol", "kfold"], "unknown protocol 'kfold': expected one of original-random, original-4fold, loso, speaker"),
     (["--model", "knn"], "unknown model 'knn'"),
     (["--subset", "five"], "unknown subset 'five'"),
     (["--protocol", "loso"], "protocol 'loso' needs a 'session' column"),

@@ -237,7 +237,7 @@ def test_incomplete_bundle_names_the_missing_files(tmp_path):
 def test_saving_with_the_wrong_number_of_labels_fails(tmp_path, trained):
     model, _ = trained
     with pytest.raises(ValueError, match="4 outputs but 2 labels"):
-        training.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.seed_recipe())
+        training.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.original_recipe())
 
 
 def test_the_config_names_the_distribution_strategy(data):

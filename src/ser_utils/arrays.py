@@ -6,12 +6,12 @@ as memory maps (:func:`numpy.lib.format.open_memmap`), so memory stays the same 
 the number of files (the original held everything in Python lists, > 5 GB). It writes::
 
     <out_dir>/audio.npy          (N, L)        float32   preprocessed clips
-             /spectrograms.npy   (N, F, T)     float32   seed log-power or log-mel
+             /spectrograms.npy   (N, F, T)     float32   original log-power or log-mel
              /labels.npy         (N,)          <U…       label strings (incl. 'other', 'no_agreement')
              /metadata.csv       N rows                  utterance_id, label, speaker, session, …
              /arrays.json                                recipe, key, shapes: written last
 
-Row ``i`` of every file is the same utterance. The seed subset keeps every R+T file of
+Row ``i`` of every file is the same utterance. The default subset ``rt`` keeps every R+T file of
 MSP-IMPROV with its label, 'other' and 'no_agreement' included, as the original's arrays
 did; the 4-class selection happens at training time, from the metadata.
 
@@ -27,7 +27,7 @@ Examples
 --------
 >>> from ser_utils import arrays, config
 >>> from ser_utils.data_check import read_or_build_manifest
->>> recipe = config.get_recipe("seed", "msp-improv")
+>>> recipe = config.get_recipe("original", "msp-improv")
 >>> paths = arrays.generate_arrays(read_or_build_manifest("msp-improv"), recipe,
 ...                                arrays.arrays_dir(recipe))  # doctest: +SKIP
 >>> spectrograms, labels, metadata = arrays.load_arrays(paths.directory)  # doctest: +SKIP
@@ -50,21 +50,18 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
-from . import config
+from . import config, evaluation
 from .audio import common_sample_rate, load_and_preprocess, read_audio
-from .corpora.walk_order import original_order
 from .config import AudioConfig, Recipe, SpectrogramConfig
 from .errors import AudioError, CorpusError, SerError
 from .spectrograms import spectrogram, spectrogram_shape
 from .storage import file_identity, read_json, write_csv, write_json
 
-__all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays", "arrays_dir", "select_array_subset",
-           "ARRAY_SUBSETS", "ON_ERROR", "METADATA_COLUMNS", "ARRAYS_FORMAT_VERSION"]
+__all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays", "arrays_dir",
+           "ON_ERROR", "METADATA_COLUMNS", "ARRAYS_FORMAT_VERSION"]
 
 log = logging.getLogger(__name__)
 
-#: ``seed``: MSP-IMPROV recording types R and T, every label (TESS: every file); ``all``: every file.
-ARRAY_SUBSETS: tuple[str, ...] = ("seed", "all")
 #: ``raise``: stop at the first unreadable or silent file; ``skip``: leave it out and list it.
 ON_ERROR: tuple[str, ...] = ("raise", "skip")
 #: Manifest columns copied into ``metadata.csv`` (those the corpus has), in this order.
@@ -102,40 +99,6 @@ def arrays_dir(recipe: Recipe) -> Path:
 
 
 # ------------------------------------------------------------------------ selection
-def select_array_subset(manifest: pd.DataFrame, subset: str = "seed") -> pd.DataFrame:
-    """The manifest rows that get arrays, in the original's walk order of their paths
-    (:func:`ser_utils.corpora.original_order`), index reset.
-
-    Parameters
-    ----------
-    manifest : pandas.DataFrame
-        A corpus manifest (:func:`ser_utils.corpora.load_corpus`).
-    subset : {"seed", "all"}, default "seed"
-        ``"seed"``: on MSP-IMPROV the recording types :data:`config.SEED_RECORDING_TYPES`
-        (R, T) with **every** label — 1272 files on the real corpus, as the original's
-        arrays; on TESS every file. ``"all"``: every file.
-
-    Raises
-    ------
-    CorpusError
-        The selection is empty.
-    """
-    if subset not in ARRAY_SUBSETS:
-        raise ValueError(f"unknown array subset {subset!r}: expected one of {', '.join(ARRAY_SUBSETS)}")
-    rows = manifest
-    if subset == "seed" and "recording_type" in manifest.columns and manifest["recording_type"].notna().any():
-        rows = manifest[manifest["recording_type"].isin(config.SEED_RECORDING_TYPES).to_numpy()]
-    if "path" in rows.columns:  # the original's arrays: its Windows walk order (decides the seed folds)
-        rows = original_order(rows)
-    elif "utterance_id" in rows.columns:
-        rows = rows.sort_values("utterance_id", kind="stable")
-    rows = rows.reset_index(drop=True)
-    if rows.empty:
-        raise CorpusError(f"no utterances for array subset {subset!r} ({len(manifest)} in the manifest) — "
-                          "check the corpus with `ser data check`")
-    return rows
-
-
 def _metadata(rows: pd.DataFrame) -> pd.DataFrame:
     columns = [column for column in METADATA_COLUMNS if column in rows.columns]
     return rows[columns].reset_index(drop=True)
@@ -246,7 +209,7 @@ def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None
 
 # ------------------------------------------------------------------------ generation
 def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path, *, n_jobs: int = 2,
-                    progress: bool = True, subset: str = "seed", chunk_size: int | None = None,
+                    progress: bool = True, subset: str = evaluation.ORIGINAL_ARRAY_SUBSET, chunk_size: int | None = None,
                     on_error: str = "raise") -> ArrayPaths:
     """Preprocess every file of ``subset`` and stream audio and spectrograms to ``.npy`` files.
 
@@ -263,8 +226,8 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         Worker processes (joblib); 1 works in this process.
     progress : bool, default True
         tqdm progress bar over the files.
-    subset : {"seed", "all"}, default "seed"
-        Which files (:func:`select_array_subset`).
+    subset : str, default "rt"
+        Which files (:func:`evaluation.select_files`).
     chunk_size : int, optional
         Rows per write (default ``8 * n_jobs``): the parent holds at most one chunk of results
         (plus the few files in flight), writes it and records the progress, so peak memory
@@ -295,11 +258,11 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
     length = recipe.audio.target_length
     if not length:
         raise ValueError(f"recipe {recipe.name!r}: audio.target_length is not set — arrays need one clip "
-                         "length (pad/crop), e.g. the seed recipe's 338 368 samples")
+                         "length (pad/crop), e.g. the original recipe's 338 368 samples")
     if "path" not in manifest.columns:
         raise CorpusError("the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus")
     paths = ArrayPaths.under(out_dir)
-    rows = select_array_subset(manifest, subset)
+    rows = evaluation.select_files(manifest, subset)
     identities = _identities(rows)
     key = _key(rows, recipe, subset, identities)
     if _complete(paths, key):
@@ -410,7 +373,7 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
 
 
 def ensure_arrays(recipe: Recipe, *, out_dir: str | Path | None = None, n_jobs: int = 2, progress: bool = True,
-                  subset: str = "seed") -> ArrayPaths:
+                  subset: str = evaluation.ORIGINAL_ARRAY_SUBSET) -> ArrayPaths:
     """The arrays of ``recipe`` for its corpus under the data directory, generated when missing.
 
     Reads (or builds) the corpus manifest (:func:`ser_utils.data_check.read_or_build_manifest`)
@@ -450,7 +413,7 @@ def load_arrays(out_dir: str | Path, *, mmap: bool = True) -> tuple[np.ndarray, 
     paths = ArrayPaths.under(out_dir)
     if not paths.info.is_file():
         raise SerError(f"no complete arrays in {paths.directory} — generate them with `ser arrays CORPUS ROOT "
-                       f"--recipe seed --out {paths.directory}` or notebook 04_generate_arrays")
+                       f"--recipe original --out {paths.directory}` or notebook 04_generate_arrays")
     spectrograms = np.load(paths.spectrograms, mmap_mode="r" if mmap else None)
     labels = np.load(paths.labels)
     metadata = pd.read_csv(paths.metadata)

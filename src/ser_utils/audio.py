@@ -1,7 +1,7 @@
 """Reading audio and the preprocessing chain, one small pure function per step.
 
 :func:`preprocess` composes the steps from an :class:`~ser_utils.config.AudioConfig`;
-the seed recipe reproduces the original study's chain exactly::
+the original recipe reproduces the original study's chain exactly::
 
     TESS        x1000 (int16 x 1000 / 32768) -> resample 22 050 Hz -> pad 145 180 -> denoise
     MSP-IMPROV  x1000 -> trim (top_db 25, frame 256, hop 64) -> pad 338 368 -> denoise
@@ -10,7 +10,7 @@ Examples
 --------
 >>> from ser_utils import audio, config
 >>> samples, sr = audio.read_audio("MSP-IMPROV-S01A-F01-R-FF01.wav")  # doctest: +SKIP
->>> clean, sr = audio.preprocess(samples, sr, config.seed_recipe("msp-improv").audio)  # doctest: +SKIP
+>>> clean, sr = audio.preprocess(samples, sr, config.original_recipe("msp-improv").audio)  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .config import SEED_SCALE_GAIN, AudioConfig
+from .config import ORIGINAL_SCALE_GAIN, AudioConfig
 from .errors import AudioError, CorpusError
 
 __all__ = [
-    "read_audio", "file_problem", "common_sample_rate", "scale_like_seed", "peak_normalise", "resample", "trim_silence",
+    "read_audio", "file_problem", "common_sample_rate", "scale_like_original", "peak_normalise", "resample", "trim_silence",
     "pad_or_crop", "reduce_noise", "preprocess", "preprocess_steps", "load_and_preprocess", "SCALINGS",
 ]
 
-SCALINGS = ("seed", "peak", "none")
+SCALINGS = ("original", "peak", "none")
 
 
 #: libsndfile's description of a RIFF chunk whose header promises more bytes than the file holds.
@@ -123,12 +123,12 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
     return np.ascontiguousarray(mono, dtype=np.float32), int(sample_rate)
 
 
-def scale_like_seed(samples: np.ndarray) -> np.ndarray:
+def scale_like_original(samples: np.ndarray) -> np.ndarray:
     """The original's scaling: int16 samples x 1000 / 32768, i.e. float samples x 1000.
 
     (The original also peak-normalised, but discarded the result.)
     """
-    return (np.asarray(samples, dtype=np.float32) * np.float32(SEED_SCALE_GAIN)).astype(np.float32)
+    return (np.asarray(samples, dtype=np.float32) * np.float32(ORIGINAL_SCALE_GAIN)).astype(np.float32)
 
 
 def common_sample_rate(rates: Iterable[int], config: AudioConfig) -> int | None:
@@ -237,7 +237,7 @@ def preprocess_steps(samples: np.ndarray, sr: int, config: AudioConfig) -> dict[
     _check_not_silent(samples)
     steps = {"raw": (np.asarray(samples, dtype=np.float32), sr)}
     if config.scaling != "none":
-        samples = scale_like_seed(samples) if config.scaling == "seed" else peak_normalise(samples)
+        samples = scale_like_original(samples) if config.scaling == "original" else peak_normalise(samples)
         steps["scaled"] = samples, sr
     if config.target_sr and config.target_sr != sr:
         n_before = len(samples)

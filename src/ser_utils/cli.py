@@ -4,15 +4,15 @@ Every sub-command calls the same ``ser_utils`` functions the notebooks call. Err
 user can fix (a missing label file, a corrupt wav, an unknown corpus) are printed as one
 line, ``error: …``, with exit status 2 — never a traceback.
 
-    ser synth OUT_DIR [--corpus tess|msp-improv|all] [--size mini|seed] [--seed N]
+    ser synth OUT_DIR [--corpus tess|msp-improv|all] [--size mini|full] [--seed N]
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
-    ser features CORPUS ROOT --set seed|functionals|egemaps --out DIR
+    ser features CORPUS ROOT --set frames|functionals|egemaps --out DIR
     ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] --out DIR
     ser folds CORPUS ROOT --protocol NAME --out FILE.csv
-    ser arrays CORPUS ROOT --recipe seed|improved --out DIR
-    ser train CORPUS ROOT --recipe seed|improved [--protocol NAME] --out DIR
-    ser evaluate CORPUS ROOT --recipe seed|improved --protocol NAME --out DIR
-    ser dry-run CORPUS ROOT [--recipe seed] [--protocol seed-4fold] [--seeds N] [--max-steps N]
+    ser arrays CORPUS ROOT --recipe original|improved --out DIR
+    ser train CORPUS ROOT --recipe original|improved [--protocol NAME] --out DIR
+    ser evaluate CORPUS ROOT --recipe original|improved --protocol NAME --out DIR
+    ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds N] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window]
     ser run
 """
@@ -57,7 +57,7 @@ def _corpus_argument(parser: argparse.ArgumentParser) -> None:
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", type=Path, help="folder that receives TESS/ and MSP-IMPROV/")
     parser.add_argument("--corpus", choices=(*config.CORPORA, "all"), default="all")
-    parser.add_argument("--size", choices=("mini", "seed"), default="mini")
+    parser.add_argument("--size", choices=("mini", "full"), default="mini")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -76,7 +76,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------- data
 def _prepare_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", choices=("mini", "seed"), default="mini",
+    parser.add_argument("--size", choices=("mini", "full"), default="mini",
                         help="size of the synthetic corpora made when dataset/ holds none")
 
 
@@ -139,16 +139,17 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
     parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
     parser.add_argument("--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)")
-    parser.add_argument("--protocol", default="seed-random",
-                        help="seed-random (default), seed-4fold, loso (MSP-IMPROV) or speaker")
-    parser.add_argument("--subset", default="seed", help="seed (default), 4class or all")
-    parser.add_argument("--features", default="seed", help="feature set: seed (default), functionals or egemaps")
+    parser.add_argument("--protocol", default="original-random",
+                        help="original-random (default), original-4fold, loso (MSP-IMPROV) or speaker")
+    parser.add_argument("--subset", default=None,
+                        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all")
+    parser.add_argument("--features", default="frames", help="feature set: frames (default), functionals or egemaps")
     parser.add_argument("--grid", default="none",
-                        help="none (default), original (SVC grid, 5-fold, accuracy) or sound (UA, speaker-grouped)")
-    parser.add_argument("--recipe", default="seed", help="audio chain of the features: seed (default) or improved")
+                        help="none (default), original (SVC grid, 5-fold, accuracy) or grouped (UA, speaker-grouped)")
+    parser.add_argument("--recipe", default="original", help="audio chain of the features: original (default) or improved")
     parser.add_argument("--random-state", type=int, default=None, help="seed of the models (default: the recipe's)")
-    parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
-                        help="seed of the seed-random split (default %(default)s)")
+    parser.add_argument("--split-random-state", type=int, default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+                        help="seed of the original-random split (default %(default)s)")
     parser.add_argument("--permute-labels", type=int, nargs="?", const=config.CONTROL_PERMUTATION_SEED, default=None,
                         metavar="SEED", help="control run: shuffle the labels within each training part (seed, "
                                              f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
@@ -163,6 +164,8 @@ def run_traditional(args: argparse.Namespace) -> int:
     from . import evaluation, features, traditional
     from .corpora import load_corpus
 
+    if args.corpus in config.CORPORA:
+        args.subset = args.subset or evaluation.default_subset(args.corpus)
     for what, value, choices in (("corpus", args.corpus, config.CORPORA), ("model", args.model, tuple(traditional.MODELS)),
                                  ("protocol", args.protocol, evaluation.PROTOCOLS),
                                  ("subset", args.subset, evaluation.SUBSETS),
@@ -199,7 +202,7 @@ def run_traditional(args: argparse.Namespace) -> int:
         "corpus": args.corpus, "subset": args.subset, "protocol": args.protocol, "model": args.model,
         "features": args.features, "grid": args.grid, "random_state": random_state,
         "permuted_labels_seed": args.permute_labels,
-        "split_random_state": args.split_random_state if args.protocol == "seed-random" else None,
+        "split_random_state": args.split_random_state if args.protocol == "original-random" else None,
         "n_utterances": len(manifest), "n_features": int(matrix.shape[1]), "recipe": recipe.to_dict()})
     summary = evaluation.summarise_folds(rows)
     print(f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
@@ -210,14 +213,15 @@ def run_traditional(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- folds
 def _folds_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--protocol", required=True, help="seed-4fold, seed-random, loso (MSP-IMPROV) or speaker")
+    parser.add_argument("--protocol", required=True, help="original-4fold, original-random, loso (MSP-IMPROV) or speaker")
     parser.add_argument("--out", type=Path, required=True, help="CSV file to write (utterance_id,fold,split)")
-    parser.add_argument("--subset", default="seed", help="seed (default), 4class or all")
-    parser.add_argument("--recipe", choices=config.RECIPES, default="seed",
-                        help="whose training split holds out the validation rows (default seed: random 20 %%, "
-                             f"random_state {config.SEED_VALIDATION_RANDOM_STATE})")
-    parser.add_argument("--split-random-state", type=int, default=config.SEED_SPLIT_RANDOM_STATE,
-                        help="seed of the seed-random split (default %(default)s)")
+    parser.add_argument("--subset", default=None,
+                        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all")
+    parser.add_argument("--recipe", choices=config.RECIPES, default="original",
+                        help="whose training split holds out the validation rows (default original: random 20 %%, "
+                             f"random_state {config.ORIGINAL_VALIDATION_RANDOM_STATE})")
+    parser.add_argument("--split-random-state", type=int, default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+                        help="seed of the original-random split (default %(default)s)")
 
 
 @command("folds", _folds_arguments, "write which utterance is train, validation or test in every fold")
@@ -226,6 +230,7 @@ def run_folds(args: argparse.Namespace) -> int:
     from .corpora import load_corpus
     from .storage import write_csv
 
+    args.subset = args.subset or evaluation.default_subset(args.corpus)
     for what, value, choices in (("protocol", args.protocol, evaluation.PROTOCOLS),
                                  ("subset", args.subset, evaluation.SUBSETS)):
         if value not in choices:
@@ -250,9 +255,9 @@ def run_folds(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------ deep models: train / evaluate
 def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="seed")
+    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
     parser.add_argument("--protocol", required=protocol_required, default=None,
-                        help="seed-4fold | loso | seed-random | speaker" + ("" if protocol_required else
+                        help="original-4fold | loso | original-random | speaker" + ("" if protocol_required else
                                                                          " (cross-validate before the final model)"))
     parser.add_argument("--out", type=Path, required=True, help="the run directory to write")
     parser.add_argument("--profile", choices=config.PROFILES, default=None,
@@ -263,8 +268,8 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
     parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
                         help="training seeds, one cross-validation each (default: " + ", ".join(
                             f"{profile} {' '.join(map(str, seeds))}"
-                            for profile, seeds in config.SEED_4FOLD_TRAINING_SEEDS.items())
-                        + " for seed-4fold; the recipe's seed otherwise)")
+                            for profile, seeds in config.ORIGINAL_4FOLD_TRAINING_SEEDS.items())
+                        + " for original-4fold; the recipe's seed otherwise)")
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
 
 
@@ -300,8 +305,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="seed")
-    parser.add_argument("--protocol", default="seed-4fold", help="the protocol of the real run (default seed-4fold)")
+    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
+    parser.add_argument("--protocol", default="original-4fold", help="the protocol of the real run (default original-4fold)")
     parser.add_argument("--profile", choices=config.PROFILES, default="full",
                         help="full (the original sizes, default) or smoke")
     parser.add_argument("--seeds", type=int, default=1, help="training seeds of the real run (default 1)")
@@ -356,13 +361,14 @@ def run_predict(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- arrays
 def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="seed", help="preprocessing + spectrogram")
+    parser.add_argument("--recipe", choices=config.RECIPES, default="original", help="preprocessing + spectrogram")
     parser.add_argument("--out", type=Path, required=True, help="folder that receives the .npy files")
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--profile", choices=config.PROFILES, default=None,
                         help="full or smoke sizes (default: SER_PROFILE, else smoke on a synthetic corpus)")
-    parser.add_argument("--subset", choices=("seed", "all"), default="seed",
-                        help="seed: MSP-IMPROV R+T with every label (default); all: every file")
+    parser.add_argument("--subset", default="rt",
+                        help="rt: MSP-IMPROV R+T with every label, all of TESS (default); all: every file; "
+                             "or rt-4class, 4class, emotions")
     parser.add_argument("--skip-bad-files", action="store_true",
                         help="leave unreadable or silent files out instead of stopping at the first")
 
@@ -391,41 +397,36 @@ def run_arrays(args: argparse.Namespace) -> int:
 
 
 # ------------------------------------------------------------------------- features
-FEATURE_SUBSETS = ("original", "seed", "4class", "all")
 
 
 def _features_arguments(parser: argparse.ArgumentParser) -> None:
     # Names are checked in run_features (not argparse choices) so a wrong one is a one-line error.
     parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
     parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
-    parser.add_argument("--set", dest="feature_set", required=True, help="seed, functionals or egemaps")
+    parser.add_argument("--set", dest="feature_set", required=True, help="frames, functionals or egemaps")
     parser.add_argument("--out", type=Path, required=True, help="folder for <corpus>_<set>.npy/.csv/.json")
-    parser.add_argument("--recipe", default="seed", help="audio chain: seed (default) or improved")
-    parser.add_argument("--subset", default="original",
-                        help="original (default: MSP-IMPROV R+T whatever the label, all of TESS), seed, 4class or all")
+    parser.add_argument("--recipe", default="original", help="audio chain: original (default) or improved")
+    parser.add_argument("--subset", default="rt",
+                        help="rt (default: MSP-IMPROV R+T whatever the label, all of TESS), rt-4class, 4class, "
+                             "emotions or all")
     parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
 
 
 @command("features", _features_arguments, "extract a feature matrix (cached per file) and its metadata CSV")
 def run_features(args: argparse.Namespace) -> int:
-    from . import features
+    from . import evaluation, features
     from .corpora import load_corpus
 
     for what, value, choices in (("corpus", args.corpus, config.CORPORA),
                                  ("feature set", args.feature_set, features.FEATURE_SETS),
-                                 ("recipe", args.recipe, config.RECIPES), ("subset", args.subset, FEATURE_SUBSETS)):
+                                 ("recipe", args.recipe, config.RECIPES), ("subset", args.subset, evaluation.SUBSETS)):
         if value not in choices:
             raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
     check_output_dir(args.out, "--out")
     check_output_dir(args.cache_dir or config.output_dir() / "features", "--cache-dir")
     manifest = load_corpus(args.corpus, args.root)
-    if args.subset == "original":
-        manifest = features.original_files(manifest)
-    else:
-        from . import evaluation
-
-        manifest = evaluation.select_subset(manifest, args.subset)
+    manifest = evaluation.select_files(manifest, args.subset)
     recipe = config.get_recipe(args.recipe, args.corpus)
     print(f"{args.corpus} ({args.subset}): {len(manifest)} files, {args.feature_set} features, "
           f"{recipe.name} recipe ({recipe.profile} profile)", flush=True)

@@ -40,7 +40,7 @@ MSP_IMPROV_LABELS: dict[str, str] = {
 }
 MSP_IMPROV_RECORDING_TYPES: tuple[str, ...] = ("P", "R", "S", "T")
 #: The recording types the original study used: read (R) and target improvised (T).
-SEED_RECORDING_TYPES: tuple[str, ...] = ("R", "T")
+ORIGINAL_RECORDING_TYPES: tuple[str, ...] = ("R", "T")
 
 CORPORA: tuple[str, ...] = ("tess", "msp-improv")
 #: Written by ser_utils.synthetic at the root of each corpus it makes.
@@ -50,26 +50,26 @@ CORPUS_FOLDERS: dict[str, str] = {"tess": "TESS", "msp-improv": "MSP-IMPROV"}
 
 # ----------------------------------------------------------- the original's constants
 #: int16 samples x 1000 / 32768: on soundfile's float samples (int16 / 32768) a gain of 1000.
-SEED_SCALE_GAIN = 1000.0
-TESS_SEED_SAMPLE_RATE = 22_050
-TESS_SEED_LENGTH = 145_180  # longest TESS clip at 22 050 Hz
-TESS_SEED_HOP = 610  # -> 239 frames
-MSP_IMPROV_SEED_LENGTH = 338_368  # longest trimmed R+T clip at the native rate
-MSP_IMPROV_SEED_HOP = 544  # -> 623 frames
-SEED_TRIM_TOP_DB = 25.0
-SEED_TRIM_FRAME_LENGTH = 256
-SEED_TRIM_HOP_LENGTH = 64
+ORIGINAL_SCALE_GAIN = 1000.0
+TESS_ORIGINAL_SAMPLE_RATE = 22_050
+TESS_ORIGINAL_LENGTH = 145_180  # longest TESS clip at 22 050 Hz
+TESS_ORIGINAL_HOP = 610  # -> 239 frames
+MSP_IMPROV_ORIGINAL_LENGTH = 338_368  # longest trimmed R+T clip at the native rate
+MSP_IMPROV_ORIGINAL_HOP = 544  # -> 623 frames
+ORIGINAL_TRIM_TOP_DB = 25.0
+ORIGINAL_TRIM_FRAME_LENGTH = 256
+ORIGINAL_TRIM_HOP_LENGTH = 64
 #: The spectrogram code of the original assumes this rate (1764-sample window, 882 hop).
-SEED_SPECTROGRAM_SAMPLE_RATE = 44_100
-SEED_SPECTROGRAM_SHAPE = (442, 382)
-SEED_SPLIT_TEST_SIZE = 0.25
-SEED_SPLIT_RANDOM_STATE = 1
-SEED_EVALUATION_RANDOM_STATES: tuple[int, ...] = (1, 3, 4)
-SEED_N_FOLDS = 4
-SEED_VALIDATION_SIZE = 0.2
-SEED_VALIDATION_RANDOM_STATE = 727
-SEED_GRID_CV = 5
-SEED_MODEL_PARAMETERS = 33_148_420
+ORIGINAL_SPECTROGRAM_SAMPLE_RATE = 44_100
+ORIGINAL_SPECTROGRAM_SHAPE = (442, 382)
+ORIGINAL_SPLIT_TEST_SIZE = 0.25
+ORIGINAL_SPLIT_RANDOM_STATE = 1
+ORIGINAL_EVALUATION_RANDOM_STATES: tuple[int, ...] = (1, 3, 4)
+ORIGINAL_N_FOLDS = 4
+ORIGINAL_VALIDATION_SIZE = 0.2
+ORIGINAL_VALIDATION_RANDOM_STATE = 727
+ORIGINAL_GRID_CV = 5
+ORIGINAL_MODEL_PARAMETERS = 33_148_420
 
 #: What the original study reported; shown beside this project's numbers.
 ORIGINAL_RESULTS: dict[str, object] = {
@@ -92,7 +92,7 @@ ORIGINAL_RESULTS: dict[str, object] = {
 
 #: The real corpora's sizes, for sanity checks on users' copies.
 TESS_FILES = 2800
-MSP_IMPROV_SEED_SUBSET_COUNTS: dict[str, int] = {"angry": 284, "happy": 224, "sad": 186, "neutral": 524}
+MSP_IMPROV_ORIGINAL_SUBSET_COUNTS: dict[str, int] = {"angry": 284, "happy": 224, "sad": 186, "neutral": 524}
 
 
 # ------------------------------------------------------------------------ stages
@@ -102,15 +102,15 @@ class AudioConfig:
     scale -> resample -> trim -> denoise (if ``denoise_before_pad``) -> pad/crop -> denoise.
     """
 
-    #: ``"seed"`` (x1000, the original's int16 x 1000 / 32768), ``"peak"`` or ``"none"``.
+    #: ``"original"`` (x1000, the original's int16 x 1000 / 32768), ``"peak"`` or ``"none"``.
     scaling: str = "none"
     #: Target sample rate; ``None`` keeps each file's own rate.
     target_sr: int | None = None
     resample_type: str = "soxr_hq"
     trim: bool = False
-    trim_top_db: float = SEED_TRIM_TOP_DB
-    trim_frame_length: int = SEED_TRIM_FRAME_LENGTH
-    trim_hop_length: int = SEED_TRIM_HOP_LENGTH
+    trim_top_db: float = ORIGINAL_TRIM_TOP_DB
+    trim_frame_length: int = ORIGINAL_TRIM_FRAME_LENGTH
+    trim_hop_length: int = ORIGINAL_TRIM_HOP_LENGTH
     #: Pad with trailing zeros or crop to this many samples; ``None`` keeps the length.
     target_length: int | None = None
     denoise: bool = False
@@ -122,7 +122,7 @@ class AudioConfig:
 class FrameFeatureConfig:
     """The original's 34 frame features: MFCC (20), chroma_stft (12), RMS, ZCR."""
 
-    hop_length: int = MSP_IMPROV_SEED_HOP
+    hop_length: int = MSP_IMPROV_ORIGINAL_HOP
     n_mfcc: int = 20
     n_chroma: int = 12
     n_fft: int = 2048
@@ -132,7 +132,7 @@ class FrameFeatureConfig:
 class SpectrogramConfig:
     """Input of the deep models: the original's log power spectrogram, or log-mel."""
 
-    kind: str = "seed"  # "seed" | "logmel"
+    kind: str = "original"  # "original" | "logmel"
     window_seconds: float = 0.040
     hop_seconds: float = 0.020
     max_frequency: float = 11_025.0
@@ -147,7 +147,7 @@ class SpectrogramConfig:
 class ModelConfig:
     """Deep model builder and its hyperparameters (keywords of the builder)."""
 
-    name: str = "seed_cnn_convlstm"  # | "improved_tcn" | "improved_crnn" | "lstm_frame" | "cnn_spectrogram"
+    name: str = "original_cnn_convlstm"  # | "improved_tcn" | "improved_crnn" | "lstm_frame" | "cnn_spectrogram"
     params: dict = field(default_factory=dict)
 
 
@@ -156,8 +156,8 @@ class TrainingConfig:
     epochs: int = 25
     batch_size: int = 32
     learning_rate: float = 5e-4
-    validation_size: float = SEED_VALIDATION_SIZE
-    validation_random_state: int = SEED_VALIDATION_RANDOM_STATE
+    validation_size: float = ORIGINAL_VALIDATION_SIZE
+    validation_random_state: int = ORIGINAL_VALIDATION_RANDOM_STATE
     #: ``"random"`` (the original) or ``"speaker"`` (grouped, no speaker in both parts).
     validation_split: str = "random"
     early_stopping_patience: int | None = None
@@ -209,13 +209,13 @@ class Recipe:
 
 
 PROFILES: tuple[str, ...] = ("full", "smoke")
-RECIPES: tuple[str, ...] = ("seed", "improved")
-#: smoke profile: clips of 2 s at 44.1 kHz -> seed spectrogram (442, 99).
+RECIPES: tuple[str, ...] = ("original", "improved")
+#: smoke profile: clips of 2 s at 44.1 kHz -> original spectrogram (442, 99).
 SMOKE_MSP_IMPROV_LENGTH = 88_200
 SMOKE_TESS_LENGTH = 48_000
 #: Epochs in the smoke profile: enough for the small models to learn the synthetic corpus,
 #: few enough that every notebook runs in CI in minutes (the full profile keeps 25 / 40).
-SMOKE_SEED_EPOCHS = 12
+SMOKE_ORIGINAL_EPOCHS = 12
 SMOKE_IMPROVED_EPOCHS = 60
 #: The improved recipe's epochs at full size (no early stopping: a cosine schedule to the end).
 IMPROVED_EPOCHS = 60
@@ -229,27 +229,27 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     return value
 
 
-def seed_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
+def original_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     """The original study's chain for ``corpus``, at ``profile`` size."""
     _check_choice(corpus, CORPORA, "corpus")
     _check_choice(profile, PROFILES, "profile")
     smoke = profile == "smoke"
     if corpus == "tess":
         audio = AudioConfig(
-            scaling="seed", target_sr=TESS_SEED_SAMPLE_RATE,
-            target_length=SMOKE_TESS_LENGTH if smoke else TESS_SEED_LENGTH, denoise=True,
+            scaling="original", target_sr=TESS_ORIGINAL_SAMPLE_RATE,
+            target_length=SMOKE_TESS_LENGTH if smoke else TESS_ORIGINAL_LENGTH, denoise=True,
         )
-        features = FrameFeatureConfig(hop_length=TESS_SEED_HOP)
+        features = FrameFeatureConfig(hop_length=TESS_ORIGINAL_HOP)
     else:
         audio = AudioConfig(
-            scaling="seed", target_sr=None, trim=True,
-            target_length=SMOKE_MSP_IMPROV_LENGTH if smoke else MSP_IMPROV_SEED_LENGTH, denoise=True,
+            scaling="original", target_sr=None, trim=True,
+            target_length=SMOKE_MSP_IMPROV_LENGTH if smoke else MSP_IMPROV_ORIGINAL_LENGTH, denoise=True,
         )
-        features = FrameFeatureConfig(hop_length=MSP_IMPROV_SEED_HOP)
-    training = TrainingConfig(epochs=SMOKE_SEED_EPOCHS) if smoke else TrainingConfig()
-    model = ModelConfig(name="seed_cnn_convlstm", params={"filters": (8, 16), "convlstm_filters": 16,
+        features = FrameFeatureConfig(hop_length=MSP_IMPROV_ORIGINAL_HOP)
+    training = TrainingConfig(epochs=SMOKE_ORIGINAL_EPOCHS) if smoke else TrainingConfig()
+    model = ModelConfig(name="original_cnn_convlstm", params={"filters": (8, 16), "convlstm_filters": 16,
                                                           "dense_units": 32} if smoke else {})
-    return Recipe("seed", corpus, profile, audio, features, SpectrogramConfig(kind="seed"), model, training)
+    return Recipe("original", corpus, profile, audio, features, SpectrogramConfig(kind="original"), model, training)
 
 
 def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
@@ -270,7 +270,7 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
     from epoch to epoch, a noisy signal to stop on; the cosine schedule ends every run at a
     small learning rate instead, and the validation curves stay as a diagnostic.
 
-    Spectral-gating noise reduction is off: it is about 90 % of the seed chain's
+    Spectral-gating noise reduction is off: it is about 90 % of the original chain's
     preprocessing time (benchmarks/arrays.py); ``dataclasses.replace(recipe.audio,
     denoise=True)`` turns it back on (before padding, so the padding stays silent)."""
     _check_choice(corpus, CORPORA, "corpus")
@@ -281,7 +281,7 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
         scaling="none", target_sr=IMPROVED_SAMPLE_RATE, trim=True,
         target_length=int(seconds * IMPROVED_SAMPLE_RATE), denoise=False, denoise_before_pad=True,
     )
-    features = FrameFeatureConfig(hop_length=TESS_SEED_HOP if corpus == "tess" else MSP_IMPROV_SEED_HOP)
+    features = FrameFeatureConfig(hop_length=TESS_ORIGINAL_HOP if corpus == "tess" else MSP_IMPROV_ORIGINAL_HOP)
     training = TrainingConfig(
         epochs=SMOKE_IMPROVED_EPOCHS if smoke else IMPROVED_EPOCHS,
         # smoke: ~120 training utterances per fold; batches of 16 give them enough steps
@@ -294,10 +294,10 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
 
 
 def get_recipe(name: str, corpus: str = "msp-improv", profile: str | None = None) -> Recipe:
-    """Recipe by name (``seed`` | ``improved``); ``profile`` defaults to :func:`current_profile`."""
+    """Recipe by name (``original`` | ``improved``); ``profile`` defaults to :func:`current_profile`."""
     _check_choice(name, RECIPES, "recipe")
     profile = profile or current_profile()
-    return seed_recipe(corpus, profile) if name == "seed" else improved_recipe(corpus, profile)
+    return original_recipe(corpus, profile) if name == "original" else improved_recipe(corpus, profile)
 
 
 # --------------------------------------------------------------- paths and profile
@@ -355,13 +355,13 @@ def corpus_root(corpus: str, base: Path | None = None) -> Path:
 # ------------------------------------------------------------- controls and repeats
 #: Seed of the permuted-label control (labels shuffled within each training part).
 CONTROL_PERMUTATION_SEED = 0
-#: Training seeds of the seed 4-fold protocol: several draws in the full profile (the
+#: Training seeds of the original 4-fold protocol: several draws in the full profile (the
 #: original reported one), one in the smoke profile to keep CI fast.
-SEED_4FOLD_TRAINING_SEEDS: dict[str, tuple[int, ...]] = {"full": (0, 1, 2), "smoke": (0,)}
+ORIGINAL_4FOLD_TRAINING_SEEDS: dict[str, tuple[int, ...]] = {"full": (0, 1, 2), "smoke": (0,)}
 
 #: The original's CNN-ConvLSTM exploration: pooling type and size, filters of the first conv
 #: block (the second has twice as many), Adam learning rate, L1 strength.
-SEED_EXPLORATION_GRID: dict[str, tuple] = {
+ORIGINAL_EXPLORATION_GRID: dict[str, tuple] = {
     "pooling": ("max", "average"),
     "pool_size": (2, 3, 4, 5),
     "filters": (16, 32, 64),
@@ -371,6 +371,6 @@ SEED_EXPLORATION_GRID: dict[str, tuple] = {
 #: Epochs of each exploration variant in the smoke profile (the full profile trains the recipe's 25).
 SMOKE_EXPLORATION_EPOCHS = 2
 #: The original's cross-validation of the RBF SVM on acted labels: ``cross_val_score(…, cv=5)``.
-SEED_ACTED_CV = 5
+ORIGINAL_ACTED_CV = 5
 #: Validation accuracies the original's exploration reached (lowest, highest).
 ORIGINAL_EXPLORATION_VAL_ACCURACY: tuple[float, float] = (0.43, 0.55)

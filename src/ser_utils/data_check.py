@@ -70,9 +70,13 @@ def format_summary(manifest: pd.DataFrame) -> str:
     if corpus == "msp-improv":
         lines += [f"  sessions:        {_counts(manifest['session'])}",
                   f"  recording types: {_counts(manifest['recording_type'])}"]
-        seed = manifest[manifest["recording_type"].isin(config.SEED_RECORDING_TYPES)
-                        & manifest["label"].isin(config.FOUR_CLASSES)]
-        lines.append(f"  R+T, 4 classes:  {len(seed)} ({_counts(seed['label'])}; the original study: 1218)")
+        from .evaluation import select_subset
+
+        try:
+            rt4 = select_subset(manifest, "rt-4class")
+        except CorpusError:
+            rt4 = manifest.iloc[:0]
+        lines.append(f"  rt-4class:       {len(rt4)} ({_counts(rt4['label'])}; the original study: 1218)")
     durations = manifest["duration"]
     lines += [f"  sample rates:    {_counts(manifest['sample_rate'])}",
               f"  durations:       {durations.min():.2f}–{durations.max():.2f} s, mean {durations.mean():.2f} s, "

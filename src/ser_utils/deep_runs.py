@@ -38,7 +38,7 @@ def _recipe(name: str, corpus: str, root: Path, profile: str | None, epochs: int
     return recipe
 
 
-def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = "seed", protocol: str | None,
+def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = "original", protocol: str | None,
              out: str | Path, profile: str | None = None, arrays: str | Path | None = None,
              folds: list[int] | None = None, epochs: int | None = None, n_jobs: int = 2,
              save_models: bool = False, seeds: list[int] | None = None) -> dict[str, Path]:
@@ -47,7 +47,7 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
     ``command`` ``"evaluate"`` cross-validates under ``protocol``; ``"train"`` also (when a
     protocol is given) and then trains the final model on every utterance of the subset and
     saves it as ``out/model``. ``seeds``: the training seeds of the cross-validation (default
-    :func:`ser_utils.end_to_end.default_training_seeds`: 3 draws of seed-4fold in the full
+    :func:`ser_utils.end_to_end.default_training_seeds`: 3 draws of original-4fold in the full
     profile, 1 in smoke). Returns the paths written.
     """
     from .arrays import arrays_dir, generate_arrays, load_arrays
@@ -77,7 +77,7 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
               f"training seed(s) {', '.join(map(str, seeds))}", flush=True)
         rows = cross_validate_seeds(spectrograms, metadata, recipe=recipe, protocol_name=protocol, seeds=seeds,
                                     folds=folds, out_dir=out / "folds" if save_models else None, verbose=2)
-        print(evaluation.seed_table(rows).round(3).to_string(), flush=True)
+        print(evaluation.original_table(rows).round(3).to_string(), flush=True)
         histories.update({f"fold {row['fold']}" + (f" seed {row['training_seed']}" if len(seeds) > 1 else ""):
                           row.get("history") for row in rows})
     if command == "train":
@@ -101,14 +101,14 @@ def run_deep(corpus: str, root: str | Path, *, command: str, recipe_name: str = 
 
 def compositions(metadata, protocol: str | None) -> dict:
     """:func:`evaluation.fold_composition` of ``protocol`` over the 4-class rows, and, for the
-    seed protocol, of leave-one-session-out beside it (when the corpus has sessions)."""
-    from .end_to_end import four_class_rows
+    original protocol, of leave-one-session-out beside it (when the corpus has sessions)."""
+    from .end_to_end import subset_rows
 
     if protocol is None:
         return {}
-    rows = four_class_rows(metadata)
+    rows = subset_rows(metadata)
     names = [protocol]
-    if protocol == "seed-4fold" and "session" in rows.columns and rows["session"].nunique() > 1:
+    if protocol == "original-4fold" and "session" in rows.columns and rows["session"].nunique() > 1:
         names.append("loso")
     return {name: evaluation.fold_composition(rows, evaluation.make_protocol(name, rows)) for name in names}
 

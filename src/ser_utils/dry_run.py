@@ -105,7 +105,7 @@ def _step_timer(max_steps: int | None):
     return StepTimer()
 
 
-def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "seed", protocol: str = "seed-4fold",
+def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", protocol: str = "original-4fold",
             profile: str = "full", seeds: int = 1, max_steps: int | None = None,
             arrays: str | Path | None = None, n_jobs: int = 2, progress: bool = True) -> DryRun:
     """Measure one fold and one epoch of a run at ``profile`` size and project the whole run.
@@ -115,9 +115,9 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "seed", protoco
     corpus : {"msp-improv", "tess"}
     root : path
         The corpus folder.
-    recipe_name : str, default "seed"
+    recipe_name : str, default "original"
         :func:`ser_utils.config.get_recipe` name; its epochs and batch size are the real run's.
-    protocol : str, default "seed-4fold"
+    protocol : str, default "original-4fold"
         The protocol the real run will use (:data:`ser_utils.evaluation.PROTOCOLS`).
     profile : {"full", "smoke"}, default "full"
     seeds : int, default 1
@@ -137,7 +137,7 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "seed", protoco
     """
     from .arrays import arrays_dir, generate_arrays, load_arrays
     from .data_check import check_corpus
-    from .end_to_end import RowView, four_class_rows
+    from .end_to_end import RowView, subset_rows
     from .training import train_model, validation_split
 
     if protocol not in evaluation.PROTOCOLS:
@@ -153,7 +153,7 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "seed", protoco
     arrays_seconds = time.perf_counter() - start
     _end_idle_workers()  # frees their memory for training, and getrusage then counts their peak
     spectrograms, _, metadata = load_arrays(paths.directory)
-    rows = four_class_rows(metadata)
+    rows = subset_rows(metadata)
     protocol_splits = evaluation.make_protocol(protocol, rows).split(rows["label"].astype(str).to_numpy())
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None

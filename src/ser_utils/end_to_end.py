@@ -10,8 +10,8 @@ stopping, class weights — is made on the training part; the test fold is only 
 Examples
 --------
 >>> from ser_utils import config, end_to_end
->>> recipe = config.get_recipe("seed", "msp-improv")
->>> rows, paths = end_to_end.run_protocol(recipe, "seed-4fold")  # doctest: +SKIP
+>>> recipe = config.get_recipe("original", "msp-improv")
+>>> rows, paths = end_to_end.run_protocol(recipe, "original-4fold")  # doctest: +SKIP
 >>> evaluation.fold_table(rows)[["wa", "ua", "macro_f1"]]  # doctest: +SKIP
 """
 
@@ -30,8 +30,8 @@ import pandas as pd
 from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
 
-__all__ = ["RowView", "four_class_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
-           "run_protocol", "result_name", "compare_with_original", "models_dir", "SEED_EXPLORATION",
+__all__ = ["RowView", "subset_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
+           "run_protocol", "result_name", "compare_with_original", "models_dir", "ORIGINAL_EXPLORATION",
            "cross_validate_seeds", "default_training_seeds", "exploration_grid"]
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 #: The original's exploration in compact form, one change at a time from its final model
 #: (average pooling 3×3, Adam 5e-4, L1 1e-3): learning rate, pooling type and size, L1.
 #: ``learning_rate`` goes to the training config, every other key to the model builder.
-SEED_EXPLORATION: dict[str, dict] = {
+ORIGINAL_EXPLORATION: dict[str, dict] = {
     "final (avg pool 3, lr 5e-4, L1 1e-3)": {},
     "learning rate 1e-4": {"learning_rate": 1e-4},
     "learning rate 1e-3": {"learning_rate": 1e-3},
@@ -75,12 +75,17 @@ class RowView:
         return self.array[self.rows[index]]
 
 
-def four_class_rows(metadata: pd.DataFrame, *, subset: str = "seed",
-                    labels: Sequence[str] = FOUR_CLASSES) -> pd.DataFrame:
+def subset_rows(metadata: pd.DataFrame, *, subset: str | None = None,
+                labels: Sequence[str] = FOUR_CLASSES) -> pd.DataFrame:
     """The rows of ``metadata`` that take part: :func:`evaluation.select_subset` ``(subset)``
-    (on MSP-IMPROV, ``"seed"`` = R+T with a label in ``labels``: 1218 on the real corpus),
-    with a column ``row`` giving each one's row in the arrays."""
+    with a label in ``labels``, and a column ``row`` giving each one's row in the arrays.
+
+    ``subset`` defaults to the original's evaluation set of the metadata's corpus
+    (:func:`evaluation.default_subset`: on MSP-IMPROV ``rt-4class``, 1218 on the real corpus)."""
     frame = metadata.assign(row=np.arange(len(metadata)))
+    if subset is None:
+        corpus = str(frame["corpus"].iloc[0]) if "corpus" in frame.columns and len(frame) else "msp-improv"
+        subset = evaluation.default_subset(corpus)
     frame = evaluation.select_subset(frame, subset)
     return frame[frame["label"].isin(list(labels)).to_numpy()].reset_index(drop=True)
 
@@ -134,7 +139,7 @@ def _history_summary(history: dict) -> dict:
 def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
                          labels: Sequence[str] = FOUR_CLASSES, out_dir: str | Path | None = None,
                          progress: bool = True, folds: Sequence[int] | None = None,
-                         subset: str = "seed", verbose: int = 0) -> list[dict]:
+                         subset: str | None = None, verbose: int = 0) -> list[dict]:
     """Train and test the recipe's model on every fold of a protocol.
 
     For each fold: seed every generator with ``recipe.training.seed + fold``; split the
@@ -154,7 +159,7 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     recipe : Recipe
         ``recipe.model`` and ``recipe.training``.
     protocol_name : str
-        ``"seed-4fold"`` (StratifiedKFold(4), no shuffling — the original), ``"loso"``
+        ``"original-4fold"`` (StratifiedKFold(4), no shuffling — the original), ``"loso"``
         (leave one session out), … (:data:`ser_utils.evaluation.PROTOCOLS`).
     labels : sequence of str, default FOUR_CLASSES
         Class order of the model outputs and reports.
@@ -166,8 +171,8 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         Run only these folds (1-based, in protocol order) — to keep a quick run short;
         the rows then cover only them (``fold`` numbers restart at 1; ``test_group`` names
         the held-out session).
-    subset : str, default "seed"
-        :func:`ser_utils.evaluation.select_subset` name.
+    subset : str, optional
+        :func:`ser_utils.evaluation.select_subset` name; default the corpus's original set.
     verbose : int, default 0
         Keras' per-epoch output (2: one line per epoch).
 
@@ -182,7 +187,7 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     from .training import predict_proba, save_bundle, train_model, validation_split
 
     _quiet_tensorflow()
-    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    rows = subset_rows(metadata, subset=subset, labels=labels)
     if len(rows) < 2:
         raise ValueError(f"only {len(rows)} utterances with labels {', '.join(labels)} — nothing to cross-validate")
     protocol = evaluation.make_protocol(protocol_name, rows)
@@ -225,11 +230,11 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
 
 
 def default_training_seeds(recipe: Recipe, protocol_name: str) -> tuple[int, ...]:
-    """The training seeds a protocol runs with by default: for ``seed-4fold``
-    :data:`config.SEED_4FOLD_TRAINING_SEEDS` of the recipe's profile (3 draws in full, 1 in
+    """The training seeds a protocol runs with by default: for ``original-4fold``
+    :data:`config.ORIGINAL_4FOLD_TRAINING_SEEDS` of the recipe's profile (3 draws in full, 1 in
     smoke); for every other protocol the recipe's own seed."""
-    if protocol_name == "seed-4fold":
-        return config.SEED_4FOLD_TRAINING_SEEDS[recipe.profile]
+    if protocol_name == "original-4fold":
+        return config.ORIGINAL_4FOLD_TRAINING_SEEDS[recipe.profile]
     return (recipe.training.seed,)
 
 
@@ -253,7 +258,7 @@ def cross_validate_seeds(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     -------
     list of dict
         Every fold row of every draw, each with ``training_seed``;
-        :func:`ser_utils.evaluation.seed_table` summarises them.
+        :func:`ser_utils.evaluation.original_table` summarises them.
     """
     seeds = [int(seed) for seed in seeds]
     if not seeds:
@@ -277,7 +282,7 @@ def _describe(value) -> str:
 
 
 def exploration_grid(profile: str = "full",
-                     grid: Mapping[str, Sequence] = config.SEED_EXPLORATION_GRID) -> dict[str, dict]:
+                     grid: Mapping[str, Sequence] = config.ORIGINAL_EXPLORATION_GRID) -> dict[str, dict]:
     """The original's CNN-ConvLSTM exploration as named variants (changes from the recipe).
 
     Parameters
@@ -286,8 +291,8 @@ def exploration_grid(profile: str = "full",
         ``"full"``: every combination of ``grid`` — pooling max/average × size 2–5 ×
         filters 16/32/64 (first block; the second twice as many) × learning rate
         1e-5/1e-4/5e-4/1e-3 × L1 1e-3/1e-2: 192 models. ``"smoke"``: two variants of
-        :data:`SEED_EXPLORATION` (the final model and max pooling), to keep CI cheap.
-    grid : mapping of name -> values, default :data:`config.SEED_EXPLORATION_GRID`
+        :data:`ORIGINAL_EXPLORATION` (the final model and max pooling), to keep CI cheap.
+    grid : mapping of name -> values, default :data:`config.ORIGINAL_EXPLORATION_GRID`
 
     Returns
     -------
@@ -299,7 +304,7 @@ def exploration_grid(profile: str = "full",
     (192, 2)
     """
     if profile == "smoke":
-        return dict(list(SEED_EXPLORATION.items())[:1] + [("max pooling", SEED_EXPLORATION["max pooling"])])
+        return dict(list(ORIGINAL_EXPLORATION.items())[:1] + [("max pooling", ORIGINAL_EXPLORATION["max pooling"])])
     variants = {}
     for values in itertools.product(*grid.values()):
         changes = dict(zip(grid, values))
@@ -313,7 +318,7 @@ def exploration_grid(profile: str = "full",
 def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe,
                             variants: Mapping[str, Mapping] | None = None,
                             labels: Sequence[str] = FOUR_CLASSES, progress: bool = True,
-                            subset: str = "seed", epochs: int | None = None) -> tuple[pd.DataFrame, dict[str, dict]]:
+                            subset: str | None = None, epochs: int | None = None) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The original's hyperparameter exploration: one train/validation split, one model per
     variant, validation accuracy per variant.
 
@@ -350,7 +355,7 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
     variants = dict(exploration_grid(recipe.profile) if variants is None else variants)
     if epochs is None:
         epochs = config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
-    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    rows = subset_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     train, validation = validation_split(y, groups=speakers, config=recipe.training)
@@ -383,7 +388,7 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
 
 # ------------------------------------------------------------------------ final model
 def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, directory: str | Path,
-                 labels: Sequence[str] = FOUR_CLASSES, subset: str = "seed", verbose: int = 0,
+                 labels: Sequence[str] = FOUR_CLASSES, subset: str | None = None, verbose: int = 0,
                  sample_rate: int | None = None) -> tuple[Path, dict]:
     """Train the recipe's model on every 4-class utterance (the recipe's validation part held
     out for the learning curves / early stopping) and save it as a bundle.
@@ -397,7 +402,8 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
     """
     from .training import save_bundle, train_model
 
-    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    subset = subset or evaluation.default_subset(recipe.corpus)
+    rows = subset_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     _clear_keras()
@@ -414,7 +420,7 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
 
 # ---------------------------------------------------------------------- comparisons
 def compare_with_original(rows: list[dict]) -> pd.DataFrame:
-    """The seed-4fold scores beside the original's reported accuracies (%).
+    """The original-4fold scores beside the original's reported accuracies (%).
 
     The original reported folds 1-3 (53.44, 46.23, 52.79 %) and the mean (50.29 %), which
     implies fold 4 (≈ 48.7 %), from one training run; it never reported UA or macro-F1.
@@ -433,7 +439,7 @@ def compare_with_original(rows: list[dict]) -> pd.DataFrame:
     known = [value for value in reported if value is not None]
     implied = len(reported) * mean - sum(known)  # the one fold it did not report
     original = [implied if value is None else value for value in reported]
-    summary = evaluation.seed_table(rows)
+    summary = evaluation.original_table(rows)
     table = summary[["wa", "wa_sd", "ua", "ua_sd", "macro_f1"]] * 100
     table.columns = ["WA", "WA sd", "UA", "UA sd", "macro-F1"]
     table.insert(0, "original WA", pd.Series(original + [mean], index=[1, 2, 3, 4, "mean"]) * 100)
@@ -444,7 +450,7 @@ def compare_with_original(rows: list[dict]) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------- whole runs
 def result_name(recipe: Recipe, protocol_name: str) -> str:
-    """File stem of a run's results, e.g. ``msp-improv_seed_seed-4fold_seed_cnn_convlstm``."""
+    """File stem of a run's results, e.g. ``msp-improv_seed_original-4fold_seed_cnn_convlstm``."""
     return f"{recipe.corpus}_{recipe.name}_{protocol_name}_{recipe.model.name}"
 
 
@@ -458,7 +464,7 @@ def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | 
                  save_models: bool = False, progress: bool = True, n_jobs: int = 2,
                  seeds: Sequence[int] | None = None) -> tuple[list[dict], dict]:
     """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation
-    once per training seed (default :func:`default_training_seeds`: 3 draws of seed-4fold in
+    once per training seed (default :func:`default_training_seeds`: 3 draws of original-4fold in
     the full profile), results saved with :func:`ser_utils.evaluation.save_results`.
 
     Returns
@@ -480,9 +486,9 @@ def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | 
                                 progress=progress, folds=folds)
     paths = evaluation.save_results(name, rows, extra={
         "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol_name,
-        "model": recipe.model.name, "subset": "seed", "training_seeds": list(seeds),
+        "model": recipe.model.name, "subset": evaluation.default_subset(recipe.corpus), "training_seeds": list(seeds),
         "n_utterances": int(sum(r["n_test"] for r in rows)) // len(seeds)
-        if protocol_name != "seed-random" else None, "folds_run": list(folds) if folds else "all",
+        if protocol_name != "original-random" else None, "folds_run": list(folds) if folds else "all",
         "synthetic": config.is_synthetic(config.data_dir()), "seconds": round(time.perf_counter() - start, 1),
         "recipe_config": recipe.to_dict(),
     })

@@ -7,8 +7,8 @@ cv=protocol.splitter, groups=protocol.groups)`` and ``GridSearchCV`` take them a
 
 Protocols
 ---------
-``seed-random``  the original's single random 75/25 split (``random_state=1``), speaker-dependent;
-``seed-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order — the
+``original-random``  the original's single random 75/25 split (``random_state=1``), speaker-dependent;
+``original-4fold``   the original's ``StratifiedKFold(4)`` without shuffling, in manifest order — the
                  original's Windows walk order (:mod:`ser_utils.corpora.walk_order`), which
                  decides the folds; :func:`fold_assignments` lists them (``ser folds``) and
                  :func:`fold_composition` shows what each tests;
@@ -49,15 +49,28 @@ from . import config
 from .errors import CorpusError, SerError
 from .storage import write_csv, write_json
 
-__all__ = ["SUBSETS", "PROTOCOLS", "SPEAKER_INDEPENDENT", "SCORE_KEYS", "METRICS", "Protocol", "LeakageError",
+__all__ = ["SUBSETS", "ORIGINAL_SUBSETS", "ORIGINAL_ARRAY_SUBSET", "default_subset", "select_files", "PROTOCOLS", "SPEAKER_INDEPENDENT", "SCORE_KEYS", "METRICS", "Protocol", "LeakageError",
            "select_subset", "make_protocol", "check_no_leakage", "compute_metrics", "class_report", "evaluate_folds",
-           "fold_table", "fold_assignments", "fold_composition", "prediction_table", "seed_table", "summarise_folds",
+           "fold_table", "fold_assignments", "fold_composition", "prediction_table", "original_table", "summarise_folds",
            "total_confusion", "save_results", "results_dir"]
 
 log = logging.getLogger(__name__)
 
-SUBSETS: tuple[str, ...] = ("seed", "4class", "all")
-PROTOCOLS: tuple[str, ...] = ("seed-random", "seed-4fold", "loso", "speaker")
+#: Which utterances take part, by name; every command and notebook selects through
+#: :func:`select_subset`. "R+T" applies to corpora with recording types (MSP-IMPROV: read
+#: and target improvised); on a corpus without them (TESS) it keeps every file.
+SUBSETS: dict[str, str] = {
+    "rt": "R+T, every label (MSP-IMPROV: 1272, the original's arrays and features; TESS: every file)",
+    "rt-4class": "R+T, the four classes (MSP-IMPROV: 1218, the original's evaluation)",
+    "4class": "every recording type, the four classes (MSP-IMPROV: 7798)",
+    "emotions": "every utterance labelled with an emotion (drops 'other' and 'no_agreement'; TESS: 2800)",
+    "all": "every utterance, whatever its label",
+}
+#: The original study's evaluation set per corpus: the default subset of every evaluation.
+ORIGINAL_SUBSETS: dict[str, str] = {"tess": "emotions", "msp-improv": "rt-4class"}
+#: The original's arrays and feature matrices: R+T whatever the label.
+ORIGINAL_ARRAY_SUBSET = "rt"
+PROTOCOLS: tuple[str, ...] = ("original-random", "original-4fold", "loso", "speaker")
 #: Protocols whose folds must not share a speaker between training and test.
 SPEAKER_INDEPENDENT: tuple[str, ...] = ("loso", "speaker")
 #: The headline metrics of every fold row, in report order after ``fold``.
@@ -72,6 +85,17 @@ METRICS: dict[str, Callable] = {
 
 
 # ------------------------------------------------------------------------ subsets
+def default_subset(corpus: str) -> str:
+    """The subset the original study evaluated on ``corpus`` (:data:`ORIGINAL_SUBSETS`).
+
+    >>> default_subset("msp-improv"), default_subset("tess")
+    ('rt-4class', 'emotions')
+    """
+    if corpus not in ORIGINAL_SUBSETS:
+        raise ValueError(f"unknown corpus {corpus!r}: expected one of {', '.join(ORIGINAL_SUBSETS)}")
+    return ORIGINAL_SUBSETS[corpus]
+
+
 def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
     """The utterances of subset ``name``, in manifest order, index reset.
 
@@ -81,14 +105,8 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
         A corpus manifest (:func:`ser_utils.corpora.load_corpus`), with a ``label`` column
         and, for MSP-IMPROV, ``recording_type``.
     name : str
-        ``"seed"``: the original study's set — on MSP-IMPROV the recording types
-        :data:`config.SEED_RECORDING_TYPES` (R, T) with a label in :data:`config.FOUR_CLASSES`
-        (1218 utterances on the real corpus); on TESS (no recording types) every emotion,
-        as the original used all 2800 files.
-        ``"4class"``: every recording type, labels in :data:`config.FOUR_CLASSES` (7798 on
-        the real MSP-IMPROV).
-        ``"all"``: every utterance labelled with an emotion of :data:`config.EMOTIONS`
-        (drops 'other' and 'no_agreement'); the 7 emotions of TESS.
+        A key of :data:`SUBSETS`: ``"rt"``, ``"rt-4class"``, ``"4class"``, ``"emotions"``
+        or ``"all"``.
 
     Returns
     -------
@@ -100,6 +118,17 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
         ``name`` is not one of :data:`SUBSETS`.
     CorpusError
         The subset is empty.
+
+    Examples
+    --------
+    >>> manifest = pd.DataFrame({"label": ["angry", "other", "sad", "happy"],
+    ...                          "recording_type": ["R", "T", "P", "T"]})
+    >>> select_subset(manifest, "rt")["label"].tolist()
+    ['angry', 'other', 'happy']
+    >>> select_subset(manifest, "rt-4class")["label"].tolist()
+    ['angry', 'happy']
+    >>> select_subset(manifest, "4class")["label"].tolist()
+    ['angry', 'sad', 'happy']
     """
     if name not in SUBSETS:
         raise ValueError(f"unknown subset {name!r}: expected one of {', '.join(SUBSETS)}")
@@ -107,13 +136,14 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
         raise CorpusError("the manifest has no 'label' column — build it with ser_utils.corpora.load_corpus "
                           "or `ser data manifest`")
     labels = manifest["label"].astype(str)
-    has_types = "recording_type" in manifest.columns and manifest["recording_type"].notna().any()
-    if name == "all" or (name == "seed" and not has_types):
-        keep = labels.isin(config.EMOTIONS)
-    elif name == "4class":
-        keep = labels.isin(config.FOUR_CLASSES)
-    else:
-        keep = labels.isin(config.FOUR_CLASSES) & manifest["recording_type"].isin(config.SEED_RECORDING_TYPES)
+    keep = pd.Series(True, index=manifest.index)
+    if name in ("rt", "rt-4class") and "recording_type" in manifest.columns \
+            and manifest["recording_type"].notna().any():
+        keep &= manifest["recording_type"].isin(config.ORIGINAL_RECORDING_TYPES)
+    if name in ("rt-4class", "4class"):
+        keep &= labels.isin(config.FOUR_CLASSES)
+    elif name == "emotions":
+        keep &= labels.isin(config.EMOTIONS)
     subset = manifest.loc[keep.to_numpy()].reset_index(drop=True)
     if subset.empty:
         corpus = manifest["corpus"].iloc[0] if "corpus" in manifest.columns and len(manifest) else "the corpus"
@@ -121,6 +151,37 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
                           f"{', '.join(sorted(labels.unique())) or 'none'}) — check the corpus and its label file "
                           "with `ser data check`")
     return subset
+
+
+def select_files(manifest: pd.DataFrame, subset: str = ORIGINAL_ARRAY_SUBSET) -> pd.DataFrame:
+    """The rows of ``subset`` in the original's walk order of their paths, index reset: the
+    rows (and row order) of every array and feature matrix.
+
+    The order decides the original's folds (its 4-fold split is unshuffled), so it is the
+    original's Windows directory walk (:func:`ser_utils.corpora.walk_order.original_order`),
+    the same on every platform; rows without paths are ordered by ``utterance_id``.
+
+    Parameters
+    ----------
+    manifest : pandas.DataFrame
+        A corpus manifest (:func:`ser_utils.corpora.load_corpus`).
+    subset : str, default "rt"
+        A name of :data:`SUBSETS`; ``"rt"`` gives the original's 1272 MSP-IMPROV files.
+
+    Examples
+    --------
+    >>> manifest = pd.DataFrame({"path": ["b/x.wav", "a/y.wav", "a/Z.wav"], "label": ["sad"] * 3})
+    >>> select_files(manifest, "all")["path"].tolist()
+    ['a/y.wav', 'a/Z.wav', 'b/x.wav']
+    """
+    from .corpora.walk_order import original_order
+
+    rows = select_subset(manifest, subset)
+    if "path" in rows.columns:
+        rows = original_order(rows)
+    elif "utterance_id" in rows.columns:
+        rows = rows.sort_values("utterance_id", kind="stable")
+    return rows.reset_index(drop=True)
 
 
 # ----------------------------------------------------------------------- protocols
@@ -193,8 +254,8 @@ def _group_column(manifest: pd.DataFrame, column: str, protocol: str) -> np.ndar
     return groups
 
 
-def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = config.SEED_SPLIT_RANDOM_STATE,
-                  test_size: float = config.SEED_SPLIT_TEST_SIZE) -> Protocol:
+def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
+                  test_size: float = config.ORIGINAL_SPLIT_TEST_SIZE) -> Protocol:
     """The protocol ``name`` over the rows of ``manifest`` (a subset, in the order of ``y``).
 
     Parameters
@@ -203,10 +264,10 @@ def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = conf
         One of :data:`PROTOCOLS`.
     manifest : pandas.DataFrame
         The utterances that will be split, one row per label, e.g. ``select_subset(…)``.
-    random_state : int, default :data:`config.SEED_SPLIT_RANDOM_STATE` (1)
-        ``seed-random`` only: the split equals ``train_test_split(…, random_state=random_state)``.
-    test_size : float, default :data:`config.SEED_SPLIT_TEST_SIZE` (0.25)
-        ``seed-random`` only.
+    random_state : int, default :data:`config.ORIGINAL_SPLIT_RANDOM_STATE` (1)
+        ``original-random`` only: the split equals ``train_test_split(…, random_state=random_state)``.
+    test_size : float, default :data:`config.ORIGINAL_SPLIT_TEST_SIZE` (0.25)
+        ``original-random`` only.
 
     Returns
     -------
@@ -222,11 +283,11 @@ def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = conf
         raise ValueError(f"unknown protocol {name!r}: expected one of {', '.join(PROTOCOLS)}")
     identity = {key: _optional_column(manifest, column) for key, column in
                 (("speakers", "speaker"), ("utterance_ids", "utterance_id"))}
-    if name == "seed-random":
+    if name == "original-random":
         # train_test_split without stratify draws exactly this ShuffleSplit's first split.
         return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state), **identity)
-    if name == "seed-4fold":
-        return Protocol(name, StratifiedKFold(n_splits=config.SEED_N_FOLDS, shuffle=False), **identity)
+    if name == "original-4fold":
+        return Protocol(name, StratifiedKFold(n_splits=config.ORIGINAL_N_FOLDS, shuffle=False), **identity)
     column = "session" if name == "loso" else "speaker"
     return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column, **identity)
 
@@ -246,7 +307,7 @@ def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *,
 
     Every protocol: no row, and no utterance id, on both sides. Grouped protocols: no group
     (session or speaker) on both sides. :data:`SPEAKER_INDEPENDENT` protocols (``loso``,
-    ``speaker``): no speaker on both sides. The seed protocols put the same speakers on both
+    ``speaker``): no speaker on both sides. The original protocols put the same speakers on both
     sides by design, so only their utterances are checked.
 
     Parameters
@@ -413,7 +474,7 @@ def fold_composition(subset: pd.DataFrame, protocol: Protocol, labels: Sequence[
 
     Examples
     --------
-    >>> table = fold_composition(subset, make_protocol("seed-4fold", subset))  # doctest: +SKIP
+    >>> table = fold_composition(subset, make_protocol("original-4fold", subset))  # doctest: +SKIP
     >>> table[["test_sessions", "test_speakers_in_training"]]  # doctest: +SKIP
     """
     y = subset["label"].astype(str).to_numpy()
@@ -585,7 +646,7 @@ def fold_table(rows: list[dict]) -> pd.DataFrame:
     return table
 
 
-def seed_table(rows: list[dict], keys: Sequence[str] = SCORE_KEYS) -> pd.DataFrame:
+def original_table(rows: list[dict], keys: Sequence[str] = SCORE_KEYS) -> pd.DataFrame:
     """Each fold's scores over the training seeds: mean and standard deviation, and the same
     for the fold means of the draws (row ``mean``).
 

@@ -26,8 +26,8 @@ parallel, caching each (file, parameters) result as one small ``.npy`` under
 Examples
 --------
 >>> from ser_utils import config, features
->>> recipe = config.seed_recipe("msp-improv")
->>> X = features.extract_features(manifest, "seed", recipe=recipe)  # doctest: +SKIP
+>>> recipe = config.original_recipe("msp-improv")
+>>> X = features.extract_features(manifest, "frames", recipe=recipe)  # doctest: +SKIP
 >>> X.shape  # doctest: +SKIP
 (1272, 21182)
 """
@@ -51,24 +51,24 @@ import numpy as np
 import pandas as pd
 
 from .audio import common_sample_rate
-from .config import SEED_RECORDING_TYPES, AudioConfig, FrameFeatureConfig, Recipe, output_dir
-from .corpora.walk_order import original_order
+from . import evaluation
+from .config import AudioConfig, FrameFeatureConfig, Recipe, output_dir
 from .errors import AudioError, SerError
-from .spectrograms import log_mel_spectrogram, seed_spectrogram  # noqa: F401 -- re-exported
+from .spectrograms import log_mel_spectrogram, original_spectrogram  # noqa: F401 -- re-exported
 from .storage import atomic_path, file_identity, read_json, write_csv, write_json
 
 __all__ = [
     "FEATURE_SETS", "FUNCTIONALS", "CACHE_VERSION", "frame_features", "flatten_frames", "frame_feature_names",
     "n_frames", "n_active_frames", "strip_padding", "functionals", "functional_names", "egemaps", "egemaps_names",
     "feature_vector", "feature_names", "extract_features", "extract_feature_sets", "ExtractionInfo",
-    "PreloadedAudio", "cache_key", "cache_path", "original_files", "save_features", "load_features",
-    "read_description", "features_path", "load_or_extract", "select_rows", "seed_spectrogram",
+    "PreloadedAudio", "cache_key", "cache_path", "save_features", "load_features",
+    "read_description", "features_path", "load_or_extract", "select_rows", "original_spectrogram",
     "log_mel_spectrogram",
 ]
 
 log = logging.getLogger(__name__)
 
-FEATURE_SETS: tuple[str, ...] = ("seed", "functionals", "egemaps")
+FEATURE_SETS: tuple[str, ...] = ("frames", "functionals", "egemaps")
 #: Statistics of :func:`functionals`, in output order.
 FUNCTIONALS: tuple[str, ...] = ("mean", "std", "min", "max", "p10", "p50", "p90", "delta_mean", "delta_std")
 #: Bumped whenever a feature function changes its numbers, so old cache entries are never reused.
@@ -76,7 +76,7 @@ CACHE_VERSION = 1
 _CHROMA_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 #: Libraries whose version changes the numbers of a feature set (the audio chain's for all).
 _AUDIO_LIBRARIES = ("numpy", "scipy", "librosa", "soundfile", "soxr", "noisereduce")
-_SET_LIBRARIES = {"seed": (), "functionals": (), "egemaps": ("opensmile",)}
+_SET_LIBRARIES = {"full": (), "functionals": (), "egemaps": ("opensmile",)}
 
 
 # --------------------------------------------------------------------------- frames
@@ -109,7 +109,7 @@ def n_active_frames(samples: np.ndarray, *, hop_length: int, n_fft: int = 2048) 
 
 
 def strip_padding(samples: np.ndarray) -> np.ndarray:
-    """``samples`` without trailing exact zeros (the padding of the seed chain); one sample if all are zero."""
+    """``samples`` without trailing exact zeros (the padding of the original chain); one sample if all are zero."""
     return np.asarray(samples)[: max(_nonzero_end(samples), 1)]
 
 
@@ -144,7 +144,7 @@ def frame_features(samples: np.ndarray, sr: int, *, config: FrameFeatureConfig =
     sr : int
         Sample rate of ``samples``.
     config : FrameFeatureConfig
-        ``hop_length`` (544 MSP-IMPROV, 610 TESS in the seed recipe), ``n_mfcc`` (20),
+        ``hop_length`` (544 MSP-IMPROV, 610 TESS in the original recipe), ``n_mfcc`` (20),
         ``n_chroma`` (12), ``n_fft`` (2048, also the RMS and ZCR frame length).
     flatten : bool
         Return the classifier input of the original, ``(34 · frames,)``, see
@@ -385,7 +385,7 @@ def feature_vector(samples: np.ndarray, sr: int, feature_set: str, *,
     frames before the padding; ``egemaps``: :func:`egemaps` of the clip without its padding.
     """
     _check_feature_set(feature_set)
-    if feature_set == "seed":
+    if feature_set == "frames":
         return frame_features(samples, sr, config=config, flatten=True)
     if feature_set == "functionals":
         valid = n_active_frames(samples, hop_length=config.hop_length, n_fft=config.n_fft)
@@ -398,7 +398,7 @@ def feature_names(feature_set: str, *, config: FrameFeatureConfig = FrameFeature
     """Column names of ``feature_set``; ``seed`` needs the clip length ``n_samples``
     (names ``mfcc_01@0``, ``mfcc_01@1``, …, feature-major like :func:`flatten_frames`)."""
     _check_feature_set(feature_set)
-    if feature_set == "seed":
+    if feature_set == "frames":
         if n_samples is None:
             raise ValueError("seed feature names need n_samples (the padded clip length)")
         count = n_frames(n_samples, hop_length=config.hop_length)
@@ -500,10 +500,10 @@ class PreloadedAudio:
 def _vectors(samples: np.ndarray, sr: int, feature_sets: Sequence[str],
              frame_config: FrameFeatureConfig) -> dict[str, np.ndarray]:
     """:func:`feature_vector` of several sets, computing the frame features once for seed + functionals."""
-    if "seed" in feature_sets and "functionals" in feature_sets:
+    if "frames" in feature_sets and "functionals" in feature_sets:
         frames = frame_features(samples, sr, config=frame_config)
         valid = n_active_frames(samples, hop_length=frame_config.hop_length, n_fft=frame_config.n_fft)
-        shared = {"seed": flatten_frames(frames), "functionals": functionals(frames, n_valid=valid)}
+        shared = {"frames": flatten_frames(frames), "functionals": functionals(frames, n_valid=valid)}
     else:
         shared = {}
     return {name: shared[name] if name in shared else feature_vector(samples, sr, name, config=frame_config)
@@ -670,7 +670,7 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
     Parameters
     ----------
     manifest : DataFrame with a ``path`` column, or a sequence of paths
-    feature_set : {'seed', 'functionals', 'egemaps'}
+    feature_set : {'frames', 'functionals', 'egemaps'}
     recipe : Recipe
         Its ``audio`` and ``features`` configurations are used.
     n_jobs : int
@@ -701,8 +701,8 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
     Examples
     --------
     >>> from ser_utils import config
-    >>> recipe = config.seed_recipe("tess")
-    >>> X, info = extract_features(manifest, "seed", recipe=recipe, return_info=True)  # doctest: +SKIP
+    >>> recipe = config.original_recipe("tess")
+    >>> X, info = extract_features(manifest, "frames", recipe=recipe, return_info=True)  # doctest: +SKIP
     >>> X.shape, info.hits, info.misses  # doctest: +SKIP
     ((2800, 8126), 0, 2800)
     """
@@ -713,17 +713,6 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
 
 
 # ---------------------------------------------------------------- saved matrices
-def original_files(manifest: pd.DataFrame) -> pd.DataFrame:
-    """The files the original study extracted features from, in its walk order, index reset:
-    MSP-IMPROV recordings of types R and T (:data:`config.SEED_RECORDING_TYPES`) whatever their
-    label (1272 on the real corpus; acted and consensus labels both kept), every TESS file."""
-    if "recording_type" in manifest.columns and manifest["recording_type"].notna().any():
-        manifest = manifest[manifest["recording_type"].isin(SEED_RECORDING_TYPES).to_numpy()]
-    if "path" in manifest.columns:  # a manifest saved in another order: the original's walk order again
-        manifest = original_order(manifest)
-    return manifest.reset_index(drop=True)
-
-
 def features_path(directory: str | Path, corpus: str, feature_set: str) -> Path:
     """``<directory>/<corpus>_<set>.npy`` (metadata: same name, ``.csv``; description ``.json``)."""
     return Path(directory) / f"{corpus}_{feature_set}.npy"
@@ -741,7 +730,7 @@ def save_features(matrix: np.ndarray, manifest: pd.DataFrame, directory: str | P
     write_csv(manifest.reset_index(drop=True), target.with_suffix(".csv"))
     description = {"corpus": corpus, "feature_set": feature_set, "shape": list(matrix.shape),
                    "recipe": recipe.to_dict()}
-    if feature_set != "seed":
+    if feature_set != "frames":
         description["feature_names"] = feature_names(feature_set, config=recipe.features)
     write_json(description, target.with_suffix(".json"))
     return target
@@ -767,7 +756,7 @@ def read_description(directory: str | Path, *, corpus: str, feature_set: str) ->
 
 def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory: str | Path | None = None,
                     n_jobs: int = -1, progress: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
-    """The matrix of :func:`original_files` of ``corpus`` saved under ``directory`` (default
+    """The matrix of :func:`ser_utils.evaluation.select_files` (``rt``) of ``corpus`` saved under ``directory`` (default
     ``outputs/features``, by notebook 02 or ``ser features``), or extracted and saved when it is
     missing or was made with another recipe or from other files.
 
@@ -779,7 +768,7 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
     from .data_check import read_or_build_manifest
 
     directory = Path(directory) if directory is not None else output_dir() / "features"
-    files = original_files(read_or_build_manifest(corpus))
+    files = evaluation.select_files(read_or_build_manifest(corpus))
     try:
         matrix, metadata = load_features(directory, corpus=corpus, feature_set=feature_set)
         description = read_description(directory, corpus=corpus, feature_set=feature_set)
@@ -797,7 +786,7 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
 
 def select_rows(matrix: np.ndarray, metadata: pd.DataFrame, subset: str) -> tuple[np.ndarray, pd.DataFrame]:
     """The rows of ``matrix`` in subset ``subset`` of :func:`ser_utils.evaluation.select_subset`
-    (``seed`` | ``4class`` | ``all``), and their metadata (index reset)."""
+    (a name of :data:`ser_utils.evaluation.SUBSETS`), and their metadata (index reset)."""
     from .evaluation import select_subset
 
     if len(matrix) != len(metadata):

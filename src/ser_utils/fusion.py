@@ -12,7 +12,7 @@ Examples
 >>> from ser_utils import config, features, fusion
 >>> recipe = config.improved_recipe("msp-improv", "smoke")
 >>> functionals = features.extract_features(metadata, "functionals",
-...                                         recipe=config.seed_recipe("msp-improv", "smoke"))  # doctest: +SKIP
+...                                         recipe=config.original_recipe("msp-improv", "smoke"))  # doctest: +SKIP
 >>> rows = fusion.cross_validate_fusion(spectrograms, metadata, functionals, recipe=recipe,
 ...                                     protocol_name="loso")  # doctest: +SKIP
 >>> fusion.side_by_side(rows)  # doctest: +SKIP
@@ -87,7 +87,7 @@ def svm_probabilities(features_train: np.ndarray, y_train: Sequence[str], featur
 
 def cross_validate_fusion(spectrograms, metadata: pd.DataFrame, features: np.ndarray, *, recipe: Recipe,
                           protocol_name: str, labels: Sequence[str] = FOUR_CLASSES,
-                          network_weight: float = FUSION_NETWORK_WEIGHT, subset: str = "seed",
+                          network_weight: float = FUSION_NETWORK_WEIGHT, subset: str | None = None,
                           progress: bool = True) -> list[dict]:
     """Network, SVM and their late fusion on every fold of a protocol.
 
@@ -111,7 +111,7 @@ def cross_validate_fusion(spectrograms, metadata: pd.DataFrame, features: np.nda
         A name of :data:`ser_utils.evaluation.PROTOCOLS`.
     labels : sequence of str, default FOUR_CLASSES
     network_weight : float, default :data:`FUSION_NETWORK_WEIGHT`
-    subset : str, default "seed"
+    subset : str, optional (default: the corpus's original set)
     progress : bool, default True
 
     Returns
@@ -121,7 +121,7 @@ def cross_validate_fusion(spectrograms, metadata: pd.DataFrame, features: np.nda
         plus ``ua_network``, ``ua_svm``, ``wa_network``, ``wa_svm`` (each member alone on
         the same test fold), ``validation_split_used`` and ``seconds``.
     """
-    from .end_to_end import RowView, _clear_keras, _quiet_tensorflow, four_class_rows
+    from .end_to_end import RowView, _clear_keras, _quiet_tensorflow, subset_rows
     from .training import predict_proba, train_model
 
     features = np.asarray(features)
@@ -130,7 +130,7 @@ def cross_validate_fusion(spectrograms, metadata: pd.DataFrame, features: np.nda
                          "from the rows of the arrays' metadata")
     _quiet_tensorflow()
     labels = list(labels)
-    rows = four_class_rows(metadata, subset=subset, labels=labels)
+    rows = subset_rows(metadata, subset=subset, labels=labels)
     protocol = evaluation.make_protocol(protocol_name, rows)
     y = rows["label"].astype(str).to_numpy()
     positions = rows["row"].to_numpy()

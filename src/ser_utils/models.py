@@ -9,7 +9,7 @@ cross-entropy, accuracy). The last layer is a float32 softmax, so a model built 
 =====================  ==================================  =================================
 name                   input                               what it is
 =====================  ==================================  =================================
-``seed_cnn_convlstm``  seed log-power spectrogram          the original final model
+``original_cnn_convlstm``  seed log-power spectrogram          the original final model
                        (442 freq, 382 frames, 1)           (33 148 420 parameters)
 ``cnn_spectrogram``    spectrogram (freq, time, 1)         the original's CNN-only trials
 ``lstm_frame``         frame features (frames, features)   the original's LSTM-only trials
@@ -25,8 +25,8 @@ Importing this module imports TensorFlow (a few seconds); the rest of ``ser_util
 Examples
 --------
 >>> from ser_utils import config, models
->>> model = models.seed_cnn_convlstm(config.SEED_SPECTROGRAM_SHAPE + (1,))  # doctest: +SKIP
->>> model.count_params() == config.SEED_MODEL_PARAMETERS  # doctest: +SKIP
+>>> model = models.original_cnn_convlstm(config.ORIGINAL_SPECTROGRAM_SHAPE + (1,))  # doctest: +SKIP
+>>> model.count_params() == config.ORIGINAL_MODEL_PARAMETERS  # doctest: +SKIP
 True
 >>> model = models.build_model(config.improved_recipe().model, (64, 601, 1), 4)  # doctest: +SKIP
 """
@@ -43,7 +43,7 @@ from ._tensorflow import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
 __all__ = [
-    "seed_cnn_convlstm", "cnn_spectrogram_model", "lstm_frame_model", "improved_crnn", "improved_tcn",
+    "original_cnn_convlstm", "cnn_spectrogram_model", "lstm_frame_model", "improved_crnn", "improved_tcn",
     "build_model", "keras2_hard_sigmoid", "MODEL_BUILDERS", "POOLINGS",
 ]
 
@@ -96,7 +96,7 @@ def _check_fits(tensor, window, input_shape: tuple, builder: str, layer: str) ->
                          "pool_size or fewer conv blocks")
 
 
-def _seed_conv_blocks(inputs, *, filters: Sequence[int], kernel_size: int, pooling: str, pool_size: int,
+def _original_conv_blocks(inputs, *, filters: Sequence[int], kernel_size: int, pooling: str, pool_size: int,
                       l1: float | None, builder: str):
     """The original's blocks: Conv2D (valid, ReLU, L1 kernel) -> pooling, once per filter count."""
     x = inputs
@@ -137,7 +137,7 @@ def _compile(model: keras.Model, learning_rate: float) -> keras.Model:
 
 
 # ------------------------------------------------------------------------ the original
-def seed_cnn_convlstm(
+def original_cnn_convlstm(
     input_shape: Sequence[int],
     n_classes: int = 4,
     *,
@@ -167,7 +167,7 @@ def seed_cnn_convlstm(
     Parameters
     ----------
     input_shape : (freq, time) or (freq, time, channels)
-        ``(442, 382, 1)`` for the seed spectrogram; a missing channel axis is added.
+        ``(442, 382, 1)`` for the original spectrogram; a missing channel axis is added.
     n_classes : int, default 4
     filters : sequence of int, default (32, 64)
         One conv/pool block per entry (the original explored 16–64).
@@ -190,14 +190,14 @@ def seed_cnn_convlstm(
 
     Examples
     --------
-    >>> seed_cnn_convlstm((442, 382, 1)).count_params()  # doctest: +SKIP
+    >>> original_cnn_convlstm((442, 382, 1)).count_params()  # doctest: +SKIP
     33148420
     """
-    input_shape = _image_shape(input_shape, "seed_cnn_convlstm")
+    input_shape = _image_shape(input_shape, "original_cnn_convlstm")
     n_classes = _check_n_classes(n_classes)
     inputs = keras.Input(shape=input_shape, name="spectrogram")
-    x = _seed_conv_blocks(inputs, filters=filters, kernel_size=kernel_size, pooling=pooling,
-                          pool_size=pool_size, l1=l1, builder="seed_cnn_convlstm")
+    x = _original_conv_blocks(inputs, filters=filters, kernel_size=kernel_size, pooling=pooling,
+                          pool_size=pool_size, l1=l1, builder="original_cnn_convlstm")
     # The original fed the feature map to the ConvLSTM as a sequence of one step.
     x = layers.Reshape((1, *x.shape[1:]), name="sequence_of_one")(x)
     # Keras 2's default gate (the original's), stated: Keras 3 would use sigmoid.
@@ -208,7 +208,7 @@ def seed_cnn_convlstm(
     x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(x)
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = _softmax_output(x, n_classes)
-    return _compile(keras.Model(inputs, outputs, name="seed_cnn_convlstm"), learning_rate)
+    return _compile(keras.Model(inputs, outputs, name="original_cnn_convlstm"), learning_rate)
 
 
 # ------------------------------------------------------------------ side experiments
@@ -226,10 +226,10 @@ def cnn_spectrogram_model(
     global_pooling: bool = False,
     learning_rate: float = 5e-4,
 ) -> keras.Model:
-    """CNN-only model on a spectrogram: the seed model without its ConvLSTM.
+    """CNN-only model on a spectrogram: the original model without its ConvLSTM.
 
     The original's "misc" trials on full and reduced spectrograms: conv/pool blocks as in
-    :func:`seed_cnn_convlstm`, then Flatten (or global average pooling when
+    :func:`original_cnn_convlstm`, then Flatten (or global average pooling when
     ``global_pooling``) -> Dense (ReLU, L1) -> Dropout -> Dense softmax.
 
     Parameters
@@ -237,7 +237,7 @@ def cnn_spectrogram_model(
     input_shape : (freq, time) or (freq, time, channels)
     n_classes : int, default 4
     filters, kernel_size, pooling, pool_size, dense_units, dropout, l1, learning_rate
-        As in :func:`seed_cnn_convlstm`.
+        As in :func:`original_cnn_convlstm`.
     global_pooling : bool, default False
         Average the last feature map over frequency and time instead of flattening it
         (far fewer parameters).
@@ -250,7 +250,7 @@ def cnn_spectrogram_model(
     input_shape = _image_shape(input_shape, "cnn_spectrogram")
     n_classes = _check_n_classes(n_classes)
     inputs = keras.Input(shape=input_shape, name="spectrogram")
-    x = _seed_conv_blocks(inputs, filters=filters, kernel_size=kernel_size, pooling=pooling,
+    x = _original_conv_blocks(inputs, filters=filters, kernel_size=kernel_size, pooling=pooling,
                           pool_size=pool_size, l1=l1, builder="cnn_spectrogram")
     x = layers.GlobalAveragePooling2D(name="global_average")(x) if global_pooling else layers.Flatten(name="flatten")(x)
     x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(x)
@@ -275,7 +275,7 @@ def lstm_frame_model(
     Parameters
     ----------
     input_shape : (frames, features)
-        Time first, e.g. ``(623, 34)`` for the 34 seed frame features of MSP-IMPROV
+        Time first, e.g. ``(623, 34)`` for the 34 frame features of MSP-IMPROV
         (transpose the ``(34, 623)`` feature matrices).
     n_classes : int, default 4
     units : sequence of int, default (512, 256, 128)
@@ -338,7 +338,7 @@ def improved_crnn(
     dropout: float = 0.3,
     learning_rate: float = 1e-3,
 ) -> keras.Model:
-    """Convolutional-recurrent network on log-mel spectrograms, fixing the seed model's flaws.
+    """Convolutional-recurrent network on log-mel spectrograms, fixing the original model's flaws.
 
     Conv2D (same padding, no bias) -> MaxPooling -> BatchNormalization -> ReLU, per entry of
     ``filters``, pooling mostly along frequency; frequency and channels are then collapsed
@@ -429,7 +429,7 @@ def improved_crnn(
 # --------------------------------------------------------------------------- dispatch
 #: Builder name (``ModelConfig.name``) -> builder.
 MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
-    "seed_cnn_convlstm": seed_cnn_convlstm,
+    "original_cnn_convlstm": original_cnn_convlstm,
     "improved_crnn": improved_crnn,
     "lstm_frame": lstm_frame_model,
     "cnn_spectrogram": cnn_spectrogram_model,
@@ -464,8 +464,8 @@ def build_model(config: ModelConfig | str, input_shape: Sequence[int | None], n_
 
     Examples
     --------
-    >>> from ser_utils.config import seed_recipe
-    >>> model = build_model(seed_recipe(profile="smoke").model, (442, 99, 1), 4)  # doctest: +SKIP
+    >>> from ser_utils.config import original_recipe
+    >>> model = build_model(original_recipe(profile="smoke").model, (442, 99, 1), 4)  # doctest: +SKIP
     """
     if isinstance(config, str):
         config = ModelConfig(name=config)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .audio import pad_or_crop, preprocess, read_audio, reduce_noise
-from .config import SEED_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
+from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
 from .errors import AudioError, SerError
 from .spectrograms import spectrogram
 
@@ -107,7 +107,7 @@ def clip_warnings(samples: np.ndarray, sr: int, recipe: Recipe) -> list[str]:
     """
     samples = np.asarray(samples, dtype=np.float64)
     spec = recipe.spectrogram
-    frame_seconds = spec.window_seconds if spec.kind == "seed" else spec.n_fft / (recipe.audio.target_sr or sr)
+    frame_seconds = spec.window_seconds if spec.kind == "original" else spec.n_fft / (recipe.audio.target_sr or sr)
     found = []
     if len(samples) / sr < frame_seconds:
         found.append(f"shorter than one analysis frame ({1000 * len(samples) / sr:.0f} ms < "
@@ -190,10 +190,10 @@ def _model_input(bundle, windows: Sequence[np.ndarray], sr: int) -> np.ndarray:
 def chain_config(recipe: Recipe, extra: dict) -> AudioConfig:
     """The audio chain of a bundle with recipe ``recipe`` and metadata ``extra``: the recipe's,
     resampling to the rate it was trained at when the recipe kept each file's own rate (the
-    seed recipe: the spectrogram's window is 40 ms of *that* rate)."""
+    original recipe: the spectrogram's window is 40 ms of *that* rate)."""
     config = recipe.audio
     if config.target_sr is None:
-        rate = int(extra.get("sample_rate") or SEED_SPECTROGRAM_SAMPLE_RATE)
+        rate = int(extra.get("sample_rate") or ORIGINAL_SPECTROGRAM_SAMPLE_RATE)
         config = dataclasses.replace(config, target_sr=rate)
     return config
 

@@ -96,7 +96,7 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
     composition : dict of protocol name -> DataFrame, optional
         :func:`ser_utils.evaluation.fold_composition` tables: the run's protocol (written as
         ``fold_composition.csv``) and any protocol to show beside it (e.g. LOSO beside the
-        seed protocol).
+        original protocol).
 
     Returns
     -------
@@ -184,14 +184,14 @@ def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, wr
         if len(draws) > 1:
             lines += [f"### Over {len(draws)} training seeds", "",
                       "Mean and standard deviation over the seeds, per fold and of the draws' fold means.", "",
-                      _markdown_table(evaluation.seed_table(rows).drop(columns="n_seeds").rename_axis("fold")), ""]
-        if recipe.name == "seed" and protocol == "seed-4fold" and \
-                {row["fold"] for row in rows} == set(range(1, config.SEED_N_FOLDS + 1)):
+                      _markdown_table(evaluation.original_table(rows).drop(columns="n_seeds").rename_axis("fold")), ""]
+        if recipe.name == "original" and protocol == "original-4fold" and \
+                {row["fold"] for row in rows} == set(range(1, config.ORIGINAL_N_FOLDS + 1)):
             from .end_to_end import compare_with_original
 
             beside = compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
             lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
-        if recipe.name == "seed" and protocol == "seed-4fold":
+        if recipe.name == "original" and protocol == "original-4fold":
             lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
                       "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).", ""]
     lines += _composition_lines(composition)
@@ -243,7 +243,7 @@ def write_summary_report(output_dir: str | Path, *, notebooks: list[Path] = (), 
     lines += ["## Results (fold means; UA = unweighted average recall, WA = accuracy)", ""]
     lines += [_markdown_table(table.set_index("result")) if len(table) else "No results were saved.", ""]
     lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} WA for the "
-              "CNN-ConvLSTM under seed-4fold on the real MSP-IMPROV.", "", "## Executed notebooks", ""]
+              "CNN-ConvLSTM under original-4fold on the real MSP-IMPROV.", "", "## Executed notebooks", ""]
     lines += [f"- [{nb.name}]({nb.relative_to(output_dir) if nb.is_relative_to(output_dir) else nb})"
               for nb in notebooks]
     with atomic_path(output_dir / "report.md") as tmp:

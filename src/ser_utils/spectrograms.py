@@ -1,6 +1,6 @@
 """Spectrogram inputs of the deep models: the original's log-power spectrogram and log-mel.
 
-:func:`seed_spectrogram` is the original study's input, exactly as it defined it
+:func:`original_spectrogram` is the original study's input, exactly as it defined it
 (its stage 3): a symmetric Hann window of ``int(0.04 * sr)`` samples, hop
 ``int(0.02 * sr)``, the remainder that does not fill a hop truncated, one-sided |rfft|²
 scaled to a power spectral density, bins up to 11 025 Hz kept, natural log of
@@ -8,7 +8,7 @@ scaled to a power spectral density, bins up to 11 025 Hz kept, natural log of
 :func:`spectrogram` always computes it at 44.1 kHz, whatever the file's rate, because the
 original's function had ``sample_rate=44100`` as a default and was never passed the rate.
 It is computed here on a strided view of the signal with one ``rfft`` over all frames;
-:func:`seed_spectrogram_reference` is the same definition written as a plain loop, kept
+:func:`original_spectrogram_reference` is the same definition written as a plain loop, kept
 as the reference the tests and the benchmark compare against.
 
 :func:`log_mel_spectrogram` is the improved recipe's input (64 mel bands, 512-point FFT,
@@ -18,10 +18,10 @@ hop 160 at 16 kHz, in dB). :func:`spectrogram` dispatches on ``config.kind`` and
 Examples
 --------
 >>> import numpy as np
->>> from ser_utils.config import MSP_IMPROV_SEED_LENGTH, SEED_SPECTROGRAM_SAMPLE_RATE
->>> from ser_utils.spectrograms import seed_spectrogram
->>> samples = np.random.default_rng(0).standard_normal(MSP_IMPROV_SEED_LENGTH).astype(np.float32)
->>> seed_spectrogram(samples, SEED_SPECTROGRAM_SAMPLE_RATE).shape
+>>> from ser_utils.config import MSP_IMPROV_ORIGINAL_LENGTH, ORIGINAL_SPECTROGRAM_SAMPLE_RATE
+>>> from ser_utils.spectrograms import original_spectrogram
+>>> samples = np.random.default_rng(0).standard_normal(MSP_IMPROV_ORIGINAL_LENGTH).astype(np.float32)
+>>> original_spectrogram(samples, ORIGINAL_SPECTROGRAM_SAMPLE_RATE).shape
 (442, 382)
 """
 
@@ -31,14 +31,14 @@ import functools
 
 import numpy as np
 
-from .config import SEED_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig
+from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig
 
 __all__ = [
-    "seed_spectrogram", "seed_spectrogram_reference", "log_mel_spectrogram", "spectrogram",
+    "original_spectrogram", "original_spectrogram_reference", "log_mel_spectrogram", "spectrogram",
     "spectrogram_shape", "SPECTROGRAM_KINDS",
 ]
 
-SPECTROGRAM_KINDS: tuple[str, ...] = ("seed", "logmel")
+SPECTROGRAM_KINDS: tuple[str, ...] = ("original", "logmel")
 #: log-mel in dB as librosa.power_to_db computes it: floor of the power, dynamic range kept.
 LOG_MEL_AMIN = 1e-10
 LOG_MEL_TOP_DB = 80.0
@@ -46,9 +46,9 @@ LOG_MEL_TOP_DB = 80.0
 _DEFAULT = SpectrogramConfig()
 
 
-# --------------------------------------------------------------------------- seed
-def _seed_geometry(n_samples: int, sr: int, config: SpectrogramConfig) -> tuple[int, int, int, int]:
-    """``(window, hop, n_frames, n_bins)`` of the seed spectrogram; validates the input size."""
+# ----------------------------------------------------------------------- original
+def _original_geometry(n_samples: int, sr: int, config: SpectrogramConfig) -> tuple[int, int, int, int]:
+    """``(window, hop, n_frames, n_bins)`` of the original spectrogram; validates the input size."""
     if sr <= 0:
         raise ValueError(f"sample rate must be positive, got {sr}")
     window = int(config.window_seconds * sr)
@@ -72,7 +72,7 @@ def _check_signal(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
-def seed_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
+def original_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
     """The original study's log power spectrogram.
 
     Frames of ``window = int(config.window_seconds * sr)`` samples every
@@ -89,7 +89,7 @@ def seed_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig 
     Parameters
     ----------
     samples : np.ndarray, shape (n,)
-        Mono signal, e.g. the seed-preprocessed clip (int16 × 1000 / 32768, padded).
+        Mono signal, e.g. the original-preprocessed clip (int16 × 1000 / 32768, padded).
     sr : int
         Its sample rate. The original assumed 44 100 Hz (window 1764, hop 882).
     config : SpectrogramConfig, default SpectrogramConfig()
@@ -108,17 +108,17 @@ def seed_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig 
 
     See Also
     --------
-    seed_spectrogram_reference : the same definition as a plain loop over frames.
+    original_spectrogram_reference : the same definition as a plain loop over frames.
     spectrogram_shape : the output shape without computing anything.
 
     Examples
     --------
     >>> import numpy as np
-    >>> seed_spectrogram(np.ones(88_200, dtype=np.float32), 44_100).shape
+    >>> original_spectrogram(np.ones(88_200, dtype=np.float32), 44_100).shape
     (442, 99)
     """
     samples = _check_signal(samples)
-    window, hop, n_frames, n_bins = _seed_geometry(samples.shape[0], sr, config)
+    window, hop, n_frames, n_bins = _original_geometry(samples.shape[0], sr, config)
     signal = np.ascontiguousarray(samples[: window + (n_frames - 1) * hop], dtype=np.float64)
     # (frames, window) view without copying; rfft along the last axis for contiguous reads.
     frames = np.lib.stride_tricks.sliding_window_view(signal, window)[::hop]
@@ -135,23 +135,23 @@ def seed_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig 
     return np.log(power.T + config.eps).astype(np.float32)
 
 
-def seed_spectrogram_reference(samples: np.ndarray, sr: int, *,
+def original_spectrogram_reference(samples: np.ndarray, sr: int, *,
                                config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
-    """:func:`seed_spectrogram` written as the definition reads: one frame at a time.
+    """:func:`original_spectrogram` written as the definition reads: one frame at a time.
 
     Slow (a Python loop over frames); the reference for tests and benchmarks.
 
     Parameters
     ----------
     samples, sr, config
-        As in :func:`seed_spectrogram`.
+        As in :func:`original_spectrogram`.
 
     Returns
     -------
     np.ndarray, shape (n_bins, n_frames), float32
     """
     samples = _check_signal(samples)
-    window, hop, n_frames, _ = _seed_geometry(samples.shape[0], sr, config)
+    window, hop, n_frames, _ = _original_geometry(samples.shape[0], sr, config)
     truncate = (samples.shape[0] - window) % hop
     signal = np.asarray(samples[: samples.shape[0] - truncate], dtype=np.float64)
     weighting = np.hanning(window)
@@ -225,10 +225,10 @@ def _check_kind(config: SpectrogramConfig) -> str:
 
 
 def spectrogram(samples: np.ndarray, sr: int, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
-    """The spectrogram ``config.kind`` names: ``"seed"`` (:func:`seed_spectrogram`) or
+    """The spectrogram ``config.kind`` names: ``"original"`` (:func:`original_spectrogram`) or
     ``"logmel"`` (:func:`log_mel_spectrogram` at ``sr``).
 
-    The seed spectrogram is computed at :data:`config.SEED_SPECTROGRAM_SAMPLE_RATE`
+    The original spectrogram is computed at :data:`config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE`
     (44.1 kHz: window 1764, hop 882, 442 bins) **whatever** ``sr`` is, as the original did:
     a 48 kHz clip of 338 368 samples still gives ``(442, 382)``.
 
@@ -236,9 +236,9 @@ def spectrogram(samples: np.ndarray, sr: int, config: SpectrogramConfig = _DEFAU
     -------
     np.ndarray, shape :func:`spectrogram_shape`, float32
     """
-    if _check_kind(config) == "seed":
+    if _check_kind(config) == "original":
         # The original's function defaulted to 44.1 kHz and was never passed the file's rate.
-        return seed_spectrogram(samples, SEED_SPECTROGRAM_SAMPLE_RATE, config=config)
+        return original_spectrogram(samples, ORIGINAL_SPECTROGRAM_SAMPLE_RATE, config=config)
     return log_mel_spectrogram(samples, sr, config=config)
 
 
@@ -250,12 +250,12 @@ def spectrogram_shape(n_samples: int, sr: int, config: SpectrogramConfig = _DEFA
     >>> from ser_utils.config import SpectrogramConfig
     >>> spectrogram_shape(338_368, 44_100)
     (442, 382)
-    >>> spectrogram_shape(338_368, 48_000)  # the seed spectrogram assumes 44.1 kHz, as the original
+    >>> spectrogram_shape(338_368, 48_000)  # the original spectrogram assumes 44.1 kHz, as the original
     (442, 382)
     >>> spectrogram_shape(96_000, 16_000, SpectrogramConfig(kind="logmel"))
     (64, 601)
     """
-    if _check_kind(config) == "seed":  # 44.1 kHz whatever ``sr``, as :func:`spectrogram`
-        _, _, n_frames, n_bins = _seed_geometry(int(n_samples), SEED_SPECTROGRAM_SAMPLE_RATE, config)
+    if _check_kind(config) == "original":  # 44.1 kHz whatever ``sr``, as :func:`spectrogram`
+        _, _, n_frames, n_bins = _original_geometry(int(n_samples), ORIGINAL_SPECTROGRAM_SAMPLE_RATE, config)
         return n_bins, n_frames
     return int(config.n_mels), 1 + int(n_samples) // int(config.mel_hop_length)

@@ -54,12 +54,12 @@ from .errors import CorpusError
 __all__ = [
     "make_tess", "make_msp_improv", "SIZES", "MSP_IMPROV_LAYOUTS", "MSP_IMPROV_LABEL_FILE_NAMES",
     "TESS_FOLDERS", "TESS_WORDS", "TESS_MINI_WORDS", "TESS_SAMPLE_RATE", "TESS_FOOD_FEAR_SAMPLE_RATE",
-    "MSP_IMPROV_SAMPLE_RATE", "MSP_IMPROV_SEED_COUNTS", "MARKER_NAME",
+    "MSP_IMPROV_SAMPLE_RATE", "MSP_IMPROV_ORIGINAL_COUNTS", "MARKER_NAME",
 ]
 
 log = logging.getLogger(__name__)
 
-SIZES: tuple[str, ...] = ("mini", "seed")
+SIZES: tuple[str, ...] = ("mini", "full")
 MSP_IMPROV_LAYOUTS: tuple[str, ...] = ("plain", "audio", "nested")
 MSP_IMPROV_LABEL_FILE_NAMES: tuple[str, ...] = ("Evaluation.txt", "Evalution.txt")
 #: Written last into a finished tree; holds the options it was made with.
@@ -119,7 +119,7 @@ TESS_MINI_WORDS: tuple[str, ...] = ("back", "bean", "chalk", "food", "keen", "mo
                                     "shirt", "youth")
 
 #: The original study's R+T subset: consensus counts per recording type (Busso et al. 2017).
-MSP_IMPROV_SEED_COUNTS: dict[str, dict[str, int]] = {
+MSP_IMPROV_ORIGINAL_COUNTS: dict[str, dict[str, int]] = {
     "T": {"A": 115, "S": 106, "H": 136, "N": 283, "O": 1, "X": 11},
     "R": {"A": 169, "S": 80, "H": 88, "N": 241, "O": 3, "X": 39},
 }
@@ -707,7 +707,7 @@ _DS_STORE = b"\x00\x00\x00\x01Bud1" + b"\x00" * 24
 
 
 def _tess_specs(size: str, seed: int) -> list[dict]:
-    words = TESS_WORDS if size == "seed" else TESS_MINI_WORDS
+    words = TESS_WORDS if size == "full" else TESS_MINI_WORDS
     specs = []
     for speaker_index, speaker_name in enumerate(_TESS_SPEAKERS):
         speaker = _speaker_params(np.random.default_rng([seed, _TESS_CODE, 2, speaker_index]), speaker_name)
@@ -742,8 +742,8 @@ def make_tess(root: str | os.PathLike, *, size: str = "mini", seed: int = 0,
     ----------
     root : path
         The corpus folder (e.g. ``<data>/TESS``); created if missing.
-    size : {'mini', 'seed'}
-        ``'mini'``: 10 words (including *food*), 140 files. ``'seed'``: the 200 words of
+    size : {'mini', 'full'}
+        ``'mini'``: 10 words (including *food*), 140 files. ``'full'``: the 200 words of
         TESS, 2800 files, 400 per emotion.
     seed : int
         Seed of the generator; the same seed writes byte-identical files.
@@ -846,8 +846,8 @@ def _msp_turns(size: str, rng: np.random.Generator) -> list[_Turn]:
     while True:  # redraw in the (rare) case that a session lacks a class in R+T
         turns: list[_Turn] = []
         for recording_type in ("R", "T"):
-            if size == "seed":
-                quota = MSP_IMPROV_SEED_COUNTS[recording_type]
+            if size == "full":
+                quota = MSP_IMPROV_ORIGINAL_COUNTS[recording_type]
                 total = sum(quota.values())
                 per_emotion = [total // 4 + (i < total % 4) for i in range(4)]
                 groups = [(None, per_emotion, quota)]
@@ -872,7 +872,7 @@ def _msp_turns(size: str, rng: np.random.Generator) -> list[_Turn]:
                        for s in range(1, _MSP_SESSIONS + 1))
         if complete:
             break
-    per_type = 4 if size == "seed" else 2
+    per_type = 4 if size == "full" else 2
     for session in range(1, _MSP_SESSIONS + 1):
         for recording_type in ("P", "S"):
             proportions = _MSP_PS_PROPORTIONS[recording_type]
@@ -969,15 +969,15 @@ def _msp_layout_folder(layout: str, session: int) -> str:
 
 def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
     rng = np.random.default_rng([seed, _MSP_CODE, 0])
-    n_syllables = {"seed": (6, 16), "mini": (3, 7)}[size]
+    n_syllables = {"full": (6, 16), "mini": (3, 7)}[size]
     sentences = {k: _random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
                  for k in range(1, _MSP_SENTENCES + 1)}
     raters = list(dict.fromkeys(_rater_id(rng) for _ in range(400)))
     turns = sorted(_msp_turns(size, rng), key=lambda t: t.name)
     speakers = {(g, s): _speaker_params(np.random.default_rng([seed, _MSP_CODE, 2, s * 2 + (g == "M")]), g)
                 for s in range(1, _MSP_SESSIONS + 1) for g in "FM"}
-    extra_syllables = {"seed": (0, 10), "mini": (0, 2)}[size]
-    speech_range = {"seed": (1.5, 6.5), "mini": (0.8, 2.5)}[size]
+    extra_syllables = {"full": (0, 10), "mini": (0, 2)}[size]
+    speech_range = {"full": (1.5, 6.5), "mini": (0.8, 2.5)}[size]
     specs, blocks = [], []
     for index, turn in enumerate(turns):
         block, weights = _label_block(turn, raters, rng)
@@ -1013,9 +1013,9 @@ def make_msp_improv(root: str | os.PathLike, *, size: str = "mini", seed: int = 
     ----------
     root : path
         The corpus folder (e.g. ``<data>/MSP-IMPROV``); created if missing.
-    size : {'mini', 'seed'}
+    size : {'mini', 'full'}
         ``'mini'``: 216 short clips (192 R/T, at least 3 of each A/H/S/N consensus per
-        session, some O and X). ``'seed'``: 620 R + 652 T turns with the consensus counts
+        session, some O and X). ``'full'``: 620 R + 652 T turns with the consensus counts
         of Busso et al. (R+T with A/H/S/N: 1218 = angry 284, happy 224, sad 186, neutral
         524) plus 48 P/S turns.
     seed : int

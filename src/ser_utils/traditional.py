@@ -1,8 +1,8 @@
-"""The original study's scikit-learn models, its grid search, and a sounder nested search.
+"""The original study's scikit-learn models, its grid search, and a grouped, nested search.
 
 Every model is a :class:`~sklearn.pipeline.Pipeline` ending in ``("model", estimator)``.
 The original's models take the raw flattened frame features, **without scaling**, as the
-original did (its models and its grid search); the sound search puts a ``StandardScaler``
+original did (its models and its grid search); the grouped search puts a ``StandardScaler``
 first, fitted on the training part of each fold only.
 Hyperparameters are the original's; every estimator with randomness gets
 its ``random_state`` from the caller.
@@ -10,7 +10,7 @@ its ``random_state`` from the caller.
 Tuning
 ------
 :func:`original_grid_search` is the original's: SVC kernel × C × gamma, plain 5-fold CV,
-scoring accuracy. :func:`sound_grid_search` scores UA (balanced accuracy) and splits its
+scoring accuracy. :func:`grouped_grid_search` scores UA (balanced accuracy) and splits its
 inner folds by speaker or session *of the training part*, so tuning never sees a test
 speaker. :func:`nested_evaluation` runs an outer protocol with such a search in each fold.
 
@@ -49,7 +49,7 @@ from .config import Recipe
 from .evaluation import Protocol, evaluate_folds, make_protocol
 
 __all__ = ["MODELS", "GRIDS", "ORIGINAL_GRID", "SOUND_GRIDS", "make_model", "original_grid_search",
-           "sound_grid_search", "inner_splitter", "check_model_grid", "evaluate_model", "nested_evaluation",
+           "grouped_grid_search", "inner_splitter", "check_model_grid", "evaluate_model", "nested_evaluation",
            "evaluate_random_splits", "label_order", "untrimmed_recipe", "original_cross_validation"]
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ ORIGINAL_GRID: dict[str, list] = {
     "model__C": [1, 10, 100],
     "model__gamma": ["scale", "auto"],
 }
-#: Grids of the sound search, per model: small, and with class weights for UA.
+#: Grids of the grouped search, per model: small, and with class weights for UA.
 SOUND_GRIDS: dict[str, dict[str, list]] = {
     "rbf_svm": {"model__C": [0.1, 1, 10, 100], "model__gamma": ["scale"], "model__class_weight": [None, "balanced"]},
     "linear_svm": {"model__C": [0.001, 0.01, 0.05, 0.5], "model__class_weight": [None, "balanced"]},
@@ -100,7 +100,7 @@ SOUND_GRIDS: dict[str, dict[str, list]] = {
     "tree": {"model__max_depth": [5, 15, None], "model__class_weight": [None, "balanced"]},
     "forest": {"model__max_features": [5, "sqrt"], "model__class_weight": [None, "balanced"]},
 }
-GRIDS: tuple[str, ...] = ("none", "original", "sound")
+GRIDS: tuple[str, ...] = ("none", "original", "grouped")
 
 
 def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipeline:
@@ -115,7 +115,7 @@ def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipelin
     random_state : int
         Seed of every random choice of the estimator.
     scaler : bool, default False
-        Put a ``StandardScaler`` before the model (the sound search); the original fed its
+        Put a ``StandardScaler`` before the model (the grouped search); the original fed its
         features unscaled.
 
     Examples
@@ -143,7 +143,7 @@ def label_order(y: Sequence[str]) -> list[str]:
 
 # -------------------------------------------------------------------------- tuning
 def original_grid_search(features: np.ndarray, y: Sequence[str], *, random_state: int = 0,
-                         cv: int = config.SEED_GRID_CV, n_jobs: int | None = None) -> GridSearchCV:
+                         cv: int = config.ORIGINAL_GRID_CV, n_jobs: int | None = None) -> GridSearchCV:
     """The original fine-tuning: SVC kernel {linear, rbf} × C {1, 10, 100} × gamma {scale, auto},
     ``cv``-fold (stratified, unshuffled) cross-validation, scoring accuracy.
 
@@ -154,7 +154,7 @@ def original_grid_search(features: np.ndarray, y: Sequence[str], *, random_state
     y : sequence of str
         Training labels.
     random_state : int, default 0
-    cv : int, default :data:`config.SEED_GRID_CV` (5)
+    cv : int, default :data:`config.ORIGINAL_GRID_CV` (5)
     n_jobs : int, optional
         joblib workers of the search.
 
@@ -169,8 +169,8 @@ def original_grid_search(features: np.ndarray, y: Sequence[str], *, random_state
     return search.fit(features, np.asarray(y))
 
 
-def inner_splitter(groups: np.ndarray | None, y: Sequence[str], *, n_splits: int = config.SEED_GRID_CV):
-    """The inner CV of a sound search over the training part.
+def inner_splitter(groups: np.ndarray | None, y: Sequence[str], *, n_splits: int = config.ORIGINAL_GRID_CV):
+    """The inner CV of a grouped search over the training part.
 
     ``LeaveOneGroupOut`` when the training part holds 2 to ``n_splits`` groups (e.g. the
     5 training sessions of a LOSO fold), ``GroupKFold(n_splits)`` when it holds more;
@@ -189,16 +189,16 @@ def inner_splitter(groups: np.ndarray | None, y: Sequence[str], *, n_splits: int
             return LeaveOneGroupOut(), groups, f"leave-one-group-out ({n_groups})"
         if n_groups > n_splits:
             return GroupKFold(n_splits=n_splits), groups, f"group-{n_splits}-fold"
-        warnings.warn("the training part holds a single speaker/session: the inner CV of the sound search "
+        warnings.warn("the training part holds a single speaker/session: the inner CV of the grouped search "
                       "falls back to stratified folds (not speaker-independent)", stacklevel=3)
     counts = pd.Series(np.asarray(y)).value_counts()
     folds = int(max(2, min(n_splits, counts.min())))
     return StratifiedKFold(n_splits=folds, shuffle=False), None, f"stratified-{folds}-fold"
 
 
-def sound_grid_search(features: np.ndarray, y: Sequence[str], groups: np.ndarray | None, *,
+def grouped_grid_search(features: np.ndarray, y: Sequence[str], groups: np.ndarray | None, *,
                       model: str = "rbf_svm", grid: dict | None = None, random_state: int = 0,
-                      n_splits: int = config.SEED_GRID_CV, n_jobs: int | None = None) -> GridSearchCV:
+                      n_splits: int = config.ORIGINAL_GRID_CV, n_jobs: int | None = None) -> GridSearchCV:
     """Grid search scored by UA (balanced accuracy) with inner folds grouped by ``groups``.
 
     Parameters
@@ -265,7 +265,7 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
     """Fit ``model_name`` on each training part of ``protocol`` and score its test part.
 
     The original's models (``grid`` 'none' or 'original') take the features unscaled, as the
-    original did; the sound search scales them inside its pipeline.
+    original did; the grouped search scales them inside its pipeline.
 
     Parameters
     ----------
@@ -278,11 +278,11 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
         A name of :data:`MODELS`.
     labels : sequence of str, optional
         Class order of the reports; default :func:`label_order` of ``y``.
-    grid : {'none', 'original', 'sound'}, default 'none'
+    grid : {'none', 'original', 'grouped'}, default 'none'
         Tune in each fold on its training part only: the original search (SVC models only)
-        or :func:`sound_grid_search` grouped by ``inner_groups``.
+        or :func:`grouped_grid_search` grouped by ``inner_groups``.
     inner_groups : array (n,), optional
-        Speaker/session of every row, for the sound search.
+        Speaker/session of every row, for the grouped search.
     random_state : int, default 0
         Seed of the models.
     n_jobs : int, optional
@@ -323,10 +323,10 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
             else:
                 if grid == "original":
                     search = original_grid_search(features[train], y_train, random_state=random_state, n_jobs=n_jobs)
-                    info["inner_cv"] = f"stratified-{config.SEED_GRID_CV}-fold"
+                    info["inner_cv"] = f"stratified-{config.ORIGINAL_GRID_CV}-fold"
                 else:
                     groups = None if inner_groups is None else np.asarray(inner_groups)[train]
-                    search = sound_grid_search(features[train], y_train, groups, model=model_name,
+                    search = grouped_grid_search(features[train], y_train, groups, model=model_name,
                                                random_state=random_state, n_jobs=n_jobs)
                     info["inner_cv"] = search.inner_cv_
                 estimator = search.best_estimator_
@@ -339,7 +339,7 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
 
 
 def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: str = "rbf_svm",
-                      protocol: str | Protocol = "loso", grid: str = "sound", inner_group: str | None = None,
+                      protocol: str | Protocol = "loso", grid: str = "grouped", inner_group: str | None = None,
                       labels: Sequence[str] | None = None, random_state: int = 0, n_jobs: int | None = None,
                       progress: bool = True, permute_labels: int | None = None) -> list[dict]:
     """Outer ``protocol`` with a grid search on the training part of every fold.
@@ -353,7 +353,7 @@ def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: st
     model : str, default 'rbf_svm'
     protocol : str or Protocol, default 'loso'
         Outer protocol (made from ``manifest`` when a name).
-    grid : {'sound', 'original'}, default 'sound'
+    grid : {'grouped', 'original'}, default 'grouped'
     inner_group : str, optional
         Manifest column grouping the inner folds; default the outer protocol's group column
         (session for ``loso``), else ``speaker``.
@@ -382,9 +382,9 @@ def untrimmed_recipe(recipe: Recipe, files: pd.DataFrame) -> Recipe:
     Parameters
     ----------
     recipe : Recipe
-        The seed recipe of MSP-IMPROV.
+        The original recipe of MSP-IMPROV.
     files : pandas.DataFrame
-        The files the features are made from (:func:`ser_utils.features.original_files`:
+        The files the features are made from (:func:`ser_utils.evaluation.select_files`, subset ``rt``:
         R+T), with ``n_samples`` and ``sample_rate`` from their headers.
 
     Returns
@@ -402,7 +402,7 @@ def untrimmed_recipe(recipe: Recipe, files: pd.DataFrame) -> Recipe:
 
 
 def original_cross_validation(features: np.ndarray, y: Sequence[str], model_name: str = "rbf_svm", *,
-                              cv: int = config.SEED_ACTED_CV, random_state: int = 0) -> np.ndarray:
+                              cv: int = config.ORIGINAL_ACTED_CV, random_state: int = 0) -> np.ndarray:
     """The original's ``cross_val_score(model, X, y, cv=5)``: stratified folds without
     shuffling, in row order (the original's walk order), scored by accuracy.
 
@@ -425,14 +425,14 @@ def original_cross_validation(features: np.ndarray, y: Sequence[str], model_name
 
 
 def evaluate_random_splits(features: np.ndarray, manifest: pd.DataFrame, model_name: str, *,
-                           random_states: Sequence[int] = config.SEED_EVALUATION_RANDOM_STATES,
+                           random_states: Sequence[int] = config.ORIGINAL_EVALUATION_RANDOM_STATES,
                            labels: Sequence[str] | None = None, model_random_state: int = 0,
                            progress: bool = False) -> list[dict]:
     """The original's stage-4 evaluation: one random 75/25 split per ``random_states`` value
     (default 1, 3, 4); one row per split with ``fold`` = its position and ``random_state``."""
     rows = []
     for number, split_state in enumerate(random_states, start=1):
-        protocol = make_protocol("seed-random", manifest, random_state=split_state)
+        protocol = make_protocol("original-random", manifest, random_state=split_state)
         (row,) = evaluate_model(features, manifest["label"], protocol, model_name, labels=labels,
                                 random_state=model_random_state, progress=progress)
         rows.append({**row, "fold": number, "random_state": split_state})

@@ -733,7 +733,7 @@ def load_bundle(directory: str | Path) -> Bundle:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise BundleError(f"model bundle {directory} holds an unreadable JSON file ({exc}) — "
                           "save the model again with ser_utils.training.save_bundle") from None
-    from . import models  # noqa: F401 -- registers the seed model's Keras 2 gate before loading
+    from . import models  # noqa: F401 -- registers the original model's Keras 2 gate before loading
 
     try:
         model = keras.saving.load_model(directory / "model.keras")
