@@ -211,11 +211,11 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(report))
         return 0
 
-    from ser_utils import config, synthetic
+    from ser_utils import config, paths, synthetic
     from ser_utils.evaluation import select_files
     from ser_utils.corpora import load_msp_improv
 
-    data = args.data or config.output_dir() / "benchmarks" / "synthetic-seed"
+    data = args.data or paths.output_dir() / "benchmarks" / "synthetic-seed"
     root = data / "MSP-IMPROV"
     if not (root / config.SYNTHETIC_MARKER).exists() and not any(root.rglob("*.wav")):
         print(f"making the synthetic full-size MSP-IMPROV in {root} …", flush=True)

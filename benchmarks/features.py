@@ -33,14 +33,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ser_utils import config
+from ser_utils import config, paths
 from ser_utils.storage import write_json
 
 VARIANTS = ("original", "cold", "warm")
 
 
 def default_work_dir() -> Path:
-    return config.output_dir() / "benchmarks" / "features"
+    return paths.output_dir() / "benchmarks" / "features"
 
 
 def _peak_rss_mib(pid: int | str = "self") -> float | None:
@@ -79,7 +79,7 @@ def prepare(data: Path, work: Path, *, limit: int | None, n_jobs: int) -> dict:
     from ser_utils import audio, features, synthetic
     from ser_utils.corpora import load_msp_improv
 
-    root = config.corpus_root("msp-improv", data)
+    root = paths.corpus_root("msp-improv", data)
     synthetic.make_msp_improv(root, size="full")
     manifest = evaluation.select_files(load_msp_improv(root))
     if limit:

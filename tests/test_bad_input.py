@@ -89,7 +89,8 @@ def bundle_dir(tmp_path_factory) -> Path:
     """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
     from ser_utils.models import build_model
     from ser_utils.spectrograms import spectrogram_shape
-    from ser_utils.training import save_bundle, set_global_seed
+    from ser_utils.bundles import save_bundle
+    from ser_utils.training import set_global_seed
 
     recipe = config.improved_recipe("msp-improv", "smoke")
     set_global_seed(0)

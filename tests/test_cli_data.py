@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from conftest import write_msp_tree, write_tone
-from ser_utils import config
+from ser_utils import config, paths
 from ser_utils.cli import main
 
 
@@ -86,12 +86,12 @@ def test_data_prepare_makes_synthetic_corpora_when_dataset_is_empty(capsys, tmp_
     monkeypatch.delenv("SER_DATA_DIR", raising=False)
     monkeypatch.delenv("SER_PROFILE", raising=False)
     monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
-    monkeypatch.setattr(config, "user_dataset_dir", lambda: tmp_path / "dataset")
+    monkeypatch.setattr(paths, "user_dataset_dir", lambda: tmp_path / "dataset")
     status, out, _ = run(capsys, "data", "prepare")
     assert status == 0
     assert f"data directory: {tmp_path / 'outputs' / 'synthetic'} (profile smoke)" in out
-    assert config.has_corpus(tmp_path / "outputs" / "synthetic", "tess")
-    assert config.has_corpus(tmp_path / "outputs" / "synthetic", "msp-improv")
+    assert paths.has_corpus(tmp_path / "outputs" / "synthetic", "tess")
+    assert paths.has_corpus(tmp_path / "outputs" / "synthetic", "msp-improv")
 
 
 def test_data_prepare_rejects_a_data_dir_without_corpora(capsys, tmp_path, monkeypatch):

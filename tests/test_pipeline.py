@@ -15,12 +15,16 @@ def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(tmp_path,
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     write_notebook(notebooks / "01_first.ipynb", [("code", """
-from ser_utils import evaluation
+from ser_utils import config, evaluation, runs
 from ser_utils.notebook import setup
 
 context = setup(PROFILE, DATA_DIR, OUTPUT_DIR)
-rows = [{"fold": 1, **evaluation.compute_metrics(["a", "b", "b"], ["a", "b", "a"], ["a", "b"])}]
-evaluation.save_results("toy_result", rows, extra={"corpus": "msp-improv", "protocol": "loso"})
+true, predicted = ["angry", "sad", "sad"], ["angry", "sad", "angry"]
+rows = [{"fold": 1, "n_train": 9, "n_test": 3, **evaluation.compute_metrics(true, predicted, config.FOUR_CLASSES),
+         "predictions": {"utterance_id": ["u1", "u2", "u3"], "true": true, "predicted": predicted}}]
+runs.write_run("toy_run", rows, recipe=config.original_recipe("msp-improv", "smoke"), directory=None,
+               run_config={"kind": "traditional", "corpus": "msp-improv", "subset": "rt-4class", "protocol": "loso",
+                           "model": "rbf_svm"})
 """)], title="# toy")
     (notebooks / "helper.ipynb").write_text("{}")  # not numbered: not run
 
@@ -33,7 +37,8 @@ evaluation.save_results("toy_result", rows, extra={"corpus": "msp-improv", "prot
     assert "msp-improv: " in out and "tess: 140 utterances" in out  # the data check of every corpus
     assert (tmp_path / "outputs" / "manifests" / "tess.csv").is_file()
     report = (tmp_path / "outputs" / "report.md").read_text()
-    assert "| toy_result | msp-improv | None | loso | None | 1 | 0.750 | 0.667 | 0.667 |" in report
+    assert "| toy_run | msp-improv | rt-4class | original | loso | rbf_svm | 1 | 0.750 | 0.667 | 0.667 |" in report
+    assert (tmp_path / "outputs" / "runs" / "toy_run" / "report.md").is_file()
     assert out.rstrip().endswith(f"report: {tmp_path / 'outputs' / 'report.md'}")
     assert "[1/1] 01_first.ipynb" in out  # each notebook named, with its number
     assert "Executing" in err and "cell/s" in err  # papermill's bar over the notebook's cells

@@ -19,7 +19,8 @@ from ser_utils.spectrograms import spectrogram_shape
 def bundle_dir(tmp_path_factory):
     """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
     from ser_utils.models import build_model
-    from ser_utils.training import save_bundle, set_global_seed
+    from ser_utils.bundles import save_bundle
+    from ser_utils.training import set_global_seed
 
     recipe = config.improved_recipe("msp-improv", "smoke")
     set_global_seed(0)
@@ -30,7 +31,7 @@ def bundle_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bundle(bundle_dir):
-    from ser_utils.training import load_bundle
+    from ser_utils.bundles import load_bundle
 
     return load_bundle(bundle_dir)
 

@@ -1,10 +1,10 @@
-"""Run directories of original-4fold over several training seeds: the original beside each fold."""
+"""Run directories: original-4fold over several training seeds (the original beside each fold), names."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from ser_utils import config, reports
+from ser_utils import config, runs
 
 
 def fake_rows(seeds=(0, 1, 2)):
@@ -22,12 +22,38 @@ def fake_rows(seeds=(0, 1, 2)):
 
 
 def test_original_protocol_report_shows_the_seeds_and_the_original_beside_them(tmp_path, msp_root):
-    written = reports.write_run_directory(tmp_path, command="evaluate", recipe=config.original_recipe("msp-improv", "full"),
-                                          corpus_root=msp_root, protocol="original-4fold", rows=fake_rows(),
-                                          histories={})
+    run = runs.write_run("demo", fake_rows(), recipe=config.original_recipe("msp-improv", "full"), directory=tmp_path,
+                         corpus_root=msp_root, run_config={"kind": "deep", "corpus": "msp-improv", "subset": "rt-4class",
+                                                           "protocol": "original-4fold",
+                                                           "model": "original_cnn_convlstm"})
+    written = run.written
     report = (tmp_path / "report.md").read_text()
     assert "## original-4fold: 4 folds × 3 training seeds" in report
     assert "| 1 · seed 0 |" in report and "### Over 3 training seeds" in report
     assert "### Beside the original (%)" in report and "| 1 | 53.440 |" in report and "| mean | 50.290 |" in report
     predictions = pd.read_csv(written["predictions"])
     assert len(predictions) == 3 * 4 * 2 and list(predictions.columns[-4:]) == [f"p_{c}" for c in config.FOUR_CLASSES]
+
+
+def test_run_directories_hold_one_format_for_traditional_and_deep_runs(tmp_path, msp_root):
+    recipe = config.original_recipe("msp-improv", "smoke")
+    common = {"corpus": "msp-improv", "subset": "rt-4class", "protocol": "original-4fold"}
+    traditional = runs.write_run("t", fake_rows(seeds=(0,)), recipe=recipe, directory=tmp_path / "t", corpus_root=msp_root,
+                                 run_config={"kind": "traditional", "model": "rbf_svm", "features": "frames", **common})
+    deep = runs.write_run("d", fake_rows(seeds=(0,)), recipe=recipe, directory=tmp_path / "d", corpus_root=msp_root,
+                          run_config={"kind": "deep", "model": recipe.model.name, **common})
+    files = {"config", "metrics", "fold_table", "predictions", "confusion", "report"}
+    assert files <= set(traditional.written) and files <= set(deep.written)
+    assert runs.load_run(tmp_path / "t")["model"] == "rbf_svm" and runs.load_run(tmp_path / "d")["model"] == recipe.model.name
+    assert runs.load_run(tmp_path / "t")["config"]["features"] == "frames"
+    assert "(scikit-learn) · features: frames" in (tmp_path / "t" / "report.md").read_text()
+    assert traditional.summary["ua"] == deep.summary["ua"] == 0.25
+
+
+def test_run_names_differ_in_everything_that_changes_a_result():
+    base = {"corpus": "msp-improv", "subset": "rt-4class", "inputs": "frames", "protocol": "loso", "model": "rbf_svm",
+            "recipe": "original"}
+    names = {runs.run_name(**base)} | {runs.run_name(**{**base, key: "other"}) for key in base}
+    names.add(runs.run_name(**base, extras=["grid-grouped"]))
+    assert len(names) == len(base) + 2
+    assert runs.run_name(**base) == "msp-improv_rt-4class_frames_loso_rbf_svm_original"

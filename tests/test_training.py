@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from ser_utils import config
+from ser_utils import bundles, config
 
 training = pytest.importorskip("ser_utils.training", reason="training needs TensorFlow and Keras")
 keras = training.keras
@@ -186,11 +186,11 @@ def test_bundle_round_trip(tmp_path, trained, data):
     model, history = trained
     x, _, _ = data
     recipe = config.improved_recipe(profile="smoke")
-    directory = training.save_bundle(tmp_path / "improved", model, labels=LABELS, recipe=recipe, history=history,
+    directory = bundles.save_bundle(tmp_path / "improved", model, labels=LABELS, recipe=recipe, history=history,
                                      extra={"fold": 1})
     assert sorted(p.name for p in directory.iterdir()) == [
         "bundle.json", "history.json", "labels.json", "model.keras", "recipe.json"]
-    bundle = training.load_bundle(directory)
+    bundle = bundles.load_bundle(directory)
     assert bundle.labels == LABELS
     assert bundle.recipe == recipe
     assert bundle.history == history
@@ -202,8 +202,8 @@ def test_bundle_round_trip(tmp_path, trained, data):
 def test_saving_again_replaces_the_bundle_and_leaves_no_temporary_folder(tmp_path, trained):
     model, _ = trained
     recipe = config.improved_recipe(profile="smoke")
-    training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, extra={"run": 1})
-    training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe.to_dict(), extra={"run": 2})
+    bundles.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, extra={"run": 1})
+    bundles.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe.to_dict(), extra={"run": 2})
     assert [p.name for p in tmp_path.iterdir()] == ["b"]
     assert json.loads((tmp_path / "b" / "bundle.json").read_text())["extra"] == {"run": 2}
 
@@ -213,7 +213,7 @@ def test_a_bundle_gets_ordinary_file_and_folder_modes(tmp_path, trained):
 
     old = os.umask(0o022)
     try:
-        path = training.save_bundle(tmp_path / "bundle", trained[0], labels=LABELS, recipe=config.improved_recipe())
+        path = bundles.save_bundle(tmp_path / "bundle", trained[0], labels=LABELS, recipe=config.improved_recipe())
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o755
@@ -222,22 +222,22 @@ def test_a_bundle_gets_ordinary_file_and_folder_modes(tmp_path, trained):
 
 
 def test_missing_bundle_names_the_folder(tmp_path):
-    with pytest.raises(training.BundleError, match=str(tmp_path / "nowhere")):
-        training.load_bundle(tmp_path / "nowhere")
+    with pytest.raises(bundles.BundleError, match=str(tmp_path / "nowhere")):
+        bundles.load_bundle(tmp_path / "nowhere")
 
 
 def test_incomplete_bundle_names_the_missing_files(tmp_path):
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "labels.json").write_text(json.dumps(list(LABELS)))
-    with pytest.raises(training.BundleError, match=r"half is incomplete \(missing model.keras, recipe.json\)"):
-        training.load_bundle(tmp_path / "half")
-    assert issubclass(training.BundleError, ValueError)
+    with pytest.raises(bundles.BundleError, match=r"half is incomplete \(missing model.keras, recipe.json\)"):
+        bundles.load_bundle(tmp_path / "half")
+    assert issubclass(bundles.BundleError, ValueError)
 
 
 def test_saving_with_the_wrong_number_of_labels_fails(tmp_path, trained):
     model, _ = trained
     with pytest.raises(ValueError, match="4 outputs but 2 labels"):
-        training.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.original_recipe())
+        bundles.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.original_recipe())
 
 
 def test_the_config_names_the_distribution_strategy(data):
@@ -256,5 +256,5 @@ def test_the_config_names_the_distribution_strategy(data):
 def test_a_loaded_recipe_equals_the_saved_one(tmp_path, trained):
     model, history = trained
     recipe = config.improved_recipe(profile="smoke")
-    directory = training.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, history=history)
-    assert training.load_bundle(directory).recipe == recipe
+    directory = bundles.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, history=history)
+    assert bundles.load_bundle(directory).recipe == recipe

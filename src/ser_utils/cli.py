@@ -1,6 +1,7 @@
 """The ``ser`` command: the notebooks' pipeline without a notebook.
 
-Every sub-command calls the same ``ser_utils`` functions the notebooks call. Errors the
+This module only parses arguments and prints results: every sub-command calls the function
+of :mod:`ser_utils.runs` (or of the stage's module) that the notebooks call. Errors the
 user can fix (a missing label file, a corrupt wav, an unknown corpus) are printed as one
 line, ``error: …``, with exit status 2 — never a traceback.
 
@@ -28,7 +29,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from . import config
+from . import config, paths
 from .errors import SerError
 from .storage import check_output_dir, check_output_file
 
@@ -68,7 +69,7 @@ def run_synth(args: argparse.Namespace) -> int:
     check_output_dir(args.out_dir, "OUT_DIR")
     makers = {"tess": synthetic.make_tess, "msp-improv": synthetic.make_msp_improv}
     for corpus in config.CORPORA if args.corpus == "all" else (args.corpus,):
-        root = config.corpus_root(corpus, args.out_dir)
+        root = paths.corpus_root(corpus, args.out_dir)
         makers[corpus](root, size=args.size, seed=args.seed)
         print(f"{corpus}: synthetic '{args.size}' corpus (seed {args.seed}) in {root}")
     return 0
@@ -85,7 +86,7 @@ def run_data_prepare(args: argparse.Namespace) -> int:
     from . import data_check
 
     base = data_check.prepare_data(size=args.size)
-    print(f"data directory: {base} (profile {config.current_profile()})")
+    print(f"data directory: {base} (profile {paths.profile()})")
     return 0
 
 
@@ -161,52 +162,19 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
 def run_traditional(args: argparse.Namespace) -> int:
-    from . import evaluation, features, traditional
-    from .corpora import load_corpus
+    from . import runs
 
-    if args.corpus in config.CORPORA:
-        args.subset = args.subset or evaluation.default_subset(args.corpus)
-    for what, value, choices in (("corpus", args.corpus, config.CORPORA), ("model", args.model, tuple(traditional.MODELS)),
-                                 ("protocol", args.protocol, evaluation.PROTOCOLS),
-                                 ("subset", args.subset, evaluation.SUBSETS),
-                                 ("feature set", args.features, features.FEATURE_SETS),
-                                 ("grid", args.grid, traditional.GRIDS), ("recipe", args.recipe, config.RECIPES)):
-        if value not in choices:
-            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
-    try:
-        traditional.check_model_grid(args.model, args.grid)
-    except ValueError as exc:
-        raise SerError(str(exc)) from None
-    check_output_dir(args.out or config.output_dir() / "results", "--out")
-    check_output_dir(args.cache_dir or config.output_dir() / "features", "--cache-dir")
-    manifest = evaluation.select_subset(load_corpus(args.corpus, args.root), args.subset)
-    recipe = config.get_recipe(args.recipe, args.corpus)
-    try:
-        protocol = evaluation.make_protocol(args.protocol, manifest, random_state=args.split_random_state)
-    except ValueError as exc:
-        raise SerError(str(exc)) from None
-    print(f"{args.corpus} {args.subset}: {len(manifest)} utterances, {protocol.n_splits} folds ({args.protocol}); "
-          f"{args.features} features, {recipe.name} recipe ({recipe.profile})", flush=True)
-    matrix = features.extract_features(manifest, args.features, recipe=recipe, n_jobs=args.jobs,
-                                       cache_dir=args.cache_dir)
-    random_state = recipe.seed if args.random_state is None else args.random_state
-    rows = traditional.nested_evaluation(matrix, manifest, model=args.model, protocol=protocol, grid=args.grid,
-                                         random_state=random_state, n_jobs=args.jobs,
-                                         permute_labels=args.permute_labels)
-    name = "_".join([args.corpus, args.subset, args.features, args.protocol, args.model]
-                    + ([f"grid-{args.grid}"] if args.grid != "none" else [])
-                    + ([f"permuted-{args.permute_labels}"] if args.permute_labels is not None else []))
-    table = evaluation.fold_table(rows)
-    print(table.to_string(float_format=lambda v: f"{v:.3f}"))
-    paths = evaluation.save_results(name, rows, out_dir=args.out, extra={
-        "corpus": args.corpus, "subset": args.subset, "protocol": args.protocol, "model": args.model,
-        "features": args.features, "grid": args.grid, "random_state": random_state,
-        "permuted_labels_seed": args.permute_labels,
-        "split_random_state": args.split_random_state if args.protocol == "original-random" else None,
-        "n_utterances": len(manifest), "n_features": int(matrix.shape[1]), "recipe": recipe.to_dict()})
-    summary = evaluation.summarise_folds(rows)
+    run = runs.traditional(args.corpus, args.root, model=args.model, protocol=args.protocol, subset=args.subset,
+                           feature_set=args.features, grid=args.grid, recipe=args.recipe,
+                           random_state=args.random_state, split_random_state=args.split_random_state,
+                           permute_labels=args.permute_labels, n_jobs=args.jobs, cache_dir=args.cache_dir,
+                           out=args.out)
+    from .evaluation import fold_table
+
+    print(fold_table(run.rows).to_string(float_format=lambda v: f"{v:.3f}"))
+    summary = run.summary
     print(f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
-          f"-> {paths['json']}")
+          f"-> {run.directory}")
     return 0
 
 
@@ -226,29 +194,13 @@ def _folds_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("folds", _folds_arguments, "write which utterance is train, validation or test in every fold")
 def run_folds(args: argparse.Namespace) -> int:
-    from . import evaluation
-    from .corpora import load_corpus
-    from .storage import write_csv
+    from . import runs
 
-    args.subset = args.subset or evaluation.default_subset(args.corpus)
-    for what, value, choices in (("protocol", args.protocol, evaluation.PROTOCOLS),
-                                 ("subset", args.subset, evaluation.SUBSETS)):
-        if value not in choices:
-            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
-    subset = evaluation.select_subset(load_corpus(args.corpus, args.root), args.subset)
-    try:
-        protocol = evaluation.make_protocol(args.protocol, subset, random_state=args.split_random_state)
-    except ValueError as exc:
-        raise SerError(str(exc)) from None
-    training = config.get_recipe(args.recipe, args.corpus, "full").training
-    from .training import validation_split  # imports TensorFlow: only once the input is known to be good
-
-    table = evaluation.fold_assignments(subset, protocol, lambda labels, speakers: validation_split(
-        labels, groups=speakers, config=training))
-    write_csv(table, args.out)
-    counts = table.groupby(["fold", "split"]).size().unstack(fill_value=0)
-    print(counts.to_string())
-    print(f"{len(subset)} utterances × {protocol.n_splits} folds ({args.protocol}) -> {args.out}")
+    table = runs.folds(args.corpus, args.root, protocol=args.protocol, out=args.out, subset=args.subset,
+                       recipe=args.recipe, split_random_state=args.split_random_state)
+    print(table.groupby(["fold", "split"]).size().unstack(fill_value=0).to_string())
+    print(f"{table['utterance_id'].nunique()} utterances × {table['fold'].nunique()} folds ({args.protocol}) "
+          f"-> {args.out}")
     return 0
 
 
@@ -282,25 +234,29 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--save-models", action="store_true", help="save each fold's model bundle")
 
 
+def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
+    from . import runs
+    from .evaluation import original_table
+
+    run = runs.deep(args.corpus, args.root, recipe=args.recipe, protocol=args.protocol, train_final=train_final,
+                    out=args.out, profile=args.profile, arrays_directory=args.arrays, folds=args.folds,
+                    epochs=args.epochs, seeds=args.seeds, save_models=getattr(args, "save_models", False),
+                    n_jobs=args.n_jobs)
+    if run.rows:
+        print(original_table(run.rows).round(3).to_string())
+    for name, path in run.written.items():
+        print(f"  {name:<16}{path}")
+    return 0
+
+
 @command("train", _train_arguments, "train a deep model (optionally cross-validated first) and save its bundle")
 def run_train(args: argparse.Namespace) -> int:
-    from . import deep_runs
-
-    # Checked first: training for an hour and then failing to save the model is the worst outcome.
-    check_output_dir(args.out, "--out")
-    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
-    deep_runs.run_from_cli(args, command="train")
-    return 0
+    return _deep_run(args, train_final=True)
 
 
 @command("evaluate", _evaluate_arguments, "cross-validate a deep model under a protocol and write a report")
 def run_evaluate(args: argparse.Namespace) -> int:
-    from . import deep_runs
-
-    check_output_dir(args.out, "--out")
-    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
-    deep_runs.run_from_cli(args, command="evaluate")
-    return 0
+    return _deep_run(args, train_final=False)
 
 
 def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -321,7 +277,7 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_dry_run(args: argparse.Namespace) -> int:
     from .dry_run import dry_run, format_dry_run
 
-    check_output_dir(args.arrays or config.output_dir() / "arrays", "--arrays")
+    check_output_dir(args.arrays or paths.output_dir() / "arrays", "--arrays")
     result = dry_run(args.corpus, args.root, recipe_name=args.recipe, protocol=args.protocol, profile=args.profile,
                      seeds=args.seeds, max_steps=args.max_steps, arrays=args.arrays, n_jobs=args.n_jobs)
     print(format_dry_run(result))
@@ -343,7 +299,7 @@ def run_predict(args: argparse.Namespace) -> int:
     # Bad paths and a broken bundle fail before TensorFlow is imported (several seconds).
     collect_audio_paths(args.audio)
     check_bundle_files(args.bundle)
-    from .training import load_bundle
+    from .bundles import load_bundle
 
     table = predict_files(load_bundle(args.bundle), args.audio, per_window=args.per_window)
     if args.json:
@@ -375,22 +331,11 @@ def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("arrays", _arrays_arguments, "stream preprocessed audio and spectrograms of a corpus to .npy files")
 def run_arrays(args: argparse.Namespace) -> int:
-    import os
+    from . import runs
 
-    from .arrays import generate_arrays
-    from .corpora import load_corpus
-
-    check_output_dir(args.out, "--out")
-    manifest = load_corpus(args.corpus, args.root)
-    profile = args.profile or os.environ.get("SER_PROFILE") or (
-        "smoke" if (Path(args.root) / config.SYNTHETIC_MARKER).exists() else "full")
-    recipe = config.get_recipe(args.recipe, args.corpus, profile)
-    paths = generate_arrays(manifest, recipe, args.out, n_jobs=args.n_jobs, subset=args.subset,
-                            on_error="skip" if args.skip_bad_files else "raise")
-    from .storage import read_json
-
-    info = read_json(paths.info)
-    print(f"{info['n']} utterances ({args.recipe} recipe, {profile} profile) -> {paths.directory}: "
+    info = runs.arrays(args.corpus, args.root, out=args.out, recipe=args.recipe, profile=args.profile,
+                       subset=args.subset, n_jobs=args.n_jobs, skip_bad_files=args.skip_bad_files)
+    print(f"{info['n']} utterances ({args.recipe} recipe, {info['profile']} profile) -> {info['directory']}: "
           f"audio {tuple(info['audio_shape'])}, spectrograms {tuple(info['spectrogram_shape'])} at "
           f"{info['sample_rate']} Hz")
     return 0
@@ -415,28 +360,13 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("features", _features_arguments, "extract a feature matrix (cached per file) and its metadata CSV")
 def run_features(args: argparse.Namespace) -> int:
-    from . import evaluation, features
-    from .corpora import load_corpus
+    from . import runs
 
-    for what, value, choices in (("corpus", args.corpus, config.CORPORA),
-                                 ("feature set", args.feature_set, features.FEATURE_SETS),
-                                 ("recipe", args.recipe, config.RECIPES), ("subset", args.subset, evaluation.SUBSETS)):
-        if value not in choices:
-            raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
-    check_output_dir(args.out, "--out")
-    check_output_dir(args.cache_dir or config.output_dir() / "features", "--cache-dir")
-    manifest = load_corpus(args.corpus, args.root)
-    manifest = evaluation.select_files(manifest, args.subset)
-    recipe = config.get_recipe(args.recipe, args.corpus)
-    print(f"{args.corpus} ({args.subset}): {len(manifest)} files, {args.feature_set} features, "
-          f"{recipe.name} recipe ({recipe.profile} profile)", flush=True)
-    matrix, info = features.extract_features(manifest, args.feature_set, recipe=recipe, n_jobs=args.n_jobs,
-                                             cache_dir=args.cache_dir, return_info=True)
-    path = features.save_features(matrix, manifest, args.out, corpus=args.corpus, feature_set=args.feature_set,
-                                  recipe=recipe)
+    path, info = runs.features(args.corpus, args.root, feature_set=args.feature_set, out=args.out,
+                               recipe=args.recipe, subset=args.subset, n_jobs=args.n_jobs, cache_dir=args.cache_dir)
     changed = f", {info.changed} of them because the file changed" if info.changed else ""
-    print(f"shape {matrix.shape[0]} × {matrix.shape[1]} · cache {info.hits} hits, {info.misses} computed{changed} "
-          f"({info.cache_dir}) · {info.seconds:.1f} s -> {path} (+ .csv, .json)")
+    print(f"cache {info.hits} hits, {info.misses} computed{changed} ({info.cache_dir}) · {info.seconds:.1f} s "
+          f"-> {path} (+ .csv, .json)")
     return 0
 
 
@@ -477,6 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from .runs import show_progress
+
+    show_progress(sys.stdout)  # the stages' progress lines
     # Without a handler SIGTERM kills this process at once and orphans joblib's workers;
     # as an exception it unwinds like Ctrl-C, and joblib ends its workers on the way out.
     in_main_thread = threading.current_thread() is threading.main_thread()  # signal.signal needs it

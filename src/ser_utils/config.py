@@ -1,23 +1,16 @@
 """Named recipes, profiles and constants: one place for every fact of the pipeline.
 
-The **seed** recipe reproduces the original study step by step (every number below is
+The **original** recipe reproduces the original study step by step (every number below is
 taken from it); the **improved** recipe fixes its known flaws. Each stage reads a frozen
 dataclass, so a run is fully described by the recipe it was given.
 
-Environment overrides
----------------------
-``SER_DATA_DIR``   where the corpora live (default: ``dataset/`` when it holds a corpus,
-                   otherwise ``outputs/synthetic/``);
-``SER_OUTPUT_DIR`` where every stage writes (default: ``outputs/``);
-``SER_PROFILE``    ``full`` (the original sizes) or ``smoke`` (tiny, for CI).
+Where things live and which profile a run uses: :mod:`ser_utils.paths`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
 # --------------------------------------------------------------------------- labels
 #: One label vocabulary for every corpus.
@@ -162,6 +155,8 @@ class TrainingConfig:
     validation_split: str = "random"
     early_stopping_patience: int | None = None
     class_weight: bool = False
+    #: The run's one random seed: weights, dropout, batch order, augmentation, and the
+    #: ``random_state`` of traditional models fitted with the recipe.
     seed: int = 0
     deterministic_ops: bool = False
     mixed_precision: bool = False
@@ -189,7 +184,6 @@ class Recipe:
     spectrogram: SpectrogramConfig
     model: ModelConfig
     training: TrainingConfig
-    seed: int = 0
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -204,7 +198,6 @@ class Recipe:
             model=ModelConfig(data["model"]["name"], {key: tuple(value) if isinstance(value, list) else value
                                                       for key, value in data["model"]["params"].items()}),
             training=TrainingConfig(**data["training"]),
-            seed=data.get("seed", 0),
         )
 
 
@@ -223,7 +216,7 @@ IMPROVED_SAMPLE_RATE = 16_000
 IMPROVED_LENGTH_SECONDS = 6.0
 
 
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
+def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
     if value not in choices:
         raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
     return value
@@ -231,8 +224,8 @@ def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
 
 def original_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     """The original study's chain for ``corpus``, at ``profile`` size."""
-    _check_choice(corpus, CORPORA, "corpus")
-    _check_choice(profile, PROFILES, "profile")
+    check_choice(corpus, CORPORA, "corpus")
+    check_choice(profile, PROFILES, "profile")
     smoke = profile == "smoke"
     if corpus == "tess":
         audio = AudioConfig(
@@ -273,8 +266,8 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
     Spectral-gating noise reduction is off: it is about 90 % of the original chain's
     preprocessing time (benchmarks/arrays.py); ``dataclasses.replace(recipe.audio,
     denoise=True)`` turns it back on (before padding, so the padding stays silent)."""
-    _check_choice(corpus, CORPORA, "corpus")
-    _check_choice(profile, PROFILES, "profile")
+    check_choice(corpus, CORPORA, "corpus")
+    check_choice(profile, PROFILES, "profile")
     smoke = profile == "smoke"
     seconds = 2.0 if smoke else IMPROVED_LENGTH_SECONDS
     audio = AudioConfig(
@@ -294,62 +287,17 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
 
 
 def get_recipe(name: str, corpus: str = "msp-improv", profile: str | None = None) -> Recipe:
-    """Recipe by name (``original`` | ``improved``); ``profile`` defaults to :func:`current_profile`."""
-    _check_choice(name, RECIPES, "recipe")
-    profile = profile or current_profile()
+    """Recipe by name (``original`` | ``improved``); ``profile`` defaults to
+    :func:`ser_utils.paths.profile` (``SER_PROFILE``, else smoke on synthetic corpora).
+
+    >>> get_recipe("original", "msp-improv", "full").spectrogram.kind
+    'original'
+    """
+    from .paths import profile as default_profile
+
+    check_choice(name, RECIPES, "recipe")
+    profile = profile or default_profile()
     return original_recipe(corpus, profile) if name == "original" else improved_recipe(corpus, profile)
-
-
-# --------------------------------------------------------------- paths and profile
-def repository_root() -> Path:
-    """The checkout holding this package (``src/ser_utils`` -> two levels up), or the cwd."""
-    here = Path(__file__).resolve().parents[2]
-    return here if (here / "pyproject.toml").exists() else Path.cwd()
-
-
-def current_profile() -> str:
-    """``SER_PROFILE`` when set; otherwise ``smoke`` on synthetic corpora and ``full`` on real ones."""
-    if os.environ.get("SER_PROFILE"):
-        return _check_choice(os.environ["SER_PROFILE"], PROFILES, "SER_PROFILE")
-    return "smoke" if is_synthetic(data_dir()) else "full"
-
-
-def is_synthetic(base: Path) -> bool:
-    """True when the corpora under ``base`` were made by :mod:`ser_utils.synthetic` (or none exist)."""
-    roots = [Path(base) / folder for folder in CORPUS_FOLDERS.values() if (Path(base) / folder).is_dir()]
-    return not roots or any((root / SYNTHETIC_MARKER).exists() for root in roots)
-
-
-def output_dir() -> Path:
-    return Path(os.environ.get("SER_OUTPUT_DIR") or repository_root() / "outputs").resolve()
-
-
-def user_dataset_dir() -> Path:
-    return repository_root() / "dataset"
-
-
-def synthetic_dir() -> Path:
-    return output_dir() / "synthetic"
-
-
-def has_corpus(data_dir: Path, corpus: str) -> bool:
-    folder = Path(data_dir) / CORPUS_FOLDERS[corpus]
-    return folder.is_dir() and any(folder.rglob("*.wav"))
-
-
-def data_dir() -> Path:
-    """``SER_DATA_DIR``, else ``dataset/`` when it holds a corpus, else the synthetic copy."""
-    if os.environ.get("SER_DATA_DIR"):
-        return Path(os.environ["SER_DATA_DIR"]).resolve()
-    if any(has_corpus(user_dataset_dir(), corpus) for corpus in CORPORA):
-        return user_dataset_dir()
-    return synthetic_dir()
-
-
-def corpus_root(corpus: str, base: Path | None = None) -> Path:
-    """Where ``corpus`` lives under ``base`` (default :func:`data_dir`): ``TESS/`` or ``MSP-IMPROV/``."""
-    _check_choice(corpus, CORPORA, "corpus")
-    return Path(base or data_dir()) / CORPUS_FOLDERS[corpus]
 
 
 # ------------------------------------------------------------- controls and repeats

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config
+from . import config, paths
 from .audio import file_problem
 from .corpora import load_corpus
 from .errors import CorpusError
@@ -25,13 +25,13 @@ def prepare_data(*, size: str = "mini", seed: int = 0) -> Path:
     ``SER_DATA_DIR`` wins when set (it must then hold a corpus). Making the synthetic
     corpora is idempotent: a complete copy with the same parameters is left as it is.
     """
-    base = config.data_dir()
-    if base == config.synthetic_dir():
+    base = paths.data_dir()
+    if base == paths.synthetic_dir():
         from . import synthetic
 
-        log.info("no corpus in %s: writing synthetic '%s' corpora to %s", config.user_dataset_dir(), size, base)
-        synthetic.make_tess(config.corpus_root("tess", base), size=size, seed=seed)
-        synthetic.make_msp_improv(config.corpus_root("msp-improv", base), size=size, seed=seed)
+        log.info("no corpus in %s: writing synthetic '%s' corpora to %s", paths.user_dataset_dir(), size, base)
+        synthetic.make_tess(paths.corpus_root("tess", base), size=size, seed=seed)
+        synthetic.make_msp_improv(paths.corpus_root("msp-improv", base), size=size, seed=seed)
     elif not available_corpora(base):
         raise CorpusError(f"SER_DATA_DIR={base} holds neither TESS/ nor MSP-IMPROV/ — point it at the folder "
                           "that holds them, or unset it to use dataset/")
@@ -39,9 +39,9 @@ def prepare_data(*, size: str = "mini", seed: int = 0) -> Path:
 
 
 def available_corpora(base: Path | None = None) -> list[str]:
-    """The corpora present under ``base`` (default :func:`config.data_dir`)."""
-    base = Path(base or config.data_dir())
-    return [corpus for corpus in config.CORPORA if config.has_corpus(base, corpus)]
+    """The corpora present under ``base`` (default :func:`ser_utils.paths.data_dir`)."""
+    base = Path(base or paths.data_dir())
+    return [corpus for corpus in config.CORPORA if paths.has_corpus(base, corpus)]
 
 
 def check_corpus(corpus: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
@@ -93,12 +93,12 @@ def format_summary(manifest: pd.DataFrame) -> str:
 
 
 def manifest_path(corpus: str) -> Path:
-    return config.output_dir() / "manifests" / f"{corpus}.csv"
+    return paths.output_dir() / "manifests" / f"{corpus}.csv"
 
 
 def build_manifest(corpus: str, root: str | Path | None = None) -> pd.DataFrame:
     """Load ``corpus`` from ``root`` (default: under the data directory) and save its manifest CSV."""
-    manifest = check_corpus(corpus, root or config.corpus_root(corpus))
+    manifest = check_corpus(corpus, root or paths.corpus_root(corpus))
     write_csv(manifest, manifest_path(corpus))
     return manifest
 

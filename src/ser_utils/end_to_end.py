@@ -31,7 +31,7 @@ from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
 
 __all__ = ["RowView", "subset_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
-           "run_protocol", "result_name", "compare_with_original", "models_dir", "ORIGINAL_EXPLORATION",
+           "compare_with_original", "ORIGINAL_EXPLORATION",
            "cross_validate_seeds", "default_training_seeds", "exploration_grid"]
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,8 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         ``best_val_accuracy``, ``best_epoch``, ``n_validation``, ``seed`` and ``history``
         (the learning curves).
     """
-    from .training import predict_proba, save_bundle, train_model, validation_split
+    from .bundles import save_bundle
+    from .training import predict_proba, train_model, validation_split
 
     _quiet_tensorflow()
     rows = subset_rows(metadata, subset=subset, labels=labels)
@@ -396,11 +397,12 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
     Returns
     -------
     directory : Path
-        The bundle (:func:`ser_utils.training.load_bundle` reads it back).
+        The bundle (:func:`ser_utils.bundles.load_bundle` reads it back).
     history : dict
         Learning curves.
     """
-    from .training import save_bundle, train_model
+    from .bundles import save_bundle
+    from .training import train_model
 
     subset = subset or evaluation.default_subset(recipe.corpus)
     rows = subset_rows(metadata, subset=subset, labels=labels)
@@ -446,52 +448,3 @@ def compare_with_original(rows: list[dict]) -> pd.DataFrame:
     table["seeds"] = summary["n_seeds"]
     table.attrs["implied_fold"] = reported.index(None) + 1 if None in reported else None
     return table.astype(float).round(2)
-
-
-# ----------------------------------------------------------------------- whole runs
-def result_name(recipe: Recipe, protocol_name: str) -> str:
-    """File stem of a run's results, e.g. ``msp-improv_seed_original-4fold_seed_cnn_convlstm``."""
-    return f"{recipe.corpus}_{recipe.name}_{protocol_name}_{recipe.model.name}"
-
-
-def models_dir(recipe: Recipe) -> Path:
-    """``outputs/models/<corpus>-<recipe>-<profile>``."""
-    return config.output_dir() / "models" / f"{recipe.corpus}-{recipe.name}-{recipe.profile}"
-
-
-def run_protocol(recipe: Recipe, protocol_name: str, *, arrays_directory: str | Path | None = None,
-                 folds: Sequence[int] | None = None, labels: Sequence[str] = FOUR_CLASSES,
-                 save_models: bool = False, progress: bool = True, n_jobs: int = 2,
-                 seeds: Sequence[int] | None = None) -> tuple[list[dict], dict]:
-    """Everything for one (recipe, protocol): arrays (generated when missing), cross-validation
-    once per training seed (default :func:`default_training_seeds`: 3 draws of original-4fold in
-    the full profile), results saved with :func:`ser_utils.evaluation.save_results`.
-
-    Returns
-    -------
-    rows : list of dict
-        The fold rows of :func:`cross_validate_model`.
-    paths : dict
-        ``{"json": …, "csv": …}`` of the saved results (``outputs/results/<result_name>``).
-    """
-    from .arrays import ensure_arrays, load_arrays
-
-    directory = arrays_directory or ensure_arrays(recipe, n_jobs=n_jobs, progress=progress).directory
-    spectrograms, _, metadata = load_arrays(directory)
-    name = result_name(recipe, protocol_name)
-    start = time.perf_counter()
-    seeds = tuple(seeds) if seeds is not None else default_training_seeds(recipe, protocol_name)
-    rows = cross_validate_seeds(spectrograms, metadata, recipe=recipe, protocol_name=protocol_name, seeds=seeds,
-                                labels=labels, out_dir=models_dir(recipe) / protocol_name if save_models else None,
-                                progress=progress, folds=folds)
-    paths = evaluation.save_results(name, rows, extra={
-        "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol_name,
-        "model": recipe.model.name, "subset": evaluation.default_subset(recipe.corpus), "training_seeds": list(seeds),
-        "n_utterances": int(sum(r["n_test"] for r in rows)) // len(seeds)
-        if protocol_name != "original-random" else None, "folds_run": list(folds) if folds else "all",
-        "synthetic": config.is_synthetic(config.data_dir()), "seconds": round(time.perf_counter() - start, 1),
-        "recipe_config": recipe.to_dict(),
-    })
-    log.info("%s: UA %.3f WA %.3f -> %s", name, np.mean([r["ua"] for r in rows]), np.mean([r["wa"] for r in rows]),
-             paths["json"])
-    return rows, paths

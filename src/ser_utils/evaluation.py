@@ -52,7 +52,7 @@ from .storage import write_csv, write_json
 __all__ = ["SUBSETS", "ORIGINAL_SUBSETS", "ORIGINAL_ARRAY_SUBSET", "default_subset", "select_files", "PROTOCOLS", "SPEAKER_INDEPENDENT", "SCORE_KEYS", "METRICS", "Protocol", "LeakageError",
            "select_subset", "make_protocol", "check_no_leakage", "compute_metrics", "class_report", "evaluate_folds",
            "fold_table", "fold_assignments", "fold_composition", "prediction_table", "original_table", "summarise_folds",
-           "total_confusion", "save_results", "results_dir"]
+           "total_confusion", "save_results"]
 
 log = logging.getLogger(__name__)
 
@@ -694,12 +694,7 @@ def total_confusion(rows: list[dict]) -> tuple[np.ndarray, list[str]]:
     return np.sum([np.asarray(row["confusion"]) for row in rows], axis=0), labels
 
 
-def results_dir() -> Path:
-    """``outputs/results/`` (under :func:`config.output_dir`)."""
-    return config.output_dir() / "results"
-
-
-def save_results(name: str, rows: list[dict], *, out_dir: Path | None = None,
+def save_results(name: str, rows: list[dict], *, out_dir: str | Path,
                  extra: dict | None = None) -> dict[str, Path]:
     """Write ``<name>.json`` and ``<name>.csv`` (the :func:`fold_table`) atomically.
 
@@ -709,8 +704,8 @@ def save_results(name: str, rows: list[dict], *, out_dir: Path | None = None,
         File stem, e.g. ``"msp-improv_seed_loso_rbf_svm"``.
     rows : list of dict
         Fold rows from :func:`evaluate_folds`.
-    out_dir : path, optional
-        Default :func:`results_dir` (``outputs/results``).
+    out_dir : path
+        The folder, e.g. a run directory (:mod:`ser_utils.runs`).
     extra : dict, optional
         Merged into the JSON (e.g. corpus, subset, protocol, model, recipe).
 
@@ -724,7 +719,7 @@ def save_results(name: str, rows: list[dict], *, out_dir: Path | None = None,
     """
     if not rows:
         raise ValueError(f"no fold rows to save for {name!r}")
-    out_dir = Path(out_dir) if out_dir is not None else results_dir()
+    out_dir = Path(out_dir)
     data = {"name": name, **summarise_folds(rows)}
     if all("confusion" in row and "per_class" in row for row in rows):
         confusion, labels = total_confusion(rows)

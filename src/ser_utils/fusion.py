@@ -147,7 +147,7 @@ def cross_validate_fusion(spectrograms, metadata: pd.DataFrame, features: np.nda
                                      progress=False)
         network = predict_proba(model, RowView(spectrograms, positions[test]), batch_size=training.batch_size)
         svm = svm_probabilities(features[positions[train]], y[train], features[positions[test]], labels=labels,
-                                random_state=recipe.seed)
+                                random_state=recipe.training.seed)
         fused = fuse_probabilities(network, svm, network_weight=network_weight)
         alone = {}
         for member, probabilities in (("network", network), ("svm", svm)):

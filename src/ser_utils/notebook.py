@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import config
+from . import config, paths
 
 __all__ = ["setup", "Context", "write_notebook", "PARAMETERS_CELL", "COLAB_CELL", "REPOSITORY_URL", "colab_cell",
            "colab_badge_url", "set_repository_url"]
@@ -91,7 +91,7 @@ def set_repository_url(url: str, *, root: str | Path | None = None) -> list[Path
     Also change :data:`REPOSITORY_URL` to ``url``; ``tests/test_project.py`` checks that the
     three agree. Returns the files rewritten.
     """
-    root = Path(root or config.repository_root())
+    root = Path(root or paths.repository_root())
     changed = []
     for path in sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb")):
         notebook = nbformat.read(str(path), as_version=4)
@@ -114,7 +114,7 @@ class Context:
     synthetic: bool
 
     def corpus_root(self, corpus: str) -> Path:
-        return config.corpus_root(corpus, self.data_dir)
+        return paths.corpus_root(corpus, self.data_dir)
 
 
 def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path = "") -> Context:
@@ -125,7 +125,10 @@ def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path =
         if str(value):
             os.environ[name] = str(Path(value).resolve()) if name != "SER_PROFILE" else str(value)
     base = prepare_data()
-    context = Context(config.current_profile(), base, config.output_dir(), config.is_synthetic(base))
+    from .runs import show_progress
+
+    show_progress()  # the runs' stage lines appear in the notebook
+    context = Context(paths.profile(), base, paths.output_dir(), paths.is_synthetic(base))
     kind = "SYNTHETIC corpora (numbers say nothing about real speech)" if context.synthetic else "real corpora"
     print(f"profile {context.profile} · data {context.data_dir} ({kind}) · outputs {context.output_dir}")
     return context

@@ -12,14 +12,14 @@ import os
 import time
 from pathlib import Path
 
-from . import config
+from . import config, paths
 from .data_check import available_corpora, build_manifest, format_summary, prepare_data
 
 log = logging.getLogger(__name__)
 
 
 def notebook_paths(notebooks_dir: Path | None = None) -> list[Path]:
-    folder = Path(notebooks_dir or config.repository_root() / "notebooks")
+    folder = Path(notebooks_dir or paths.repository_root() / "notebooks")
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
 
 
@@ -46,9 +46,9 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
     base = prepare_data()
     # Notebooks read these, so the kernels see the same data, outputs and profile as this process.
     os.environ.setdefault("SER_DATA_DIR", str(base))
-    os.environ.setdefault("SER_OUTPUT_DIR", str(config.output_dir()))
-    os.environ.setdefault("SER_PROFILE", config.current_profile())
-    print(f"data: {base}  outputs: {config.output_dir()}  profile: {config.current_profile()}")
+    os.environ.setdefault("SER_OUTPUT_DIR", str(paths.output_dir()))
+    os.environ.setdefault("SER_PROFILE", paths.profile())
+    print(f"data: {base}  outputs: {paths.output_dir()}  profile: {paths.profile()}")
     for corpus in available_corpora(base):
         manifest = build_manifest(corpus)
         print(format_summary(manifest))
@@ -59,12 +59,12 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
         start = time.perf_counter()
         print(f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)",
               flush=True)
-        executed.append(execute_notebook(notebook, config.output_dir() / "notebooks"))
+        executed.append(execute_notebook(notebook, paths.output_dir() / "notebooks"))
         print(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
     from .reports import write_summary_report
 
-    report = write_summary_report(config.output_dir(), notebooks=executed, synthetic=config.is_synthetic(base),
-                                  profile=config.current_profile(), seconds=time.perf_counter() - start_all)
-    print(f"executed notebooks: {config.output_dir() / 'notebooks'}")
+    report = write_summary_report(paths.output_dir(), notebooks=executed, synthetic=paths.is_synthetic(base),
+                                  profile=paths.profile(), seconds=time.perf_counter() - start_all)
+    print(f"executed notebooks: {paths.output_dir() / 'notebooks'}")
     print(f"report: {report}")
     return executed

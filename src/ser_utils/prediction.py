@@ -7,7 +7,7 @@ a longer clip is cut into half-overlapping windows whose class probabilities are
 
 Examples
 --------
->>> from ser_utils.training import load_bundle
+>>> from ser_utils.bundles import load_bundle
 >>> from ser_utils.prediction import predict_files
 >>> bundle = load_bundle("outputs/runs/improved/model")  # doctest: +SKIP
 >>> predict_files(bundle, ["clip.wav"])  # doctest: +SKIP
@@ -40,7 +40,7 @@ NEAR_SILENT_DBFS = -60.0
 def check_bundle_files(directory: str | Path) -> Recipe:
     """Check a bundle's recipe and model file without loading TensorFlow; returns the recipe.
 
-    Catches what :func:`ser_utils.training.load_bundle` would report late or obscurely: a
+    Catches what :func:`ser_utils.bundles.load_bundle` would report late or obscurely: a
     missing folder, a ``recipe.json`` with invalid values, an empty or corrupt ``model.keras``
     (a Keras file is a zip archive; its checksums are verified).
 

@@ -1,18 +1,5 @@
-"""Run directories for ``ser train`` and ``ser evaluate``: what notebooks 05 and 07 compute,
-written as files a reader can open without Python.
-
-A run directory holds::
-
-    config.json            recipe, protocol, corpus, profile, library versions
-    metrics.json           fold means (wa, ua, macro_f1), their std, every fold's row
-    metrics.csv            the fold table (each fold, mean, std)
-    fold_composition.csv   per fold: class counts, test sessions and speakers, speakers also in training
-    predictions.csv        every test prediction: utterance_id, fold, split, true, predicted, p_<class>
-    confusion.png          the confusion matrix summed over folds (rows: true label)
-    learning_curves.png    training and validation curves of every fold / the final model
-    report.md              a Markdown report embedding the above
-    model/                 the model bundle (ser train; ser predict reads it)
-"""
+"""Reports: the Markdown report and figures of a run directory (:mod:`ser_utils.runs`
+describes its files), and the pipeline's summary ``outputs/report.md`` over every run."""
 
 from __future__ import annotations
 
@@ -23,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import config, evaluation, plots
+from . import config, evaluation, paths, plots
 from .config import Recipe
 from .storage import atomic_path, write_csv, write_json
 
@@ -72,23 +59,24 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, corpus_root: str | Path,
-                        protocol: str | None, rows: list[dict] | None, histories: dict[str, dict],
-                        bundle: Path | None = None, extra: dict | None = None,
-                        composition: dict[str, pd.DataFrame] | None = None) -> dict[str, Path]:
+def write_run_directory(run_dir: str | Path, *, name: str, recipe: Recipe, corpus_root: str | Path,
+                        rows: list[dict] | None, run_config: dict, histories: dict[str, dict],
+                        bundle: Path | None = None, composition: dict[str, pd.DataFrame] | None = None
+                        ) -> dict[str, Path]:
     """Write config, metrics, figures and the Markdown report of a run into ``run_dir``.
 
     Parameters
     ----------
-    command : str
-        ``"train"`` or ``"evaluate"`` (named in the report).
+    name : str
+        The run's name (:func:`ser_utils.runs.run_name`), the report's title.
     recipe : Recipe
     corpus_root : path
         The corpus the run read.
-    protocol : str or None
-        The evaluation protocol of ``rows`` (None: no cross-validation was run).
     rows : list of dict or None
         Fold rows of :func:`ser_utils.evaluation.evaluate_folds`.
+    run_config : dict
+        What was run: ``kind`` ("traditional" or "deep"), ``corpus``, ``subset``,
+        ``protocol`` (None: no cross-validation), ``model``, … — written to ``config.json``.
     histories : dict of name -> Keras history dict
         Learning curves to plot (per fold, and/or the final model).
     bundle : Path, optional
@@ -107,19 +95,21 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    synthetic = config.is_synthetic(Path(corpus_root).parent)
+    synthetic = paths.is_synthetic(Path(corpus_root).parent)
     written: dict[str, Path] = {}
+    protocol = run_config.get("protocol")
     written["config"] = write_json({
-        "command": command, "corpus": recipe.corpus, "corpus_root": str(Path(corpus_root).resolve()),
-        "synthetic": synthetic, "protocol": protocol, "recipe": recipe.to_dict(),
-        "created": time.strftime("%Y-%m-%d %H:%M:%S"), "environment": run_environment(), **(extra or {}),
+        "name": name, **run_config, "corpus_root": str(Path(corpus_root).resolve()), "synthetic": synthetic,
+        "profile": recipe.profile, "recipe": recipe.to_dict(), "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "environment": run_environment(),
     }, run_dir / "config.json")
     summary = None
     if rows:
-        paths = evaluation.save_results("metrics", rows, out_dir=run_dir, extra={
-            "corpus": recipe.corpus, "recipe": recipe.name, "profile": recipe.profile, "protocol": protocol,
-            "model": recipe.model.name, "synthetic": synthetic})
-        written.update(metrics=paths["json"], fold_table=paths["csv"])
+        saved = evaluation.save_results("metrics", rows, out_dir=run_dir, extra={
+            "run": name, "corpus": recipe.corpus, "subset": run_config.get("subset"), "recipe": recipe.name,
+            "profile": recipe.profile, "protocol": protocol, "features": run_config.get("features"),
+            "model": run_config.get("model", recipe.model.name), "synthetic": synthetic})
+        written.update(metrics=saved["json"], fold_table=saved["csv"])
         written["predictions"] = write_csv(evaluation.prediction_table(rows), run_dir / "predictions.csv")
         summary = evaluation.summarise_folds(rows)
         confusion, labels = evaluation.total_confusion(rows)
@@ -137,7 +127,8 @@ def write_run_directory(run_dir: str | Path, *, command: str, recipe: Recipe, co
         plots.save_figure(fig, run_dir / "learning_curves.png")
         plt.close(fig)
         written["learning_curves"] = run_dir / "learning_curves.png"
-    written["report"] = _write_report(run_dir, command=command, recipe=recipe, protocol=protocol, rows=rows,
+    written["report"] = _write_report(run_dir, name=name, run_config=run_config, recipe=recipe, protocol=protocol,
+                                      rows=rows,
                                       summary=summary, written=written, bundle=bundle, synthetic=synthetic,
                                       composition=composition or {})
     if bundle is not None:
@@ -158,18 +149,23 @@ def _composition_lines(composition: dict[str, pd.DataFrame]) -> list[str]:
     return lines
 
 
-def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, written, bundle, synthetic,
+def _write_report(run_dir: Path, *, name, run_config, recipe, protocol, rows, summary, written, bundle, synthetic,
                   composition) -> Path:
-    lines = [f"# ser {command}: {recipe.corpus}, {recipe.name} recipe, {recipe.profile} profile", ""]
+    lines = [f"# {name}", "", f"{recipe.corpus}, subset `{run_config.get('subset')}`, {recipe.name} recipe, "
+             f"{recipe.profile} profile", ""]
     if synthetic:
         lines += ["> **Synthetic corpus.** These numbers show that the pipeline runs; they say nothing about "
                   "emotion recognition on real speech.", ""]
-    lines += [f"- model: `{recipe.model.name}` · epochs {recipe.training.epochs} · batch {recipe.training.batch_size}"
-              f" · learning rate {recipe.training.learning_rate} · validation: {recipe.training.validation_split}"
-              f" ({recipe.training.validation_size:.0%})",
-              f"- audio: {recipe.audio.scaling} scaling · rate {recipe.audio.target_sr or 'native'} · trim "
-              f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}",
-              f"- input: {recipe.spectrogram.kind} spectrogram", ""]
+    if run_config.get("kind") == "traditional":
+        lines += [f"- model: `{run_config.get('model')}` (scikit-learn) · features: {run_config.get('features')}"
+                  f" · grid: {run_config.get('grid')} · random_state {run_config.get('random_state')}"]
+    else:
+        lines += [f"- model: `{recipe.model.name}` · epochs {recipe.training.epochs} · batch "
+                  f"{recipe.training.batch_size} · learning rate {recipe.training.learning_rate} · validation: "
+                  f"{recipe.training.validation_split} ({recipe.training.validation_size:.0%})",
+                  f"- input: {recipe.spectrogram.kind} spectrogram"]
+    lines += [f"- audio: {recipe.audio.scaling} scaling · rate {recipe.audio.target_sr or 'native'} · trim "
+              f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}", ""]
     if rows:
         draws = sorted({row.get("training_seed") for row in rows}, key=str)
         table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS) + ["n_test"]]
@@ -185,13 +181,14 @@ def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, wr
             lines += [f"### Over {len(draws)} training seeds", "",
                       "Mean and standard deviation over the seeds, per fold and of the draws' fold means.", "",
                       _markdown_table(evaluation.original_table(rows).drop(columns="n_seeds").rename_axis("fold")), ""]
-        if recipe.name == "original" and protocol == "original-4fold" and \
+        deep_original = run_config.get("kind") == "deep" and recipe.name == "original"
+        if deep_original and protocol == "original-4fold" and \
                 {row["fold"] for row in rows} == set(range(1, config.ORIGINAL_N_FOLDS + 1)):
             from .end_to_end import compare_with_original
 
             beside = compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
             lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
-        if recipe.name == "original" and protocol == "original-4fold":
+        if deep_original and protocol == "original-4fold":
             lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
                       "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).", ""]
     lines += _composition_lines(composition)
@@ -207,33 +204,31 @@ def _write_report(run_dir: Path, *, command, recipe, protocol, rows, summary, wr
 
 
 # ------------------------------------------------------------------ the pipeline's summary
-def results_table(results_dir: str | Path) -> pd.DataFrame:
-    """One row per saved result (``outputs/results/*.json``): what was run and its fold means."""
+def results_table(runs_dir: str | Path) -> pd.DataFrame:
+    """One row per run directory under ``runs_dir`` (``outputs/runs``): what was run and its fold means."""
     import json
 
     records = []
-    for path in sorted(Path(results_dir).glob("*.json")):
+    for path in sorted(Path(runs_dir).glob("*/metrics.json")):
         try:
             data = json.loads(path.read_text())
         except json.JSONDecodeError:
             continue
         if not isinstance(data, dict) or "ua" not in data:
             continue
-        recipe = data.get("recipe")
-        recipe = recipe.get("name") if isinstance(recipe, dict) else recipe
-        records.append({"result": path.stem, "corpus": data.get("corpus") or path.stem.split("_")[0], "recipe": recipe,
-                        "protocol": data.get("protocol"), "model": data.get("model"),
+        records.append({"run": path.parent.name, "corpus": data.get("corpus"), "subset": data.get("subset"),
+                        "recipe": data.get("recipe"), "protocol": data.get("protocol"), "model": data.get("model"),
                         "folds": len(data.get("folds", [])), "UA": data.get("ua"), "WA": data.get("wa"),
                         "macro-F1": data.get("macro_f1")})
-    return pd.DataFrame.from_records(records, columns=["result", "corpus", "recipe", "protocol", "model", "folds",
-                                                       "UA", "WA", "macro-F1"])
+    return pd.DataFrame.from_records(records, columns=["run", "corpus", "subset", "recipe", "protocol", "model",
+                                                       "folds", "UA", "WA", "macro-F1"])
 
 
 def write_summary_report(output_dir: str | Path, *, notebooks: list[Path] = (), synthetic: bool,
                          profile: str, seconds: float | None = None) -> Path:
-    """``outputs/report.md``: every saved result and the executed notebooks, after ``ser run``."""
+    """``outputs/report.md``: every run directory and the executed notebooks, after ``ser run``."""
     output_dir = Path(output_dir)
-    table = results_table(output_dir / "results")
+    table = results_table(output_dir / "runs")
     lines = ["# Pipeline report", "",
              f"Profile `{profile}` · data: {'synthetic corpora' if synthetic else 'real corpora'}"
              + (f" · run time {seconds / 60:.1f} min" if seconds else ""), ""]
@@ -241,7 +236,7 @@ def write_summary_report(output_dir: str | Path, *, notebooks: list[Path] = (), 
         lines += ["> **Synthetic corpora.** These numbers show that every stage runs; they say nothing about "
                   "emotion recognition on real speech.", ""]
     lines += ["## Results (fold means; UA = unweighted average recall, WA = accuracy)", ""]
-    lines += [_markdown_table(table.set_index("result")) if len(table) else "No results were saved.", ""]
+    lines += [_markdown_table(table.set_index("run")) if len(table) else "No results were saved.", ""]
     lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} WA for the "
               "CNN-ConvLSTM under original-4fold on the real MSP-IMPROV.", "", "## Executed notebooks", ""]
     lines += [f"- [{nb.name}]({nb.relative_to(output_dir) if nb.is_relative_to(output_dir) else nb})"

@@ -1,4 +1,4 @@
-"""Seeded training of the Keras models, the validation split and the saved model bundle.
+"""Seeded training of the Keras models and the validation split.
 
 :func:`train_model` is the one call a notebook needs: it seeds every generator, builds the
 model (under a ``tf.distribute`` strategy and the mixed-precision policy when asked),
@@ -6,24 +6,14 @@ holds out the validation part the :class:`~ser_utils.config.TrainingConfig` desc
 fits. :func:`fit_model` fits a model that already exists. Arrays are read batch by batch
 (:class:`ArrayBatches`), so a memory-mapped ``.npy`` of thousands of spectrograms is never
 copied whole into memory. A GPU is used when TensorFlow sees one; nothing requires it.
+A trained model is saved with :func:`ser_utils.bundles.save_bundle`.
 
-A trained model is saved as a **bundle**: a folder holding ``model.keras``, ``labels.json``
-(the class order of the model's outputs), ``recipe.json`` (the full
-:class:`~ser_utils.config.Recipe`), ``history.json`` (learning curves) and ``bundle.json``
-(format version and extra metadata), written atomically by :func:`save_bundle` and read
-back by :func:`load_bundle`.
+Training a model takes seconds to minutes, so its worked examples are the tests
+(``tests/test_training.py``); the splits are quick:
 
-Examples
---------
->>> from ser_utils import config, training
->>> recipe = config.improved_recipe(profile="smoke")
->>> model, history = training.train_model(recipe.model, x, y, labels=config.FOUR_CLASSES,
-...                                       groups=speakers, config=recipe.training)  # doctest: +SKIP
->>> training.save_bundle("outputs/models/improved", model, labels=config.FOUR_CLASSES,
-...                      recipe=recipe, history=history)  # doctest: +SKIP
->>> bundle = training.load_bundle("outputs/models/improved")  # doctest: +SKIP
->>> bundle.predict_proba(x_test).shape  # doctest: +SKIP
-(n_test, 4)
+>>> validation_split(["a", "a", "b", "b", "a", "b"], groups=["s1", "s1", "s2", "s2", "s3", "s3"],
+...                  config=TrainingConfig(validation_split="speaker", validation_size=0.3))[1].size > 0
+True
 """
 
 from __future__ import annotations
@@ -58,14 +48,10 @@ __all__ = [
     "set_global_seed", "validation_split", "validation_split_used", "VALIDATION_SPLITS", "encode_labels",
     "balanced_class_weights", "ArrayBatches", "EpochLog", "cosine_learning_rate", "LEARNING_RATE_SCHEDULES",
     "fit_model", "train_model", "predict_proba",
-    "Bundle", "BundleError", "save_bundle", "load_bundle", "BUNDLE_FILES",
 ]
 
 VALIDATION_SPLITS: tuple[str, ...] = ("random", "speaker")
 LEARNING_RATE_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
-#: The files of a bundle that :func:`load_bundle` cannot do without.
-BUNDLE_FILES: tuple[str, ...] = ("model.keras", "labels.json", "recipe.json")
-BUNDLE_FORMAT_VERSION = 1
 
 
 # ----------------------------------------------------------------------------- seeding
@@ -594,156 +580,3 @@ def predict_proba(model: keras.Model, x, *, batch_size: int = 32) -> np.ndarray:
     """
     batches = ArrayBatches(x, batch_size=batch_size, add_channel_axis=_needs_channel_axis(model, x))
     return np.asarray(model.predict(batches, verbose=0), dtype=np.float32)
-
-
-# ----------------------------------------------------------------------------- bundles
-class BundleError(SerError, ValueError):
-    """A saved model bundle is missing, incomplete or inconsistent."""
-
-
-@dataclass
-class Bundle:
-    """A trained model with everything needed to use it again.
-
-    Attributes
-    ----------
-    model : keras.Model
-    labels : tuple of str
-        Class order of the model's outputs.
-    recipe : Recipe
-        The recipe it was trained with.
-    history : dict or None
-        Learning curves (:func:`fit_model`'s return value).
-    extra : dict
-        Free-form metadata given to :func:`save_bundle` (fold, speakers held out, …).
-    directory : Path or None
-    """
-
-    model: keras.Model
-    labels: tuple[str, ...]
-    recipe: Recipe
-    history: dict | None = None
-    extra: dict = field(default_factory=dict)
-    directory: Path | None = None
-
-    def predict_proba(self, x, *, batch_size: int = 32) -> np.ndarray:
-        """Probabilities, shape (n, len(labels)), column ``k`` for ``labels[k]``."""
-        return predict_proba(self.model, x, batch_size=batch_size)
-
-    def predict(self, x, *, batch_size: int = 32) -> np.ndarray:
-        """The most probable label of each example, as strings."""
-        return np.asarray(self.labels, dtype=object)[self.predict_proba(x, batch_size=batch_size).argmax(axis=1)]
-
-
-def _build_optimizer(model: keras.Model) -> None:
-    """Create an untrained model's optimizer slots, so the saved optimizer state is complete
-    (otherwise loading warns that it skipped the optimizer's variables)."""
-    optimizer = getattr(model, "optimizer", None)
-    if optimizer is None or optimizer.built:
-        return
-    strategy = getattr(model, "distribute_strategy", None)
-    with strategy.scope() if strategy is not None else contextlib.nullcontext():
-        optimizer.build(model.trainable_variables)
-
-
-def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[str], recipe: Recipe | dict,
-                history: dict | None = None, extra: dict | None = None) -> Path:
-    """Save a trained model as a bundle folder, atomically.
-
-    Everything is written into a temporary folder next to ``directory`` and renamed into
-    place only when complete, so an interrupted save never leaves a half-written bundle;
-    an existing bundle at ``directory`` is replaced.
-
-    Parameters
-    ----------
-    directory : path
-        The bundle folder, e.g. ``outputs/models/improved-fold1``.
-    model : keras.Model
-    labels : sequence of str
-        Class order of the model's outputs (one per output unit).
-    recipe : Recipe or dict
-        The recipe the model was trained with (a dict must be ``Recipe.to_dict()``-shaped).
-    history : dict, optional
-        Learning curves, e.g. :func:`fit_model`'s return value.
-    extra : dict, optional
-        JSON-able metadata stored in ``bundle.json``.
-
-    Returns
-    -------
-    Path
-        ``directory``.
-    """
-    directory = Path(directory)
-    labels = [str(label) for label in labels]
-    n_outputs = model.outputs[0].shape[-1]
-    if n_outputs != len(labels):
-        raise ValueError(f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given — "
-                         "pass the class order the model was trained with")
-    recipe_dict = (recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)).to_dict()
-    _build_optimizer(model)
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", suffix=".tmp", dir=directory.parent))
-    try:
-        # mkdtemp makes a private (0700) folder; give the bundle the mode of an ordinary new folder.
-        tmp.chmod(new_folder_mode())
-        model.save(tmp / "model.keras")
-        tmp.joinpath("model.keras").chmod(new_file_mode())
-        write_json(labels, tmp / "labels.json")
-        write_json(recipe_dict, tmp / "recipe.json")
-        write_json(history, tmp / "history.json")
-        write_json({"format_version": BUNDLE_FORMAT_VERSION, "keras_version": keras.__version__,
-                     "extra": extra or {}}, tmp / "bundle.json")
-        if directory.exists():
-            if not directory.is_dir():
-                raise BundleError(f"{directory} exists and is not a folder — remove it or choose another bundle path")
-            old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
-            os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return directory
-
-
-def load_bundle(directory: str | Path) -> Bundle:
-    """Load a bundle written by :func:`save_bundle`.
-
-    Raises
-    ------
-    BundleError
-        The folder is missing, lacks one of :data:`BUNDLE_FILES`, or its parts disagree.
-    """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise BundleError(f"model bundle not found: {directory} — train a model and save it there with "
-                          "ser_utils.training.save_bundle, or pass the folder that holds model.keras")
-    missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
-    if missing:
-        raise BundleError(f"model bundle {directory} is incomplete (missing {', '.join(missing)}) — "
-                          "train and save the model again with ser_utils.training.save_bundle")
-    try:
-        labels = tuple(json.loads((directory / "labels.json").read_text()))
-        recipe = Recipe.from_dict(json.loads((directory / "recipe.json").read_text()))
-        history_path, meta_path = directory / "history.json", directory / "bundle.json"
-        history = json.loads(history_path.read_text()) if history_path.is_file() else None
-        meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise BundleError(f"model bundle {directory} holds an unreadable JSON file ({exc}) — "
-                          "save the model again with ser_utils.training.save_bundle") from None
-    from . import models  # noqa: F401 -- registers the original model's Keras 2 gate before loading
-
-    try:
-        model = keras.saving.load_model(directory / "model.keras")
-    except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors …
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BundleError(f"model bundle {directory}: cannot load model.keras ({reason}) — "
-                          "save the model again with ser_utils.training.save_bundle") from None
-    n_outputs = model.outputs[0].shape[-1]
-    if n_outputs != len(labels):
-        raise BundleError(f"model bundle {directory}: model.keras has {n_outputs} outputs but labels.json names "
-                          f"{len(labels)} classes — save the model again with its own class order")
-    return Bundle(model=model, labels=labels, recipe=recipe, history=history, extra=meta.get("extra", {}),
-                  directory=directory)
