@@ -8,9 +8,22 @@ the original recipe reproduces the original study's chain exactly::
 
 Examples
 --------
->>> from ser_utils import audio, config
->>> samples, sr = audio.read_audio("MSP-IMPROV-S01A-F01-R-FF01.wav")  # doctest: +SKIP
->>> clean, sr = audio.preprocess(samples, sr, config.original_recipe("msp-improv").audio)  # doctest: +SKIP
+A half-second tone between two silences, through the original MSP-IMPROV chain of the
+smoke profile (trimmed, then padded to 2 s at 44.1 kHz):
+
+>>> import dataclasses
+>>> import numpy as np
+>>> from ser_utils import config
+>>> sr = 44_100
+>>> tone = 0.3 * np.sin(2 * np.pi * 220 * np.arange(sr // 2) / sr)
+>>> samples = np.concatenate([np.zeros(sr // 4), tone, np.zeros(sr // 4)]).astype(np.float32)
+>>> chain = dataclasses.replace(config.original_recipe("msp-improv", "smoke").audio, denoise=False)
+>>> steps = preprocess_steps(samples, sr, chain)
+>>> {name: len(x) for name, (x, rate) in steps.items()}["trimmed"] < len(samples)
+True
+>>> clean, rate = preprocess(samples, sr, chain)
+>>> clean.shape, rate
+((88200,), 44100)
 """
 
 from __future__ import annotations

@@ -7,12 +7,16 @@ metadata row-aligned) and selects the 4-class R+T utterances itself, so the same
 serve every experiment. Within a fold, every choice — the validation part, early
 stopping, class weights — is made on the training part; the test fold is only predicted.
 
-Examples
---------
->>> from ser_utils import config, end_to_end
->>> recipe = config.get_recipe("original", "msp-improv")
->>> rows, paths = end_to_end.run_protocol(recipe, "original-4fold")  # doctest: +SKIP
->>> evaluation.fold_table(rows)[["wa", "ua", "macro_f1"]]  # doctest: +SKIP
+Whole runs (arrays, every fold, the run directory) go through :func:`ser_utils.runs.deep`;
+training examples are in ``tests/test_end_to_end.py``. The rows an evaluation uses, and the
+training seeds it repeats with:
+
+>>> metadata = pd.DataFrame({"label": ["angry", "other", "sad", "happy"], "recording_type": ["R", "T", "P", "T"],
+...                          "corpus": "msp-improv"})
+>>> subset_rows(metadata)[["label", "row"]].values.tolist()
+[['angry', 0], ['happy', 3]]
+>>> default_training_seeds(config.original_recipe("msp-improv", "full"), "original-4fold")
+(0, 1, 2)
 """
 
 from __future__ import annotations

@@ -5,12 +5,15 @@ same scaling, resampling and trimming, then windows of the training length. A cl
 longer than that length is one window, padded (and denoised) exactly as in training;
 a longer clip is cut into half-overlapping windows whose class probabilities are averaged.
 
-Examples
---------
->>> from ser_utils.bundles import load_bundle
->>> from ser_utils.prediction import predict_files
->>> bundle = load_bundle("outputs/runs/improved/model")  # doctest: +SKIP
->>> predict_files(bundle, ["clip.wav"])  # doctest: +SKIP
+Usage: ``predict_files(load_bundle("outputs/runs/<run>/model"), ["clip.wav"])`` gives one row
+per clip (``ser predict`` prints it); ``tests/test_prediction.py`` trains a small bundle and
+predicts with it. The inputs are checked before TensorFlow is imported:
+
+>>> import tempfile
+>>> folder = Path(tempfile.mkdtemp())
+>>> collect_audio_paths([folder / "missing.wav"])  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+ser_utils.errors.AudioError: .../missing.wav: audio file not found — check the path
 """
 
 from __future__ import annotations

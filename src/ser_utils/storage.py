@@ -71,9 +71,15 @@ def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
     OutputError
         ``path`` is an existing file, or neither it nor its nearest existing parent is writable.
 
-    >>> check_output_dir("/sys/no-such-folder", "--out")  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> check_output_dir(folder / "new" / "run", "--out") == folder / "new" / "run"
+    True
+    >>> (folder / "a-file").write_text("")
+    0
+    >>> check_output_dir(folder / "a-file", "--out")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
-    OutputError: cannot write --out /sys/no-such-folder: /sys is not writable (Permission denied) — …
+    ser_utils.errors.OutputError: --out ... is a file, not a folder — remove it or choose another --out
     """
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
@@ -122,8 +128,14 @@ def file_identity(path: str | Path) -> dict:
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success rename it to ``path``.
 
-    >>> with atomic_path("outputs/results/run.json") as tmp:  # doctest: +SKIP
-    ...     tmp.write_text("{}")
+    >>> import tempfile
+    >>> target = Path(tempfile.mkdtemp()) / "run.json"
+    >>> with atomic_path(target) as tmp:
+    ...     _ = tmp.write_text("{}")
+    ...     target.exists()
+    False
+    >>> target.read_text()
+    '{}'
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

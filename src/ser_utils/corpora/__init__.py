@@ -1,7 +1,12 @@
 """Corpus loaders: one module per corpus, each returning a manifest DataFrame.
 
+``load_corpus("msp-improv", "dataset/MSP-IMPROV")`` reads a copy of the corpus; a wrong
+folder is one clear error:
+
 >>> from ser_utils.corpora import load_corpus
->>> manifest = load_corpus("msp-improv", "dataset/MSP-IMPROV")  # doctest: +SKIP
+>>> load_corpus("msp-improv", "no/such/MSP-IMPROV")  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+ser_utils.errors.CorpusError: MSP-IMPROV folder not found: no/such/MSP-IMPROV — place your copy at ...
 """
 
 from __future__ import annotations

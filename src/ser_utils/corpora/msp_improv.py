@@ -174,9 +174,14 @@ def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
 
     Examples
     --------
-    >>> manifest = load_msp_improv("dataset/MSP-IMPROV")  # doctest: +SKIP
-    >>> manifest.recording_type.value_counts()["R"]  # doctest: +SKIP
-    620
+    The synthetic mini corpus, written in the real layout (the real corpus has 620 R files):
+
+    >>> import tempfile
+    >>> from ser_utils import synthetic
+    >>> root = synthetic.make_msp_improv(Path(tempfile.mkdtemp()) / "MSP-IMPROV", size="mini", n_jobs=1)
+    >>> manifest = load_msp_improv(root)
+    >>> int(manifest.recording_type.value_counts()["R"]), manifest["session"].nunique()
+    (96, 6)
     """
     root = check_root(root, "MSP-IMPROV", "dataset/MSP-IMPROV/")
     labels = parse_evaluation_file(find_label_file(root))

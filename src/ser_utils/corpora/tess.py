@@ -59,9 +59,18 @@ def load_tess(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
 
     Examples
     --------
-    >>> manifest = load_tess("dataset/TESS")  # doctest: +SKIP
-    >>> manifest.label.value_counts()["surprise"]  # doctest: +SKIP
-    400
+    A two-file copy in the release's layout (the real one: 2800 files, 400 per emotion):
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import soundfile as sf
+    >>> root = Path(tempfile.mkdtemp()) / "TESS"
+    >>> for folder, name in (("OAF_angry", "OAF_back_angry"), ("YAF_pleasant_surprised", "YAF_back_ps")):
+    ...     (root / folder).mkdir(parents=True)
+    ...     sf.write(root / folder / f"{name}.wav", np.zeros(2400, np.int16), 24_414)
+    >>> manifest = load_tess(root)
+    >>> manifest[["utterance_id", "label", "speaker", "word"]].values.tolist()
+    [['OAF_back_angry', 'angry', 'OAF', 'back'], ['YAF_back_ps', 'surprise', 'YAF', 'back']]
     """
     root = check_root(root, "TESS", "dataset/TESS/")
     report = ScanReport()
