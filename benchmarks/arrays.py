@@ -1,6 +1,6 @@
 """Array generation: the original study's way against ``ser arrays``.
 
-Both run in their own subprocess on the synthetic ``seed``-size MSP-IMPROV (1272 R+T files,
+Both run in their own subprocess on the synthetic ``full``-size MSP-IMPROV (1272 R+T files,
 made with :func:`ser_utils.synthetic.make_msp_improv` when ``--data`` holds none), at the
 full profile's sizes, for two numbers of files N (``--limit`` and half of it):
 
@@ -17,7 +17,7 @@ every 50 ms: the resident set of the largest process (the original's one process
 the parent or one worker — what ``ru_maxrss`` of ``RUSAGE_CHILDREN`` would show) and, for
 ours, the sum over the parent and its workers. Targets: >= 1.8x for the original recipe on 2
 cores, >= 10x for the improved recipe, ours <= 600 MB per process whatever N while the
-original's grows with N. A seed run also checks that both ways give the same spectrograms.
+original's grows with N. An original-recipe run also checks that both ways give the same spectrograms.
 
     python benchmarks/arrays.py                       # every R+T file (N = 636 and 1272)
     python benchmarks/arrays.py --limit 40 --recipe original
@@ -141,7 +141,7 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         return librosa.load(path, sr=None)
 
     def scale(y):
-        return y * config.ORIGINAL_SCALE_GAIN if audio.scaling == "seed" else y / np.max(np.abs(y))
+        return y * config.ORIGINAL_SCALE_GAIN if audio.scaling == "original" else y / np.max(np.abs(y))
 
     def trim(y):
         return librosa.effects.trim(y, top_db=audio.trim_top_db, frame_length=audio.trim_frame_length,
@@ -159,7 +159,7 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         y = np.pad(y, (0, max(0, length - len(y))))[:length]
         y = noisereduce.reduce_noise(y=y, sr=sr)
         audios.append(y)
-        if recipe.spectrogram.kind == "seed":
+        if recipe.spectrogram.kind == "original":
             # float64, as the original's np.log of a float64 power array
             spectrograms.append(original_spectrogram_reference(y, sr, config=recipe.spectrogram).astype(np.float64))
         else:
@@ -195,9 +195,9 @@ def _max_difference(original_dir: Path, ours_dir: Path) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None,
-                        help="folder holding MSP-IMPROV/ (default outputs/benchmarks/synthetic-seed; made if absent)")
+                        help="folder holding MSP-IMPROV/ (default outputs/benchmarks/synthetic-full; made if absent)")
     parser.add_argument("--limit", type=int, default=None, help="largest N (default: every R+T file)")
-    parser.add_argument("--recipe", choices=("seed", "improved", "both"), default="both")
+    parser.add_argument("--recipe", choices=("original", "improved", "both"), default="both")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--worker", choices=("original", "ours"), help=argparse.SUPPRESS)
     parser.add_argument("--manifest", help=argparse.SUPPRESS)
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     from ser_utils.evaluation import select_files
     from ser_utils.corpora import load_msp_improv
 
-    data = args.data or paths.output_dir() / "benchmarks" / "synthetic-seed"
+    data = args.data or paths.output_dir() / "benchmarks" / "synthetic-full"
     root = data / "MSP-IMPROV"
     if not (root / config.SYNTHETIC_MARKER).exists() and not any(root.rglob("*.wav")):
         print(f"making the synthetic full-size MSP-IMPROV in {root} …", flush=True)
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = select_files(load_msp_improv(root), "rt")
     largest = min(args.limit or len(rows), len(rows))
     sizes = sorted({max(1, largest // 2), largest})
-    recipes = ("seed", "improved") if args.recipe == "both" else (args.recipe,)
+    recipes = ("original", "improved") if args.recipe == "both" else (args.recipe,)
     print(f"{len(rows)} R+T files in {root}; N = {', '.join(map(str, sizes))}; full-profile sizes; "
           f"ours with n_jobs={args.n_jobs}; {os.cpu_count()} CPUs", flush=True)
 
@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
                     command = [sys.executable, __file__, "--worker", worker, "--recipe", recipe, "--manifest",
                                str(manifest), "--out", str(out), "--n-jobs", str(args.n_jobs)]
                     measured[worker] = run_measured(command)
-                difference = _max_difference(tmp / "original", tmp / "ours") if recipe == "seed" else None
+                difference = _max_difference(tmp / "original", tmp / "ours") if recipe == "original" else None
             row = {"recipe": recipe, "N": n,
                    "original s": measured["original"]["seconds"], "ours s": measured["ours"]["seconds"],
                    "speed-up": measured["original"]["seconds"] / measured["ours"]["seconds"],
@@ -261,9 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     table = pd.DataFrame(results)
     print("\nsummary — peak MB: RSS of the largest process (the original's single process; ours: the parent "
           "or a worker), sampled every 50 ms;\n  ours tree MB: RSS summed over our parent and its workers (shared "
-          "library pages counted once per process); max |diff|: seed spectrograms, original style vs ours")
+          "library pages counted once per process); max |diff|: original spectrograms, original style vs ours")
     print(table.round(2).to_string(index=False))
-    for recipe, target in (("seed", 1.8), ("improved", 10.0)):
+    for recipe, target in (("original", 1.8), ("improved", 10.0)):
         part = table[table["recipe"] == recipe]
         if len(part):
             speed = part["speed-up"].iloc[-1]

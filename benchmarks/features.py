@@ -1,13 +1,13 @@
-"""Seed frame features: the original's per-file librosa loop against ``ser_utils.features``.
+"""The original frame features: the original's per-file librosa loop against ``ser_utils.features``.
 
-On the synthetic ``seed``-size MSP-IMPROV corpus (made on first use), the R + T recordings
+On the synthetic ``full``-size MSP-IMPROV corpus (made on first use), the R + T recordings
 are preprocessed once with the original recipe (trim, pad to 338 368 samples, denoise) into a
 memory-mapped array; both sides read the same padded clips from it, so preprocessing is
 not what is timed. Then, each in its own subprocess (same machine, same run):
 
 (a) ``original``  a sequential Python loop with the original's four plain librosa calls per
                   clip (``mfcc``, ``chroma_stft``, ``rms``, ``zero_crossing_rate``, hop 544);
-(b) ``cold``      ``features.extract_features(..., "seed")`` on an empty cache, ``--n-jobs``
+(b) ``cold``      ``features.extract_features(..., "frames")`` on an empty cache, ``--n-jobs``
                   workers (default 2);
 (c) ``warm``      the same call again: every file a cache hit.
 

@@ -1,5 +1,5 @@
 """Prediction latency of `ser predict` for a 5 s clip: warm (model loaded, median of
-repeated calls) and cold (a fresh `ser predict` process), for the seed and improved
+repeated calls) and cold (a fresh `ser predict` process), for the original and improved
 recipes at full size, measured side by side in one run. Target: warm <= 100 ms.
 
     python benchmarks/predict.py [--repeats 20] [--profile full|smoke]

@@ -2,7 +2,7 @@
 
 Each recipe's model is trained by :func:`ser_utils.training.train_model` — the function the
 notebooks and ``ser train`` call — on a memory-mapped ``.npy`` of random spectrograms of
-the recipe's real input shape (``full``: seed log-power 442 × 382, improved log-mel
+the recipe's real input shape (``full``: original log-power 442 × 382, improved log-mel
 64 × 601), written to a temporary folder, with the recipe's own training configuration:
 its validation split (20 %, by speaker for the improved recipe), class weights,
 augmentation and learning-rate schedule. Only the number of epochs is set here. The first
@@ -12,7 +12,7 @@ is timed from Keras' epoch begin to its end, validation included.
     python benchmarks/training.py --profile full --n 80 --epochs 3
 
 prints one row per recipe (model, input, parameters, mean and best seconds per epoch,
-milliseconds per training example) and the seed / improved ratios, measured in one run.
+milliseconds per training example) and the original / improved ratios, measured in one run.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ RECIPES: tuple[str, ...] = ("original", "improved")
 
 def input_shape(recipe: config.Recipe) -> tuple[int, int]:
     """(frequency bins, frames) of the recipe's spectrograms, from its clip length and sample rate."""
-    rate = recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE  # the seed code assumes 44.1 kHz
+    rate = recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE  # the original code assumes 44.1 kHz
     return spectrogram_shape(recipe.audio.target_length, rate, recipe.spectrogram)
 
 
@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{row['recipe']:<10}{row['model']:<20}{row['input']:>10}{row['parameters']:>13,}{row['mean']:>9.2f}"
               f"{row['best']:>7.2f}{1000 * row['mean'] / row['n_train']:>12.1f}")
     original_row, improved_row = rows
-    print(f"seed / improved: {original_row['mean'] / improved_row['mean']:.1f}× time per epoch "
+    print(f"original / improved: {original_row['mean'] / improved_row['mean']:.1f}× time per epoch "
           f"(best epochs: {original_row['best'] / improved_row['best']:.1f}×), "
           f"{original_row['parameters'] / improved_row['parameters']:.1f}× parameters; "
           f"{original_row['n_train']} training examples per epoch, validation "
