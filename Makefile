@@ -1,5 +1,6 @@
 # make run  — set up .venv, prepare data (synthetic mini corpora when dataset/ is empty), run the pipeline
-# make test — set up .venv, then unit tests and every notebook under nbval
+# make test — set up .venv, then ruff (format + lint), unit tests with every docstring example, every notebook under nbval
+# make lint — ruff format --check and ruff check (make format rewrites the files)
 # make dry-run — the full-size original on dataset/MSP-IMPROV: one fold, one epoch, projected time
 # make lock — regenerate requirements.lock (every distribution, hashed) from requirements.txt
 PYTHON ?= python3
@@ -11,7 +12,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv lock data run dry-run test test-unit test-notebooks clean
+.PHONY: venv lock data run dry-run test test-unit test-notebooks lint format clean
 
 UV_VERSION := 0.13.9
 
@@ -51,8 +52,19 @@ run: data
 dry-run: venv
 	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV --seeds 3
 
+# Unit tests and the examples in every docstring of the package.
+UNIT_TESTS := tests src/ser_utils --doctest-modules
+
+lint: venv
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+format: venv
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
 test-unit: data
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest -q $(UNIT_TESTS)
 
 test-notebooks: data
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
@@ -64,11 +76,11 @@ test-notebooks: data
 # runs keep separate numba caches.
 NOTEBOOK_LOG := outputs/test-notebooks.log
 NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
-test: data
+test: lint data
 	@mkdir -p $(dir $(NOTEBOOK_LOG)); echo "notebooks under nbval, beside the unit tests -> $(NOTEBOOK_LOG)"; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/notebooks $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
 		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(NOTEBOOK_LOG) 2>&1 & notebooks=$$!; \
-	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q tests; unit=$$?; \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q $(UNIT_TESTS); unit=$$?; \
 	echo "unit tests done; waiting for the notebooks"; wait $$notebooks; notebooks_status=$$?; \
 	cat $(NOTEBOOK_LOG); test $$unit -eq 0 && test $$notebooks_status -eq 0
 
