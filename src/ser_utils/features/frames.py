@@ -50,12 +50,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import common_sample_rate
-from . import evaluation
-from .config import AudioConfig, FrameFeatureConfig, Recipe, output_dir
-from .errors import AudioError, SerError
-from .spectrograms import log_mel_spectrogram, original_spectrogram  # noqa: F401 -- re-exported
-from .storage import atomic_path, file_identity, read_json, write_csv, write_json
+from ..audio import common_sample_rate
+from .. import evaluation
+from ..config import AudioConfig, FrameFeatureConfig, Recipe, output_dir
+from ..errors import AudioError, SerError
+from ..spectrograms import log_mel_spectrogram, original_spectrogram  # noqa: F401 -- re-exported
+from ..storage import atomic_path, file_identity, read_json, write_csv, write_json
 
 __all__ = [
     "FEATURE_SETS", "FUNCTIONALS", "CACHE_VERSION", "frame_features", "flatten_frames", "frame_feature_names",
@@ -514,7 +514,7 @@ def _compute(path: str, targets: dict[str, Path], frame_config: FrameFeatureConf
              audio_loader: Callable | None) -> dict[str, np.ndarray]:
     """Load and preprocess one file once, compute the feature sets of ``targets`` and write their
     cache entries (runs in the joblib workers)."""
-    from . import audio
+    from .. import audio
 
     if audio_loader is None:
         samples, sr = audio.load_and_preprocess(path, audio_config)
@@ -611,7 +611,7 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
         # One BLAS thread per file, in workers and here alike: the numbers do not depend on n_jobs.
         with contextlib.ExitStack() as stack:
             if workers > 1:
-                from ._numba import compile_librosa_kernels
+                from .._numba import compile_librosa_kernels
 
                 compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
                 # The active joblib backend is kept (e.g. "dask" under joblib.parallel_backend("dask"),
@@ -765,7 +765,7 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
     matrix : np.ndarray (N, D) float32
     metadata : DataFrame, row-aligned (the manifest rows)
     """
-    from .data_check import read_or_build_manifest
+    from ..data_check import read_or_build_manifest
 
     directory = Path(directory) if directory is not None else output_dir() / "features"
     files = evaluation.select_files(read_or_build_manifest(corpus))
@@ -787,7 +787,7 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
 def select_rows(matrix: np.ndarray, metadata: pd.DataFrame, subset: str) -> tuple[np.ndarray, pd.DataFrame]:
     """The rows of ``matrix`` in subset ``subset`` of :func:`ser_utils.evaluation.select_subset`
     (a name of :data:`ser_utils.evaluation.SUBSETS`), and their metadata (index reset)."""
-    from .evaluation import select_subset
+    from ..evaluation import select_subset
 
     if len(matrix) != len(metadata):
         raise ValueError(f"{len(matrix)} feature rows for {len(metadata)} metadata rows")

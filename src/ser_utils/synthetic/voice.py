@@ -48,8 +48,8 @@ import numpy as np
 import soundfile as sf
 from scipy import signal
 
-from .config import EMOTIONS, MSP_IMPROV_LABELS, TESS_LABELS
-from .errors import CorpusError
+from ..config import EMOTIONS, MSP_IMPROV_LABELS, TESS_LABELS
+from ..errors import CorpusError
 
 __all__ = [
     "make_tess", "make_msp_improv", "SIZES", "MSP_IMPROV_LAYOUTS", "MSP_IMPROV_LABEL_FILE_NAMES",
