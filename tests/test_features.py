@@ -66,7 +66,7 @@ def counted(monkeypatch) -> list[int]:
         calls[0] += 1
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(features, "frame_features", counting)
+    monkeypatch.setattr(features.cache, "frame_features", counting)  # where extraction looks it up
     return calls
 
 

@@ -207,6 +207,117 @@ def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None
     del src
 
 
+class StreamingArrays:
+    """Row-aligned ``.npy`` outputs written a chunk of rows at a time and put in place at once.
+
+    Each array ``<name>.npy`` is created under ``<directory>/.partial/`` with its final shape
+    (sparse on disk until written) and filled through a memory map (:meth:`write`), so memory
+    stays flat whatever the number of rows. After every chunk ``.partial/progress.json``
+    records the key, the rows done and the rows skipped: a run stopped by an error, Ctrl-C or
+    SIGTERM leaves the partial files, and the next run with the same key resumes from the
+    first row not done (:meth:`open`); partial files of another key are discarded.
+    :meth:`commit` moves the arrays and any side files written into :attr:`partial` into
+    ``directory`` (``os.replace``, never a half-written file in place), writes the info file
+    last and removes ``.partial/``.
+
+    Parameters
+    ----------
+    directory : Path
+        Folder of the finished files.
+    key : str
+        What the rows depend on.
+    shapes : dict of str to tuple
+        Name (file ``<name>.npy``) and final shape of each array, rows first, all with the
+        same number of rows; float32.
+
+    Examples
+    --------
+    >>> writer = StreamingArrays(folder, key, {"audio": (n, 16_000)}).open()  # doctest: +SKIP
+    >>> writer.write({"audio": rows[writer.done:writer.done + 8]})  # doctest: +SKIP
+    >>> writer.commit([], {"key": key}, folder / "arrays.json")  # doctest: +SKIP
+    """
+
+    def __init__(self, directory: Path, key: str, shapes: dict[str, tuple[int, ...]]):
+        self.directory, self.key, self.shapes = Path(directory), key, dict(shapes)
+        self.n = next(iter(self.shapes.values()))[0]
+        self.partial = self.directory / PARTIAL_FOLDER
+        self.done, self.skipped = 0, []
+
+    def path(self, name: str) -> Path:
+        """``.partial/<name>``: where an array (``<name>.npy``) or a side file is written before :meth:`commit`."""
+        return self.partial / name
+
+    def _array(self, name: str) -> Path:
+        return self.path(f"{name}.npy")
+
+    def _save_progress(self) -> None:
+        write_json({"key": self.key, "n": self.n, "done": self.done, "skipped": self.skipped},
+                   self.path(PROGRESS_FILE))
+
+    def open(self) -> "StreamingArrays":
+        """Resume the partial files of the same key and shapes, or start new ones; sets :attr:`done`
+        and :attr:`skipped` (the rows left out so far, as recorded in ``progress.json``)."""
+        progress_path = self.path(PROGRESS_FILE)
+        state = read_json(progress_path) if progress_path.is_file() else {}
+        resumable = state.get("key") == self.key and all(
+            _npy_shape(self._array(name)) == shape for name, shape in self.shapes.items())
+        if not resumable:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial.mkdir(parents=True)
+            for name, shape in self.shapes.items():
+                _create_npy(self._array(name), shape)  # sparse until written
+            state = {"key": self.key, "n": self.n, "done": 0, "skipped": []}
+            write_json(state, progress_path)
+        self.done, self.skipped = int(state["done"]), list(state["skipped"])
+        return self
+
+    def write(self, chunk: dict[str, list[np.ndarray]], skipped: list[dict] | None = None) -> None:
+        """Write the next rows of every array (``chunk[name]``, one list of rows each, all of one
+        length) from row :attr:`done`, record ``skipped`` (entries for rows of this chunk) and
+        the progress."""
+        count = len(next(iter(chunk.values())))
+        for name in self.shapes:
+            _write_rows(self._array(name), self.done, chunk[name])
+        self.done += count
+        self.skipped += skipped or []
+        self._save_progress()
+
+    def keep_rows(self, keep: np.ndarray, chunk: int) -> None:
+        """Keep only the rows ``keep`` of every array (copied ``chunk`` rows at a time)."""
+        for name in self.shapes:
+            _copy_rows(self._array(name), self.path(f"{name}.kept.npy"), keep, chunk)
+            os.replace(self.path(f"{name}.kept.npy"), self._array(name))
+
+    def commit(self, side_files: list[str], info: dict, info_path: Path) -> None:
+        """Move the arrays, then ``side_files`` (names written under :attr:`partial`), into
+        ``directory``; write ``info`` to ``info_path`` (the mark of complete outputs) and
+        remove ``.partial/``."""
+        for name in [*(f"{name}.npy" for name in self.shapes), *side_files]:
+            os.replace(self.path(name), self.directory / name)
+        write_json(info, info_path)
+        shutil.rmtree(self.partial, ignore_errors=True)
+
+
+def _processed_files(stack: contextlib.ExitStack, arguments, n_jobs: int):
+    """:func:`_process_file` of each tuple of ``arguments``, in order: in ``n_jobs`` worker
+    processes when more than 1 (closed by ``stack``), else here."""
+    if n_jobs <= 1:
+        return (_process_file(*args) for args in arguments)
+    from joblib import Parallel, delayed
+
+    from ._numba import compile_librosa_kernels
+
+    compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
+    # Results come back in order, as the workers finish them; at most pre_dispatch files
+    # are in flight, so memory is bounded and the workers never wait for the writes.
+    parallel = stack.enter_context(Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch=f"{2 * n_jobs}"))
+    results = parallel(delayed(_process_file)(*args) for args in arguments)
+    stack.enter_context(warnings.catch_warnings())
+    warnings.filterwarnings("ignore", message=".*tasks which were still being processed.*")
+    stack.callback(getattr(results, "close", lambda: None))  # stop dispatching on an error
+    return results
+
+
 # ------------------------------------------------------------------------ generation
 def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path, *, n_jobs: int = 2,
                     progress: bool = True, subset: str = evaluation.ORIGINAL_ARRAY_SUBSET, chunk_size: int | None = None,
@@ -267,7 +378,7 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
     key = _key(rows, recipe, subset, identities)
     if _complete(paths, key):
         log.info("arrays in %s are up to date (key %s…): nothing to do", paths.directory, key[:12])
-        if progress:
+        if progress:  # on stdout, like the "out of date" line below: what `ser arrays` shows the user
             print(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
         return paths
     changed = _changed_files(paths, rows, identities)
@@ -281,47 +392,19 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
     chunk_size = int(chunk_size or 8 * int(n_jobs))
     paths.directory.mkdir(parents=True, exist_ok=True)
     paths.info.unlink(missing_ok=True)  # from here on the folder is not complete
-    partial = paths.directory / PARTIAL_FOLDER
-    partial_audio, partial_spectrograms = partial / "audio.npy", partial / "spectrograms.npy"
-    progress_path = partial / PROGRESS_FILE
-
-    state = read_json(progress_path) if progress_path.is_file() else {}
-    resumable = (state.get("key") == key and _npy_shape(partial_audio) == (n, length)
-                 and _npy_shape(partial_spectrograms) == (n, *shape))
-    if not resumable:
-        shutil.rmtree(partial, ignore_errors=True)
-        partial.mkdir(parents=True)
-        _create_npy(partial_audio, (n, length))  # sparse until written
-        _create_npy(partial_spectrograms, (n, *shape))
-        state = {"key": key, "n": n, "done": 0, "skipped": []}
-        write_json(state, progress_path)
-    done, skipped = int(state["done"]), list(state["skipped"])
+    writer = StreamingArrays(paths.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}).open()
+    start = writer.done
     log.info("arrays of %d %s files (%s recipe) -> %s, starting at row %d", n, recipe.corpus, recipe.name,
-             paths.directory, done)
+             paths.directory, start)
 
     file_paths = rows["path"].astype(str).tolist()
-    arguments = ((file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape) for i in range(done, n))
+    arguments = ((file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape) for i in range(start, n))
     with contextlib.ExitStack() as stack:
-        if int(n_jobs) > 1 and done < n:
-            from joblib import Parallel, delayed
-
-            from ._numba import compile_librosa_kernels
-
-            compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
-            # Results come back in order, as the workers finish them; at most pre_dispatch files
-            # are in flight, so memory is bounded and the workers never wait for the writes.
-            parallel = stack.enter_context(Parallel(n_jobs=int(n_jobs), return_as="generator",
-                                                    pre_dispatch=f"{2 * int(n_jobs)}"))
-            results = parallel(delayed(_process_file)(*args) for args in arguments)
-            stack.enter_context(warnings.catch_warnings())
-            warnings.filterwarnings("ignore", message=".*tasks which were still being processed.*")
-            stack.callback(getattr(results, "close", lambda: None))  # stop dispatching on an error
-        else:
-            results = (_process_file(*args) for args in arguments)
-        bar = stack.enter_context(tqdm(total=n, initial=done, desc=f"arrays {recipe.corpus} {recipe.name}",
+        results = _processed_files(stack, arguments, int(n_jobs) if start < n else 1)
+        bar = stack.enter_context(tqdm(total=n, initial=start, desc=f"arrays {recipe.corpus} {recipe.name}",
                                        unit="file", disable=not progress))
-        audio_rows, image_rows = [], []
-        for index, result in zip(range(done, n), results):
+        audio_rows, image_rows, skipped = [], [], []
+        for index, result in zip(range(start, n), results):
             if isinstance(result, str):
                 if on_error == "raise":
                     raise AudioError(f"{result} (file {index + 1} of {n}; or leave such files out with "
@@ -334,31 +417,25 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
             image_rows.append(result[1])
             del result
             if len(audio_rows) == chunk_size or index == n - 1:
-                _write_rows(partial_audio, done, audio_rows)
-                _write_rows(partial_spectrograms, done, image_rows)
-                done += len(audio_rows)
-                write_json({"key": key, "n": n, "done": done, "skipped": skipped}, progress_path)
+                writer.write({"audio": audio_rows, "spectrograms": image_rows}, skipped)
                 bar.update(len(audio_rows))
-                audio_rows, image_rows = [], []
+                audio_rows, image_rows, skipped = [], [], []
 
+    skipped = writer.skipped
     if len(skipped) == n:
         raise AudioError(f"none of the {n} files could be processed (first: {skipped[0]['error']}) — "
                          "check the corpus with `ser data check`")
     metadata = _metadata(rows)
     if skipped:
         keep = np.setdiff1d(np.arange(n), [entry["row"] for entry in skipped])
-        for name in ("audio", "spectrograms"):
-            _copy_rows(partial / f"{name}.npy", partial / f"{name}.kept.npy", keep, chunk_size)
-            os.replace(partial / f"{name}.kept.npy", partial / f"{name}.npy")
+        writer.keep_rows(keep, chunk_size)
         metadata = metadata.iloc[keep].reset_index(drop=True)
-        print(f"warning: {len(skipped)} of {n} files skipped (listed in {paths.info.name}), "
-              f"e.g. {skipped[0]['error']}")
+        log.warning("%d of %d files skipped (listed in %s), e.g. %s", len(skipped), n, paths.info.name,
+                    skipped[0]["error"])
     labels = metadata["label"].astype(str).to_numpy()
-    np.save(partial / "labels.npy", labels.astype(f"<U{max(1, max(map(len, labels)))}"))
-    write_csv(metadata, partial / "metadata.csv")
-    for name in ("audio.npy", "spectrograms.npy", "labels.npy", "metadata.csv"):
-        os.replace(partial / name, paths.directory / name)
-    write_json({
+    np.save(writer.path("labels.npy"), labels.astype(f"<U{max(1, max(map(len, labels)))}"))
+    write_csv(metadata, writer.path("metadata.csv"))
+    writer.commit(["labels.npy", "metadata.csv"], {
         "key": key, "format_version": ARRAYS_FORMAT_VERSION, "corpus": recipe.corpus, "recipe": recipe.name,
         "profile": recipe.profile, "subset": subset, "n": len(metadata), "sample_rate": sample_rate,
         "audio_shape": [len(metadata), length], "spectrogram_shape": [len(metadata), *shape],
@@ -367,7 +444,6 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         "audio_config": dataclasses.asdict(recipe.audio),
         "spectrogram_config": dataclasses.asdict(recipe.spectrogram),
     }, paths.info)
-    shutil.rmtree(partial, ignore_errors=True)
     log.info("arrays complete: %s", paths.directory)
     return paths
 
