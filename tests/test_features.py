@@ -152,7 +152,7 @@ def test_egemaps_gives_88_finite_functionals(tess_original_clip):
 
 
 def test_unknown_feature_set_is_a_clear_error(tess_manifest):
-    with pytest.raises(SerError, match="unknown feature set 'mfcc'.*seed, functionals, egemaps"):
+    with pytest.raises(SerError, match="unknown feature set 'mfcc'.*frames, functionals, egemaps"):
         features.extract_features(tess_manifest, "mfcc", recipe=tess_recipe())
 
 

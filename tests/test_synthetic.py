@@ -341,8 +341,8 @@ def test_an_incomplete_tree_is_rewritten(tmp_path):
 
 
 def test_bad_options_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="expected one of mini, seed"):
-        synthetic.make_tess(tmp_path / "TESS", size="full")
+    with pytest.raises(ValueError, match="expected one of mini, full"):
+        synthetic.make_tess(tmp_path / "TESS", size="huge")
     with pytest.raises(ValueError, match="expected one of plain, audio, nested"):
         synthetic.make_msp_improv(tmp_path / "MSP", layout="flat")
     with pytest.raises(ValueError, match="Evaluation.txt, Evalution.txt"):

@@ -25,12 +25,19 @@ arrays are generated again and the run says how many files changed.
 
 Examples
 --------
->>> from ser_utils import arrays, config
->>> from ser_utils.data_check import read_or_build_manifest
->>> recipe = config.get_recipe("original", "msp-improv")
->>> paths = arrays.generate_arrays(read_or_build_manifest("msp-improv"), recipe,
-...                                arrays.arrays_dir(recipe))  # doctest: +SKIP
->>> spectrograms, labels, metadata = arrays.load_arrays(paths.directory)  # doctest: +SKIP
+The synthetic mini MSP-IMPROV through the improved recipe's chain (smoke profile: 2 s at
+16 kHz, 64-band log-mel):
+
+>>> import tempfile
+>>> from ser_utils import config, synthetic
+>>> from ser_utils.corpora import load_msp_improv
+>>> folder = Path(tempfile.mkdtemp())
+>>> manifest = load_msp_improv(synthetic.make_msp_improv(folder / "MSP-IMPROV", n_jobs=1))
+>>> recipe = config.get_recipe("improved", "msp-improv", "smoke")
+>>> written = generate_arrays(manifest, recipe, folder / "arrays", n_jobs=1, progress=False)
+>>> spectrograms, labels, metadata = load_arrays(written.directory)
+>>> spectrograms.shape, len(labels) == len(metadata)
+((192, 64, 201), True)
 """
 
 from __future__ import annotations
@@ -50,14 +57,14 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
-from . import config, evaluation
+from . import config, evaluation, paths
 from .audio import common_sample_rate, load_and_preprocess, read_audio
 from .config import AudioConfig, Recipe, SpectrogramConfig
 from .errors import AudioError, CorpusError, SerError
 from .spectrograms import spectrogram, spectrogram_shape
 from .storage import file_identity, read_json, write_csv, write_json
 
-__all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays", "arrays_dir",
+__all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays",
            "ON_ERROR", "METADATA_COLUMNS", "ARRAYS_FORMAT_VERSION"]
 
 log = logging.getLogger(__name__)
@@ -91,11 +98,6 @@ class ArrayPaths:
         directory = Path(directory)
         return cls(directory, directory / "audio.npy", directory / "spectrograms.npy", directory / "labels.npy",
                    directory / "metadata.csv", directory / INFO_FILE)
-
-
-def arrays_dir(recipe: Recipe) -> Path:
-    """The default folder of a recipe's arrays: ``outputs/arrays/<corpus>-<recipe>-<profile>``."""
-    return config.output_dir() / "arrays" / f"{recipe.corpus}-{recipe.name}-{recipe.profile}"
 
 
 # ------------------------------------------------------------------------ selection
@@ -232,9 +234,16 @@ class StreamingArrays:
 
     Examples
     --------
-    >>> writer = StreamingArrays(folder, key, {"audio": (n, 16_000)}).open()  # doctest: +SKIP
-    >>> writer.write({"audio": rows[writer.done:writer.done + 8]})  # doctest: +SKIP
-    >>> writer.commit([], {"key": key}, folder / "arrays.json")  # doctest: +SKIP
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> writer = StreamingArrays(folder, "key-1", {"audio": (4, 3)}).open()
+    >>> writer.write({"audio": [np.ones(3), np.ones(3)]})
+    >>> StreamingArrays(folder, "key-1", {"audio": (4, 3)}).open().done  # an interrupted run resumes here
+    2
+    >>> writer.write({"audio": [np.zeros(3), np.zeros(3)]})
+    >>> writer.commit([], {"key": "key-1"}, folder / "arrays.json")
+    >>> np.load(folder / "audio.npy").sum(axis=1).tolist()
+    [3.0, 3.0, 0.0, 0.0]
     """
 
     def __init__(self, directory: Path, key: str, shapes: dict[str, tuple[int, ...]]):
@@ -332,7 +341,7 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         ``recipe.audio`` is the preprocessing chain (it must set ``target_length``, so that
         every clip has one length) and ``recipe.spectrogram`` the spectrogram.
     out_dir : path
-        Folder of the arrays, e.g. :func:`arrays_dir` ``(recipe)``.
+        Folder of the arrays, e.g. :func:`ser_utils.paths.arrays_dir` ``(recipe)``.
     n_jobs : int, default 2
         Worker processes (joblib); 1 works in this process.
     progress : bool, default True
@@ -453,13 +462,13 @@ def ensure_arrays(recipe: Recipe, *, out_dir: str | Path | None = None, n_jobs: 
     """The arrays of ``recipe`` for its corpus under the data directory, generated when missing.
 
     Reads (or builds) the corpus manifest (:func:`ser_utils.data_check.read_or_build_manifest`)
-    and calls :func:`generate_arrays` into ``out_dir`` (default :func:`arrays_dir`), which
+    and calls :func:`generate_arrays` into ``out_dir`` (default :func:`ser_utils.paths.arrays_dir`), which
     returns at once when the arrays are complete and up to date.
     """
     from .data_check import read_or_build_manifest
 
     manifest = read_or_build_manifest(recipe.corpus)
-    return generate_arrays(manifest, recipe, out_dir or arrays_dir(recipe), n_jobs=n_jobs, progress=progress,
+    return generate_arrays(manifest, recipe, out_dir or paths.arrays_dir(recipe), n_jobs=n_jobs, progress=progress,
                            subset=subset)
 
 

@@ -126,7 +126,7 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", pro
         Stop the measured epoch after this many training steps (the first one, which also
         builds the graph, is measured but not used for the per-step time when others exist).
     arrays : path, optional
-        Arrays folder (default :func:`ser_utils.arrays.arrays_dir`, which the real run reuses).
+        Arrays folder (default :func:`ser_utils.paths.arrays_dir`, which the real run reuses).
     n_jobs : int, default 2
         Array-generation workers.
     progress : bool, default True
@@ -135,7 +135,8 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", pro
     -------
     DryRun
     """
-    from .arrays import arrays_dir, generate_arrays, load_arrays
+    from .arrays import generate_arrays, load_arrays
+    from .paths import arrays_dir
     from .data_check import check_corpus
     from .end_to_end import RowView, subset_rows
     from .training import train_model, validation_split

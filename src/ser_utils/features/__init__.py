@@ -25,11 +25,26 @@ parallel, caching each (file, parameters) result as one small ``.npy`` under
 
 Examples
 --------
+On the real MSP-IMPROV, ``extract_features(manifest, "frames", recipe=original)`` gives the
+original's 1272 × 21 182 matrix (623 frames × 34 features per padded clip). On two tones in
+TESS's layout, at the smoke profile's length:
+
+>>> import tempfile
+>>> from pathlib import Path
+>>> import numpy as np
+>>> import soundfile as sf
 >>> from ser_utils import config, features
->>> recipe = config.original_recipe("msp-improv")
->>> X = features.extract_features(manifest, "frames", recipe=recipe)  # doctest: +SKIP
->>> X.shape  # doctest: +SKIP
-(1272, 21182)
+>>> from ser_utils.corpora import load_tess
+>>> root = Path(tempfile.mkdtemp()) / "TESS"
+>>> for pitch, (folder, name) in zip((220, 330), [("OAF_angry", "OAF_back_angry"), ("YAF_sad", "YAF_back_sad")]):
+...     (root / folder).mkdir(parents=True)
+...     tone = 0.3 * np.sin(2 * np.pi * pitch * np.arange(24_414) / 24_414)
+...     sf.write(root / folder / f"{name}.wav", tone, 24_414)
+>>> recipe = config.original_recipe("tess", "smoke")
+>>> X = features.extract_features(load_tess(root), "functionals", recipe=recipe, n_jobs=1, progress=False,
+...                               cache_dir=root.parent / "cache")
+>>> X.shape
+(2, 306)
 
 Modules
 -------

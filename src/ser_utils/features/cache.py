@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 
 from ..audio import common_sample_rate
-from ..config import AudioConfig, FrameFeatureConfig, Recipe, output_dir
+from ..config import AudioConfig, FrameFeatureConfig, Recipe
+from ..paths import features_dir
 from ..errors import AudioError, SerError
 from ..storage import atomic_path, file_identity
 from .egemaps import egemaps, egemaps_names
@@ -34,7 +35,7 @@ FEATURE_SETS: tuple[str, ...] = ("frames", "functionals", "egemaps")
 CACHE_VERSION = 1
 #: Libraries whose version changes the numbers of a feature set (the audio chain's for all).
 _AUDIO_LIBRARIES = ("numpy", "scipy", "librosa", "soundfile", "soxr", "noisereduce")
-_SET_LIBRARIES = {"full": (), "functionals": (), "egemaps": ("opensmile",)}
+_SET_LIBRARIES = {"frames": (), "functionals": (), "egemaps": ("opensmile",)}
 
 
 # --------------------------------------------------------------------- feature sets
@@ -242,7 +243,7 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
     feature_sets = [_check_feature_set(name) for name in dict.fromkeys(feature_sets)]
     start = time.perf_counter()
     paths = _paths(manifest)
-    cache_dir = Path(cache_dir) if cache_dir is not None else output_dir() / "features"
+    cache_dir = Path(cache_dir) if cache_dir is not None else features_dir()
     targets: dict[str, list[Path]] = {}
     vectors: dict[str, list[np.ndarray | None]] = {}
     if isinstance(manifest, pd.DataFrame) and "sample_rate" in manifest.columns:
@@ -343,7 +344,7 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
     n_jobs : int
         Worker processes for the misses (joblib; -1 = all cores).
     cache_dir : path, optional
-        Default ``config.output_dir() / "features"``.
+        Default :func:`ser_utils.paths.features_dir` (``outputs/features``).
     progress : bool
         Show a tqdm progress bar over the files computed.
     audio_loader : callable, optional
@@ -367,11 +368,24 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
 
     Examples
     --------
+    One file of TESS's layout (79 frames × 34 features at the smoke length), twice: the second
+    call reads the cache.
+
+    >>> import tempfile
+    >>> import numpy as np
+    >>> import soundfile as sf
     >>> from ser_utils import config
-    >>> recipe = config.original_recipe("tess")
-    >>> X, info = extract_features(manifest, "frames", recipe=recipe, return_info=True)  # doctest: +SKIP
-    >>> X.shape, info.hits, info.misses  # doctest: +SKIP
-    ((2800, 8126), 0, 2800)
+    >>> from ser_utils.corpora import load_tess
+    >>> root = Path(tempfile.mkdtemp()) / "TESS"
+    >>> (root / "OAF_angry").mkdir(parents=True)
+    >>> sf.write(root / "OAF_angry" / "OAF_back_angry.wav", np.sin(np.arange(24_414) / 10), 24_414)
+    >>> recipe = config.original_recipe("tess", "smoke")
+    >>> for _ in range(2):
+    ...     X, info = extract_features(load_tess(root), "frames", recipe=recipe, return_info=True, n_jobs=1,
+    ...                                progress=False, cache_dir=root.parent / "cache")
+    ...     print(X.shape, info.hits, info.misses)
+    (1, 2686) 0 1
+    (1, 2686) 1 0
     """
     matrices, infos = extract_feature_sets(manifest, [_check_feature_set(feature_set)], recipe=recipe,
                                            n_jobs=n_jobs, cache_dir=cache_dir, progress=progress,

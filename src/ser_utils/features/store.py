@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from .. import evaluation
-from ..config import Recipe, output_dir
+from ..config import Recipe
+from ..paths import features_dir
 from ..errors import SerError
 from ..storage import atomic_path, read_json, write_csv, write_json
 from .cache import extract_features, feature_names
@@ -73,7 +74,7 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
     """
     from ..data_check import read_or_build_manifest
 
-    directory = Path(directory) if directory is not None else output_dir() / "features"
+    directory = Path(directory) if directory is not None else features_dir()
     files = evaluation.select_files(read_or_build_manifest(corpus))
     try:
         matrix, metadata = load_features(directory, corpus=corpus, feature_set=feature_set)

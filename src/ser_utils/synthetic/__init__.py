@@ -17,7 +17,7 @@ follows the *perceived* (consensus) label, not the acted one, as in the real cor
 Sizes
 -----
 ``mini``  TESS 140 files (10 words); MSP-IMPROV 216 files, short clips; seconds to write.
-``seed``  TESS 2800 files (200 words); MSP-IMPROV 620 R + 652 T files with the original
+``full``  TESS 2800 files (200 words); MSP-IMPROV 620 R + 652 T files with the original
           study's consensus counts, plus a few P and S turns (1320 files).
 
 Every file is a pure function of ``(seed, file index)``: two runs with the same seed
@@ -27,11 +27,15 @@ returns at once.
 
 Examples
 --------
+>>> import tempfile
+>>> from pathlib import Path
 >>> from ser_utils import synthetic
->>> synthetic.make_tess("outputs/synthetic/TESS", size="mini")  # doctest: +SKIP
-PosixPath('outputs/synthetic/TESS')
->>> synthetic.make_msp_improv("outputs/synthetic/MSP-IMPROV", layout="nested")  # doctest: +SKIP
-PosixPath('outputs/synthetic/MSP-IMPROV')
+>>> folder = Path(tempfile.mkdtemp())
+>>> root = synthetic.make_msp_improv(folder / "MSP-IMPROV", layout="nested", n_jobs=1)
+>>> sorted(path.name for path in root.iterdir())[:3]
+['.synthetic.json', 'Evaluation.txt', 'session1']
+>>> synthetic.make_msp_improv(folder / "MSP-IMPROV", layout="nested") == root  # done: returns at once
+True
 
 Modules
 -------

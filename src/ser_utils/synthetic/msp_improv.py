@@ -326,8 +326,9 @@ def make_msp_improv(root: str | os.PathLike, *, size: str = "mini", seed: int = 
 
     Examples
     --------
-    >>> root = make_msp_improv("outputs/synthetic/MSP-IMPROV", size="mini")  # doctest: +SKIP
-    >>> (root / "Evaluation.txt").read_text().startswith("UTD-IMPROV-S01")  # doctest: +SKIP
+    >>> import tempfile
+    >>> root = make_msp_improv(Path(tempfile.mkdtemp()) / "MSP-IMPROV", size="mini", n_jobs=1)
+    >>> (root / "Evaluation.txt").read_text().startswith("UTD-IMPROV-S01")
     True
     """
     _check_options(size, seed)

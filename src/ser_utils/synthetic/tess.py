@@ -133,8 +133,9 @@ def make_tess(root: str | os.PathLike, *, size: str = "mini", seed: int = 0,
 
     Examples
     --------
-    >>> root = make_tess("outputs/synthetic/TESS", size="mini", seed=0)  # doctest: +SKIP
-    >>> len(list(root.rglob("[OY]AF_*.wav")))  # doctest: +SKIP
+    >>> import tempfile
+    >>> root = make_tess(Path(tempfile.mkdtemp()) / "TESS", size="mini", seed=0, n_jobs=1)
+    >>> len(list(root.rglob("[OY]AF_*.wav")))
     140
     """
     _check_options(size, seed)
