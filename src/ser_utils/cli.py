@@ -8,11 +8,11 @@ line, ``error: …``, with exit status 2 — never a traceback.
     ser synth OUT_DIR [--corpus tess|msp-improv|all] [--size mini|full] [--seed N]
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
     ser features CORPUS ROOT --set frames|functionals|egemaps --out DIR
-    ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] --out DIR
+    ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] [--features SET] [--out RUN_DIR]
     ser folds CORPUS ROOT --protocol NAME --out FILE.csv
     ser arrays CORPUS ROOT --recipe original|improved --out DIR
-    ser train CORPUS ROOT --recipe original|improved [--protocol NAME] --out DIR
-    ser evaluate CORPUS ROOT --recipe original|improved --protocol NAME --out DIR
+    ser train CORPUS ROOT --recipe original|improved [--protocol NAME] [--out RUN_DIR]
+    ser evaluate CORPUS ROOT --recipe original|improved --protocol NAME [--out RUN_DIR]
     ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds N] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window]
     ser run
@@ -156,8 +156,8 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
                                              f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
     parser.add_argument("--jobs", type=int, default=1, help="joblib workers for features and grid search")
     parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
-    parser.add_argument("--out", type=Path, default=None, help="folder for the results JSON/CSV "
-                                                               "(default outputs/results)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the run directory (default outputs/runs/<run name>)")
 
 
 @command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
@@ -211,7 +211,8 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
     parser.add_argument("--protocol", required=protocol_required, default=None,
                         help="original-4fold | loso | original-random | speaker" + ("" if protocol_required else
                                                                          " (cross-validate before the final model)"))
-    parser.add_argument("--out", type=Path, required=True, help="the run directory to write")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="the run directory (default outputs/runs/<run name>)")
     parser.add_argument("--profile", choices=config.PROFILES, default=None,
                         help="full (the original sizes) or smoke (tiny); default: smoke on synthetic data")
     parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
@@ -277,7 +278,7 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
 def run_dry_run(args: argparse.Namespace) -> int:
     from .dry_run import dry_run, format_dry_run
 
-    check_output_dir(args.arrays or paths.output_dir() / "arrays", "--arrays")
+    check_output_dir(args.arrays or paths.arrays_root(), "--arrays")
     result = dry_run(args.corpus, args.root, recipe_name=args.recipe, protocol=args.protocol, profile=args.profile,
                      seeds=args.seeds, max_steps=args.max_steps, arrays=args.arrays, n_jobs=args.n_jobs)
     print(format_dry_run(result))

@@ -93,7 +93,7 @@ def format_summary(manifest: pd.DataFrame) -> str:
 
 
 def manifest_path(corpus: str) -> Path:
-    return paths.output_dir() / "manifests" / f"{corpus}.csv"
+    return paths.manifest_path(corpus)
 
 
 def build_manifest(corpus: str, root: str | Path | None = None) -> pd.DataFrame:

@@ -35,7 +35,8 @@ from pathlib import Path
 from .config import CORPORA, CORPUS_FOLDERS, PROFILES, SYNTHETIC_MARKER, Recipe, check_choice
 
 __all__ = ["repository_root", "output_dir", "data_dir", "user_dataset_dir", "synthetic_dir", "corpus_root",
-           "has_corpus", "is_synthetic", "profile", "manifests_dir", "features_dir", "arrays_dir", "models_dir",
+           "has_corpus", "is_synthetic", "profile", "manifests_dir", "manifest_path", "features_dir", "arrays_root",
+           "arrays_dir", "models_dir", "summary_report_path",
            "runs_dir", "run_dir", "notebooks_output_dir"]
 
 
@@ -102,7 +103,18 @@ def output_dir() -> Path:
 
 
 def manifests_dir() -> Path:
+    """``outputs/manifests/``: one CSV per corpus."""
     return output_dir() / "manifests"
+
+
+def manifest_path(corpus: str) -> Path:
+    """``outputs/manifests/<corpus>.csv``."""
+    return manifests_dir() / f"{corpus}.csv"
+
+
+def summary_report_path() -> Path:
+    """``outputs/report.md``: the pipeline's summary over every run directory."""
+    return output_dir() / "report.md"
 
 
 def features_dir() -> Path:
@@ -114,9 +126,14 @@ def _recipe_folder(recipe: Recipe) -> str:
     return f"{recipe.corpus}-{recipe.name}-{recipe.profile}"
 
 
+def arrays_root() -> Path:
+    """``outputs/arrays/``: one folder per corpus, recipe and profile."""
+    return output_dir() / "arrays"
+
+
 def arrays_dir(recipe: Recipe) -> Path:
     """``outputs/arrays/<corpus>-<recipe>-<profile>``."""
-    return output_dir() / "arrays" / _recipe_folder(recipe)
+    return arrays_root() / _recipe_folder(recipe)
 
 
 def models_dir(recipe: Recipe) -> Path:

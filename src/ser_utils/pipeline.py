@@ -59,12 +59,12 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
         start = time.perf_counter()
         print(f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)",
               flush=True)
-        executed.append(execute_notebook(notebook, paths.output_dir() / "notebooks"))
+        executed.append(execute_notebook(notebook, paths.notebooks_output_dir()))
         print(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
     from .reports import write_summary_report
 
-    report = write_summary_report(paths.output_dir(), notebooks=executed, synthetic=paths.is_synthetic(base),
+    report = write_summary_report(notebooks=executed, synthetic=paths.is_synthetic(base),
                                   profile=paths.profile(), seconds=time.perf_counter() - start_all)
-    print(f"executed notebooks: {paths.output_dir() / 'notebooks'}")
+    print(f"executed notebooks: {paths.notebooks_output_dir()}")
     print(f"report: {report}")
     return executed

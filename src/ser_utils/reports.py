@@ -224,11 +224,12 @@ def results_table(runs_dir: str | Path) -> pd.DataFrame:
                                                        "folds", "UA", "WA", "macro-F1"])
 
 
-def write_summary_report(output_dir: str | Path, *, notebooks: list[Path] = (), synthetic: bool,
-                         profile: str, seconds: float | None = None) -> Path:
-    """``outputs/report.md``: every run directory and the executed notebooks, after ``ser run``."""
-    output_dir = Path(output_dir)
-    table = results_table(output_dir / "runs")
+def write_summary_report(*, notebooks: list[Path] = (), synthetic: bool, profile: str,
+                         seconds: float | None = None) -> Path:
+    """``outputs/report.md`` (:func:`ser_utils.paths.summary_report_path`): every run directory
+    (:func:`ser_utils.paths.runs_dir`) and the executed notebooks, after ``ser run``."""
+    report = paths.summary_report_path()
+    table = results_table(paths.runs_dir())
     lines = ["# Pipeline report", "",
              f"Profile `{profile}` · data: {'synthetic corpora' if synthetic else 'real corpora'}"
              + (f" · run time {seconds / 60:.1f} min" if seconds else ""), ""]
@@ -239,8 +240,8 @@ def write_summary_report(output_dir: str | Path, *, notebooks: list[Path] = (), 
     lines += [_markdown_table(table.set_index("run")) if len(table) else "No results were saved.", ""]
     lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} WA for the "
               "CNN-ConvLSTM under original-4fold on the real MSP-IMPROV.", "", "## Executed notebooks", ""]
-    lines += [f"- [{nb.name}]({nb.relative_to(output_dir) if nb.is_relative_to(output_dir) else nb})"
+    lines += [f"- [{nb.name}]({nb.relative_to(report.parent) if nb.is_relative_to(report.parent) else nb})"
               for nb in notebooks]
-    with atomic_path(output_dir / "report.md") as tmp:
+    with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
-    return output_dir / "report.md"
+    return report
