@@ -363,11 +363,11 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
 def run_features(args: argparse.Namespace) -> int:
     from . import runs
 
-    path, info = runs.features(args.corpus, args.root, feature_set=args.feature_set, out=args.out,
+    path, shape, info = runs.features(args.corpus, args.root, feature_set=args.feature_set, out=args.out,
                                recipe=args.recipe, subset=args.subset, n_jobs=args.n_jobs, cache_dir=args.cache_dir)
     changed = f", {info.changed} of them because the file changed" if info.changed else ""
-    print(f"cache {info.hits} hits, {info.misses} computed{changed} ({info.cache_dir}) · {info.seconds:.1f} s "
-          f"-> {path} (+ .csv, .json)")
+    print(f"shape {shape[0]} × {shape[1]} · cache {info.hits} hits, {info.misses} computed{changed} "
+          f"({info.cache_dir}) · {info.seconds:.1f} s -> {path} (+ .csv, .json)")
     return 0
 
 

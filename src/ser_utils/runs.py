@@ -316,10 +316,11 @@ def deep(corpus: str, root: str | Path | None = None, *, recipe: str = "original
 # ---------------------------------------------------------------------------- stages
 def features(corpus: str, root: str | Path, *, feature_set: str, out: str | Path, recipe: str = "original",
              subset: str = evaluation.ORIGINAL_ARRAY_SUBSET, n_jobs: int = -1,
-             cache_dir: str | Path | None = None) -> tuple[Path, object]:
+             cache_dir: str | Path | None = None) -> tuple[Path, tuple[int, int], object]:
     """Extract a feature matrix (cached per file) and save it with its metadata: ``ser features``.
 
-    Returns the ``.npy`` path and the cache's :class:`~ser_utils.features.CacheInfo`."""
+    Returns the ``.npy`` path, the matrix's shape and what the cache did
+    (:class:`~ser_utils.features.ExtractionInfo`)."""
     from . import features as feature_sets
     from .corpora import load_corpus
 
@@ -336,7 +337,7 @@ def features(corpus: str, root: str | Path, *, feature_set: str, out: str | Path
     matrix, info = feature_sets.extract_features(manifest, feature_set, recipe=recipe_, n_jobs=n_jobs,
                                                  cache_dir=cache_dir, return_info=True)
     path = feature_sets.save_features(matrix, manifest, out, corpus=corpus, feature_set=feature_set, recipe=recipe_)
-    return path, info
+    return path, matrix.shape, info
 
 
 def arrays(corpus: str, root: str | Path, *, out: str | Path, recipe: str = "original", profile: str | None = None,
