@@ -241,16 +241,22 @@ def test_cli_missing_corpus_folder(tmp_path, capsys):
     assert len(err.splitlines()) == 1 and "MSP-IMPROV folder not found" in err
 
 
-def test_cli_evaluates_and_writes_results(tess_root, tmp_path, capsys):
-    out = tmp_path / "results"
+def test_cli_evaluates_and_writes_a_run_directory(tess_root, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
     # the improved recipe's audio chain is the quicker one (denoising before padding)
     status = main(["traditional", "tess", str(tess_root), "--model", "linear_svm", "--protocol", "speaker",
                    "--subset", "4class", "--recipe", "improved", "--features", "functionals", "--jobs", "1",
-                   "--cache-dir", str(tmp_path / "cache"), "--out", str(out)])
+                   "--cache-dir", str(tmp_path / "cache")])
     assert status == 0
     printed = capsys.readouterr().out
     assert "mean" in printed and "std" in printed
-    data = json.loads((out / "tess_4class_functionals_speaker_linear_svm.json").read_text())
+    # the default run directory is named after everything that changes the result
+    run = tmp_path / "outputs" / "runs" / "tess_4class_functionals_speaker_linear_svm_improved"
+    assert str(run) in printed
+    data = json.loads((run / "metrics.json").read_text())
     assert data["n_folds"] == 2 and [f["test_group"] for f in data["folds"]] == ["OAF", "YAF"]
     assert 0.0 <= data["ua"] <= 1.0 and data["labels"] == list(config.FOUR_CLASSES)
-    assert (out / "tess_4class_functionals_speaker_linear_svm.csv").exists()
+    assert data["model"] == "linear_svm" and data["features"] == "functionals" and data["subset"] == "4class"
+    run_config = json.loads((run / "config.json").read_text())
+    assert run_config["kind"] == "traditional" and run_config["recipe"]["name"] == "improved"
+    assert {"metrics.csv", "predictions.csv", "confusion.png", "report.md"} <= {p.name for p in run.iterdir()}
