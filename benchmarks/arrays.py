@@ -212,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from ser_utils import config, paths, synthetic
-    from ser_utils.evaluation import select_files
     from ser_utils.corpora import load_msp_improv
+    from ser_utils.evaluation import select_files
 
     data = args.data or paths.output_dir() / "benchmarks" / "synthetic-full"
     root = data / "MSP-IMPROV"

@@ -76,7 +76,7 @@ def prepare(data: Path, work: Path, *, limit: int | None, n_jobs: int) -> dict:
     import joblib
     from tqdm.auto import tqdm
 
-    from ser_utils import audio, evaluation, features, synthetic
+    from ser_utils import audio, evaluation, synthetic
     from ser_utils.corpora import load_msp_improv
 
     root = paths.corpus_root("msp-improv", data)

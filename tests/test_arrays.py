@@ -13,8 +13,8 @@ from conftest import write_tone
 
 from ser_utils import arrays, config, evaluation
 from ser_utils.audio import load_and_preprocess
-from ser_utils.corpora import original_order
 from ser_utils.cli import main
+from ser_utils.corpora import original_order
 from ser_utils.errors import AudioError, SerError
 from ser_utils.spectrograms import spectrogram
 

@@ -9,8 +9,8 @@ import noisereduce
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import write_tone
+
 from ser_utils import audio, config
 from ser_utils.config import AudioConfig
 from ser_utils.errors import AudioError

@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-
 from conftest import write_msp_tree, write_tone
+
 from ser_utils import config
 from ser_utils.cli import main
 
@@ -87,9 +87,9 @@ def subprocess_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory) -> Path:
     """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
+    from ser_utils.bundles import save_bundle
     from ser_utils.models import build_model
     from ser_utils.spectrograms import spectrogram_shape
-    from ser_utils.bundles import save_bundle
     from ser_utils.training import set_global_seed
 
     recipe = config.improved_recipe("msp-improv", "smoke")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
 from conftest import write_msp_tree, write_tone
+
 from ser_utils import config, paths
 from ser_utils.cli import main
 

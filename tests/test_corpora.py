@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import write_msp_tree, write_tone
+
 from ser_utils import config, synthetic
 from ser_utils.corpora import load_corpus, load_msp_improv, load_tess, windows_walk
 from ser_utils.corpora.msp_improv import parse_evaluation_file, parse_msp_improv_name

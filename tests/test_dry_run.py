@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from conftest import write_msp_tree
 
 pytestmark = pytest.mark.slow

@@ -7,14 +7,29 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
 from sklearn.dummy import DummyClassifier
+from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
 
 from ser_utils import config
 from ser_utils.errors import CorpusError, SerError
-from ser_utils.evaluation import (METRICS, PROTOCOLS, SUBSETS, LeakageError, Protocol, check_no_leakage, class_report,
-                                  compute_metrics, evaluate_folds, fold_table, make_protocol, prediction_table,
-                                  save_results, original_table, select_subset, summarise_folds)
+from ser_utils.evaluation import (
+    METRICS,
+    PROTOCOLS,
+    SUBSETS,
+    LeakageError,
+    Protocol,
+    check_no_leakage,
+    class_report,
+    compute_metrics,
+    evaluate_folds,
+    fold_table,
+    make_protocol,
+    original_table,
+    prediction_table,
+    save_results,
+    select_subset,
+    summarise_folds,
+)
 
 
 def hand_manifest() -> pd.DataFrame:

@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-
 from conftest import write_tone
+
 from ser_utils import audio, config
 from ser_utils.cli import main
 from ser_utils.prediction import audio_windows, predict_files
@@ -18,8 +18,8 @@ from ser_utils.spectrograms import spectrogram_shape
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory):
     """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
-    from ser_utils.models import build_model
     from ser_utils.bundles import save_bundle
+    from ser_utils.models import build_model
     from ser_utils.training import set_global_seed
 
     recipe = config.improved_recipe("msp-improv", "smoke")

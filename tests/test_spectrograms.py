@@ -7,8 +7,13 @@ import pytest
 
 from ser_utils import config
 from ser_utils.config import SpectrogramConfig
-from ser_utils.spectrograms import (log_mel_spectrogram, original_spectrogram, original_spectrogram_reference, spectrogram,
-                                    spectrogram_shape)
+from ser_utils.spectrograms import (
+    log_mel_spectrogram,
+    original_spectrogram,
+    original_spectrogram_reference,
+    spectrogram,
+    spectrogram_shape,
+)
 
 
 def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:

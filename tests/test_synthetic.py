@@ -12,7 +12,12 @@ import pytest
 import soundfile as sf
 
 from ser_utils import synthetic
-from ser_utils.config import MSP_IMPROV_LABELS, MSP_IMPROV_ORIGINAL_LENGTH, MSP_IMPROV_ORIGINAL_SUBSET_COUNTS, TESS_LABELS
+from ser_utils.config import (
+    MSP_IMPROV_LABELS,
+    MSP_IMPROV_ORIGINAL_LENGTH,
+    MSP_IMPROV_ORIGINAL_SUBSET_COUNTS,
+    TESS_LABELS,
+)
 from ser_utils.errors import CorpusError
 
 TESS_NESTING = ("tess toronto emotional speech set data", "TESS Toronto emotional speech set data")

@@ -18,7 +18,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ser_utils import config, traditional
 from ser_utils.cli import main
-from ser_utils.evaluation import evaluate_folds, make_protocol, select_subset, summarise_folds
+from ser_utils.evaluation import make_protocol, select_subset, summarise_folds
 
 
 # ------------------------------------------------------------------------- models

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-
 from conftest import write_msp_tree
+
 from ser_utils.corpora import load_msp_improv, original_order, windows_walk, windows_walk_key
 from ser_utils.corpora.walk_order import ntfs_name_key
 

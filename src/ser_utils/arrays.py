@@ -57,7 +57,7 @@ import numpy as np
 import pandas as pd
 from numpy.lib.format import open_memmap
 
-from . import config, evaluation, paths
+from . import evaluation, paths
 from .audio import common_sample_rate, load_and_preprocess, read_audio
 from .config import AudioConfig, Recipe, SpectrogramConfig
 from .errors import AudioError, CorpusError, SerError
@@ -94,7 +94,7 @@ class ArrayPaths:
     info: Path
 
     @classmethod
-    def under(cls, directory: str | Path) -> "ArrayPaths":
+    def under(cls, directory: str | Path) -> ArrayPaths:
         directory = Path(directory)
         return cls(directory, directory / "audio.npy", directory / "spectrograms.npy", directory / "labels.npy",
                    directory / "metadata.csv", directory / INFO_FILE)
@@ -263,7 +263,7 @@ class StreamingArrays:
         write_json({"key": self.key, "n": self.n, "done": self.done, "skipped": self.skipped},
                    self.path(PROGRESS_FILE))
 
-    def open(self) -> "StreamingArrays":
+    def open(self) -> StreamingArrays:
         """Resume the partial files of the same key and shapes, or start new ones; sets :attr:`done`
         and :attr:`skipped` (the rows left out so far, as recorded in ``progress.json``)."""
         progress_path = self.path(PROGRESS_FILE)

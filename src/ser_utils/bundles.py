@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ._tensorflow import keras
 from .config import Recipe
 from .errors import SerError
 from .storage import new_file_mode, new_folder_mode, write_json
-from ._tensorflow import keras
 from .training import predict_proba
 
 __all__ = ["Bundle", "BundleError", "save_bundle", "load_bundle", "BUNDLE_FILES"]

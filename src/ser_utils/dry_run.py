@@ -136,9 +136,9 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", pro
     DryRun
     """
     from .arrays import generate_arrays, load_arrays
-    from .paths import arrays_dir
     from .data_check import check_corpus
     from .end_to_end import RowView, subset_rows
+    from .paths import arrays_dir
     from .training import train_model, validation_split
 
     if protocol not in evaluation.PROTOCOLS:

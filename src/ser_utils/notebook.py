@@ -21,7 +21,7 @@ from pathlib import Path
 
 import nbformat
 
-from . import config, paths
+from . import paths
 
 __all__ = ["setup", "Context", "write_notebook", "PARAMETERS_CELL", "COLAB_CELL", "REPOSITORY_URL", "colab_cell",
            "colab_badge_url", "set_repository_url"]

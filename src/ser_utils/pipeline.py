@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from . import config, paths
+from . import paths
 from .data_check import available_corpora, build_manifest, format_summary, prepare_data
 
 log = logging.getLogger(__name__)

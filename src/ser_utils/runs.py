@@ -377,7 +377,9 @@ def folds(corpus: str, root: str | Path, *, protocol: str, out: str | Path, subs
     except ValueError as exc:
         raise SerError(str(exc)) from None
     training = config.get_recipe(recipe, corpus, "full").training
-    from .training import validation_split  # imports TensorFlow: only once the input is known to be good
+    from .training import (
+        validation_split,  # imports TensorFlow: only once the input is known to be good
+    )
 
     table = evaluation.fold_assignments(rows, splitter, lambda labels, speakers: validation_split(
         labels, groups=speakers, config=training))

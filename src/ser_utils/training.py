@@ -19,28 +19,17 @@ True
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
-import os
 import random
-import shutil
-import tempfile
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
-from .config import ModelConfig, Recipe, TrainingConfig
-from .errors import SerError
-from .storage import new_file_mode, new_folder_mode, write_json
-
-
 from ._tensorflow import keras  # noqa: E402
+from .config import ModelConfig, TrainingConfig
 
 log = logging.getLogger(__name__)
 

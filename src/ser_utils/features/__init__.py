@@ -64,13 +64,35 @@ from __future__ import annotations
 
 from ..spectrograms import log_mel_spectrogram, original_spectrogram
 from .cache import (
-    CACHE_VERSION, FEATURE_SETS, ExtractionInfo, PreloadedAudio, cache_key, cache_path, extract_feature_sets,
-    extract_features, feature_names, feature_vector,
+    CACHE_VERSION,
+    FEATURE_SETS,
+    ExtractionInfo,
+    PreloadedAudio,
+    cache_key,
+    cache_path,
+    extract_feature_sets,
+    extract_features,
+    feature_names,
+    feature_vector,
 )
 from .egemaps import egemaps, egemaps_names
-from .frames import flatten_frames, frame_feature_names, frame_features, n_active_frames, n_frames, strip_padding
+from .frames import (
+    flatten_frames,
+    frame_feature_names,
+    frame_features,
+    n_active_frames,
+    n_frames,
+    strip_padding,
+)
 from .functionals import FUNCTIONALS, functional_names, functionals
-from .store import features_path, load_features, load_or_extract, read_description, save_features, select_rows
+from .store import (
+    features_path,
+    load_features,
+    load_or_extract,
+    read_description,
+    save_features,
+    select_rows,
+)
 
 __all__ = [
     "FEATURE_SETS", "FUNCTIONALS", "CACHE_VERSION", "frame_features", "flatten_frames", "frame_feature_names",

@@ -20,11 +20,18 @@ import pandas as pd
 
 from ..audio import common_sample_rate
 from ..config import AudioConfig, FrameFeatureConfig, Recipe
-from ..paths import features_dir
 from ..errors import AudioError, SerError
+from ..paths import features_dir
 from ..storage import atomic_path, file_identity
 from .egemaps import egemaps, egemaps_names
-from .frames import flatten_frames, frame_feature_names, frame_features, n_active_frames, n_frames, strip_padding
+from .frames import (
+    flatten_frames,
+    frame_feature_names,
+    frame_features,
+    n_active_frames,
+    n_frames,
+    strip_padding,
+)
 from .functionals import functional_names, functionals
 
 log = logging.getLogger(__name__)

@@ -12,8 +12,8 @@ import pandas as pd
 
 from .. import evaluation
 from ..config import Recipe
-from ..paths import features_dir
 from ..errors import SerError
+from ..paths import features_dir
 from ..storage import atomic_path, read_json, write_csv, write_json
 from .cache import extract_features, feature_names
 

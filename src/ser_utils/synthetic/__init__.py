@@ -53,10 +53,21 @@ from __future__ import annotations
 
 # Re-exported: the public names, and the private _msp_specs and _render that the tests use.
 from .msp_improv import (  # noqa: F401
-    MSP_IMPROV_LABEL_FILE_NAMES, MSP_IMPROV_LAYOUTS, MSP_IMPROV_ORIGINAL_COUNTS, MSP_IMPROV_SAMPLE_RATE,
-    _msp_specs, make_msp_improv,
+    MSP_IMPROV_LABEL_FILE_NAMES,
+    MSP_IMPROV_LAYOUTS,
+    MSP_IMPROV_ORIGINAL_COUNTS,
+    MSP_IMPROV_SAMPLE_RATE,
+    _msp_specs,
+    make_msp_improv,
 )
-from .tess import TESS_FOLDERS, TESS_FOOD_FEAR_SAMPLE_RATE, TESS_MINI_WORDS, TESS_SAMPLE_RATE, TESS_WORDS, make_tess
+from .tess import (
+    TESS_FOLDERS,
+    TESS_FOOD_FEAR_SAMPLE_RATE,
+    TESS_MINI_WORDS,
+    TESS_SAMPLE_RATE,
+    TESS_WORDS,
+    make_tess,
+)
 from .tree import GENERATOR_VERSION, MARKER_NAME, SIZES  # noqa: F401
 from .voice import TESS_DURATION_RANGE, TESS_MEAN_DURATION, _render  # noqa: F401
 

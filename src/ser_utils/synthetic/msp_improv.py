@@ -12,7 +12,15 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MSP_IMPROV_LABELS
-from .tree import GENERATOR_VERSION, _check_options, _finish, _is_complete, _start, _write_all, _write_bytes
+from .tree import (
+    GENERATOR_VERSION,
+    _check_options,
+    _finish,
+    _is_complete,
+    _start,
+    _write_all,
+    _write_bytes,
+)
 from .voice import _MSP_CODE, _random_sentence, _speaker_params
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,16 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TESS_LABELS
-from .tree import GENERATOR_VERSION, _check_options, _finish, _is_complete, _start, _write_all, _write_bytes
-from .voice import _TESS_CODE, _Syllable, _speaker_params, _word_syllable
+from .tree import (
+    GENERATOR_VERSION,
+    _check_options,
+    _finish,
+    _is_complete,
+    _start,
+    _write_all,
+    _write_bytes,
+)
+from .voice import _TESS_CODE, _speaker_params, _Syllable, _word_syllable
 
 log = logging.getLogger(__name__)
 
@@ -33,19 +41,7 @@ _TESS_SPEAKERS = ("OAF", "YAF")
 _TESS_EMOTIONS = tuple(TESS_LABELS)  # file-name suffixes: angry, disgust, fear, happy, neutral, ps, sad
 
 # The NU-6 words of TESS ("Say the word ___"); topped up to 200 by _tess_words().
-_TESS_WORD_LIST = """
-back bar base bath bean beg bite boat bone book bought burn cab calm came cause chain chair chalk chat
-check cheek chief choice cool dab dead deep dime dip ditch dodge dog doll door fail fall far fat fit
-five food gap gas gaze germ get gin goal good goose gun half hall hash hate have haze hire hit hole
-home hurl hush jail jar join judge jug juice keen keep keg kick kill king kite knock late laud lean
-learn lease lid life limb live loaf long lore lose lot love luck make match merge mess met mill mob
-mode mood moon mop mouse nag name near neat nice note numb pad page pain pass pearl peg perch phone
-pick pike pole pool puff rag raid rain raise rat reach read red ring ripe road room rose rot rough
-rush said sail search seize sell shack shall shawl sheep shirt should shout size soap soup sour south
-sub such sure take talk tape team tell thin third thought thumb time tip tire ton tool tough turn
-vine voice void vote wag walk wash week wheat when which whip white wife wire witch yearn yes young
-youth
-""".split()
+_TESS_WORD_LIST = ["back", "bar", "base", "bath", "bean", "beg", "bite", "boat", "bone", "book", "bought", "burn", "cab", "calm", "came", "cause", "chain", "chair", "chalk", "chat", "check", "cheek", "chief", "choice", "cool", "dab", "dead", "deep", "dime", "dip", "ditch", "dodge", "dog", "doll", "door", "fail", "fall", "far", "fat", "fit", "five", "food", "gap", "gas", "gaze", "germ", "get", "gin", "goal", "good", "goose", "gun", "half", "hall", "hash", "hate", "have", "haze", "hire", "hit", "hole", "home", "hurl", "hush", "jail", "jar", "join", "judge", "jug", "juice", "keen", "keep", "keg", "kick", "kill", "king", "kite", "knock", "late", "laud", "lean", "learn", "lease", "lid", "life", "limb", "live", "loaf", "long", "lore", "lose", "lot", "love", "luck", "make", "match", "merge", "mess", "met", "mill", "mob", "mode", "mood", "moon", "mop", "mouse", "nag", "name", "near", "neat", "nice", "note", "numb", "pad", "page", "pain", "pass", "pearl", "peg", "perch", "phone", "pick", "pike", "pole", "pool", "puff", "rag", "raid", "rain", "raise", "rat", "reach", "read", "red", "ring", "ripe", "road", "room", "rose", "rot", "rough", "rush", "said", "sail", "search", "seize", "sell", "shack", "shall", "shawl", "sheep", "shirt", "should", "shout", "size", "soap", "soup", "sour", "south", "sub", "such", "sure", "take", "talk", "tape", "team", "tell", "thin", "third", "thought", "thumb", "time", "tip", "tire", "ton", "tool", "tough", "turn", "vine", "voice", "void", "vote", "wag", "walk", "wash", "week", "wheat", "when", "which", "whip", "white", "wife", "wire", "witch", "yearn", "yes", "young", "youth"]
 _TESS_TOP_UP = ("death", "bed", "tail", "dot", "peach", "nail", "bus", "cat")
 
 
