@@ -95,8 +95,13 @@ def run_measured(command: list[str]) -> dict:
     if process.returncode != 0:
         raise SystemExit(f"benchmark worker failed ({' '.join(command[-6:])}):\n{stderr[-3000:]}")
     report = json.loads(stdout.strip().splitlines()[-1])
-    return {"seconds": seconds, "peak_process_mb": peak["process"] / 2**20, "peak_tree_mb": peak["tree"] / 2**20,
-            "processes": peak["processes"], **report}
+    return {
+        "seconds": seconds,
+        "peak_process_mb": peak["process"] / 2**20,
+        "peak_tree_mb": peak["tree"] / 2**20,
+        "processes": peak["processes"],
+        **report,
+    }
 
 
 # ------------------------------------------------------------------ original style
@@ -110,7 +115,7 @@ def _plain_log_mel(samples: np.ndarray, sr: int, spectrogram_config) -> np.ndarr
     mel = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=spectrogram_config.n_mels)
     columns = []
     for start in range(0, len(padded) - n_fft + 1, hop):
-        power = np.abs(np.fft.rfft(padded[start:start + n_fft] * window)) ** 2
+        power = np.abs(np.fft.rfft(padded[start : start + n_fft] * window)) ** 2
         columns.append(mel @ power)
     return librosa.power_to_db(np.array(columns).T, ref=1.0, amin=1e-10, top_db=80.0)
 
@@ -133,7 +138,10 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         try:
             import resampy  # noqa: F401
         except ImportError:
-            res_type, note = "soxr_vhq", "resampy is not installed: kaiser_best replaced by soxr_vhq"
+            res_type, note = (
+                "soxr_vhq",
+                "resampy is not installed: kaiser_best replaced by soxr_vhq",
+            )
 
     def load(path):
         if audio.target_sr:
@@ -141,11 +149,17 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         return librosa.load(path, sr=None)
 
     def scale(y):
-        return y * config.ORIGINAL_SCALE_GAIN if audio.scaling == "original" else y / np.max(np.abs(y))
+        return (
+            y * config.ORIGINAL_SCALE_GAIN if audio.scaling == "original" else y / np.max(np.abs(y))
+        )
 
     def trim(y):
-        return librosa.effects.trim(y, top_db=audio.trim_top_db, frame_length=audio.trim_frame_length,
-                                    hop_length=audio.trim_hop_length)[0]
+        return librosa.effects.trim(
+            y,
+            top_db=audio.trim_top_db,
+            frame_length=audio.trim_frame_length,
+            hop_length=audio.trim_hop_length,
+        )[0]
 
     longest = 0
     for path in paths:  # first pass: the longest trimmed clip (the original padded to it)
@@ -161,7 +175,9 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
         audios.append(y)
         if recipe.spectrogram.kind == "original":
             # float64, as the original's np.log of a float64 power array
-            spectrograms.append(original_spectrogram_reference(y, sr, config=recipe.spectrogram).astype(np.float64))
+            spectrograms.append(
+                original_spectrogram_reference(y, sr, config=recipe.spectrogram).astype(np.float64)
+            )
         else:
             spectrograms.append(_plain_log_mel(y, sr, recipe.spectrogram))
         labels.append(Path(path).stem)
@@ -169,8 +185,12 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
     np.save(Path(out_dir) / "audios.npy", audios)
     np.save(Path(out_dir) / "spectrograms.npy", spectrograms)
     np.save(Path(out_dir) / "labels.npy", labels)
-    return {"ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "note": note,
-            "spectrogram_shape": list(spectrograms.shape), "longest_trimmed": longest}
+    return {
+        "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "note": note,
+        "spectrogram_shape": list(spectrograms.shape),
+        "longest_trimmed": longest,
+    }
 
 
 def ours(manifest_csv: str, recipe_name: str, out_dir: str, n_jobs: int) -> dict:
@@ -179,10 +199,15 @@ def ours(manifest_csv: str, recipe_name: str, out_dir: str, n_jobs: int) -> dict
     from ser_utils import arrays, config
 
     recipe = config.get_recipe(recipe_name, "msp-improv", "full")
-    paths = arrays.generate_arrays(pd.read_csv(manifest_csv), recipe, out_dir, n_jobs=n_jobs, progress=False)
+    paths = arrays.generate_arrays(
+        pd.read_csv(manifest_csv), recipe, out_dir, n_jobs=n_jobs, progress=False
+    )
     shape = np.load(paths.spectrograms, mmap_mode="r").shape
-    return {"ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "spectrogram_shape": list(shape), "note": ""}
+    return {
+        "ru_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "spectrogram_shape": list(shape),
+        "note": "",
+    }
 
 
 # ---------------------------------------------------------------------------- driver
@@ -194,9 +219,15 @@ def _max_difference(original_dir: Path, ours_dir: Path) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder holding MSP-IMPROV/ (default outputs/benchmarks/synthetic-full; made if absent)")
-    parser.add_argument("--limit", type=int, default=None, help="largest N (default: every R+T file)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder holding MSP-IMPROV/ (default outputs/benchmarks/synthetic-full; made if absent)",
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="largest N (default: every R+T file)"
+    )
     parser.add_argument("--recipe", choices=("original", "improved", "both"), default="both")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--worker", choices=("original", "ours"), help=argparse.SUPPRESS)
@@ -206,8 +237,11 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.worker:  # inside a measured subprocess
         recipe = args.recipe
-        report = (original_style(args.manifest, recipe, args.out) if args.worker == "original"
-                  else ours(args.manifest, recipe, args.out, args.n_jobs))
+        report = (
+            original_style(args.manifest, recipe, args.out)
+            if args.worker == "original"
+            else ours(args.manifest, recipe, args.out, args.n_jobs)
+        )
         print(json.dumps(report))
         return 0
 
@@ -224,8 +258,11 @@ def main(argv: list[str] | None = None) -> int:
     largest = min(args.limit or len(rows), len(rows))
     sizes = sorted({max(1, largest // 2), largest})
     recipes = ("original", "improved") if args.recipe == "both" else (args.recipe,)
-    print(f"{len(rows)} R+T files in {root}; N = {', '.join(map(str, sizes))}; full-profile sizes; "
-          f"ours with n_jobs={args.n_jobs}; {os.cpu_count()} CPUs", flush=True)
+    print(
+        f"{len(rows)} R+T files in {root}; N = {', '.join(map(str, sizes))}; full-profile sizes; "
+        f"ours with n_jobs={args.n_jobs}; {os.cpu_count()} CPUs",
+        flush=True,
+    )
 
     results = []
     for recipe in recipes:
@@ -238,41 +275,65 @@ def main(argv: list[str] | None = None) -> int:
                 for worker in ("original", "ours"):
                     out = tmp / worker
                     out.mkdir()
-                    command = [sys.executable, __file__, "--worker", worker, "--recipe", recipe, "--manifest",
-                               str(manifest), "--out", str(out), "--n-jobs", str(args.n_jobs)]
+                    command = [
+                        sys.executable,
+                        __file__,
+                        "--worker",
+                        worker,
+                        "--recipe",
+                        recipe,
+                        "--manifest",
+                        str(manifest),
+                        "--out",
+                        str(out),
+                        "--n-jobs",
+                        str(args.n_jobs),
+                    ]
                     measured[worker] = run_measured(command)
-                difference = _max_difference(tmp / "original", tmp / "ours") if recipe == "original" else None
-            row = {"recipe": recipe, "N": n,
-                   "original s": measured["original"]["seconds"], "ours s": measured["ours"]["seconds"],
-                   "speed-up": measured["original"]["seconds"] / measured["ours"]["seconds"],
-                   "original peak MB": measured["original"]["peak_process_mb"],
-                   "ours peak MB": measured["ours"]["peak_process_mb"],
-                   "ours tree MB": measured["ours"]["peak_tree_mb"],
-                   "ours processes": measured["ours"]["processes"],
-                   "original ru_maxrss MB": measured["original"]["ru_maxrss_mb"],
-                   "ours ru_maxrss MB": measured["ours"]["ru_maxrss_mb"],
-                   "spectrograms": "x".join(map(str, measured["ours"]["spectrogram_shape"])),
-                   "max |diff|": difference}
+                difference = (
+                    _max_difference(tmp / "original", tmp / "ours")
+                    if recipe == "original"
+                    else None
+                )
+            row = {
+                "recipe": recipe,
+                "N": n,
+                "original s": measured["original"]["seconds"],
+                "ours s": measured["ours"]["seconds"],
+                "speed-up": measured["original"]["seconds"] / measured["ours"]["seconds"],
+                "original peak MB": measured["original"]["peak_process_mb"],
+                "ours peak MB": measured["ours"]["peak_process_mb"],
+                "ours tree MB": measured["ours"]["peak_tree_mb"],
+                "ours processes": measured["ours"]["processes"],
+                "original ru_maxrss MB": measured["original"]["ru_maxrss_mb"],
+                "ours ru_maxrss MB": measured["ours"]["ru_maxrss_mb"],
+                "spectrograms": "x".join(map(str, measured["ours"]["spectrogram_shape"])),
+                "max |diff|": difference,
+            }
             results.append(row)
             print(pd.DataFrame([row]).round(2).to_string(index=False), flush=True)
             if measured["original"]["note"]:
                 print(f"  note: {measured['original']['note']}", flush=True)
 
     table = pd.DataFrame(results)
-    print("\nsummary — peak MB: RSS of the largest process (the original's single process; ours: the parent "
-          "or a worker), sampled every 50 ms;\n  ours tree MB: RSS summed over our parent and its workers (shared "
-          "library pages counted once per process); max |diff|: original spectrograms, original style vs ours")
+    print(
+        "\nsummary — peak MB: RSS of the largest process (the original's single process; ours: the parent "
+        "or a worker), sampled every 50 ms;\n  ours tree MB: RSS summed over our parent and its workers (shared "
+        "library pages counted once per process); max |diff|: original spectrograms, original style vs ours"
+    )
     print(table.round(2).to_string(index=False))
     for recipe, target in (("original", 1.8), ("improved", 10.0)):
         part = table[table["recipe"] == recipe]
         if len(part):
             speed = part["speed-up"].iloc[-1]
-            print(f"{recipe}: speed-up {speed:.2f}x at N={part['N'].iloc[-1]} (target >= {target}x: "
-                  f"{'met' if speed >= target else 'NOT met'}); ours peak {part['ours peak MB'].max():.0f} MB per "
-                  f"process (target <= 600 MB: {'met' if part['ours peak MB'].max() <= 600 else 'NOT met'}), "
-                  f"{part['ours tree MB'].max():.0f} MB over its {part['ours processes'].max()} processes; original peak "
-                  f"{' -> '.join(f'{v:.0f}' for v in part['original peak MB'])} MB over N = "
-                  f"{' -> '.join(map(str, part['N']))}")
+            print(
+                f"{recipe}: speed-up {speed:.2f}x at N={part['N'].iloc[-1]} (target >= {target}x: "
+                f"{'met' if speed >= target else 'NOT met'}); ours peak {part['ours peak MB'].max():.0f} MB per "
+                f"process (target <= 600 MB: {'met' if part['ours peak MB'].max() <= 600 else 'NOT met'}), "
+                f"{part['ours tree MB'].max():.0f} MB over its {part['ours processes'].max()} processes; original peak "
+                f"{' -> '.join(f'{v:.0f}' for v in part['original peak MB'])} MB over N = "
+                f"{' -> '.join(map(str, part['N']))}"
+            )
     return 0
 
 

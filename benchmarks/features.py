@@ -85,20 +85,30 @@ def prepare(data: Path, work: Path, *, limit: int | None, n_jobs: int) -> dict:
     if limit:
         manifest = manifest.iloc[:limit].reset_index(drop=True)
     recipe = config.original_recipe("msp-improv", "full")
-    index = {"paths": list(map(str, manifest["path"])), "recipe": recipe.to_dict(),
-             "identity": [[os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in manifest["path"]]}
+    index = {
+        "paths": list(map(str, manifest["path"])),
+        "recipe": recipe.to_dict(),
+        "identity": [[os.stat(p).st_size, os.stat(p).st_mtime_ns] for p in manifest["path"]],
+    }
     work.mkdir(parents=True, exist_ok=True)
     index_path, audio_path = work / "audio.json", work / "audio.npy"
-    if index_path.exists() and audio_path.exists() and json.loads(index_path.read_text())["index"] == index:
+    if (
+        index_path.exists()
+        and audio_path.exists()
+        and json.loads(index_path.read_text())["index"] == index
+    ):
         print(f"preprocessed clips: {audio_path} (reused)", flush=True)
         return json.loads(index_path.read_text())
     index_path.unlink(missing_ok=True)
-    clips = np.lib.format.open_memmap(audio_path, mode="w+", dtype=np.float32,
-                                      shape=(len(manifest), recipe.audio.target_length))
+    clips = np.lib.format.open_memmap(
+        audio_path, mode="w+", dtype=np.float32, shape=(len(manifest), recipe.audio.target_length)
+    )
     rates = []
     jobs = (joblib.delayed(audio.load_and_preprocess)(p, recipe.audio) for p in manifest["path"])
     results = joblib.Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    for i, (samples, sr) in enumerate(tqdm(results, total=len(manifest), desc="preprocess (original recipe)")):
+    for i, (samples, sr) in enumerate(
+        tqdm(results, total=len(manifest), desc="preprocess (original recipe)")
+    ):
         clips[i] = samples
         rates.append(sr)
     clips.flush()
@@ -128,30 +138,53 @@ def run_variant(variant: str, work: Path, *, n_jobs: int) -> dict:
     if variant == "original":
         out = None
         for i in range(len(paths)):
-            vector = original_features(np.asarray(clips[i]), sr, hop)  # as features.flatten_frames orders it
+            vector = original_features(
+                np.asarray(clips[i]), sr, hop
+            )  # as features.flatten_frames orders it
             if out is None:
                 out = np.empty((len(paths), vector.size), dtype=np.float32)
             out[i] = vector
     else:
         loader = features.PreloadedAudio(clips, sr, paths)
-        out, info = features.extract_features(paths, "frames", recipe=recipe, n_jobs=n_jobs, cache_dir=cache_dir,
-                                              progress=False, audio_loader=loader, return_info=True)
+        out, info = features.extract_features(
+            paths,
+            "frames",
+            recipe=recipe,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            progress=False,
+            audio_loader=loader,
+            return_info=True,
+        )
     seconds = time.perf_counter() - start
-    workers = [peak for peak in map(_peak_rss_mib, _children()) if peak] if variant == "cold" else []
+    workers = (
+        [peak for peak in map(_peak_rss_mib, _children()) if peak] if variant == "cold" else []
+    )
     np.save(work / f"{variant}.npy", out)
-    return {"variant": variant, "seconds": seconds, "files": len(paths), "shape": list(out.shape),
-            "peak_rss_mib": _peak_rss_mib(), "worker_peak_rss_mib": max(workers, default=None),
-            "hits": info.hits if info else None, "misses": info.misses if info else None}
+    return {
+        "variant": variant,
+        "seconds": seconds,
+        "files": len(paths),
+        "shape": list(out.shape),
+        "peak_rss_mib": _peak_rss_mib(),
+        "worker_peak_rss_mib": max(workers, default=None),
+        "hits": info.hits if info else None,
+        "misses": info.misses if info else None,
+    }
 
 
 def original_features(y: np.ndarray, sr: int, hop: int) -> np.ndarray:
     """The original's four plain librosa calls, (34, frames) flattened."""
     import librosa
 
-    return np.vstack([librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=hop),
-                      librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop),
-                      librosa.feature.rms(y=y, hop_length=hop),
-                      librosa.feature.zero_crossing_rate(y, hop_length=hop)]).reshape(-1)
+    return np.vstack(
+        [
+            librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=hop),
+            librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop),
+            librosa.feature.rms(y=y, hop_length=hop),
+            librosa.feature.zero_crossing_rate(y, hop_length=hop),
+        ]
+    ).reshape(-1)
 
 
 def reference_noise(work: Path, description: dict, row: int, cold: np.ndarray) -> dict:
@@ -165,12 +198,25 @@ def reference_noise(work: Path, description: dict, row: int, cold: np.ndarray) -
     with threadpool_limits(limits=1):
         single = original_features(y, description["sr"], hop)
     threads = max((pool["num_threads"] for pool in threadpool_info()), default=1)
-    return {"row": row, "threads": threads, "original_vs_itself": float(np.max(np.abs(default - single))),
-            "single_thread_vs_cold": float(np.max(np.abs(single - cold[row])))}
+    return {
+        "row": row,
+        "threads": threads,
+        "original_vs_itself": float(np.max(np.abs(default - single))),
+        "single_thread_vs_cold": float(np.max(np.abs(single - cold[row]))),
+    }
 
 
 def run_in_subprocess(variant: str, work: Path, *, n_jobs: int) -> dict:
-    command = [sys.executable, __file__, "--variant", variant, "--work", str(work), "--n-jobs", str(n_jobs)]
+    command = [
+        sys.executable,
+        __file__,
+        "--variant",
+        variant,
+        "--work",
+        str(work),
+        "--n-jobs",
+        str(n_jobs),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"variant {variant} failed:\n{result.stderr[-3000:]}")
@@ -179,11 +225,21 @@ def run_in_subprocess(variant: str, work: Path, *, n_jobs: int) -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=None,
-                        help="folder for the synthetic full-size corpora (default <work>/data)")
-    parser.add_argument("--work", type=Path, default=None, help=f"working folder (default {default_work_dir()})")
-    parser.add_argument("--limit", type=int, default=None, help="use the first N R + T files (quick run)")
-    parser.add_argument("--n-jobs", type=int, default=2, help="workers of ser_utils (and of the preprocessing)")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="folder for the synthetic full-size corpora (default <work>/data)",
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help=f"working folder (default {default_work_dir()})"
+    )
+    parser.add_argument(
+        "--limit", type=int, default=None, help="use the first N R + T files (quick run)"
+    )
+    parser.add_argument(
+        "--n-jobs", type=int, default=2, help="workers of ser_utils (and of the preprocessing)"
+    )
     parser.add_argument("--variant", choices=VARIANTS, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     work = (args.work or default_work_dir()).resolve()
@@ -191,7 +247,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_variant(args.variant, work, n_jobs=args.n_jobs)))
         return 0
 
-    description = prepare((args.data or work / "data").resolve(), work, limit=args.limit, n_jobs=args.n_jobs)
+    description = prepare(
+        (args.data or work / "data").resolve(), work, limit=args.limit, n_jobs=args.n_jobs
+    )
     shutil.rmtree(work / "cache", ignore_errors=True)  # (b) starts from an empty cache
     rows = {}
     for variant in VARIANTS:
@@ -199,31 +257,57 @@ def main(argv: list[str] | None = None) -> int:
         rows[variant] = run_in_subprocess(variant, work, n_jobs=args.n_jobs)
     original, cold, warm = (np.load(work / f"{v}.npy", mmap_mode="r") for v in VARIANTS)
     difference = float(np.max(np.abs(original - cold)))
-    noise = reference_noise(work, description, int(np.argmax(np.max(np.abs(original - cold), axis=1))), cold)
+    noise = reference_noise(
+        work, description, int(np.argmax(np.max(np.abs(original - cold), axis=1))), cold
+    )
     if not np.array_equal(cold, warm):
         raise SystemExit("the warm run returned other features than the cold run")
-    ratios = {"cold": rows["original"]["seconds"] / rows["cold"]["seconds"],
-              "warm": rows["original"]["seconds"] / rows["warm"]["seconds"]}
-    print(f"\n{description['n']} R + T clips of {config.MSP_IMPROV_ORIGINAL_LENGTH} samples at {description['sr']} Hz, "
-          f"hop {config.MSP_IMPROV_ORIGINAL_HOP} -> {rows['original']['shape'][1]} values each; "
-          f"{os.cpu_count()} CPUs, ser_utils n_jobs={args.n_jobs}")
-    print(f"{'variant':<34}{'wall s':>9}{'files/s':>9}{'peak RSS MiB':>14}{'worker MiB':>12}{'speed-up':>10}")
-    labels = {"original": "(a) original loop, 4 librosa calls", "cold": "(b) ser_utils, cold cache",
-              "warm": "(c) ser_utils, warm cache"}
+    ratios = {
+        "cold": rows["original"]["seconds"] / rows["cold"]["seconds"],
+        "warm": rows["original"]["seconds"] / rows["warm"]["seconds"],
+    }
+    print(
+        f"\n{description['n']} R + T clips of {config.MSP_IMPROV_ORIGINAL_LENGTH} samples at {description['sr']} Hz, "
+        f"hop {config.MSP_IMPROV_ORIGINAL_HOP} -> {rows['original']['shape'][1]} values each; "
+        f"{os.cpu_count()} CPUs, ser_utils n_jobs={args.n_jobs}"
+    )
+    print(
+        f"{'variant':<34}{'wall s':>9}{'files/s':>9}{'peak RSS MiB':>14}{'worker MiB':>12}{'speed-up':>10}"
+    )
+    labels = {
+        "original": "(a) original loop, 4 librosa calls",
+        "cold": "(b) ser_utils, cold cache",
+        "warm": "(c) ser_utils, warm cache",
+    }
     for variant in VARIANTS:
         row = rows[variant]
         worker = f"{row['worker_peak_rss_mib']:.0f}" if row["worker_peak_rss_mib"] else "–"
         ratio = f"{ratios[variant]:.1f}×" if variant in ratios else "1.0×"
-        print(f"{labels[variant]:<34}{row['seconds']:>9.2f}{row['files'] / row['seconds']:>9.1f}"
-              f"{row['peak_rss_mib']:>14.0f}{worker:>12}{ratio:>10}")
-    print(f"max |(a) − (b)| = {difference:.2e} (target ≤ 1e-4); cache: cold {rows['cold']['misses']} computed, "
-          f"warm {rows['warm']['hits']} hits")
-    print(f"float32 noise floor, on the clip that differs most: the original calls with 1 BLAS thread instead of "
-          f"{noise['threads']} differ from (a) by {noise['original_vs_itself']:.2e}, from (b) by "
-          f"{noise['single_thread_vs_cold']:.2e}")
-    write_json({"rows": rows, "ratios": ratios, "max_abs_difference": difference, "noise_floor": noise,
-                "n_jobs": args.n_jobs,
-                "cpus": os.cpu_count(), "files": description["n"]}, work / "results.json")
+        print(
+            f"{labels[variant]:<34}{row['seconds']:>9.2f}{row['files'] / row['seconds']:>9.1f}"
+            f"{row['peak_rss_mib']:>14.0f}{worker:>12}{ratio:>10}"
+        )
+    print(
+        f"max |(a) − (b)| = {difference:.2e} (target ≤ 1e-4); cache: cold {rows['cold']['misses']} computed, "
+        f"warm {rows['warm']['hits']} hits"
+    )
+    print(
+        f"float32 noise floor, on the clip that differs most: the original calls with 1 BLAS thread instead of "
+        f"{noise['threads']} differ from (a) by {noise['original_vs_itself']:.2e}, from (b) by "
+        f"{noise['single_thread_vs_cold']:.2e}"
+    )
+    write_json(
+        {
+            "rows": rows,
+            "ratios": ratios,
+            "max_abs_difference": difference,
+            "noise_floor": noise,
+            "n_jobs": args.n_jobs,
+            "cpus": os.cpu_count(),
+            "files": description["n"],
+        },
+        work / "results.json",
+    )
     shutil.rmtree(work / "cache", ignore_errors=True)
     for variant in VARIANTS:
         (work / f"{variant}.npy").unlink(missing_ok=True)

@@ -37,8 +37,13 @@ def make_bundle(recipe_name: str, profile: str, folder: Path) -> Path:
     set_global_seed(0)
     shape = spectrogram_shape(recipe.audio.target_length, rate, recipe.spectrogram)
     model = build_model(recipe.model, (*shape, 1), len(config.FOUR_CLASSES))
-    return save_bundle(folder / f"{recipe_name}-{profile}", model, labels=config.FOUR_CLASSES, recipe=recipe,
-                       extra={"sample_rate": rate})
+    return save_bundle(
+        folder / f"{recipe_name}-{profile}",
+        model,
+        labels=config.FOUR_CLASSES,
+        recipe=recipe,
+        extra={"sample_rate": rate},
+    )
 
 
 def make_clip(folder: Path, seconds: float = 5.0) -> Path:
@@ -75,8 +80,11 @@ def warm_latency(bundle_dir: Path, clip: Path, repeats: int) -> tuple[float, flo
 
 def cold_latency(bundle_dir: Path, clip: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "ser_utils.cli", "predict", str(bundle_dir), str(clip)], check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "ser_utils.cli", "predict", str(bundle_dir), str(clip)],
+        check=True,
+        capture_output=True,
+    )
     return time.perf_counter() - start
 
 
@@ -88,9 +96,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         clip = make_clip(folder)
-        print(f"clip: {sf.info(str(clip)).duration:.2f} s at {sf.info(str(clip)).samplerate} Hz; "
-              f"profile {args.profile}; {os.cpu_count()} CPU cores")
-        print(f"{'recipe':<10}{'parameters':>12}{'warm median ms':>16}{'warm min ms':>13}{'cold s':>9}  target warm <= 100 ms")
+        print(
+            f"clip: {sf.info(str(clip)).duration:.2f} s at {sf.info(str(clip)).samplerate} Hz; "
+            f"profile {args.profile}; {os.cpu_count()} CPU cores"
+        )
+        print(
+            f"{'recipe':<10}{'parameters':>12}{'warm median ms':>16}{'warm min ms':>13}{'cold s':>9}  target warm <= 100 ms"
+        )
         for name in config.RECIPES:
             bundle_dir = make_bundle(name, args.profile, folder)
             from ser_utils.training import load_bundle
@@ -99,7 +111,9 @@ def main() -> None:
             median, best = warm_latency(bundle_dir, clip, args.repeats)
             cold = cold_latency(bundle_dir, clip)
             verdict = "met" if median <= 0.1 else "missed"
-            print(f"{name:<10}{parameters:>12,}{median * 1000:>16.1f}{best * 1000:>13.1f}{cold:>9.2f}  {verdict}")
+            print(
+                f"{name:<10}{parameters:>12,}{median * 1000:>16.1f}{best * 1000:>13.1f}{cold:>9.2f}  {verdict}"
+            )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,9 @@ RECIPES: tuple[str, ...] = ("original", "improved")
 
 def input_shape(recipe: config.Recipe) -> tuple[int, int]:
     """(frequency bins, frames) of the recipe's spectrograms, from its clip length and sample rate."""
-    rate = recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE  # the original code assumes 44.1 kHz
+    rate = (
+        recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE
+    )  # the original code assumes 44.1 kHz
     return spectrogram_shape(recipe.audio.target_length, rate, recipe.spectrogram)
 
 
@@ -48,14 +50,16 @@ def write_arrays(directory: Path, shape: tuple[int, int], *, n: int, seed: int) 
     path = directory / "spectrograms.npy"
     array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(n, *shape))
     for start in range(0, n, 16):  # in slices: the full original arrays are large
-        chunk = array[start:start + 16]
+        chunk = array[start : start + 16]
         chunk[:] = rng.normal(-40.0, 10.0, size=chunk.shape)
     array.flush()
     del array
     return np.load(path, mmap_mode="r")
 
 
-def time_training(recipe_name: str, *, profile: str, n: int, epochs: int, directory: Path, seed: int = 0) -> dict:
+def time_training(
+    recipe_name: str, *, profile: str, n: int, epochs: int, directory: Path, seed: int = 0
+) -> dict:
     """Train the recipe's model with :func:`ser_utils.training.train_model` for ``1 + epochs``
     epochs on memmapped random arrays; the seconds of every epoch after the first."""
     import keras
@@ -75,46 +79,79 @@ def time_training(recipe_name: str, *, profile: str, n: int, epochs: int, direct
     start: list[float] = []
     timer = keras.callbacks.LambdaCallback(
         on_epoch_begin=lambda epoch, logs: start.append(time.perf_counter()),
-        on_epoch_end=lambda epoch, logs: seconds.append(time.perf_counter() - start[-1]))
+        on_epoch_end=lambda epoch, logs: seconds.append(time.perf_counter() - start[-1]),
+    )
     keras.backend.clear_session()
-    model, history = training.train_model(recipe.model, x, y, labels=config.FOUR_CLASSES, config=training_config,
-                                          groups=speakers, callbacks=[timer], progress=False)
+    model, history = training.train_model(
+        recipe.model,
+        x,
+        y,
+        labels=config.FOUR_CLASSES,
+        config=training_config,
+        groups=speakers,
+        callbacks=[timer],
+        progress=False,
+    )
     timed = seconds[1:]
     n_train = n - len(training.validation_split(y, groups=speakers, config=training_config)[1])
-    return {"recipe": recipe_name, "model": model.name, "input": "×".join(map(str, shape)),
-            "parameters": int(model.count_params()), "mean": float(np.mean(timed)), "best": float(np.min(timed)),
-            "n_train": n_train, "validation": "val_loss" in history}
+    return {
+        "recipe": recipe_name,
+        "model": model.name,
+        "input": "×".join(map(str, shape)),
+        "parameters": int(model.count_params()),
+        "mean": float(np.mean(timed)),
+        "best": float(np.min(timed)),
+        "n_train": n_train,
+        "validation": "val_loss" in history,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--profile", choices=config.PROFILES, default="full",
-                        help="full: the real input shapes and models; smoke: the tiny CI ones")
+    parser.add_argument(
+        "--profile",
+        choices=config.PROFILES,
+        default="full",
+        help="full: the real input shapes and models; smoke: the tiny CI ones",
+    )
     parser.add_argument("--n", type=int, default=80, help="examples (training + validation)")
-    parser.add_argument("--epochs", type=int, default=2, help="timed epochs per recipe (after one untimed)")
+    parser.add_argument(
+        "--epochs", type=int, default=2, help="timed epochs per recipe (after one untimed)"
+    )
     args = parser.parse_args(argv)
 
     import tensorflow as tf
 
     devices = ", ".join(device.device_type for device in tf.config.list_logical_devices()) or "CPU"
-    print(f"profile {args.profile}: {args.n} examples, {args.epochs} timed epoch(s) after 1 untimed, devices "
-          f"{devices}, {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})", flush=True)
+    print(
+        f"profile {args.profile}: {args.n} examples, {args.epochs} timed epoch(s) after 1 untimed, devices "
+        f"{devices}, {os.cpu_count()} CPU cores ({platform.processor() or platform.machine()})",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="training-benchmark-") as folder:
-        rows = [time_training(name, profile=args.profile, n=args.n, epochs=args.epochs, directory=Path(folder))
-                for name in RECIPES]
+        rows = [
+            time_training(
+                name, profile=args.profile, n=args.n, epochs=args.epochs, directory=Path(folder)
+            )
+            for name in RECIPES
+        ]
 
     header = f"{'recipe':<10}{'model':<20}{'input':>10}{'parameters':>13}{'s/epoch':>9}{'best':>7}{'ms/example':>12}"
     print(header)
     print("-" * len(header))
     for row in rows:
-        print(f"{row['recipe']:<10}{row['model']:<20}{row['input']:>10}{row['parameters']:>13,}{row['mean']:>9.2f}"
-              f"{row['best']:>7.2f}{1000 * row['mean'] / row['n_train']:>12.1f}")
+        print(
+            f"{row['recipe']:<10}{row['model']:<20}{row['input']:>10}{row['parameters']:>13,}{row['mean']:>9.2f}"
+            f"{row['best']:>7.2f}{1000 * row['mean'] / row['n_train']:>12.1f}"
+        )
     original_row, improved_row = rows
-    print(f"original / improved: {original_row['mean'] / improved_row['mean']:.1f}× time per epoch "
-          f"(best epochs: {original_row['best'] / improved_row['best']:.1f}×), "
-          f"{original_row['parameters'] / improved_row['parameters']:.1f}× parameters; "
-          f"{original_row['n_train']} training examples per epoch, validation "
-          f"{'on' if original_row['validation'] and improved_row['validation'] else 'off'}")
+    print(
+        f"original / improved: {original_row['mean'] / improved_row['mean']:.1f}× time per epoch "
+        f"(best epochs: {original_row['best'] / improved_row['best']:.1f}×), "
+        f"{original_row['parameters'] / improved_row['parameters']:.1f}× parameters; "
+        f"{original_row['n_train']} training examples per epoch, validation "
+        f"{'on' if original_row['validation'] and improved_row['validation'] else 'off'}"
+    )
     return 0
 
 

@@ -33,7 +33,11 @@ def small_manifest(msp_manifest):
     rows = msp_manifest[msp_manifest["recording_type"].isin(["R", "T"])]
     unusual = rows[~rows["label"].isin(config.FOUR_CLASSES)].head(2)
     others = msp_manifest[~msp_manifest["recording_type"].isin(["R", "T"])].head(3)
-    return pd.concat([rows.head(18), unusual, others]).sort_values("utterance_id").reset_index(drop=True)
+    return (
+        pd.concat([rows.head(18), unusual, others])
+        .sort_values("utterance_id")
+        .reset_index(drop=True)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -44,27 +48,39 @@ def complete(tmp_path_factory, small_manifest, recipe):
     return out
 
 
-def test_arrays_hold_every_r_and_t_file_row_aligned_with_the_metadata(complete, small_manifest, recipe):
+def test_arrays_hold_every_r_and_t_file_row_aligned_with_the_metadata(
+    complete, small_manifest, recipe
+):
     spectrograms, labels, metadata = arrays.load_arrays(complete)
-    expected = small_manifest[small_manifest["recording_type"].isin(config.ORIGINAL_RECORDING_TYPES)]
-    assert metadata["utterance_id"].tolist() == original_order(expected)["utterance_id"].tolist()  # the walk order
+    expected = small_manifest[
+        small_manifest["recording_type"].isin(config.ORIGINAL_RECORDING_TYPES)
+    ]
+    assert (
+        metadata["utterance_id"].tolist() == original_order(expected)["utterance_id"].tolist()
+    )  # the walk order
     assert spectrograms.shape == (len(expected), 442, 99) and spectrograms.dtype == np.float32
     assert isinstance(spectrograms, np.memmap)
     assert labels.dtype.kind == "U" and labels.tolist() == metadata["label"].tolist()
-    assert set(labels) - set(config.FOUR_CLASSES), "the original arrays keep 'other' / 'no_agreement' labels"
+    assert set(labels) - set(config.FOUR_CLASSES), (
+        "the original arrays keep 'other' / 'no_agreement' labels"
+    )
     audio = np.load(complete / "audio.npy", mmap_mode="r")
     assert audio.shape == (len(expected), recipe.audio.target_length)
     paths = dict(zip(small_manifest["utterance_id"], small_manifest["path"]))
     for row in (0, len(metadata) // 2, len(metadata) - 1):  # recomputed from the wav, row by row
         samples, sr = load_and_preprocess(paths[metadata.at[row, "utterance_id"]], recipe.audio)
         np.testing.assert_array_equal(audio[row], samples)
-        np.testing.assert_array_equal(spectrograms[row], spectrogram(samples, sr, recipe.spectrogram))
+        np.testing.assert_array_equal(
+            spectrograms[row], spectrogram(samples, sr, recipe.spectrogram)
+        )
     info = json.loads((complete / "arrays.json").read_text())
     assert info["n"] == len(metadata) and info["sample_rate"] == 44_100 and info["skipped"] == []
     assert not (complete / ".partial").exists()
 
 
-def test_an_interrupted_run_resumes_and_ends_byte_identical(tmp_path, monkeypatch, complete, small_manifest, recipe):
+def test_an_interrupted_run_resumes_and_ends_byte_identical(
+    tmp_path, monkeypatch, complete, small_manifest, recipe
+):
     out = tmp_path / "resumed"
     real = arrays._process_file
     calls = {"n": 0}
@@ -112,10 +128,17 @@ def test_a_different_recipe_regenerates(tmp_path, small_manifest, recipe):
 
 @pytest.fixture()
 def manifest_with_silent_file(tmp_path, small_manifest):
-    silent = write_tone(tmp_path / "MSP-IMPROV-S01A-F01-R-FF99.wav", seconds=2.0, sr=44_100, amplitude=0.0)
-    row = small_manifest[small_manifest["recording_type"] == "R"].iloc[[0]].assign(
-        path=str(silent), utterance_id="MSP-IMPROV-S01A-F01-R-FF99")
-    return pd.concat([small_manifest.head(4), row]).sort_values("utterance_id").reset_index(drop=True), silent
+    silent = write_tone(
+        tmp_path / "MSP-IMPROV-S01A-F01-R-FF99.wav", seconds=2.0, sr=44_100, amplitude=0.0
+    )
+    row = (
+        small_manifest[small_manifest["recording_type"] == "R"]
+        .iloc[[0]]
+        .assign(path=str(silent), utterance_id="MSP-IMPROV-S01A-F01-R-FF99")
+    )
+    return pd.concat([small_manifest.head(4), row]).sort_values("utterance_id").reset_index(
+        drop=True
+    ), silent
 
 
 def test_a_silent_file_stops_the_run_with_its_name(tmp_path, manifest_with_silent_file, recipe):
@@ -125,17 +148,24 @@ def test_a_silent_file_stops_the_run_with_its_name(tmp_path, manifest_with_silen
     assert "\n" not in str(error.value)
 
 
-def test_skipping_bad_files_leaves_them_out_and_lists_them(tmp_path, manifest_with_silent_file, recipe):
+def test_skipping_bad_files_leaves_them_out_and_lists_them(
+    tmp_path, manifest_with_silent_file, recipe
+):
     manifest, silent = manifest_with_silent_file
     out = tmp_path / "out"
-    arrays.generate_arrays(manifest, recipe, out, n_jobs=1, progress=False, on_error="skip", chunk_size=2)
+    arrays.generate_arrays(
+        manifest, recipe, out, n_jobs=1, progress=False, on_error="skip", chunk_size=2
+    )
     spectrograms, labels, metadata = arrays.load_arrays(out)
     selected = evaluation.select_files(manifest)
     assert len(metadata) == len(spectrograms) == len(labels) == len(selected) - 1
     assert silent.stem not in set(metadata["utterance_id"])
     skipped = json.loads((out / "arrays.json").read_text())["skipped"]
     assert [entry["utterance_id"] for entry in skipped] == [silent.stem]
-    assert np.all(np.isfinite(spectrograms)) and spectrograms.reshape(len(spectrograms), -1).std(axis=1).min() > 0
+    assert (
+        np.all(np.isfinite(spectrograms))
+        and spectrograms.reshape(len(spectrograms), -1).std(axis=1).min() > 0
+    )
 
 
 def test_load_arrays_without_arrays_names_the_fix(tmp_path):
@@ -144,7 +174,9 @@ def test_load_arrays_without_arrays_names_the_fix(tmp_path):
 
 
 def test_cli_missing_corpus_exits_2_with_one_line(tmp_path, capsys):
-    status = main(["arrays", "msp-improv", str(tmp_path / "missing"), "--out", str(tmp_path / "out")])
+    status = main(
+        ["arrays", "msp-improv", str(tmp_path / "missing"), "--out", str(tmp_path / "out")]
+    )
     error = capsys.readouterr().err.strip()
     assert status == 2
     assert error.startswith("error: ") and "not found" in error and "\n" not in error
@@ -152,8 +184,19 @@ def test_cli_missing_corpus_exits_2_with_one_line(tmp_path, capsys):
 
 
 def test_cli_writes_the_arrays(tmp_path, msp_root, capsys):
-    status = main(["arrays", "msp-improv", str(msp_root), "--recipe", "improved", "--out", str(tmp_path / "a"),
-                   "--n-jobs", "2"])
+    status = main(
+        [
+            "arrays",
+            "msp-improv",
+            str(msp_root),
+            "--recipe",
+            "improved",
+            "--out",
+            str(tmp_path / "a"),
+            "--n-jobs",
+            "2",
+        ]
+    )
     assert status == 0
     assert "spectrograms (" in capsys.readouterr().out
     spectrograms, labels, metadata = arrays.load_arrays(tmp_path / "a")

@@ -16,17 +16,42 @@ from ser_utils.cli import main
 def trained_run(tmp_path_factory, msp_root):
     """One `ser train` of the improved recipe in the smoke profile: 1 epoch, LOSO fold 1 only."""
     out = tmp_path_factory.mktemp("run")
-    status = main(["train", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "loso",
-                   "--folds", "1", "--epochs", "1", "--profile", "smoke", "--arrays", str(out / "arrays"),
-                   "--out", str(out / "improved")])
+    status = main(
+        [
+            "train",
+            "msp-improv",
+            str(msp_root),
+            "--recipe",
+            "improved",
+            "--protocol",
+            "loso",
+            "--folds",
+            "1",
+            "--epochs",
+            "1",
+            "--profile",
+            "smoke",
+            "--arrays",
+            str(out / "arrays"),
+            "--out",
+            str(out / "improved"),
+        ]
+    )
     assert status == 0
     return out / "improved"
 
 
 def test_train_writes_a_complete_run_directory(trained_run):
     names = {p.name for p in trained_run.iterdir()}
-    assert {"config.json", "metrics.json", "metrics.csv", "confusion.png", "learning_curves.png", "report.md",
-            "model"} <= names
+    assert {
+        "config.json",
+        "metrics.json",
+        "metrics.csv",
+        "confusion.png",
+        "learning_curves.png",
+        "report.md",
+        "model",
+    } <= names
     metrics = json.loads((trained_run / "metrics.json").read_text())
     assert metrics["protocol"] == "loso" and len(metrics["folds"]) == 1
     assert 0.0 <= metrics["ua"] <= 1.0 and metrics["labels"] == list(config.FOUR_CLASSES)
@@ -42,7 +67,14 @@ def test_train_writes_a_complete_run_directory(trained_run):
 def test_run_directory_holds_every_test_prediction(trained_run, msp_manifest):
     predictions = pd.read_csv(trained_run / "predictions.csv")
     probabilities = [f"p_{label}" for label in config.FOUR_CLASSES]
-    assert list(predictions.columns) == ["utterance_id", "fold", "split", "true", "predicted", *probabilities]
+    assert list(predictions.columns) == [
+        "utterance_id",
+        "fold",
+        "split",
+        "true",
+        "predicted",
+        *probabilities,
+    ]
     fold = json.loads((trained_run / "metrics.json").read_text())["folds"][0]
     assert len(predictions) == fold["n_test"] and set(predictions["split"]) == {"test"}
     # the held-out session's utterances, with their true labels
@@ -65,28 +97,74 @@ def test_the_trained_bundle_predicts_new_audio(trained_run, msp_manifest, capsys
 
 
 def test_evaluate_writes_metrics_without_a_bundle(tmp_path, trained_run, msp_root):
-    status = main(["evaluate", "msp-improv", str(msp_root), "--recipe", "improved", "--protocol", "original-4fold",
-                   "--folds", "2", "--epochs", "1", "--profile", "smoke", "--arrays", str(trained_run.parent / "arrays"),
-                   "--seeds", "3", "4", "--out", str(tmp_path / "evaluation")])
+    status = main(
+        [
+            "evaluate",
+            "msp-improv",
+            str(msp_root),
+            "--recipe",
+            "improved",
+            "--protocol",
+            "original-4fold",
+            "--folds",
+            "2",
+            "--epochs",
+            "1",
+            "--profile",
+            "smoke",
+            "--arrays",
+            str(trained_run.parent / "arrays"),
+            "--seeds",
+            "3",
+            "4",
+            "--out",
+            str(tmp_path / "evaluation"),
+        ]
+    )
     assert status == 0
     assert not (tmp_path / "evaluation" / "model").exists()
-    assert json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"] == "original-4fold"
+    assert (
+        json.loads((tmp_path / "evaluation" / "metrics.json").read_text())["protocol"]
+        == "original-4fold"
+    )
     assert (tmp_path / "evaluation" / "predictions.csv").is_file()
     composition = pd.read_csv(tmp_path / "evaluation" / "fold_composition.csv", index_col="fold")
-    assert list(composition.index) == [1, 2, 3, 4] and "test_speakers_in_training" in composition.columns
+    assert (
+        list(composition.index) == [1, 2, 3, 4]
+        and "test_speakers_in_training" in composition.columns
+    )
     report = (tmp_path / "evaluation" / "report.md").read_text()
-    assert "## What the folds test" in report and "### original-4fold" in report and "### loso" in report
+    assert (
+        "## What the folds test" in report
+        and "### original-4fold" in report
+        and "### loso" in report
+    )
     metrics = json.loads((tmp_path / "evaluation" / "metrics.json").read_text())
     assert [(f["training_seed"], f["fold"]) for f in metrics["folds"]] == [(3, 1), (4, 1)]
-    assert json.loads((tmp_path / "evaluation" / "config.json").read_text())["training_seeds"] == [3, 4]
+    assert json.loads((tmp_path / "evaluation" / "config.json").read_text())["training_seeds"] == [
+        3,
+        4,
+    ]
     assert "### Over 2 training seeds" in report
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["evaluate", "msp-improv", "{root}", "--protocol", "kfold", "--out", "{tmp}/x"], "unknown protocol 'kfold'"),
-    (["train", "msp-improv", "{tmp}/nowhere", "--out", "{tmp}/x"], "MSP-IMPROV folder not found"),
-    (["train", "msp-improv", "{root}", "--epochs", "0", "--out", "{tmp}/x"], "--epochs must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["evaluate", "msp-improv", "{root}", "--protocol", "kfold", "--out", "{tmp}/x"],
+            "unknown protocol 'kfold'",
+        ),
+        (
+            ["train", "msp-improv", "{tmp}/nowhere", "--out", "{tmp}/x"],
+            "MSP-IMPROV folder not found",
+        ),
+        (
+            ["train", "msp-improv", "{root}", "--epochs", "0", "--out", "{tmp}/x"],
+            "--epochs must be at least 1",
+        ),
+    ],
+)
 def test_deep_command_errors_are_one_line(capsys, tmp_path, msp_root, argv, message):
     assert main([a.format(root=msp_root, tmp=tmp_path) for a in argv]) == 2
     err = capsys.readouterr().err

@@ -47,17 +47,37 @@ CPU_TARGETS = ("", "znver3", "generic")
 def test_librosa_kernels_compile_and_run_for_this_cpu_zen3_and_generic_x86(tmp_path):
     processes = {}
     for cpu in CPU_TARGETS:  # all at once: compiling is most of the time
-        env = {key: value for key, value in os.environ.items() if key not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")}
-        env.update({"NUMBA_CACHE_DIR": str(tmp_path / (cpu or "host"))}, **({"NUMBA_CPU_NAME": cpu} if cpu else {}))
-        processes[cpu] = subprocess.Popen([sys.executable, "-c", KERNELS], env=env, text=True,
-                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    results = {cpu: (process, *process.communicate(timeout=600)) for cpu, process in processes.items()}
-    failed = {cpu or "host": f"exit {p.returncode}: {err[-1500:]}" for cpu, (p, out, err) in results.items()
-              if p.returncode not in (0, -signal.SIGILL) or (p.returncode == 0 and "kernels ok" not in out)}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if key not in ("NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES")
+        }
+        env.update(
+            {"NUMBA_CACHE_DIR": str(tmp_path / (cpu or "host"))},
+            **({"NUMBA_CPU_NAME": cpu} if cpu else {}),
+        )
+        processes[cpu] = subprocess.Popen(
+            [sys.executable, "-c", KERNELS],
+            env=env,
+            text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+    results = {
+        cpu: (process, *process.communicate(timeout=600)) for cpu, process in processes.items()
+    }
+    failed = {
+        cpu or "host": f"exit {p.returncode}: {err[-1500:]}"
+        for cpu, (p, out, err) in results.items()
+        if p.returncode not in (0, -signal.SIGILL)
+        or (p.returncode == 0 and "kernels ok" not in out)
+    }
     assert not failed, f"numba-compiled librosa kernels failed: {failed}"
     illegal = [cpu for cpu, (p, _, _) in results.items() if p.returncode == -signal.SIGILL]
     if illegal:
-        pytest.skip(f"this processor cannot run code compiled for {', '.join(illegal)} (illegal instruction)")
+        pytest.skip(
+            f"this processor cannot run code compiled for {', '.join(illegal)} (illegal instruction)"
+        )
 
 
 def test_librosa_kernels_are_compiled_into_the_cache_before_workers_start(tmp_path):

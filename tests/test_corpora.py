@@ -17,17 +17,34 @@ from ser_utils.corpora.tess import parse_tess_name
 from ser_utils.errors import CorpusError
 
 REQUIRED = ["path", "utterance_id", "corpus", "label", "speaker", "gender"]
-MSP_REQUIRED = REQUIRED + ["session", "sentence", "acted_label", "recording_type", "arousal", "valence",
-                           "dominance", "naturalness"]
+MSP_REQUIRED = REQUIRED + [
+    "session",
+    "sentence",
+    "acted_label",
+    "recording_type",
+    "arousal",
+    "valence",
+    "dominance",
+    "naturalness",
+]
 
 
 # ----------------------------------------------------------------------------- TESS
-def test_tess_manifest_has_one_row_per_file_sorted_with_labels_from_suffix(tess_manifest, tess_root):
-    wavs = [p for p in tess_root.rglob("*.wav") if "__MACOSX" not in p.parts and not p.name.startswith("._")]
+def test_tess_manifest_has_one_row_per_file_sorted_with_labels_from_suffix(
+    tess_manifest, tess_root
+):
+    wavs = [
+        p
+        for p in tess_root.rglob("*.wav")
+        if "__MACOSX" not in p.parts and not p.name.startswith("._")
+    ]
     assert len(tess_manifest) == len(wavs) == 140
     assert list(tess_manifest.columns[: len(REQUIRED)]) == REQUIRED
-    assert tess_manifest["path"].tolist() == [str(p) for p in windows_walk(tess_root) if p.suffix == ".wav"
-                                              and "__MACOSX" not in p.parts and not p.name.startswith("._")]
+    assert tess_manifest["path"].tolist() == [
+        str(p)
+        for p in windows_walk(tess_root)
+        if p.suffix == ".wav" and "__MACOSX" not in p.parts and not p.name.startswith("._")
+    ]
     assert set(tess_manifest["corpus"]) == {"tess"}
     assert tess_manifest["label"].value_counts().to_dict() == {e: 20 for e in config.EMOTIONS}
     assert tess_manifest["speaker"].value_counts().to_dict() == {"OAF": 70, "YAF": 70}
@@ -54,19 +71,24 @@ def test_tess_twice_nested_copy_counts_duplicates_once(tess_root, tmp_path):
     root = tmp_path / "TESS"
     shutil.copytree(tess_root, root)
     inner = next(root.glob("*/TESS Toronto emotional speech set data"))
-    shutil.copytree(inner, root / "TESS Toronto emotional speech set data")  # the archive's second copy
+    shutil.copytree(
+        inner, root / "TESS Toronto emotional speech set data"
+    )  # the archive's second copy
     manifest = load_tess(root)
     assert len(manifest) == 140
     assert manifest.attrs["report"]["duplicates"] == 140
 
 
-@pytest.mark.parametrize("stem, expected", [
-    ("OAF_back_angry", {"speaker": "OAF", "word": "back", "label": "angry"}),
-    ("YAF_pick_ps", {"speaker": "YAF", "word": "pick", "label": "surprise"}),
-    ("YAF_neat_Neutral", {"speaker": "YAF", "word": "neat", "label": "neutral"}),
-    ("OAF_back", None),
-    ("ZZZ_back_angry", None),
-])
+@pytest.mark.parametrize(
+    "stem, expected",
+    [
+        ("OAF_back_angry", {"speaker": "OAF", "word": "back", "label": "angry"}),
+        ("YAF_pick_ps", {"speaker": "YAF", "word": "pick", "label": "surprise"}),
+        ("YAF_neat_Neutral", {"speaker": "YAF", "word": "neat", "label": "neutral"}),
+        ("OAF_back", None),
+        ("ZZZ_back_angry", None),
+    ],
+)
 def test_parse_tess_name(stem, expected):
     assert parse_tess_name(stem) == expected
 
@@ -85,14 +107,18 @@ def test_msp_improv_manifest_columns_types_and_labels(msp_manifest, msp_root):
     assert list(msp_manifest.columns[: len(MSP_REQUIRED)])[: len(REQUIRED)] == REQUIRED
     assert set(MSP_REQUIRED) <= set(msp_manifest.columns)
     assert len(msp_manifest) == len(list(msp_root.rglob("MSP-IMPROV-*.wav")))
-    assert msp_manifest["path"].tolist() == [str(p) for p in windows_walk(msp_root) if p.suffix == ".wav"]
+    assert msp_manifest["path"].tolist() == [
+        str(p) for p in windows_walk(msp_root) if p.suffix == ".wav"
+    ]
     assert not msp_manifest["utterance_id"].is_monotonic_increasing  # walk order, not name order
     assert set(msp_manifest["session"]) == set(range(1, 7))
     assert set(msp_manifest["recording_type"]) <= set(config.MSP_IMPROV_RECORDING_TYPES)
     assert set(msp_manifest["label"]) <= set(config.FOUR_CLASSES) | {"other", "no_agreement"}
     assert {"other", "no_agreement"} <= set(msp_manifest["label"])
     assert set(msp_manifest["acted_label"]) == set(config.FOUR_CLASSES)
-    assert (msp_manifest["label"] != msp_manifest["acted_label"]).any()  # consensus can differ from the scenario
+    assert (
+        msp_manifest["label"] != msp_manifest["acted_label"]
+    ).any()  # consensus can differ from the scenario
     assert msp_manifest["speaker"].str.match(r"^[FM]0[1-6]$").all()
     assert (msp_manifest["speaker"].str[1:].astype(int) == msp_manifest["session"]).all()
     attributes = msp_manifest[["arousal", "valence", "dominance", "naturalness"]]
@@ -104,16 +130,24 @@ def test_msp_improv_manifest_columns_types_and_labels(msp_manifest, msp_root):
 
 def test_parse_msp_improv_name_positions():
     parsed = parse_msp_improv_name("MSP-IMPROV-S07H-M03-T-MF12")
-    assert parsed == {"sentence": 7, "acted_label": "happy", "gender": "M", "session": 3, "speaker": "M03",
-                      "recording_type": "T", "turn": "MF12"}
+    assert parsed == {
+        "sentence": 7,
+        "acted_label": "happy",
+        "gender": "M",
+        "session": 3,
+        "speaker": "M03",
+        "recording_type": "T",
+        "turn": "MF12",
+    }
     assert parse_msp_improv_name("MSP-IMPROV-S07Q-M03-T-MF12") is None
 
 
 @pytest.mark.parametrize("layout", ["audio", "nested"])
 @pytest.mark.parametrize("label_file", ["Evaluation.txt", "Evalution.txt"])
 def test_msp_improv_every_layout_and_label_file_name(tmp_path, msp_manifest, layout, label_file):
-    root = synthetic.make_msp_improv(tmp_path / "MSP-IMPROV", size="mini", seed=0, layout=layout,
-                                     label_file_name=label_file)
+    root = synthetic.make_msp_improv(
+        tmp_path / "MSP-IMPROV", size="mini", seed=0, layout=layout, label_file_name=label_file
+    )
     manifest = load_msp_improv(root)
     pd.testing.assert_frame_equal(manifest.drop(columns="path"), msp_manifest.drop(columns="path"))
 
@@ -146,19 +180,27 @@ def test_msp_improv_unlabelled_wavs_are_counted_or_fail_in_strict_mode(tmp_path)
     manifest = load_msp_improv(tmp_path)
     assert len(manifest) == 1
     assert manifest.attrs["report"]["unlabelled"] == 1
-    with pytest.raises(CorpusError, match=r"1 wav files .* no entry in the label file: MSP-IMPROV-S03S-F01-T-FM01\.wav"):
+    with pytest.raises(
+        CorpusError,
+        match=r"1 wav files .* no entry in the label file: MSP-IMPROV-S03S-F01-T-FM01\.wav",
+    ):
         load_msp_improv(tmp_path, strict=True)
 
 
 def test_msp_improv_labels_without_audio_are_reported(tmp_path):
-    write_msp_tree(tmp_path, {"MSP-IMPROV-S01A-F01-R-FF01": "A"},
-                   extra_labels={"MSP-IMPROV-S09H-M02-P-MF03": "H"})
+    write_msp_tree(
+        tmp_path,
+        {"MSP-IMPROV-S01A-F01-R-FF01": "A"},
+        extra_labels={"MSP-IMPROV-S09H-M02-P-MF03": "H"},
+    )
     assert load_msp_improv(tmp_path).attrs["report"]["labels_without_audio"] == 1
 
 
 # ---------------------------------------------------------------------- error paths
 def test_missing_root_names_the_folder_and_the_fix(tmp_path):
-    with pytest.raises(CorpusError, match=r"MSP-IMPROV folder not found: .*nowhere — place your copy"):
+    with pytest.raises(
+        CorpusError, match=r"MSP-IMPROV folder not found: .*nowhere — place your copy"
+    ):
         load_msp_improv(tmp_path / "nowhere")
     with pytest.raises(CorpusError, match=r"TESS folder not found"):
         load_tess(tmp_path / "nowhere")
@@ -174,23 +216,31 @@ def test_no_wav_files(tmp_path):
     (tmp_path / "readme.txt").write_text("nothing")
     with pytest.raises(CorpusError, match=r"no \.wav files found under"):
         load_tess(tmp_path)
-    (tmp_path / "Evaluation.txt").write_text("UTD-IMPROV-S01A-F01-R-FF01.avi; A; A:1; V:1; D:1 ; N:1;\n")
+    (tmp_path / "Evaluation.txt").write_text(
+        "UTD-IMPROV-S01A-F01-R-FF01.avi; A; A:1; V:1; D:1 ; N:1;\n"
+    )
     with pytest.raises(CorpusError, match=r"no \.wav files found under"):
         load_msp_improv(tmp_path)
 
 
 def test_missing_label_file(tmp_path):
     write_msp_tree(tmp_path / "corpus", {"MSP-IMPROV-S01A-F01-R-FF01": "A"}, label_file=None)
-    with pytest.raises(CorpusError, match=r"Evaluation\.txt not found under .*corpus — place the label file"):
+    with pytest.raises(
+        CorpusError, match=r"Evaluation\.txt not found under .*corpus — place the label file"
+    ):
         load_msp_improv(tmp_path / "corpus")
 
 
 def test_malformed_label_file(tmp_path):
     write_msp_tree(tmp_path, {"MSP-IMPROV-S01A-F01-R-FF01": "A"}, label_file=None)
-    (tmp_path / "Evaluation.txt").write_text("UTD-IMPROV-S01A-F01-R-FF01.avi; Q; A:1; V:1; D:1 ; N:1;\n")
+    (tmp_path / "Evaluation.txt").write_text(
+        "UTD-IMPROV-S01A-F01-R-FF01.avi; Q; A:1; V:1; D:1 ; N:1;\n"
+    )
     with pytest.raises(CorpusError, match=r"Evaluation\.txt line 1: cannot read consensus line"):
         load_msp_improv(tmp_path)
-    (tmp_path / "Evaluation.txt").write_text("UTD-IMPROV-S01A-F01-R-FF01.avi; A; A:high; V:1; D:1 ; N:1;\n")
+    (tmp_path / "Evaluation.txt").write_text(
+        "UTD-IMPROV-S01A-F01-R-FF01.avi; A; A:high; V:1; D:1 ; N:1;\n"
+    )
     with pytest.raises(CorpusError, match=r"A value 'high' is not a number"):
         load_msp_improv(tmp_path)
     (tmp_path / "Evaluation.txt").write_text("just some text\n")
@@ -200,5 +250,7 @@ def test_malformed_label_file(tmp_path):
 
 def test_load_corpus_dispatches_and_rejects_unknown_names(tess_root, tess_manifest):
     pd.testing.assert_frame_equal(load_corpus("tess", tess_root), tess_manifest)
-    with pytest.raises(ValueError, match="unknown corpus 'iemocap': expected one of tess, msp-improv"):
+    with pytest.raises(
+        ValueError, match="unknown corpus 'iemocap': expected one of tess, msp-improv"
+    ):
         load_corpus("iemocap", tess_root)

@@ -24,29 +24,60 @@ def tiny_problem():
     genders = np.tile(["F", "M"], 24)
     x = rng.standard_normal((48, 40, 40)).astype(np.float32)
     x += (np.searchsorted(config.FOUR_CLASSES, labels) * 0.5)[:, None, None]  # learnable, barely
-    metadata = pd.DataFrame({"utterance_id": [f"u{i:02d}" for i in range(48)], "label": labels,
-                             "speaker": [f"{g}{s:02d}" for g, s in zip(genders, sessions)],
-                             "session": sessions, "recording_type": "R"})
-    extra = pd.DataFrame({"utterance_id": [f"v{i}" for i in range(6)], "label": ["other"] * 3 + ["angry"] * 3,
-                          "speaker": "F01", "session": 1, "recording_type": ["R"] * 3 + ["P"] * 3})
+    metadata = pd.DataFrame(
+        {
+            "utterance_id": [f"u{i:02d}" for i in range(48)],
+            "label": labels,
+            "speaker": [f"{g}{s:02d}" for g, s in zip(genders, sessions)],
+            "session": sessions,
+            "recording_type": "R",
+        }
+    )
+    extra = pd.DataFrame(
+        {
+            "utterance_id": [f"v{i}" for i in range(6)],
+            "label": ["other"] * 3 + ["angry"] * 3,
+            "speaker": "F01",
+            "session": 1,
+            "recording_type": ["R"] * 3 + ["P"] * 3,
+        }
+    )
     metadata = pd.concat([metadata, extra], ignore_index=True)
     x = np.concatenate([x, np.full((6, 40, 40), 1e3, np.float32)])  # would wreck training if used
     recipe = config.original_recipe("msp-improv", "smoke")
-    recipe = dataclasses.replace(recipe, training=dataclasses.replace(recipe.training, epochs=1, batch_size=16))
+    recipe = dataclasses.replace(
+        recipe, training=dataclasses.replace(recipe.training, epochs=1, batch_size=16)
+    )
     return x, metadata, recipe
 
 
 def test_cross_validate_model_returns_a_scored_row_per_fold(tiny_problem, tmp_path):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name="original-4fold",
-                                           out_dir=tmp_path / "models", progress=False)
+    rows = end_to_end.cross_validate_model(
+        x,
+        metadata,
+        recipe=recipe,
+        protocol_name="original-4fold",
+        out_dir=tmp_path / "models",
+        progress=False,
+    )
     assert [row["fold"] for row in rows] == [1, 2, 3, 4]
     assert sum(row["n_test"] for row in rows) == 48  # only the 4-class R+T rows
     for row in rows:
-        assert {"wa", "ua", "macro_f1", "per_class", "confusion", "history", "best_val_accuracy"} <= set(row)
+        assert {
+            "wa",
+            "ua",
+            "macro_f1",
+            "per_class",
+            "confusion",
+            "history",
+            "best_val_accuracy",
+        } <= set(row)
         assert 0.0 <= row["ua"] <= 1.0 and 0.0 <= row["wa"] <= 1.0
         assert np.sum(row["confusion"]) == row["n_test"] == 12
-        assert row["n_validation"] == 8  # ceil(20 % of the 36 training rows), as train_test_split takes
+        assert (
+            row["n_validation"] == 8
+        )  # ceil(20 % of the 36 training rows), as train_test_split takes
         assert row["epochs"] == 1 and len(row["history"]["val_accuracy"]) == 1
     assert [row["seed"] for row in rows] == [recipe.training.seed + fold for fold in (1, 2, 3, 4)]
     table = evaluation.fold_table(rows)
@@ -56,24 +87,48 @@ def test_cross_validate_model_returns_a_scored_row_per_fold(tiny_problem, tmp_pa
 
 def test_loso_on_a_subset_of_folds_holds_out_whole_sessions(tiny_problem):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_model(x, metadata, recipe=recipe, protocol_name="loso", folds=[2],
-                                           progress=False)
+    rows = end_to_end.cross_validate_model(
+        x, metadata, recipe=recipe, protocol_name="loso", folds=[2], progress=False
+    )
     assert len(rows) == 1
     assert rows[0]["test_group"] == "2" and rows[0]["n_test"] == 12
 
 
 def test_original_4fold_runs_three_training_seeds_in_the_full_profile_and_one_in_smoke():
-    assert len(end_to_end.default_training_seeds(config.original_recipe("msp-improv", "full"), "original-4fold")) >= 3
-    assert end_to_end.default_training_seeds(config.original_recipe("msp-improv", "smoke"), "original-4fold") == (0,)
-    assert end_to_end.default_training_seeds(config.original_recipe("msp-improv", "full"), "loso") == (0,)
+    assert (
+        len(
+            end_to_end.default_training_seeds(
+                config.original_recipe("msp-improv", "full"), "original-4fold"
+            )
+        )
+        >= 3
+    )
+    assert end_to_end.default_training_seeds(
+        config.original_recipe("msp-improv", "smoke"), "original-4fold"
+    ) == (0,)
+    assert end_to_end.default_training_seeds(
+        config.original_recipe("msp-improv", "full"), "loso"
+    ) == (0,)
 
 
 def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_problem):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_seeds(x, metadata, recipe=recipe, protocol_name="original-4fold", seeds=[3, 7],
-                                           folds=[1], progress=False)
-    assert [(row["training_seed"], row["fold"], row["seed"]) for row in rows] == [(3, 1, 4), (7, 1, 8)]
-    assert rows[0]["predictions"]["utterance_id"] == rows[1]["predictions"]["utterance_id"]  # same test fold
+    rows = end_to_end.cross_validate_seeds(
+        x,
+        metadata,
+        recipe=recipe,
+        protocol_name="original-4fold",
+        seeds=[3, 7],
+        folds=[1],
+        progress=False,
+    )
+    assert [(row["training_seed"], row["fold"], row["seed"]) for row in rows] == [
+        (3, 1, 4),
+        (7, 1, 8),
+    ]
+    assert (
+        rows[0]["predictions"]["utterance_id"] == rows[1]["predictions"]["utterance_id"]
+    )  # same test fold
     assert rows[0]["history"]["loss"] != rows[1]["history"]["loss"]  # another draw
     table = end_to_end.compare_with_original(rows)
     assert table.at[1, "seeds"] == 2 and table.at[1, "original WA"] == 53.44
@@ -83,7 +138,13 @@ def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_probl
 def test_exploration_grid_holds_every_combination_of_the_originals_values():
     grid = end_to_end.exploration_grid("full")
     assert len(grid) == 2 * 4 * 3 * 4 * 2
-    final = {"pooling": "average", "pool_size": 3, "filters": (32, 64), "learning_rate": 5e-4, "l1": 1e-3}
+    final = {
+        "pooling": "average",
+        "pool_size": 3,
+        "filters": (32, 64),
+        "learning_rate": 5e-4,
+        "l1": 1e-3,
+    }
     assert final in grid.values()
     assert {changes["filters"] for changes in grid.values()} == {(16, 32), (32, 64), (64, 128)}
     assert len(end_to_end.exploration_grid("smoke")) == 2
@@ -91,11 +152,15 @@ def test_exploration_grid_holds_every_combination_of_the_originals_values():
 
 def test_explore_hyperparameters_trains_each_variant_for_the_given_epochs(tiny_problem):
     x, metadata, recipe = tiny_problem
-    table, histories = end_to_end.explore_hyperparameters(x, metadata, recipe=recipe, progress=False)
+    table, histories = end_to_end.explore_hyperparameters(
+        x, metadata, recipe=recipe, progress=False
+    )
     assert list(table.index) == list(end_to_end.exploration_grid("smoke"))
     assert (table["epochs"] == config.SMOKE_EXPLORATION_EPOCHS).all()
     assert table.attrs["n_validation"] == 10  # 20 % of the 48 four-class rows
-    assert all(len(h["val_accuracy"]) == config.SMOKE_EXPLORATION_EPOCHS for h in histories.values())
+    assert all(
+        len(h["val_accuracy"]) == config.SMOKE_EXPLORATION_EPOCHS for h in histories.values()
+    )
 
 
 def test_row_view_reads_only_the_chosen_rows():

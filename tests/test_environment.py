@@ -38,8 +38,10 @@ def read_pins(path: Path, *, evaluate_markers: bool = False) -> dict[str, str]:
 
 def test_read_pins_understands_markers_and_hash_continuations(tmp_path):
     lock = tmp_path / "r.lock"
-    lock.write_text("numba==0.67.0 \\\n    --hash=sha256:00\n"
-                    "pywin32==311 ; sys_platform == 'never' \\\n    --hash=sha256:11\n# via x\n")
+    lock.write_text(
+        "numba==0.67.0 \\\n    --hash=sha256:00\n"
+        "pywin32==311 ; sys_platform == 'never' \\\n    --hash=sha256:11\n# via x\n"
+    )
     assert read_pins(lock) == {"numba": "0.67.0", "pywin32": "311"}
     assert read_pins(lock, evaluate_markers=True) == {"numba": "0.67.0"}
 
@@ -48,7 +50,9 @@ def test_lock_pins_every_direct_requirement_at_its_version():
     direct = read_pins(ROOT / "requirements.txt")
     locked = read_pins(LOCK)
     assert direct, "requirements.txt holds no pins"
-    assert {name: locked.get(name) for name in direct} == direct, "run `make lock` after editing requirements.txt"
+    assert {name: locked.get(name) for name in direct} == direct, (
+        "run `make lock` after editing requirements.txt"
+    )
 
 
 def test_lock_pins_a_numba_that_compiles_librosa_for_zen3():
@@ -59,18 +63,27 @@ def test_lock_pins_a_numba_that_compiles_librosa_for_zen3():
 
 def test_environment_yml_installs_the_lock():
     pip_section = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
-    entries = [re.sub(r"^-\s+", "", line.strip()) for line in pip_section.splitlines() if line.strip()]
+    entries = [
+        re.sub(r"^-\s+", "", line.strip()) for line in pip_section.splitlines() if line.strip()
+    ]
     assert entries == ["-r requirements.lock"]
 
 
-@pytest.mark.skipif(Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
-                    reason="checks the project's own .venv (made by make); this interpreter is another one")
+@pytest.mark.skipif(
+    Path(sys.prefix).resolve() != (ROOT / ".venv").resolve(),
+    reason="checks the project's own .venv (made by make); this interpreter is another one",
+)
 def test_installed_environment_is_exactly_the_lock():
     locked = read_pins(LOCK, evaluate_markers=True)
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
     installed.pop("ser-utils", None)  # this repository, installed editable
     unpinned = sorted(set(installed) - set(locked))
-    other_version = {name: (installed[name], locked[name]) for name in installed
-                     if name in locked and installed[name] != locked[name]}
+    other_version = {
+        name: (installed[name], locked[name])
+        for name in installed
+        if name in locked and installed[name] != locked[name]
+    }
     assert not unpinned, f"installed but not in requirements.lock: {unpinned}"
-    assert not other_version, f"installed at another version than requirements.lock pins: {other_version}"
+    assert not other_version, (
+        f"installed at another version than requirements.lock pins: {other_version}"
+    )

@@ -36,10 +36,18 @@ def hand_manifest() -> pd.DataFrame:
     """12 MSP-IMPROV-like rows over 3 sessions (6 speakers), with R/T/P/S and O/X labels."""
     rows = [
         # session, speaker, recording type, label
-        (1, "F01", "R", "angry"), (1, "M01", "T", "happy"), (1, "F01", "P", "sad"),
-        (1, "M01", "R", "other"), (2, "F02", "R", "neutral"), (2, "M02", "T", "sad"),
-        (2, "F02", "S", "happy"), (2, "M02", "T", "no_agreement"), (3, "F03", "T", "angry"),
-        (3, "M03", "R", "neutral"), (3, "F03", "S", "neutral"), (3, "M03", "P", "angry"),
+        (1, "F01", "R", "angry"),
+        (1, "M01", "T", "happy"),
+        (1, "F01", "P", "sad"),
+        (1, "M01", "R", "other"),
+        (2, "F02", "R", "neutral"),
+        (2, "M02", "T", "sad"),
+        (2, "F02", "S", "happy"),
+        (2, "M02", "T", "no_agreement"),
+        (3, "F03", "T", "angry"),
+        (3, "M03", "R", "neutral"),
+        (3, "F03", "S", "neutral"),
+        (3, "M03", "P", "angry"),
     ]
     frame = pd.DataFrame(rows, columns=["session", "speaker", "recording_type", "label"])
     frame.insert(0, "utterance_id", [f"u{i:02d}" for i in range(len(frame))])
@@ -79,7 +87,9 @@ def test_confusion_follows_the_given_label_order():
 
 def test_ua_averages_recall_over_the_classes_present_in_the_test_set():
     # 'sad' is absent from this fold: UA is the mean recall of angry (1/2) and neutral (1)
-    m = compute_metrics(["angry", "angry", "neutral"], ["angry", "neutral", "neutral"], config.FOUR_CLASSES)
+    m = compute_metrics(
+        ["angry", "angry", "neutral"], ["angry", "neutral", "neutral"], config.FOUR_CLASSES
+    )
     assert m["ua"] == pytest.approx(0.75)
     assert m["confusion"].shape == (4, 4)
 
@@ -109,17 +119,28 @@ def test_class_report_adds_macro_and_weighted_rows():
 def test_select_subset_counts_on_a_hand_built_manifest():
     manifest = hand_manifest()
     rt4 = select_subset(manifest, "rt-4class")
-    assert rt4["utterance_id"].tolist() == ["u00", "u01", "u04", "u05", "u08", "u09"]  # R/T, four classes, in order
+    assert rt4["utterance_id"].tolist() == [
+        "u00",
+        "u01",
+        "u04",
+        "u05",
+        "u08",
+        "u09",
+    ]  # R/T, four classes, in order
     assert list(rt4.index) == list(range(6))
     assert len(select_subset(manifest, "4class")) == 10
-    assert len(select_subset(manifest, "emotions")) == 10  # MSP-IMPROV has no emotion beyond the four
+    assert (
+        len(select_subset(manifest, "emotions")) == 10
+    )  # MSP-IMPROV has no emotion beyond the four
     assert set(select_subset(manifest, "emotions")["label"]) <= set(config.EMOTIONS)
     assert len(select_subset(manifest, "all")) == len(manifest)  # 'other' and 'no_agreement' too
 
 
 def test_select_subset_on_tess_keeps_every_emotion_for_rt_emotions_and_all():
     labels = ["angry", "disgust", "fear", "happy", "neutral", "surprise", "sad"]
-    manifest = pd.DataFrame({"label": labels * 2, "speaker": ["OAF"] * 7 + ["YAF"] * 7, "corpus": "tess"})
+    manifest = pd.DataFrame(
+        {"label": labels * 2, "speaker": ["OAF"] * 7 + ["YAF"] * 7, "corpus": "tess"}
+    )
     assert len(select_subset(manifest, "rt")) == 14  # no recording types: R+T keeps every file
     assert len(select_subset(manifest, "emotions")) == 14
     assert len(select_subset(manifest, "all")) == 14
@@ -154,8 +175,13 @@ def test_original_random_equals_train_test_split():
     expected_train, expected_test = train_test_split(np.arange(40), test_size=0.25, random_state=1)
     assert train.tolist() == expected_train.tolist()
     assert test.tolist() == expected_test.tolist()
-    other = make_protocol("original-random", manifest, random_state=3).split(manifest["label"])[0][1]
-    assert other.tolist() == train_test_split(np.arange(40), test_size=0.25, random_state=3)[1].tolist()
+    other = make_protocol("original-random", manifest, random_state=3).split(manifest["label"])[0][
+        1
+    ]
+    assert (
+        other.tolist()
+        == train_test_split(np.arange(40), test_size=0.25, random_state=3)[1].tolist()
+    )
 
 
 def test_original_4fold_equals_unshuffled_stratified_kfold():
@@ -165,7 +191,9 @@ def test_original_4fold_equals_unshuffled_stratified_kfold():
     expected = list(StratifiedKFold(n_splits=4).split(np.zeros(len(y)), y))
     got = protocol.split(y)
     assert protocol.n_splits == 4
-    assert [(a.tolist(), b.tolist()) for a, b in got] == [(a.tolist(), b.tolist()) for a, b in expected]
+    assert [(a.tolist(), b.tolist()) for a, b in got] == [
+        (a.tolist(), b.tolist()) for a, b in expected
+    ]
 
 
 @pytest.mark.parametrize("name, column, folds", [("loso", "session", 3), ("speaker", "speaker", 6)])
@@ -175,7 +203,9 @@ def test_grouped_protocols_hold_out_whole_groups(name, column, folds):
     splits = protocol.split(manifest["label"])
     assert protocol.n_splits == len(splits) == folds
     tested = np.concatenate([test for _, test in splits])
-    assert sorted(tested.tolist()) == list(range(len(manifest)))  # every utterance tested exactly once
+    assert sorted(tested.tolist()) == list(
+        range(len(manifest))
+    )  # every utterance tested exactly once
     for train, test in splits:
         assert not set(manifest[column].iloc[train]) & set(manifest[column].iloc[test])
 
@@ -198,13 +228,20 @@ def test_protocols_plug_into_cross_validate():
     manifest = hand_manifest()
     protocol = make_protocol("loso", manifest)
     X = np.zeros((len(manifest), 1))
-    scores = cross_validate(DummyClassifier(strategy="most_frequent"), X, manifest["label"],
-                            cv=protocol.splitter, groups=protocol.groups)
+    scores = cross_validate(
+        DummyClassifier(strategy="most_frequent"),
+        X,
+        manifest["label"],
+        cv=protocol.splitter,
+        groups=protocol.groups,
+    )
     assert len(scores["test_score"]) == 3
 
 
 def test_protocol_errors():
-    tess = pd.DataFrame({"label": ["angry", "sad"] * 4, "speaker": ["OAF", "YAF"] * 4, "corpus": "tess"})
+    tess = pd.DataFrame(
+        {"label": ["angry", "sad"] * 4, "speaker": ["OAF", "YAF"] * 4, "corpus": "tess"}
+    )
     with pytest.raises(CorpusError, match="'session' column .* use --protocol speaker"):
         make_protocol("loso", tess)
     with pytest.raises(ValueError, match=", ".join(PROTOCOLS)):
@@ -235,11 +272,22 @@ def _never_called(train, test):
 def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
     manifest = hand_manifest()
     protocol = make_protocol("original-4fold", manifest)
-    leaky = Protocol("original-4fold", LeakySplitter(([0, 1, 2, 3], [3, 4])), speakers=protocol.speakers,
-                     utterance_ids=protocol.utterance_ids)
-    with pytest.raises(LeakageError, match="protocol 'original-4fold' fold 1: 1 rows in training and test"):
-        evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
-                       progress=False)
+    leaky = Protocol(
+        "original-4fold",
+        LeakySplitter(([0, 1, 2, 3], [3, 4])),
+        speakers=protocol.speakers,
+        utterance_ids=protocol.utterance_ids,
+    )
+    with pytest.raises(
+        LeakageError, match="protocol 'original-4fold' fold 1: 1 rows in training and test"
+    ):
+        evaluate_folds(
+            leaky,
+            manifest["label"],
+            _never_called,
+            list(config.EMOTIONS) + ["other", "no_agreement"],
+            progress=False,
+        )
     assert issubclass(LeakageError, SerError)  # the ser command prints it as one line, exit 2
 
 
@@ -257,18 +305,31 @@ def test_leakage_guard_stops_a_speaker_independent_protocol_sharing_a_speaker(na
     for train, test in real.split(manifest["label"]):  # the real folds pass
         check_no_leakage(real, train, test)
     # Rows 0 and 2 are both F01 (session 1): a splitter that separates them leaks a speaker.
-    leaky = Protocol(name, LeakySplitter(([1, 2, 3, 4, 5], [0, 6, 7])), real.groups, real.group_column,
-                     real.speakers, real.utterance_ids)
+    leaky = Protocol(
+        name,
+        LeakySplitter(([1, 2, 3, 4, 5], [0, 6, 7])),
+        real.groups,
+        real.group_column,
+        real.speakers,
+        real.utterance_ids,
+    )
     with pytest.raises(LeakageError, match=f"protocol '{name}' fold 1: (session 1|speaker F01)"):
-        evaluate_folds(leaky, manifest["label"], _never_called, list(config.EMOTIONS) + ["other", "no_agreement"],
-                       progress=False)
+        evaluate_folds(
+            leaky,
+            manifest["label"],
+            _never_called,
+            list(config.EMOTIONS) + ["other", "no_agreement"],
+            progress=False,
+        )
 
 
 def test_leakage_guard_lets_the_seed_protocols_share_speakers_by_design(msp_manifest):
     rt4 = select_subset(msp_manifest, "rt-4class")
     protocol = make_protocol("original-4fold", rt4)
     for train, test in protocol.split(rt4["label"]):
-        check_no_leakage(protocol, train, test)  # actors may be on both sides here: allowed, not leaking
+        check_no_leakage(
+            protocol, train, test
+        )  # actors may be on both sides here: allowed, not leaking
     assert protocol.speakers is not None and not protocol.speaker_independent
 
 
@@ -284,7 +345,9 @@ def test_evaluate_folds_scores_each_fold_and_keeps_the_callables_info():
         majority = subset["label"].iloc[train].mode().iloc[0]
         return np.array([majority] * len(test)), {"majority": majority}
 
-    rows = evaluate_folds(protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False)
+    rows = evaluate_folds(
+        protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False
+    )
     assert [row["fold"] for row in rows] == [1, 2, 3]
     assert [row["test_group"] for row in rows] == ["1", "2", "3"]
     for row, (train, test) in zip(rows, seen):
@@ -304,10 +367,21 @@ def test_evaluate_folds_keeps_each_test_prediction_with_its_utterance_id():
         probabilities = np.tile([0.1, 0.2, 0.3, 0.4], (len(test), 1))  # always 'sad'
         return np.array(["sad"] * len(test)), {"probabilities": probabilities}
 
-    rows = evaluate_folds(protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False)
+    rows = evaluate_folds(
+        protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False
+    )
     table = prediction_table(rows)
-    assert list(table.columns) == ["utterance_id", "fold", "split", "true", "predicted", "p_angry", "p_happy",
-                                   "p_neutral", "p_sad"]
+    assert list(table.columns) == [
+        "utterance_id",
+        "fold",
+        "split",
+        "true",
+        "predicted",
+        "p_angry",
+        "p_happy",
+        "p_neutral",
+        "p_sad",
+    ]
     assert sorted(table["utterance_id"]) == sorted(subset["utterance_id"])  # each tested once
     merged = table.merge(subset[["utterance_id", "label", "session"]])
     assert (merged["true"] == merged["label"]).all() and (merged["fold"] == merged["session"]).all()
@@ -319,27 +393,54 @@ def test_evaluate_folds_rejects_a_wrong_number_of_predictions():
     manifest = hand_manifest()
     protocol = make_protocol("loso", manifest)
     with pytest.raises(ValueError, match="fold 1: fit_predict returned 1 predictions"):
-        evaluate_folds(protocol, manifest["label"], lambda train, test: ["angry"], list(config.EMOTIONS) +
-                       ["other", "no_agreement"], progress=False)
+        evaluate_folds(
+            protocol,
+            manifest["label"],
+            lambda train, test: ["angry"],
+            list(config.EMOTIONS) + ["other", "no_agreement"],
+            progress=False,
+        )
 
 
 FOLD_ROWS = [
-    {"fold": 1, "wa": 0.5, "ua": 0.4, "macro_f1": 0.3, "n_train": 30, "n_test": 10, "best_params": {"C": 1},
-     "confusion": [[1, 0], [0, 1]], "per_class": {"a": {"recall": 1.0}, "b": {"recall": 1.0}}},
-    {"fold": 2, "wa": 0.7, "ua": 0.6, "macro_f1": 0.5, "n_train": 30, "n_test": 10, "best_params": {"C": 10},
-     "confusion": [[2, 1], [0, 3]], "per_class": {"a": {"recall": 2 / 3}, "b": {"recall": 1.0}}},
+    {
+        "fold": 1,
+        "wa": 0.5,
+        "ua": 0.4,
+        "macro_f1": 0.3,
+        "n_train": 30,
+        "n_test": 10,
+        "best_params": {"C": 1},
+        "confusion": [[1, 0], [0, 1]],
+        "per_class": {"a": {"recall": 1.0}, "b": {"recall": 1.0}},
+    },
+    {
+        "fold": 2,
+        "wa": 0.7,
+        "ua": 0.6,
+        "macro_f1": 0.5,
+        "n_train": 30,
+        "n_test": 10,
+        "best_params": {"C": 10},
+        "confusion": [[2, 1], [0, 3]],
+        "per_class": {"a": {"recall": 2 / 3}, "b": {"recall": 1.0}},
+    },
 ]
 
 
 def test_original_table_gives_mean_and_sd_over_training_seeds():
-    rows = [{"fold": fold, "training_seed": seed, "wa": wa, "ua": wa - 0.1, "macro_f1": wa - 0.2}
-            for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()]
+    rows = [
+        {"fold": fold, "training_seed": seed, "wa": wa, "ua": wa - 0.1, "macro_f1": wa - 0.2}
+        for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()
+    ]
     table = original_table(rows)
     assert list(table.index) == [1, 2, "mean"]
     assert table.at[1, "wa"] == pytest.approx(0.55) and table.at[1, "wa_sd"] == pytest.approx(0.05)
     assert table.at[2, "wa"] == pytest.approx(0.6) and table.at[2, "wa_sd"] == pytest.approx(0.1)
     # draws: seed 0 mean 0.6, seed 1 mean 0.55
-    assert table.at["mean", "wa"] == pytest.approx(0.575) and table.at["mean", "wa_sd"] == pytest.approx(0.025)
+    assert table.at["mean", "wa"] == pytest.approx(0.575) and table.at[
+        "mean", "wa_sd"
+    ] == pytest.approx(0.025)
     assert table.at["mean", "ua"] == pytest.approx(0.475) and (table["n_seeds"] == 2).all()
 
 
@@ -379,5 +480,7 @@ def test_confusion_matrix_heatmap_shows_row_normalised_recall():
 
     ax = plots.confusion_matrix_heatmap(np.array([[3, 1], [0, 2]]), ["angry", "sad"])
     assert [t.get_text() for t in ax.texts] == ["0.75", "0.25", "0.00", "1.00"]
-    counts = plots.confusion_matrix_heatmap(np.array([[3, 1], [0, 2]]), ["angry", "sad"], normalise=None)
+    counts = plots.confusion_matrix_heatmap(
+        np.array([[3, 1], [0, 2]]), ["angry", "sad"], normalise=None
+    )
     assert [t.get_text() for t in counts.texts] == ["3", "1", "0", "2"]

@@ -22,12 +22,14 @@ TOLERANCE = 1e-4  # the original's float32 numbers, up to rounding
 
 def original_frame_features(y: np.ndarray, sr: int, hop: int) -> np.ndarray:
     """The original study's four plain librosa calls, stacked to (frames, 34)."""
-    return np.vstack([
-        librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=hop),
-        librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop),
-        librosa.feature.rms(y=y, hop_length=hop),
-        librosa.feature.zero_crossing_rate(y, hop_length=hop),
-    ]).T
+    return np.vstack(
+        [
+            librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20, hop_length=hop),
+            librosa.feature.chroma_stft(y=y, sr=sr, hop_length=hop),
+            librosa.feature.rms(y=y, hop_length=hop),
+            librosa.feature.zero_crossing_rate(y, hop_length=hop),
+        ]
+    ).T
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +41,9 @@ def msp_original_clip(msp_manifest) -> tuple[np.ndarray, int]:
 
 @pytest.fixture(scope="module")
 def tess_original_clip(tess_manifest) -> tuple[np.ndarray, int]:
-    return audio.load_and_preprocess(tess_manifest["path"].iloc[0], config.original_recipe("tess", "full").audio)
+    return audio.load_and_preprocess(
+        tess_manifest["path"].iloc[0], config.original_recipe("tess", "full").audio
+    )
 
 
 @pytest.fixture()
@@ -47,7 +51,10 @@ def small_corpus(tess_root, tmp_path) -> tuple[Path, pd.DataFrame]:
     """A private copy of 6 synthetic TESS files (so tests may rewrite them) and its manifest."""
     from ser_utils.corpora import load_tess
 
-    source = sorted(tess_root.rglob("OAF_*_angry.wav"))[:3] + sorted(tess_root.rglob("YAF_*_sad.wav"))[:3]
+    source = (
+        sorted(tess_root.rglob("OAF_*_angry.wav"))[:3]
+        + sorted(tess_root.rglob("YAF_*_sad.wav"))[:3]
+    )
     root = tmp_path / "TESS"
     for path in source:
         target = root / path.parent.name / path.name
@@ -76,8 +83,15 @@ def tess_recipe() -> config.Recipe:
 
 # ------------------------------------------------------------------------- frames
 def test_frame_counts_of_the_original_clips_follow_from_the_config_constants():
-    assert features.n_frames(config.MSP_IMPROV_ORIGINAL_LENGTH, hop_length=config.MSP_IMPROV_ORIGINAL_HOP) == 623
-    assert features.n_frames(config.TESS_ORIGINAL_LENGTH, hop_length=config.TESS_ORIGINAL_HOP) == 239
+    assert (
+        features.n_frames(
+            config.MSP_IMPROV_ORIGINAL_LENGTH, hop_length=config.MSP_IMPROV_ORIGINAL_HOP
+        )
+        == 623
+    )
+    assert (
+        features.n_frames(config.TESS_ORIGINAL_LENGTH, hop_length=config.TESS_ORIGINAL_HOP) == 239
+    )
 
 
 def test_frame_features_of_a_padded_msp_clip_equal_the_four_librosa_calls(msp_original_clip):
@@ -159,14 +173,30 @@ def test_unknown_feature_set_is_a_clear_error(tess_manifest):
 # --------------------------------------------------------------------------- cache
 def test_second_extraction_is_a_cache_hit(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
-    first, info = features.extract_features(manifest, "frames", recipe=tess_recipe(), n_jobs=1,
-                                            cache_dir=tmp_path / "cache", progress=False, return_info=True)
+    first, info = features.extract_features(
+        manifest,
+        "frames",
+        recipe=tess_recipe(),
+        n_jobs=1,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+        return_info=True,
+    )
     assert (info.hits, info.misses, counted[0]) == (0, 6, 6)
-    expected_frames = features.n_frames(config.SMOKE_TESS_LENGTH, hop_length=config.TESS_ORIGINAL_HOP)
+    expected_frames = features.n_frames(
+        config.SMOKE_TESS_LENGTH, hop_length=config.TESS_ORIGINAL_HOP
+    )
     assert first.shape == (6, expected_frames * 34) and first.dtype == np.float32
     assert len(list((tmp_path / "cache" / "frames").rglob("*.npy"))) == 6
-    second, info = features.extract_features(manifest, "frames", recipe=tess_recipe(), n_jobs=1,
-                                             cache_dir=tmp_path / "cache", progress=False, return_info=True)
+    second, info = features.extract_features(
+        manifest,
+        "frames",
+        recipe=tess_recipe(),
+        n_jobs=1,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+        return_info=True,
+    )
     assert (info.hits, info.misses, counted[0]) == (6, 0, 6)  # nothing recomputed
     np.testing.assert_array_equal(first, second)
 
@@ -174,20 +204,38 @@ def test_second_extraction_is_a_cache_hit(small_corpus, tmp_path, counted):
 def test_a_changed_parameter_is_recomputed(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
     recipe = tess_recipe()
-    coarse = dataclasses.replace(recipe, features=dataclasses.replace(recipe.features, hop_length=1220))
-    fine = features.extract_features(manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path, progress=False)
-    other = features.extract_features(manifest, "frames", recipe=coarse, n_jobs=1, cache_dir=tmp_path, progress=False)
+    coarse = dataclasses.replace(
+        recipe, features=dataclasses.replace(recipe.features, hop_length=1220)
+    )
+    fine = features.extract_features(
+        manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path, progress=False
+    )
+    other = features.extract_features(
+        manifest, "frames", recipe=coarse, n_jobs=1, cache_dir=tmp_path, progress=False
+    )
     assert counted[0] == 12
-    assert other.shape[1] == features.n_frames(config.SMOKE_TESS_LENGTH, hop_length=1220) * 34 < fine.shape[1]
+    assert (
+        other.shape[1]
+        == features.n_frames(config.SMOKE_TESS_LENGTH, hop_length=1220) * 34
+        < fine.shape[1]
+    )
 
 
 def test_a_rewritten_file_is_recomputed(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
-    kwargs = dict(recipe=tess_recipe(), n_jobs=1, cache_dir=tmp_path / "cache", progress=False, return_info=True)
+    kwargs = dict(
+        recipe=tess_recipe(),
+        n_jobs=1,
+        cache_dir=tmp_path / "cache",
+        progress=False,
+        return_info=True,
+    )
     before, _ = features.extract_features(manifest, "functionals", **kwargs)
     path = Path(manifest["path"].iloc[2])
     samples, sr = sf.read(path, dtype="float32")
-    sf.write(path, samples[: len(samples) // 2] * 0.5, sr, subtype="PCM_16")  # new content, size and mtime
+    sf.write(
+        path, samples[: len(samples) // 2] * 0.5, sr, subtype="PCM_16"
+    )  # new content, size and mtime
     after, info = features.extract_features(manifest, "functionals", **kwargs)
     assert (info.hits, info.misses) == (5, 1) and counted[0] == 7
     assert not np.allclose(before[2], after[2])
@@ -196,20 +244,45 @@ def test_a_rewritten_file_is_recomputed(small_corpus, tmp_path, counted):
 
 def test_parallel_extraction_equals_sequential(small_corpus, tmp_path):
     _, manifest = small_corpus
-    sequential = features.extract_features(manifest, "functionals", recipe=tess_recipe(), n_jobs=1,
-                                           cache_dir=tmp_path / "one", progress=False)
-    parallel = features.extract_features(manifest, "functionals", recipe=tess_recipe(), n_jobs=2,
-                                         cache_dir=tmp_path / "two", progress=False)
+    sequential = features.extract_features(
+        manifest,
+        "functionals",
+        recipe=tess_recipe(),
+        n_jobs=1,
+        cache_dir=tmp_path / "one",
+        progress=False,
+    )
+    parallel = features.extract_features(
+        manifest,
+        "functionals",
+        recipe=tess_recipe(),
+        n_jobs=2,
+        cache_dir=tmp_path / "two",
+        progress=False,
+    )
     np.testing.assert_array_equal(sequential, parallel)
 
 
 def test_several_sets_share_one_pass_and_the_cache(small_corpus, tmp_path):
     _, manifest = small_corpus
-    matrices, infos = features.extract_feature_sets(manifest, ["frames", "functionals"], recipe=tess_recipe(),
-                                                    n_jobs=1, cache_dir=tmp_path, progress=False)
+    matrices, infos = features.extract_feature_sets(
+        manifest,
+        ["frames", "functionals"],
+        recipe=tess_recipe(),
+        n_jobs=1,
+        cache_dir=tmp_path,
+        progress=False,
+    )
     assert {name: info.misses for name, info in infos.items()} == {"frames": 6, "functionals": 6}
-    alone, info = features.extract_features(manifest, "functionals", recipe=tess_recipe(), n_jobs=1,
-                                            cache_dir=tmp_path, progress=False, return_info=True)
+    alone, info = features.extract_features(
+        manifest,
+        "functionals",
+        recipe=tess_recipe(),
+        n_jobs=1,
+        cache_dir=tmp_path,
+        progress=False,
+        return_info=True,
+    )
     assert info.hits == 6
     np.testing.assert_array_equal(alone, matrices["functionals"])
 
@@ -219,10 +292,24 @@ def test_preloaded_audio_gives_the_same_features_and_cache_entries(small_corpus,
     recipe = tess_recipe()
     clips = [audio.load_and_preprocess(p, recipe.audio) for p in manifest["path"]]
     loader = features.PreloadedAudio(np.stack([c for c, _ in clips]), clips[0][1], manifest["path"])
-    preloaded = features.extract_features(manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path,
-                                          progress=False, audio_loader=loader)
-    loaded, info = features.extract_features(manifest, "frames", recipe=recipe, n_jobs=1, cache_dir=tmp_path,
-                                             progress=False, return_info=True)
+    preloaded = features.extract_features(
+        manifest,
+        "frames",
+        recipe=recipe,
+        n_jobs=1,
+        cache_dir=tmp_path,
+        progress=False,
+        audio_loader=loader,
+    )
+    loaded, info = features.extract_features(
+        manifest,
+        "frames",
+        recipe=recipe,
+        n_jobs=1,
+        cache_dir=tmp_path,
+        progress=False,
+        return_info=True,
+    )
     assert info.hits == 6
     np.testing.assert_array_equal(preloaded, loaded)
 
@@ -231,12 +318,22 @@ def test_cache_key_names_the_file_and_every_parameter(small_corpus):
     _, manifest = small_corpus
     recipe = tess_recipe()
     first, second = manifest["path"].iloc[:2]
-    key = features.cache_key(first, "frames", frame_config=recipe.features, audio_config=recipe.audio)
-    assert key == features.cache_key(first, "frames", frame_config=recipe.features, audio_config=recipe.audio)
-    assert key != features.cache_key(second, "frames", frame_config=recipe.features, audio_config=recipe.audio)
-    assert key != features.cache_key(first, "functionals", frame_config=recipe.features, audio_config=recipe.audio)
+    key = features.cache_key(
+        first, "frames", frame_config=recipe.features, audio_config=recipe.audio
+    )
+    assert key == features.cache_key(
+        first, "frames", frame_config=recipe.features, audio_config=recipe.audio
+    )
+    assert key != features.cache_key(
+        second, "frames", frame_config=recipe.features, audio_config=recipe.audio
+    )
+    assert key != features.cache_key(
+        first, "functionals", frame_config=recipe.features, audio_config=recipe.audio
+    )
     louder = dataclasses.replace(recipe.audio, scaling="peak")
-    assert key != features.cache_key(first, "frames", frame_config=recipe.features, audio_config=louder)
+    assert key != features.cache_key(
+        first, "frames", frame_config=recipe.features, audio_config=louder
+    )
 
 
 def test_a_missing_file_is_an_audio_error_naming_it(small_corpus, tmp_path):
@@ -244,8 +341,9 @@ def test_a_missing_file_is_an_audio_error_naming_it(small_corpus, tmp_path):
     missing = Path(manifest["path"].iloc[0])
     missing.unlink()
     with pytest.raises(AudioError, match=missing.name):
-        features.extract_features(manifest, "frames", recipe=tess_recipe(), n_jobs=1, cache_dir=tmp_path,
-                                  progress=False)
+        features.extract_features(
+            manifest, "frames", recipe=tess_recipe(), n_jobs=1, cache_dir=tmp_path, progress=False
+        )
 
 
 def test_a_corrupt_file_is_an_audio_error_naming_it_from_the_workers(small_corpus, tmp_path):
@@ -253,19 +351,39 @@ def test_a_corrupt_file_is_an_audio_error_naming_it_from_the_workers(small_corpu
     corrupt = Path(manifest["path"].iloc[3])
     corrupt.write_bytes(b"RIFF not really a wav")
     with pytest.raises(AudioError, match=corrupt.name):
-        features.extract_features(manifest, "functionals", recipe=tess_recipe(), n_jobs=2, cache_dir=tmp_path,
-                                  progress=False)
+        features.extract_features(
+            manifest,
+            "functionals",
+            recipe=tess_recipe(),
+            n_jobs=2,
+            cache_dir=tmp_path,
+            progress=False,
+        )
 
 
 # ----------------------------------------------------------------------------- CLI
-def test_ser_features_writes_the_matrix_and_its_metadata(small_corpus, tmp_path, monkeypatch, capsys):
+def test_ser_features_writes_the_matrix_and_its_metadata(
+    small_corpus, tmp_path, monkeypatch, capsys
+):
     root, manifest = small_corpus
     monkeypatch.setenv("SER_PROFILE", "smoke")
     monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
-    arguments = ["features", "tess", str(root), "--set", "functionals", "--out", str(tmp_path / "out"), "--n-jobs", "1"]
+    arguments = [
+        "features",
+        "tess",
+        str(root),
+        "--set",
+        "functionals",
+        "--out",
+        str(tmp_path / "out"),
+        "--n-jobs",
+        "1",
+    ]
     assert main(arguments) == 0
     assert "6 × 306" in capsys.readouterr().out
-    matrix, metadata = features.load_features(tmp_path / "out", corpus="tess", feature_set="functionals")
+    matrix, metadata = features.load_features(
+        tmp_path / "out", corpus="tess", feature_set="functionals"
+    )
     assert matrix.shape == (6, 306)
     assert list(metadata["utterance_id"]) == list(manifest["utterance_id"])
     assert len(list((tmp_path / "outputs" / "features" / "functionals").rglob("*.npy"))) == 6
@@ -284,9 +402,11 @@ def test_egemaps_works_in_a_process_that_loaded_tensorflow_first():
     import subprocess
     import sys
 
-    code = ("import numpy as np; from ser_utils import training, features; "
-            "x = (0.1 * np.sin(np.arange(16000) / 10)).astype(np.float32); "
-            "v = features.egemaps(x, 16000); print(v.shape, bool(np.isfinite(v).all()))")
+    code = (
+        "import numpy as np; from ser_utils import training, features; "
+        "x = (0.1 * np.sin(np.arange(16000) / 10)).astype(np.float32); "
+        "v = features.egemaps(x, 16000); print(v.shape, bool(np.isfinite(v).all()))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("(88,) True")

@@ -12,15 +12,26 @@ ORIGINAL_INPUT = (*config.ORIGINAL_SPECTROGRAM_SHAPE, 1)
 IMPROVED_INPUT = (64, 601, 1)  # 64 mel bins x 6 s at 16 kHz, hop 160
 
 
-def original_parameter_count(freq, time, *, filters=(32, 64), pool_size=3, convlstm_filters=128, dense_units=128,
-                         n_classes=4, kernel=3):
+def original_parameter_count(
+    freq,
+    time,
+    *,
+    filters=(32, 64),
+    pool_size=3,
+    convlstm_filters=128,
+    dense_units=128,
+    n_classes=4,
+    kernel=3,
+):
     """The original model's parameters by hand: valid 3x3 convolutions, non-overlapping pooling."""
     count, channels = 0, 1
     for n_filters in filters:
         count += kernel * kernel * channels * n_filters + n_filters
         freq, time = (freq - kernel + 1) // pool_size, (time - kernel + 1) // pool_size
         channels = n_filters
-    count += 4 * (kernel * kernel * (channels + convlstm_filters) * convlstm_filters + convlstm_filters)
+    count += 4 * (
+        kernel * kernel * (channels + convlstm_filters) * convlstm_filters + convlstm_filters
+    )
     count += freq * time * convlstm_filters * dense_units + dense_units
     return count + dense_units * n_classes + n_classes
 
@@ -43,14 +54,23 @@ def test_original_model_derives_its_reshape_from_the_input():
 
 
 def test_original_formula_matches_the_original_count():
-    assert original_parameter_count(*config.ORIGINAL_SPECTROGRAM_SHAPE) == config.ORIGINAL_MODEL_PARAMETERS
+    assert (
+        original_parameter_count(*config.ORIGINAL_SPECTROGRAM_SHAPE)
+        == config.ORIGINAL_MODEL_PARAMETERS
+    )
 
 
-@pytest.mark.parametrize("options", [
-    {"pool_size": 2}, {"pool_size": 4}, {"pool_size": 5},
-    {"filters": (16, 32)}, {"filters": (64, 64)},
-    {"filters": (16, 32), "pool_size": 2, "convlstm_filters": 32, "dense_units": 64},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"pool_size": 2},
+        {"pool_size": 4},
+        {"pool_size": 5},
+        {"filters": (16, 32)},
+        {"filters": (64, 64)},
+        {"filters": (16, 32), "pool_size": 2, "convlstm_filters": 32, "dense_units": 64},
+    ],
+)
 def test_original_options_change_the_count_as_expected(options):
     model = models.original_cnn_convlstm((120, 100, 1), **options)
     assert model.count_params() == original_parameter_count(120, 100, **options)
@@ -82,7 +102,9 @@ def test_original_convlstm_gates_are_keras_2_hard_sigmoid():
     x = np.array([-3.0, -2.5, -1.0, 0.0, 0.5, 1.0, 2.5, 3.0], dtype=np.float32)
     values = keras.ops.convert_to_numpy(gate(keras.ops.convert_to_tensor(x)))
     np.testing.assert_allclose(values, np.clip(0.2 * x + 0.5, 0.0, 1.0), atol=1e-6)
-    keras3 = keras.ops.convert_to_numpy(keras.activations.hard_sigmoid(keras.ops.convert_to_tensor(x)))
+    keras3 = keras.ops.convert_to_numpy(
+        keras.activations.hard_sigmoid(keras.ops.convert_to_tensor(x))
+    )
     assert np.abs(values - keras3).max() > 0.03
     assert np.abs(values - 1 / (1 + np.exp(-x))).max() > 0.05
 
@@ -121,7 +143,9 @@ def test_improved_model_takes_any_number_of_frames():
 
 
 def test_improved_model_options():
-    lstm = models.improved_crnn((32, 40, 1), filters=(4, 8), recurrent="lstm", temporal_pooling="average_max")
+    lstm = models.improved_crnn(
+        (32, 40, 1), filters=(4, 8), recurrent="lstm", temporal_pooling="average_max"
+    )
     assert isinstance(lstm.get_layer("bilstm").forward_layer, keras.layers.LSTM)
     assert lstm.get_layer("average_max_pooling").output.shape == (None, 2 * 2 * 64)
     with pytest.raises(ValueError, match="one \\(freq, time\\) pair per conv block"):
@@ -130,7 +154,10 @@ def test_improved_model_options():
 
 def test_lstm_frame_model_pools_the_maximum_over_time():
     model = models.lstm_frame_model((50, 34), n_classes=4, units=(16, 8))
-    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.LSTM)] == [16, 8]
+    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.LSTM)] == [
+        16,
+        8,
+    ]
     assert isinstance(model.get_layer("max_over_time"), keras.layers.GlobalMaxPooling1D)
     assert model.output_shape == (None, 4)
     with pytest.raises(ValueError, match=r"\(frames, features\)"):
@@ -151,8 +178,10 @@ def test_build_model_dispatches_the_recipe_config():
     expected = models.original_cnn_convlstm((442, 99, 1), 4, **recipe.model.params)
     assert model.name == "original_cnn_convlstm"
     assert model.count_params() == expected.count_params()
-    assert models.build_model("improved_crnn", IMPROVED_INPUT, 4).count_params() == \
-        models.improved_crnn(IMPROVED_INPUT).count_params()
+    assert (
+        models.build_model("improved_crnn", IMPROVED_INPUT, 4).count_params()
+        == models.improved_crnn(IMPROVED_INPUT).count_params()
+    )
     overridden = models.build_model(recipe.model, (442, 99, 1), 4, learning_rate=1e-3)
     assert float(overridden.optimizer.learning_rate) == pytest.approx(1e-3)
 
@@ -161,4 +190,6 @@ def test_build_model_rejects_unknown_names_and_hyperparameters():
     with pytest.raises(ValueError, match="unknown model 'resnet'"):
         models.build_model("resnet", IMPROVED_INPUT, 4)
     with pytest.raises(ValueError, match="unknown hyperparameter.*units_per_layer"):
-        models.build_model(config.ModelConfig("improved_crnn", {"units_per_layer": 3}), IMPROVED_INPUT, 4)
+        models.build_model(
+            config.ModelConfig("improved_crnn", {"units_per_layer": 3}), IMPROVED_INPUT, 4
+        )

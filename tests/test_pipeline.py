@@ -8,13 +8,20 @@ from ser_utils import pipeline
 from ser_utils.notebook import write_notebook
 
 
-def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(tmp_path, synthetic_root, monkeypatch, capfd):
+def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(
+    tmp_path, synthetic_root, monkeypatch, capfd
+):
     monkeypatch.setenv("SER_DATA_DIR", str(synthetic_root))
     monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
     monkeypatch.setenv("SER_PROFILE", "smoke")
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
-    write_notebook(notebooks / "01_first.ipynb", [("code", """
+    write_notebook(
+        notebooks / "01_first.ipynb",
+        [
+            (
+                "code",
+                """
 from ser_utils import config, evaluation, runs
 from ser_utils.notebook import setup
 
@@ -25,7 +32,11 @@ rows = [{"fold": 1, "n_train": 9, "n_test": 3, **evaluation.compute_metrics(true
 runs.write_run("toy_run", rows, recipe=config.original_recipe("msp-improv", "smoke"), directory=None,
                run_config={"kind": "traditional", "corpus": "msp-improv", "subset": "rt-4class", "protocol": "loso",
                            "model": "rbf_svm"})
-""")], title="# toy")
+""",
+            )
+        ],
+        title="# toy",
+    )
     (notebooks / "helper.ipynb").write_text("{}")  # not numbered: not run
 
     executed = pipeline.run_all(notebooks_dir=notebooks)
@@ -37,7 +48,10 @@ runs.write_run("toy_run", rows, recipe=config.original_recipe("msp-improv", "smo
     assert "msp-improv: " in out and "tess: 140 utterances" in out  # the data check of every corpus
     assert (tmp_path / "outputs" / "manifests" / "tess.csv").is_file()
     report = (tmp_path / "outputs" / "report.md").read_text()
-    assert "| toy_run | msp-improv | rt-4class | original | loso | rbf_svm | 1 | 0.750 | 0.667 | 0.667 |" in report
+    assert (
+        "| toy_run | msp-improv | rt-4class | original | loso | rbf_svm | 1 | 0.750 | 0.667 | 0.667 |"
+        in report
+    )
     assert (tmp_path / "outputs" / "runs" / "toy_run" / "report.md").is_file()
     assert out.rstrip().endswith(f"report: {tmp_path / 'outputs' / 'report.md'}")
     assert "[1/1] 01_first.ipynb" in out  # each notebook named, with its number

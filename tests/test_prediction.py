@@ -24,9 +24,16 @@ def bundle_dir(tmp_path_factory):
 
     recipe = config.improved_recipe("msp-improv", "smoke")
     set_global_seed(0)
-    shape = spectrogram_shape(recipe.audio.target_length, recipe.audio.target_sr, recipe.spectrogram)
+    shape = spectrogram_shape(
+        recipe.audio.target_length, recipe.audio.target_sr, recipe.spectrogram
+    )
     model = build_model(recipe.model, (*shape, 1), len(config.FOUR_CLASSES))
-    return save_bundle(tmp_path_factory.mktemp("bundle") / "model", model, labels=config.FOUR_CLASSES, recipe=recipe)
+    return save_bundle(
+        tmp_path_factory.mktemp("bundle") / "model",
+        model,
+        labels=config.FOUR_CLASSES,
+        recipe=recipe,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -52,8 +59,11 @@ def test_a_short_clip_is_one_window_preprocessed_exactly_like_training(msp_manif
 def test_a_long_clip_is_cut_into_half_overlapping_windows_covering_it():
     recipe = config.improved_recipe("msp-improv", "smoke")  # 2 s windows at 16 kHz
     rng = np.random.default_rng(0)
-    samples = (0.3 * np.sin(2 * np.pi * 180 * np.arange(7 * 16_000) / 16_000)
-               * (1 + 0.1 * rng.standard_normal(7 * 16_000))).astype(np.float32)
+    samples = (
+        0.3
+        * np.sin(2 * np.pi * 180 * np.arange(7 * 16_000) / 16_000)
+        * (1 + 0.1 * rng.standard_normal(7 * 16_000))
+    ).astype(np.float32)
     windows, spans, sr = audio_windows(samples, 16_000, recipe.audio)
     length = recipe.audio.target_length
     assert all(w.shape == (length,) for w in windows)
@@ -68,7 +78,9 @@ def test_predict_files_averages_window_probabilities(bundle, tmp_path):
     per_window = predict_files(bundle, [path], per_window=True)
     labels = list(config.FOUR_CLASSES)
     assert per_file.loc[0, "n_windows"] == len(per_window) >= 4
-    np.testing.assert_allclose(per_file[labels].to_numpy()[0], per_window[labels].mean().to_numpy(), atol=2e-4)
+    np.testing.assert_allclose(
+        per_file[labels].to_numpy()[0], per_window[labels].mean().to_numpy(), atol=2e-4
+    )
     assert per_file.loc[0, "label"] == labels[int(np.argmax(per_file[labels].to_numpy()[0]))]
     np.testing.assert_allclose(per_window[labels].sum(axis=1), 1.0, atol=1e-3)
 
@@ -80,7 +92,9 @@ def test_predict_accepts_any_rate_and_stereo(bundle, tmp_path, sr, channels):
     assert table.loc[0, "label"] in config.FOUR_CLASSES and table.loc[0, "n_windows"] == 1
 
 
-def test_cli_predict_prints_a_table_and_json_for_a_folder(capsys, bundle_dir, msp_manifest, tmp_path):
+def test_cli_predict_prints_a_table_and_json_for_a_folder(
+    capsys, bundle_dir, msp_manifest, tmp_path
+):
     folder = tmp_path / "clips"
     folder.mkdir()
     for index, path in enumerate(msp_manifest["path"].iloc[:3]):
@@ -88,24 +102,34 @@ def test_cli_predict_prints_a_table_and_json_for_a_folder(capsys, bundle_dir, ms
         sf.write(str(folder / f"clip{index}.wav"), data, sr)
     assert main(["predict", str(bundle_dir), str(folder)]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[0].split()[:3] == ["file", "n_windows", "label"] and out.count(".wav ") == 3
+    assert (
+        out.splitlines()[0].split()[:3] == ["file", "n_windows", "label"]
+        and out.count(".wav ") == 3
+    )
     assert main(["predict", str(bundle_dir), str(folder / "clip0.wav"), "--json"]) == 0
     records = json.loads(capsys.readouterr().out)
     assert len(records) == 1 and set(config.FOUR_CLASSES) <= set(records[0])
 
 
-@pytest.mark.parametrize("case, message", [
-    ("missing_bundle", "error: model bundle not found"),
-    ("not_a_wav", "not a wav file"),
-    ("empty_wav", "the file holds no samples"),
-    ("missing_audio", "audio file not found"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("missing_bundle", "error: model bundle not found"),
+        ("not_a_wav", "not a wav file"),
+        ("empty_wav", "the file holds no samples"),
+        ("missing_audio", "audio file not found"),
+    ],
+)
 def test_cli_predict_errors_are_one_line(capsys, bundle_dir, tmp_path, case, message):
     clip = write_tone(tmp_path / "ok.wav")
     (tmp_path / "notes.txt").write_text("hello")
     sf.write(str(tmp_path / "empty.wav"), np.zeros(0, np.float32), 16_000)
-    argv = {"missing_bundle": [tmp_path / "no_bundle", clip], "not_a_wav": [bundle_dir, tmp_path / "notes.txt"],
-            "empty_wav": [bundle_dir, tmp_path / "empty.wav"], "missing_audio": [bundle_dir, tmp_path / "nope.wav"]}[case]
+    argv = {
+        "missing_bundle": [tmp_path / "no_bundle", clip],
+        "not_a_wav": [bundle_dir, tmp_path / "notes.txt"],
+        "empty_wav": [bundle_dir, tmp_path / "empty.wav"],
+        "missing_audio": [bundle_dir, tmp_path / "nope.wav"],
+    }[case]
     assert main(["predict", *map(str, argv)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err

@@ -15,8 +15,11 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
 def test_every_requirement_is_pinned_exactly():
-    lines = [line for line in (ROOT / "requirements.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    lines = [
+        line
+        for line in (ROOT / "requirements.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
     assert all("==" in line for line in lines), lines
 
 
@@ -35,9 +38,13 @@ def test_notebooks_are_numbered_in_order():
 
 
 def test_importing_the_package_and_its_data_modules_does_not_import_tensorflow():
-    code = ("import sys, ser_utils, ser_utils.cli, ser_utils.corpora, ser_utils.audio, ser_utils.data_check; "
-            "print('tensorflow' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys, ser_utils, ser_utils.cli, ser_utils.corpora, ser_utils.audio, ser_utils.data_check; "
+        "print('tensorflow' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"
 
 
@@ -53,7 +60,9 @@ def test_every_notebook_carries_the_one_colab_cell_and_the_readme_its_badge():
     assert notebook.REPOSITORY_URL in notebook.COLAB_CELL
 
 
-def _run_colab_cell(tmp_path, monkeypatch, clone_returncode: int) -> tuple[list[list[str]], list[str]]:
+def _run_colab_cell(
+    tmp_path, monkeypatch, clone_returncode: int
+) -> tuple[list[list[str]], list[str]]:
     """Execute the Colab cell as Colab would, with /content under ``tmp_path`` and no network."""
     import os
     import types
@@ -64,8 +73,12 @@ def _run_colab_cell(tmp_path, monkeypatch, clone_returncode: int) -> tuple[list[
 
     def fake_run(command, **kwargs):
         calls.append(command)
-        return subprocess.CompletedProcess(command, clone_returncode if command[0] == "git" else 0, "",
-                                           "fatal: unable to access the repository")
+        return subprocess.CompletedProcess(
+            command,
+            clone_returncode if command[0] == "git" else 0,
+            "",
+            "fatal: unable to access the repository",
+        )
 
     monkeypatch.setattr(subprocess, "run", fake_run)
     monkeypatch.setattr(os, "chdir", directories.append)
@@ -84,7 +97,9 @@ def test_colab_cell_installs_the_clone(tmp_path, monkeypatch, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_colab_cell_falls_back_to_an_uploaded_copy_when_cloning_fails(tmp_path, monkeypatch, capsys):
+def test_colab_cell_falls_back_to_an_uploaded_copy_when_cloning_fails(
+    tmp_path, monkeypatch, capsys
+):
     from ser_utils.notebook import REPOSITORY_URL
 
     uploaded = tmp_path / "content" / "speech-emotion-recognition-main"
@@ -92,12 +107,14 @@ def test_colab_cell_falls_back_to_an_uploaded_copy_when_cloning_fails(tmp_path, 
     calls, directories = _run_colab_cell(tmp_path, monkeypatch, clone_returncode=128)
     assert calls[1][-1] == str(uploaded) and directories == [f"{uploaded}/notebooks"]
     assert capsys.readouterr().out.strip().splitlines() == [
-        f"could not clone {REPOSITORY_URL}; "
-        f"installing the copy in {uploaded} instead"]
+        f"could not clone {REPOSITORY_URL}; installing the copy in {uploaded} instead"
+    ]
 
 
 def test_colab_cell_says_what_to_do_when_neither_clone_nor_copy_exists(tmp_path, monkeypatch):
-    with pytest.raises(SystemExit, match="could not clone .* found no copy of the project.*upload the repository"):
+    with pytest.raises(
+        SystemExit, match="could not clone .* found no copy of the project.*upload the repository"
+    ):
         _run_colab_cell(tmp_path, monkeypatch, clone_returncode=128)
 
 

@@ -12,47 +12,97 @@ def fake_rows(seeds=(0, 1, 2)):
     rows = []
     for seed in seeds:
         for fold in range(1, 5):
-            rows.append({"fold": fold, "training_seed": seed, "wa": 0.5, "ua": 0.25 + 0.01 * seed, "macro_f1": 0.2,
-                         "n_train": 6, "n_test": 2, "confusion": [[1, 0, 0, 0], [0, 0, 0, 1], [0] * 4, [0] * 4],
-                         "per_class": {label: {} for label in config.FOUR_CLASSES},
-                         "predictions": {"utterance_id": [f"u{fold}a", f"u{fold}b"], "true": ["angry", "happy"],
-                                         "predicted": ["angry", "sad"],
-                                         "probabilities": [[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.3, 0.4]]}})
+            rows.append(
+                {
+                    "fold": fold,
+                    "training_seed": seed,
+                    "wa": 0.5,
+                    "ua": 0.25 + 0.01 * seed,
+                    "macro_f1": 0.2,
+                    "n_train": 6,
+                    "n_test": 2,
+                    "confusion": [[1, 0, 0, 0], [0, 0, 0, 1], [0] * 4, [0] * 4],
+                    "per_class": {label: {} for label in config.FOUR_CLASSES},
+                    "predictions": {
+                        "utterance_id": [f"u{fold}a", f"u{fold}b"],
+                        "true": ["angry", "happy"],
+                        "predicted": ["angry", "sad"],
+                        "probabilities": [[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.3, 0.4]],
+                    },
+                }
+            )
     return rows
 
 
 def test_original_protocol_report_shows_the_seeds_and_the_original_beside_them(tmp_path, msp_root):
-    run = runs.write_run("demo", fake_rows(), recipe=config.original_recipe("msp-improv", "full"), directory=tmp_path,
-                         corpus_root=msp_root, run_config={"kind": "deep", "corpus": "msp-improv", "subset": "rt-4class",
-                                                           "protocol": "original-4fold",
-                                                           "model": "original_cnn_convlstm"})
+    run = runs.write_run(
+        "demo",
+        fake_rows(),
+        recipe=config.original_recipe("msp-improv", "full"),
+        directory=tmp_path,
+        corpus_root=msp_root,
+        run_config={
+            "kind": "deep",
+            "corpus": "msp-improv",
+            "subset": "rt-4class",
+            "protocol": "original-4fold",
+            "model": "original_cnn_convlstm",
+        },
+    )
     written = run.written
     report = (tmp_path / "report.md").read_text()
     assert "## original-4fold: 4 folds × 3 training seeds" in report
     assert "| 1 · seed 0 |" in report and "### Over 3 training seeds" in report
-    assert "### Beside the original (%)" in report and "| 1 | 53.440 |" in report and "| mean | 50.290 |" in report
+    assert (
+        "### Beside the original (%)" in report
+        and "| 1 | 53.440 |" in report
+        and "| mean | 50.290 |" in report
+    )
     predictions = pd.read_csv(written["predictions"])
-    assert len(predictions) == 3 * 4 * 2 and list(predictions.columns[-4:]) == [f"p_{c}" for c in config.FOUR_CLASSES]
+    assert len(predictions) == 3 * 4 * 2 and list(predictions.columns[-4:]) == [
+        f"p_{c}" for c in config.FOUR_CLASSES
+    ]
 
 
 def test_run_directories_hold_one_format_for_traditional_and_deep_runs(tmp_path, msp_root):
     recipe = config.original_recipe("msp-improv", "smoke")
     common = {"corpus": "msp-improv", "subset": "rt-4class", "protocol": "original-4fold"}
-    traditional = runs.write_run("t", fake_rows(seeds=(0,)), recipe=recipe, directory=tmp_path / "t", corpus_root=msp_root,
-                                 run_config={"kind": "traditional", "model": "rbf_svm", "features": "frames", **common})
-    deep = runs.write_run("d", fake_rows(seeds=(0,)), recipe=recipe, directory=tmp_path / "d", corpus_root=msp_root,
-                          run_config={"kind": "deep", "model": recipe.model.name, **common})
+    traditional = runs.write_run(
+        "t",
+        fake_rows(seeds=(0,)),
+        recipe=recipe,
+        directory=tmp_path / "t",
+        corpus_root=msp_root,
+        run_config={"kind": "traditional", "model": "rbf_svm", "features": "frames", **common},
+    )
+    deep = runs.write_run(
+        "d",
+        fake_rows(seeds=(0,)),
+        recipe=recipe,
+        directory=tmp_path / "d",
+        corpus_root=msp_root,
+        run_config={"kind": "deep", "model": recipe.model.name, **common},
+    )
     files = {"config", "metrics", "fold_table", "predictions", "confusion", "report"}
     assert files <= set(traditional.written) and files <= set(deep.written)
-    assert runs.load_run(tmp_path / "t")["model"] == "rbf_svm" and runs.load_run(tmp_path / "d")["model"] == recipe.model.name
+    assert (
+        runs.load_run(tmp_path / "t")["model"] == "rbf_svm"
+        and runs.load_run(tmp_path / "d")["model"] == recipe.model.name
+    )
     assert runs.load_run(tmp_path / "t")["config"]["features"] == "frames"
     assert "(scikit-learn) · features: frames" in (tmp_path / "t" / "report.md").read_text()
     assert traditional.summary["ua"] == deep.summary["ua"] == 0.25
 
 
 def test_run_names_differ_in_everything_that_changes_a_result():
-    base = {"corpus": "msp-improv", "subset": "rt-4class", "inputs": "frames", "protocol": "loso", "model": "rbf_svm",
-            "recipe": "original"}
+    base = {
+        "corpus": "msp-improv",
+        "subset": "rt-4class",
+        "inputs": "frames",
+        "protocol": "loso",
+        "model": "rbf_svm",
+        "recipe": "original",
+    }
     names = {runs.run_name(**base)} | {runs.run_name(**{**base, key: "other"}) for key in base}
     names.add(runs.run_name(**base, extras=["grid-grouped"]))
     assert len(names) == len(base) + 2

@@ -21,11 +21,11 @@ def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:
     window, hop = int(0.04 * sr), int(0.02 * sr)
     samples = samples[: len(samples) - (len(samples) - window) % hop].astype(np.float64)
     w = np.hanning(window)
-    scale = np.sum(w ** 2) * sr
+    scale = np.sum(w**2) * sr
     n_fft_bins = window // 2 + 1
     out = []
     for start in range(0, len(samples) - window + 1, hop):
-        power = np.abs(np.fft.rfft(samples[start:start + window] * w)) ** 2
+        power = np.abs(np.fft.rfft(samples[start : start + window] * w)) ** 2
         column = []
         for k in range(n_fft_bins):
             if sr / window * k > 11_025:
@@ -37,7 +37,11 @@ def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:
 
 
 def test_original_spectrogram_has_the_original_shape_for_the_seed_clip_length():
-    samples = np.random.default_rng(0).standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH).astype(np.float32)
+    samples = (
+        np.random.default_rng(0)
+        .standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH)
+        .astype(np.float32)
+    )
     image = original_spectrogram(samples, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE)
     assert image.shape == config.ORIGINAL_SPECTROGRAM_SHAPE == (442, 382)
     assert image.dtype == np.float32
@@ -46,10 +50,16 @@ def test_original_spectrogram_has_the_original_shape_for_the_seed_clip_length():
 def test_original_spectrogram_assumes_44_1_khz_whatever_the_files_rate():
     # The original's function had sample_rate=44100 as a default and was never passed the rate:
     # a 48 kHz clip still gets a 1764-sample window and an 882-sample hop.
-    samples = np.random.default_rng(1).standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH).astype(np.float32)
+    samples = (
+        np.random.default_rng(1)
+        .standard_normal(config.MSP_IMPROV_ORIGINAL_LENGTH)
+        .astype(np.float32)
+    )
     seed = SpectrogramConfig(kind="original")
     at_48k = spectrogram(samples, 48_000, seed)
-    assert at_48k.shape == spectrogram_shape(len(samples), 48_000, seed) == (442, 382)  # not (442, 351)
+    assert (
+        at_48k.shape == spectrogram_shape(len(samples), 48_000, seed) == (442, 382)
+    )  # not (442, 351)
     np.testing.assert_array_equal(at_48k, spectrogram(samples, 44_100, seed))
     np.testing.assert_array_equal(at_48k, original_spectrogram(samples, 44_100))
 
@@ -63,12 +73,17 @@ def test_original_spectrogram_equals_the_loop_reference_on_random_input():
     reference = original_spectrogram_reference(samples, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE)
     assert fast.shape == reference.shape == (442, 382)
     assert np.max(np.abs(fast - reference)) < 1e-5
-    assert fast[:, -1].max() == pytest.approx(np.log(1e-14), abs=1e-3)  # the silent end sits on the floor
+    assert fast[:, -1].max() == pytest.approx(
+        np.log(1e-14), abs=1e-3
+    )  # the silent end sits on the floor
 
 
 def test_original_spectrogram_matches_the_definition_bin_by_bin():
     samples = np.random.default_rng(2).uniform(-1, 1, 20_000).astype(np.float32)
-    for sr in (44_100, 16_000):  # at 16 kHz every bin is below 11 025 Hz, so the Nyquist bin is kept
+    for sr in (
+        44_100,
+        16_000,
+    ):  # at 16 kHz every bin is below 11 025 Hz, so the Nyquist bin is kept
         expected = definition_by_hand(samples, sr)
         assert np.max(np.abs(original_spectrogram(samples, sr) - expected)) < 1e-5
         assert original_spectrogram(samples, sr).shape == expected.shape
@@ -83,7 +98,9 @@ def test_original_spectrogram_of_a_pure_tone_peaks_at_its_frequency():
 
 def test_smoke_clip_gives_the_smoke_shape():
     recipe = config.original_recipe("msp-improv", "smoke")
-    shape = spectrogram_shape(recipe.audio.target_length, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE, recipe.spectrogram)
+    shape = spectrogram_shape(
+        recipe.audio.target_length, config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE, recipe.spectrogram
+    )
     assert shape == (442, 99)
 
 
@@ -94,8 +111,9 @@ def test_log_mel_shape_and_dispatch():
     samples = np.random.default_rng(3).standard_normal(length).astype(np.float32) * 0.1
     image = spectrogram(samples, recipe.audio.target_sr, recipe.spectrogram)
     assert image.shape == (64, 601) and image.dtype == np.float32
-    np.testing.assert_array_equal(image, log_mel_spectrogram(samples, recipe.audio.target_sr,
-                                                             config=recipe.spectrogram))
+    np.testing.assert_array_equal(
+        image, log_mel_spectrogram(samples, recipe.audio.target_sr, config=recipe.spectrogram)
+    )
     assert image.max() - image.min() <= 80.0 + 1e-3  # power_to_db keeps at most 80 dB
 
 

@@ -21,21 +21,40 @@ from ser_utils.config import (
 from ser_utils.errors import CorpusError
 
 TESS_NESTING = ("tess toronto emotional speech set data", "TESS Toronto emotional speech set data")
-TESS_FOLDERS = {"OAF_angry", "OAF_disgust", "OAF_Fear", "OAF_happy", "OAF_neutral", "OAF_Pleasant_surprise",
-                "OAF_Sad", "YAF_angry", "YAF_disgust", "YAF_fear", "YAF_happy", "YAF_neutral",
-                "YAF_pleasant_surprised", "YAF_sad"}
+TESS_FOLDERS = {
+    "OAF_angry",
+    "OAF_disgust",
+    "OAF_Fear",
+    "OAF_happy",
+    "OAF_neutral",
+    "OAF_Pleasant_surprise",
+    "OAF_Sad",
+    "YAF_angry",
+    "YAF_disgust",
+    "YAF_fear",
+    "YAF_happy",
+    "YAF_neutral",
+    "YAF_pleasant_surprised",
+    "YAF_sad",
+}
 TESS_NAME = re.compile(r"^(OAF|YAF)_([a-z]+)_(angry|disgust|fear|happy|neutral|ps|sad)\.wav$")
 MSP_NAME = re.compile(r"^MSP-IMPROV-S(\d{2})([AHSN])-([FM])(\d{2})-([PRST])-([FM]{2}\d{2})\.wav$")
 NUMBER = r"(?:[1-5]\.\d{6}|NaN)"
-CONSENSUS_LINE = re.compile(rf"^UTD-IMPROV-(S\d{{2}}[AHSN]-[FM]\d{{2}}-[PRST]-[FM]{{2}}\d{{2}})\.avi; ([AHSNOX]); "
-                            rf"A:{NUMBER}; V:{NUMBER}; D:{NUMBER} ; N:{NUMBER};$")
-RATER_LINE = re.compile(rf"^A[A-Z0-9]{{12,13}}; (Angry|Happy|Sad|Neutral|Other-[A-Za-z]+); "
-                        rf"(?:[A-Za-z]+(?:,[A-Za-z]+)*)?; A:{NUMBER}; V:{NUMBER}; D:{NUMBER}; N:{NUMBER};$")
+CONSENSUS_LINE = re.compile(
+    rf"^UTD-IMPROV-(S\d{{2}}[AHSN]-[FM]\d{{2}}-[PRST]-[FM]{{2}}\d{{2}})\.avi; ([AHSNOX]); "
+    rf"A:{NUMBER}; V:{NUMBER}; D:{NUMBER} ; N:{NUMBER};$"
+)
+RATER_LINE = re.compile(
+    rf"^A[A-Z0-9]{{12,13}}; (Angry|Happy|Sad|Neutral|Other-[A-Za-z]+); "
+    rf"(?:[A-Za-z]+(?:,[A-Za-z]+)*)?; A:{NUMBER}; V:{NUMBER}; D:{NUMBER}; N:{NUMBER};$"
+)
 RATER_LETTER = {"Angry": "A", "Happy": "H", "Sad": "S", "Neutral": "N"}
 
 
 def wavs(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*.wav") if not p.name.startswith("._") and "__MACOSX" not in p.parts)
+    return sorted(
+        p for p in root.rglob("*.wav") if not p.name.startswith("._") and "__MACOSX" not in p.parts
+    )
 
 
 def read_blocks(label_file: Path) -> dict[str, tuple[str, list[str]]]:
@@ -51,10 +70,14 @@ def read_blocks(label_file: Path) -> dict[str, tuple[str, list[str]]]:
 
 
 def contents(root: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
 
 
-def grouped_balanced_accuracy(features: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> float:
+def grouped_balanced_accuracy(
+    features: np.ndarray, labels: np.ndarray, groups: np.ndarray
+) -> float:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
@@ -80,7 +103,9 @@ def tess_mini(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def msp_mini(tmp_path_factory) -> Path:
-    return synthetic.make_msp_improv(tmp_path_factory.mktemp("data") / "MSP-IMPROV", size="mini", seed=0)
+    return synthetic.make_msp_improv(
+        tmp_path_factory.mktemp("data") / "MSP-IMPROV", size="mini", seed=0
+    )
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +152,9 @@ def test_tess_audio_rates_and_durations(tess_mini):
 def test_tess_has_macos_junk(tess_mini):
     junk = list((tess_mini / "__MACOSX").joinpath(*TESS_NESTING).rglob("._*.wav"))
     assert 3 <= len(junk) <= 20
-    assert (tess_mini / "__MACOSX").joinpath(*TESS_NESTING, "OAF_angry", "._OAF_back_angry.wav") in junk
+    assert (tess_mini / "__MACOSX").joinpath(
+        *TESS_NESTING, "OAF_angry", "._OAF_back_angry.wav"
+    ) in junk
     for path in junk:
         data = path.read_bytes()
         assert 0 < len(data) < 4096 and not data.startswith(b"RIFF")
@@ -147,9 +174,13 @@ def test_tess_prosody_follows_speaker_and_emotion(tess_mini):
         if path.name == "OAF_food_fear.wav" or emotion not in ("angry", "happy", "neutral", "sad"):
             continue
         samples, sample_rate = sf.read(path, dtype="float32")
-        f0 = librosa.yin(samples, fmin=70, fmax=700, sr=sample_rate, frame_length=1024, hop_length=256)
+        f0 = librosa.yin(
+            samples, fmin=70, fmax=700, sr=sample_rate, frame_length=1024, hop_length=256
+        )
         rms = librosa.feature.rms(y=samples, frame_length=1024, hop_length=256)[0]
-        centroid = librosa.feature.spectral_centroid(y=samples, sr=sample_rate, n_fft=1024, hop_length=256)[0]
+        centroid = librosa.feature.spectral_centroid(
+            y=samples, sr=sample_rate, n_fft=1024, hop_length=256
+        )[0]
         voiced = rms > 0.1 * rms.max()
         pitch.setdefault((speaker, emotion), []).append(np.median(f0[voiced]))
         brightness.setdefault((speaker, emotion), []).append(np.median(centroid[voiced]))
@@ -157,9 +188,16 @@ def test_tess_prosody_follows_speaker_and_emotion(tess_mini):
     brightness = {key: np.median(values) for key, values in brightness.items()}
     assert pitch["OAF", "neutral"] < pitch["YAF", "neutral"]  # the older speaker's voice is lower
     for speaker in ("OAF", "YAF"):
-        assert pitch[speaker, "sad"] < pitch[speaker, "neutral"] < min(pitch[speaker, "angry"],
-                                                                       pitch[speaker, "happy"])
-        assert brightness[speaker, "sad"] < brightness[speaker, "neutral"] < brightness[speaker, "angry"]
+        assert (
+            pitch[speaker, "sad"]
+            < pitch[speaker, "neutral"]
+            < min(pitch[speaker, "angry"], pitch[speaker, "happy"])
+        )
+        assert (
+            brightness[speaker, "sad"]
+            < brightness[speaker, "neutral"]
+            < brightness[speaker, "angry"]
+        )
 
 
 def test_tess_emotions_are_learnable_across_speakers(tess_mini):
@@ -219,12 +257,19 @@ def test_msp_mini_label_file_format(msp_mini):
 def test_msp_mini_consensus_composition(msp_mini):
     blocks = read_blocks(msp_mini / "Evaluation.txt")
     for session in range(1, 7):
-        counts = Counter(label for stem, (label, _) in blocks.items()
-                         if int(stem[17:19]) == session and stem[20] in "RT")
+        counts = Counter(
+            label
+            for stem, (label, _) in blocks.items()
+            if int(stem[17:19]) == session and stem[20] in "RT"
+        )
         assert all(counts[letter] >= 3 for letter in "AHSN"), (session, counts)
     overall = Counter(label for label, _ in blocks.values())
     assert overall["O"] >= 1 and overall["X"] >= 1
-    rt = [(stem[14], label) for stem, (label, _) in blocks.items() if stem[20] in "RT" and label in "AHSN"]
+    rt = [
+        (stem[14], label)
+        for stem, (label, _) in blocks.items()
+        if stem[20] in "RT" and label in "AHSN"
+    ]
     agreement = np.mean([acted == label for acted, label in rt])
     assert 0.55 < agreement < 0.9  # listeners mostly perceive the acted emotion, not always
 
@@ -236,7 +281,9 @@ def test_msp_mini_silence_is_trimmed_and_emotions_learnable(msp_mini):
         if path.stem[20] not in "RT":
             continue
         samples, sample_rate = sf.read(path, dtype="float32")
-        trimmed, (start, end) = librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)
+        trimmed, (start, end) = librosa.effects.trim(
+            samples, top_db=25, frame_length=256, hop_length=64
+        )
         assert start >= 0.15 * sample_rate and samples.size - end >= 0.15 * sample_rate, path.name
         assert 0.5 <= trimmed.size / sample_rate <= 2.7
         assert 0.3 <= np.abs(samples).max() <= 0.9
@@ -245,17 +292,23 @@ def test_msp_mini_silence_is_trimmed_and_emotions_learnable(msp_mini):
             labels.append(blocks[path.stem][0])
             speakers.append(path.stem[16:19])
     score = grouped_balanced_accuracy(np.array(features), np.array(labels), np.array(speakers))
-    print(f"MSP-IMPROV mini, 4 consensus classes, leave-one-speaker-out balanced accuracy: {score:.3f}")
+    print(
+        f"MSP-IMPROV mini, 4 consensus classes, leave-one-speaker-out balanced accuracy: {score:.3f}"
+    )
     assert 0.35 < score < 0.95
 
 
-@pytest.mark.parametrize(("layout", "label_file_name", "prefix"), [
-    ("audio", "Evalution.txt", ("Audio",)),
-    ("nested", "Evaluation.txt", ("session{k}",)),
-])
+@pytest.mark.parametrize(
+    ("layout", "label_file_name", "prefix"),
+    [
+        ("audio", "Evalution.txt", ("Audio",)),
+        ("nested", "Evaluation.txt", ("session{k}",)),
+    ],
+)
 def test_msp_layouts_and_label_file_names(msp_mini, tmp_path, layout, label_file_name, prefix):
-    root = synthetic.make_msp_improv(tmp_path / "MSP-IMPROV", size="mini", seed=0, layout=layout,
-                                     label_file_name=label_file_name)
+    root = synthetic.make_msp_improv(
+        tmp_path / "MSP-IMPROV", size="mini", seed=0, layout=layout, label_file_name=label_file_name
+    )
     assert sorted(p.name for p in root.glob("*.txt")) == [label_file_name]
     assert (root / label_file_name).read_bytes() == (msp_mini / "Evaluation.txt").read_bytes()
     reference = {p.name: p for p in wavs(msp_mini)}
@@ -263,16 +316,24 @@ def test_msp_layouts_and_label_file_names(msp_mini, tmp_path, layout, label_file
     assert {p.name for p in files} == set(reference)
     for path in files:
         k = int(path.name[17:19])
-        expected = tuple(part.format(k=k) for part in prefix) + (f"session{k}", path.name[11:15], path.name[20])
+        expected = tuple(part.format(k=k) for part in prefix) + (
+            f"session{k}",
+            path.name[11:15],
+            path.name[20],
+        )
         assert path.relative_to(root).parts[:-1] == expected
     assert files[0].read_bytes() == reference[files[0].name].read_bytes()
 
 
 def test_msp_changed_options_rewrite_the_tree(tmp_path):
     root = synthetic.make_msp_improv(tmp_path / "MSP-IMPROV", size="mini", seed=0)
-    synthetic.make_msp_improv(root, size="mini", seed=0, layout="nested", label_file_name="Evalution.txt")
+    synthetic.make_msp_improv(
+        root, size="mini", seed=0, layout="nested", label_file_name="Evalution.txt"
+    )
     assert not (root / "Evaluation.txt").exists() and (root / "Evalution.txt").exists()
-    assert {p.relative_to(root).parts[1] for p in wavs(root)} == {f"session{k}" for k in range(1, 7)}
+    assert {p.relative_to(root).parts[1] for p in wavs(root)} == {
+        f"session{k}" for k in range(1, 7)
+    }
     assert len(wavs(root)) == len(read_blocks(root / "Evalution.txt"))
 
 
@@ -282,10 +343,15 @@ def test_msp_original_has_the_original_consensus_counts(msp_original_specs):
     files = [Path(spec["path"]) for spec in specs]
     assert set(blocks) == {p.stem for p in files} and len(files) == len(blocks)
     assert all(MSP_NAME.match(p.name) and p.parts[-2] == p.name[20] for p in files)
-    expected = {"T": {"A": 115, "S": 106, "H": 136, "N": 283, "O": 1, "X": 11},  # Busso et al. 2017
-                "R": {"A": 169, "S": 80, "H": 88, "N": 241, "O": 3, "X": 39}}
+    expected = {
+        "T": {"A": 115, "S": 106, "H": 136, "N": 283, "O": 1, "X": 11},  # Busso et al. 2017
+        "R": {"A": 169, "S": 80, "H": 88, "N": 241, "O": 3, "X": 39},
+    }
     for recording_type, counts in expected.items():
-        assert Counter(label for stem, (label, _) in blocks.items() if stem[20] == recording_type) == counts
+        assert (
+            Counter(label for stem, (label, _) in blocks.items() if stem[20] == recording_type)
+            == counts
+        )
     rt = {stem: label for stem, (label, _) in blocks.items() if stem[20] in "RT"}
     assert Counter(stem[20] for stem in rt) == {"R": 620, "T": 652}
     four = Counter(label for label in rt.values() if label in "AHSN")
@@ -295,7 +361,6 @@ def test_msp_original_has_the_original_consensus_counts(msp_original_specs):
     for session in range(1, 7):
         assert {label for stem, label in rt.items() if int(stem[17:19]) == session} >= set("AHSN")
     assert 0.6 < np.mean([stem[14] == label for stem, label in rt.items() if label in "AHSN"]) < 0.8
-
 
 
 def test_msp_original_clip_lengths_fit_the_originals_padding(msp_original_specs):
@@ -308,14 +373,18 @@ def test_msp_original_clip_lengths_fit_the_originals_padding(msp_original_specs)
         assert rate == 44_100
         samples = samples.astype(np.float32) / 32768
         lengths.append(samples.size)
-        trimmed.append(librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)[0].size)
+        trimmed.append(
+            librosa.effects.trim(samples, top_db=25, frame_length=256, hop_length=64)[0].size
+        )
     assert min(lengths) >= 1.9 * 44_100 and max(lengths) <= 8.1 * 44_100
     assert max(trimmed) <= MSP_IMPROV_ORIGINAL_LENGTH and min(trimmed) < 0.9 * min(lengths)
 
 
 # ------------------------------------------------------------- determinism and reuse
 def test_same_seed_same_bytes_different_seed_different_bytes(tess_mini, msp_mini, tmp_path):
-    again = synthetic.make_tess(tmp_path / "a" / "TESS", size="mini", seed=0, n_jobs=2)  # parallel path
+    again = synthetic.make_tess(
+        tmp_path / "a" / "TESS", size="mini", seed=0, n_jobs=2
+    )  # parallel path
     assert contents(again) == contents(tess_mini)
     other = synthetic.make_tess(tmp_path / "b" / "TESS", size="mini", seed=1)
     assert contents(other).keys() == contents(tess_mini).keys()

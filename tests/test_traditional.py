@@ -25,7 +25,12 @@ from ser_utils.evaluation import make_protocol, select_subset, summarise_folds
 def test_models_carry_the_original_hyperparameters():
     mlp = traditional.make_model("mlp", random_state=0).named_steps["model"]
     assert isinstance(mlp, MLPClassifier)
-    assert (mlp.alpha, mlp.hidden_layer_sizes, mlp.learning_rate, mlp.max_iter) == (0.01, (100,), "adaptive", 400)
+    assert (mlp.alpha, mlp.hidden_layer_sizes, mlp.learning_rate, mlp.max_iter) == (
+        0.01,
+        (100,),
+        "adaptive",
+        400,
+    )
     tree = traditional.make_model("tree", random_state=0).named_steps["model"]
     assert isinstance(tree, DecisionTreeClassifier) and tree.max_depth == 15
     linear = traditional.make_model("linear_svm", random_state=0).named_steps["model"]
@@ -47,7 +52,9 @@ def test_the_original_models_take_raw_features_without_a_scaler_and_the_callers_
 
 
 def test_original_grid_is_unscaled_and_the_grouped_grid_scales():
-    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=60, n_features=6, n_informative=4, n_classes=3, random_state=0
+    )
     labels = np.array(["angry", "happy", "sad"])[y]
     original = traditional.original_grid_search(X, labels)
     assert list(original.best_estimator_.named_steps) == ["model"]
@@ -56,7 +63,9 @@ def test_original_grid_is_unscaled_and_the_grouped_grid_scales():
 
 
 def test_evaluate_model_scales_only_for_the_grouped_grid(monkeypatch):
-    X, y = make_classification(n_samples=60, n_features=6, n_informative=4, n_classes=2, random_state=0)
+    X, y = make_classification(
+        n_samples=60, n_features=6, n_informative=4, n_classes=2, random_state=0
+    )
     labels = np.array(["angry", "sad"])[y]
     fitted = []
     original_fit = traditional.Pipeline.fit
@@ -72,7 +81,9 @@ def test_evaluate_model_scales_only_for_the_grouped_grid(monkeypatch):
 
 
 def test_same_random_state_gives_the_same_forest():
-    X, y = make_classification(n_samples=80, n_features=12, n_informative=6, n_classes=3, random_state=0)
+    X, y = make_classification(
+        n_samples=80, n_features=12, n_informative=6, n_classes=3, random_state=0
+    )
     first = traditional.make_model("forest", random_state=3).fit(X, y).predict_proba(X)
     second = traditional.make_model("forest", random_state=3).fit(X, y).predict_proba(X)
     other = traditional.make_model("forest", random_state=4).fit(X, y).predict_proba(X)
@@ -89,7 +100,9 @@ def test_unknown_model_and_mismatched_grid_are_rejected():
 
 # ------------------------------------------------------------------------- tuning
 def test_original_grid_search_is_the_originals_twelve_candidates_scored_by_accuracy():
-    X, y = make_classification(n_samples=100, n_features=8, n_informative=5, n_classes=4, random_state=1)
+    X, y = make_classification(
+        n_samples=100, n_features=8, n_informative=5, n_classes=4, random_state=1
+    )
     search = traditional.original_grid_search(X, np.array(["angry", "happy", "neutral", "sad"])[y])
     assert len(search.cv_results_["params"]) == 2 * 3 * 2
     assert search.n_splits_ == config.ORIGINAL_GRID_CV and search.scoring == "accuracy"
@@ -135,10 +148,14 @@ def test_permuted_training_labels_give_chance_ua_under_loso(msp_frame_features):
     X, subset = msp_frame_features
     y = subset["label"].to_numpy()
     protocol = make_protocol("loso", subset)
-    true_ua = summarise_folds(traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False))["ua"]
+    true_ua = summarise_folds(
+        traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False)
+    )["ua"]
     permuted = []
     for seed in range(config.CONTROL_PERMUTATION_SEED, config.CONTROL_PERMUTATION_SEED + 3):
-        rows = traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False, permute_labels=seed)
+        rows = traditional.evaluate_model(
+            X, y, protocol, "rbf_svm", progress=False, permute_labels=seed
+        )
         assert [row["permuted_seed"] for row in rows] == [seed + fold for fold in range(1, 7)]
         permuted.append(summarise_folds(rows)["ua"])
     assert abs(np.mean(permuted) - 0.25) < 0.10
@@ -151,8 +168,13 @@ def test_permuting_shuffles_only_the_training_labels(msp_frame_features, monkeyp
     y = subset["label"].to_numpy()
     seen = []
     original_fit = traditional.Pipeline.fit
-    monkeypatch.setattr(traditional.Pipeline, "fit",
-                        lambda self, X_, y_, **kw: (seen.append(np.asarray(y_)), original_fit(self, X_, y_, **kw))[1])
+    monkeypatch.setattr(
+        traditional.Pipeline,
+        "fit",
+        lambda self, X_, y_, **kw: (seen.append(np.asarray(y_)), original_fit(self, X_, y_, **kw))[
+            1
+        ],
+    )
     protocol = make_protocol("original-random", subset)
     (row,) = traditional.evaluate_model(X, y, protocol, "tree", progress=False, permute_labels=5)
     ((train, test),) = protocol.split(y)
@@ -170,7 +192,9 @@ def test_nested_search_never_sees_the_test_session(msp_frame_features, monkeypat
         return search(features, y, groups, **kwargs)
 
     monkeypatch.setattr(traditional, "grouped_grid_search", spy)
-    rows = traditional.nested_evaluation(X, subset, model="rbf_svm", protocol="loso", grid="grouped", progress=False)
+    rows = traditional.nested_evaluation(
+        X, subset, model="rbf_svm", protocol="loso", grid="grouped", progress=False
+    )
     assert len(rows) == len(seen_groups) == 6
     for row, groups in zip(rows, seen_groups):
         assert int(row["test_group"]) not in groups and len(groups) == 5
@@ -185,8 +209,12 @@ def test_evaluate_random_splits_repeats_the_original_split_per_random_state(msp_
     assert [row["random_state"] for row in rows] == list(config.ORIGINAL_EVALUATION_RANDOM_STATES)
     for row in rows:
         protocol = make_protocol("original-random", subset, random_state=row["random_state"])
-        (single,) = traditional.evaluate_model(X, subset["label"], protocol, "linear_svm", progress=False)
-        assert row["ua"] == single["ua"] and row["n_test"] == round(len(subset) * config.ORIGINAL_SPLIT_TEST_SIZE)
+        (single,) = traditional.evaluate_model(
+            X, subset["label"], protocol, "linear_svm", progress=False
+        )
+        assert row["ua"] == single["ua"] and row["n_test"] == round(
+            len(subset) * config.ORIGINAL_SPLIT_TEST_SIZE
+        )
 
 
 def test_untrimmed_recipe_pads_to_the_longest_untrimmed_r_and_t_clip(msp_manifest):
@@ -194,18 +222,26 @@ def test_untrimmed_recipe_pads_to_the_longest_untrimmed_r_and_t_clip(msp_manifes
     full = traditional.untrimmed_recipe(config.original_recipe("msp-improv", "full"), files)
     assert full.audio.trim is False and full.audio.target_length == files["n_samples"].max()
     assert full.audio.target_length != config.MSP_IMPROV_ORIGINAL_LENGTH
-    assert full.audio.scaling == "original" and full.audio.denoise  # the rest of the chain unchanged
+    assert (
+        full.audio.scaling == "original" and full.audio.denoise
+    )  # the rest of the chain unchanged
     smoke = traditional.untrimmed_recipe(config.original_recipe("msp-improv", "smoke"), files)
     assert smoke.audio.trim is False and smoke.audio.target_length == config.SMOKE_MSP_IMPROV_LENGTH
 
 
 def test_original_cross_validation_is_five_unshuffled_stratified_folds_in_row_order():
-    X, y = make_classification(n_samples=120, n_features=8, n_informative=5, n_classes=4, random_state=2)
+    X, y = make_classification(
+        n_samples=120, n_features=8, n_informative=5, n_classes=4, random_state=2
+    )
     labels = np.array(["angry", "happy", "neutral", "sad"])[y]
     scores = traditional.original_cross_validation(X, labels)
     assert scores.shape == (config.ORIGINAL_ACTED_CV,)
-    expected = [np.mean(SVC(C=10, gamma="scale").fit(X[train], labels[train]).predict(X[test]) == labels[test])
-                for train, test in StratifiedKFold(n_splits=5).split(X, labels)]
+    expected = [
+        np.mean(
+            SVC(C=10, gamma="scale").fit(X[train], labels[train]).predict(X[test]) == labels[test]
+        )
+        for train, test in StratifiedKFold(n_splits=5).split(X, labels)
+    ]
     np.testing.assert_allclose(scores, expected)
     reordered = traditional.original_cross_validation(X[::-1], labels[::-1])
     assert not np.allclose(reordered, scores)  # the row order decides the folds
@@ -221,13 +257,19 @@ def test_evaluate_model_checks_the_feature_matrix(msp_frame_features):
 
 
 # ---------------------------------------------------------------------------- CLI
-@pytest.mark.parametrize("arguments, message", [
-    (["--protocol", "kfold"], "unknown protocol 'kfold': expected one of original-random, original-4fold, loso, speaker"),
-    (["--model", "knn"], "unknown model 'knn'"),
-    (["--subset", "five"], "unknown subset 'five'"),
-    (["--protocol", "loso"], "protocol 'loso' needs a 'session' column"),
-    (["--model", "forest", "--grid", "original"], "the original grid searches SVC kernels"),
-])
+@pytest.mark.parametrize(
+    "arguments, message",
+    [
+        (
+            ["--protocol", "kfold"],
+            "unknown protocol 'kfold': expected one of original-random, original-4fold, loso, speaker",
+        ),
+        (["--model", "knn"], "unknown model 'knn'"),
+        (["--subset", "five"], "unknown subset 'five'"),
+        (["--protocol", "loso"], "protocol 'loso' needs a 'session' column"),
+        (["--model", "forest", "--grid", "original"], "the original grid searches SVC kernels"),
+    ],
+)
 def test_cli_errors_are_one_line_with_exit_status_2(tess_root, capsys, arguments, message):
     assert main(["traditional", "tess", str(tess_root), *arguments]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -244,9 +286,27 @@ def test_cli_missing_corpus_folder(tmp_path, capsys):
 def test_cli_evaluates_and_writes_a_run_directory(tess_root, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
     # the improved recipe's audio chain is the quicker one (denoising before padding)
-    status = main(["traditional", "tess", str(tess_root), "--model", "linear_svm", "--protocol", "speaker",
-                   "--subset", "4class", "--recipe", "improved", "--features", "functionals", "--jobs", "1",
-                   "--cache-dir", str(tmp_path / "cache")])
+    status = main(
+        [
+            "traditional",
+            "tess",
+            str(tess_root),
+            "--model",
+            "linear_svm",
+            "--protocol",
+            "speaker",
+            "--subset",
+            "4class",
+            "--recipe",
+            "improved",
+            "--features",
+            "functionals",
+            "--jobs",
+            "1",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+        ]
+    )
     assert status == 0
     printed = capsys.readouterr().out
     assert "mean" in printed and "std" in printed
@@ -256,7 +316,13 @@ def test_cli_evaluates_and_writes_a_run_directory(tess_root, tmp_path, capsys, m
     data = json.loads((run / "metrics.json").read_text())
     assert data["n_folds"] == 2 and [f["test_group"] for f in data["folds"]] == ["OAF", "YAF"]
     assert 0.0 <= data["ua"] <= 1.0 and data["labels"] == list(config.FOUR_CLASSES)
-    assert data["model"] == "linear_svm" and data["features"] == "functionals" and data["subset"] == "4class"
+    assert (
+        data["model"] == "linear_svm"
+        and data["features"] == "functionals"
+        and data["subset"] == "4class"
+    )
     run_config = json.loads((run / "config.json").read_text())
     assert run_config["kind"] == "traditional" and run_config["recipe"]["name"] == "improved"
-    assert {"metrics.csv", "predictions.csv", "confusion.png", "report.md"} <= {p.name for p in run.iterdir()}
+    assert {"metrics.csv", "predictions.csv", "confusion.png", "report.md"} <= {
+        p.name for p in run.iterdir()
+    }

@@ -14,10 +14,18 @@ keras = training.keras
 
 LABELS = config.FOUR_CLASSES
 #: A CRNN small enough to train in a second on (16 freq, 24 frames) inputs.
-TINY_CRNN = config.ModelConfig("improved_crnn", {"filters": (4, 8), "recurrent_units": 8, "attention_units": 8,
-                                                 "dropout": 0.0})
-TINY_TRAINING = config.TrainingConfig(epochs=3, batch_size=16, learning_rate=1e-2, validation_split="speaker",
-                                      class_weight=True, seed=3, deterministic_ops=True)
+TINY_CRNN = config.ModelConfig(
+    "improved_crnn", {"filters": (4, 8), "recurrent_units": 8, "attention_units": 8, "dropout": 0.0}
+)
+TINY_TRAINING = config.TrainingConfig(
+    epochs=3,
+    batch_size=16,
+    learning_rate=1e-2,
+    validation_split="speaker",
+    class_weight=True,
+    seed=3,
+    deterministic_ops=True,
+)
 
 
 def learnable_spectrograms(n=64, seed=0):
@@ -26,13 +34,15 @@ def learnable_spectrograms(n=64, seed=0):
     codes = np.arange(n) % len(LABELS)
     x = rng.normal(size=(n, 16, 24)).astype(np.float32)
     for code in range(len(LABELS)):
-        x[codes == code, 4 * code:4 * code + 4, :] += 1.5
+        x[codes == code, 4 * code : 4 * code + 4, :] += 1.5
     speakers = np.repeat([f"spk{i}" for i in range(8)], n // 8)
     return x, np.asarray(LABELS)[codes], speakers
 
 
 def softmax_regression():
-    model = keras.Sequential([keras.Input((16, 24)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")])
+    model = keras.Sequential(
+        [keras.Input((16, 24)), keras.layers.Flatten(), keras.layers.Dense(4, activation="softmax")]
+    )
     model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
     return model
 
@@ -45,7 +55,9 @@ def data():
 @pytest.fixture(scope="module")
 def trained(data):
     x, y, speakers = data
-    return training.train_model(TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING, verbose=0)
+    return training.train_model(
+        TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING, verbose=0
+    )
 
 
 # ---------------------------------------------------------------------------- splits
@@ -89,13 +101,22 @@ def test_balanced_class_weights_follow_sklearn():
 
 def test_batches_carry_one_hot_targets_and_class_weights(tmp_path, data):
     x, y, _ = data
-    stored = np.lib.format.open_memmap(tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=x.shape)
+    stored = np.lib.format.open_memmap(
+        tmp_path / "x.npy", mode="w+", dtype=np.float32, shape=x.shape
+    )
     stored[:] = x
     stored.flush()
     memmap = np.load(tmp_path / "x.npy", mmap_mode="r")
     codes = training.encode_labels(y, LABELS)
-    batches = training.ArrayBatches(memmap, codes, n_classes=4, indices=np.array([5, 1, 2]), batch_size=2,
-                                    class_weight={0: 0.5, 1: 2.0, 2: 1.0, 3: 1.0}, add_channel_axis=True)
+    batches = training.ArrayBatches(
+        memmap,
+        codes,
+        n_classes=4,
+        indices=np.array([5, 1, 2]),
+        batch_size=2,
+        class_weight={0: 0.5, 1: 2.0, 2: 1.0, 3: 1.0},
+        add_channel_axis=True,
+    )
     inputs, targets, weights = batches[0]
     assert len(batches) == 2
     assert inputs.shape == (2, 16, 24, 1) and inputs.dtype == np.float32
@@ -119,13 +140,30 @@ def test_training_learns_a_tiny_problem(trained, data):
 
 def test_training_prints_one_line_per_epoch_and_nothing_per_batch(data, capsys):
     x, y, speakers = data
-    history = training.fit_model(softmax_regression(), x, y, labels=LABELS, groups=speakers,
-                                 config=replace(TINY_TRAINING, epochs=2), progress="fold 3")
+    history = training.fit_model(
+        softmax_regression(),
+        x,
+        y,
+        labels=LABELS,
+        groups=speakers,
+        config=replace(TINY_TRAINING, epochs=2),
+        progress="fold 3",
+    )
     lines = capsys.readouterr().out.strip().splitlines()
-    assert [line.split(" · ")[:2] for line in lines] == [["fold 3", "epoch 1/2"], ["fold 3", "epoch 2/2"]]
+    assert [line.split(" · ")[:2] for line in lines] == [
+        ["fold 3", "epoch 1/2"],
+        ["fold 3", "epoch 2/2"],
+    ]
     assert f"val_accuracy {history['val_accuracy'][1]:.3f}" in lines[1]
-    training.fit_model(softmax_regression(), x, y, labels=LABELS, groups=speakers,
-                       config=replace(TINY_TRAINING, epochs=1), progress=False)
+    training.fit_model(
+        softmax_regression(),
+        x,
+        y,
+        labels=LABELS,
+        groups=speakers,
+        config=replace(TINY_TRAINING, epochs=1),
+        progress=False,
+    )
     assert capsys.readouterr().out == ""
 
 
@@ -141,8 +179,15 @@ def test_class_weights_come_from_the_training_part(monkeypatch, data):
 
     original = training.balanced_class_weights
     monkeypatch.setattr(training, "balanced_class_weights", spy)
-    training.fit_model(softmax_regression(), x, imbalanced, labels=LABELS, groups=speakers,
-                       config=replace(TINY_TRAINING, epochs=1), verbose=0)
+    training.fit_model(
+        softmax_regression(),
+        x,
+        imbalanced,
+        labels=LABELS,
+        groups=speakers,
+        config=replace(TINY_TRAINING, epochs=1),
+        verbose=0,
+    )
     train_idx, _ = training.validation_split(imbalanced, groups=speakers, config=TINY_TRAINING)
     assert len(seen) == 1
     np.testing.assert_array_equal(seen[0], training.encode_labels(imbalanced[train_idx], LABELS))
@@ -151,8 +196,9 @@ def test_class_weights_come_from_the_training_part(monkeypatch, data):
 def test_same_seed_gives_identical_weights(trained, data):
     x, y, speakers = data
     first, _ = trained
-    second, _ = training.train_model(TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING,
-                                     verbose=0)
+    second, _ = training.train_model(
+        TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING, verbose=0
+    )
     for a, b in zip(first.get_weights(), second.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -170,9 +216,12 @@ def test_mixed_precision_and_a_strategy(data):
 
     x, y, _ = data
     strategy = tf.distribute.MirroredStrategy(["/cpu:0"])
-    mixed = replace(TINY_TRAINING, epochs=1, validation_split="random", mixed_precision=True, class_weight=False)
-    model, history = training.train_model(TINY_CRNN, x, y, labels=LABELS, config=mixed, strategy=strategy,
-                                          verbose=0)
+    mixed = replace(
+        TINY_TRAINING, epochs=1, validation_split="random", mixed_precision=True, class_weight=False
+    )
+    model, history = training.train_model(
+        TINY_CRNN, x, y, labels=LABELS, config=mixed, strategy=strategy, verbose=0
+    )
     assert model.get_layer("conv1").dtype_policy.name == "mixed_float16"
     assert model.outputs[0].dtype == "float32"  # the softmax stays float32
     assert model.distribute_strategy is strategy
@@ -186,10 +235,21 @@ def test_bundle_round_trip(tmp_path, trained, data):
     model, history = trained
     x, _, _ = data
     recipe = config.improved_recipe(profile="smoke")
-    directory = bundles.save_bundle(tmp_path / "improved", model, labels=LABELS, recipe=recipe, history=history,
-                                     extra={"fold": 1})
+    directory = bundles.save_bundle(
+        tmp_path / "improved",
+        model,
+        labels=LABELS,
+        recipe=recipe,
+        history=history,
+        extra={"fold": 1},
+    )
     assert sorted(p.name for p in directory.iterdir()) == [
-        "bundle.json", "history.json", "labels.json", "model.keras", "recipe.json"]
+        "bundle.json",
+        "history.json",
+        "labels.json",
+        "model.keras",
+        "recipe.json",
+    ]
     bundle = bundles.load_bundle(directory)
     assert bundle.labels == LABELS
     assert bundle.recipe == recipe
@@ -203,7 +263,9 @@ def test_saving_again_replaces_the_bundle_and_leaves_no_temporary_folder(tmp_pat
     model, _ = trained
     recipe = config.improved_recipe(profile="smoke")
     bundles.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, extra={"run": 1})
-    bundles.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe.to_dict(), extra={"run": 2})
+    bundles.save_bundle(
+        tmp_path / "b", model, labels=LABELS, recipe=recipe.to_dict(), extra={"run": 2}
+    )
     assert [p.name for p in tmp_path.iterdir()] == ["b"]
     assert json.loads((tmp_path / "b" / "bundle.json").read_text())["extra"] == {"run": 2}
 
@@ -213,12 +275,15 @@ def test_a_bundle_gets_ordinary_file_and_folder_modes(tmp_path, trained):
 
     old = os.umask(0o022)
     try:
-        path = bundles.save_bundle(tmp_path / "bundle", trained[0], labels=LABELS, recipe=config.improved_recipe())
+        path = bundles.save_bundle(
+            tmp_path / "bundle", trained[0], labels=LABELS, recipe=config.improved_recipe()
+        )
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o755
     assert {p.name: p.stat().st_mode & 0o777 for p in path.iterdir()} == dict.fromkeys(
-        ("model.keras", "labels.json", "recipe.json", "history.json", "bundle.json"), 0o644)
+        ("model.keras", "labels.json", "recipe.json", "history.json", "bundle.json"), 0o644
+    )
 
 
 def test_missing_bundle_names_the_folder(tmp_path):
@@ -229,7 +294,9 @@ def test_missing_bundle_names_the_folder(tmp_path):
 def test_incomplete_bundle_names_the_missing_files(tmp_path):
     (tmp_path / "half").mkdir()
     (tmp_path / "half" / "labels.json").write_text(json.dumps(list(LABELS)))
-    with pytest.raises(bundles.BundleError, match=r"half is incomplete \(missing model.keras, recipe.json\)"):
+    with pytest.raises(
+        bundles.BundleError, match=r"half is incomplete \(missing model.keras, recipe.json\)"
+    ):
         bundles.load_bundle(tmp_path / "half")
     assert issubclass(bundles.BundleError, ValueError)
 
@@ -237,7 +304,9 @@ def test_incomplete_bundle_names_the_missing_files(tmp_path):
 def test_saving_with_the_wrong_number_of_labels_fails(tmp_path, trained):
     model, _ = trained
     with pytest.raises(ValueError, match="4 outputs but 2 labels"):
-        bundles.save_bundle(tmp_path / "b", model, labels=("angry", "sad"), recipe=config.original_recipe())
+        bundles.save_bundle(
+            tmp_path / "b", model, labels=("angry", "sad"), recipe=config.original_recipe()
+        )
 
 
 def test_the_config_names_the_distribution_strategy(data):
@@ -247,8 +316,16 @@ def test_the_config_names_the_distribution_strategy(data):
     assert training.make_strategy("default") is None
     with pytest.raises(ValueError, match="unknown distribution 'tpu'"):
         training.make_strategy("tpu")
-    mirrored = replace(TINY_TRAINING, epochs=1, validation_split="random", class_weight=False, distribution="mirrored")
-    model, history = training.train_model(TINY_CRNN, x, y, labels=LABELS, config=mirrored, verbose=0)
+    mirrored = replace(
+        TINY_TRAINING,
+        epochs=1,
+        validation_split="random",
+        class_weight=False,
+        distribution="mirrored",
+    )
+    model, history = training.train_model(
+        TINY_CRNN, x, y, labels=LABELS, config=mirrored, verbose=0
+    )
     assert isinstance(model.distribute_strategy, tf.distribute.MirroredStrategy)
     assert np.isfinite(history["loss"][0])
 
@@ -256,5 +333,7 @@ def test_the_config_names_the_distribution_strategy(data):
 def test_a_loaded_recipe_equals_the_saved_one(tmp_path, trained):
     model, history = trained
     recipe = config.improved_recipe(profile="smoke")
-    directory = bundles.save_bundle(tmp_path / "b", model, labels=LABELS, recipe=recipe, history=history)
+    directory = bundles.save_bundle(
+        tmp_path / "b", model, labels=LABELS, recipe=recipe, history=history
+    )
     assert bundles.load_bundle(directory).recipe == recipe

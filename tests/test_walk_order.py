@@ -19,13 +19,30 @@ def _touch(root: Path, *relative: str) -> None:
 
 def test_windows_walk_lists_files_first_then_sub_folders_names_compared_upper_cased(tmp_path):
     # Name order (case-sensitive, files and folders mixed) and walk order differ at every level.
-    _touch(tmp_path, "b/z.wav", "b/A.wav", "B_x/y.wav", "a/c/d.wav", "a/Z.wav", "root.wav", "Top.wav",
-           "a/C.wav", "read_x.wav", "ready_x.wav")
+    _touch(
+        tmp_path,
+        "b/z.wav",
+        "b/A.wav",
+        "B_x/y.wav",
+        "a/c/d.wav",
+        "a/Z.wav",
+        "root.wav",
+        "Top.wav",
+        "a/C.wav",
+        "read_x.wav",
+        "ready_x.wav",
+    )
     walked = [p.relative_to(tmp_path).as_posix() for p in windows_walk(tmp_path)]
     assert walked == [
-        "ready_x.wav", "read_x.wav", "root.wav", "Top.wav",  # files of the root first; '_' > 'Y' upper-cased
-        "a/C.wav", "a/Z.wav", "a/c/d.wav",  # a's files before its sub-folder c
-        "b/A.wav", "b/z.wav",  # 'b' < 'B_X' upper-cased
+        "ready_x.wav",
+        "read_x.wav",
+        "root.wav",
+        "Top.wav",  # files of the root first; '_' > 'Y' upper-cased
+        "a/C.wav",
+        "a/Z.wav",
+        "a/c/d.wav",  # a's files before its sub-folder c
+        "b/A.wav",
+        "b/z.wav",  # 'b' < 'B_X' upper-cased
         "B_x/y.wav",
     ]
     assert walked != sorted(walked)  # a plain sort of the names gives another order
@@ -48,15 +65,29 @@ def test_original_order_sorts_a_frame_by_its_paths():
 
 def test_msp_improv_rows_come_session_then_sentence_then_type_then_file(tmp_path):
     # Session folder -> sentence folder -> type folder -> file; a sort by name puts sentence first.
-    session1 = ["MSP-IMPROV-S02H-F01-R-FF01", "MSP-IMPROV-S01A-F01-T-FF01", "MSP-IMPROV-S01A-M01-R-MF01",
-                "MSP-IMPROV-S01A-F01-R-FF01"]
-    session2 = ["MSP-IMPROV-S01A-M02-T-MM01", "MSP-IMPROV-S01A-F02-R-FF01", "MSP-IMPROV-S02H-M02-R-MF01"]
+    session1 = [
+        "MSP-IMPROV-S02H-F01-R-FF01",
+        "MSP-IMPROV-S01A-F01-T-FF01",
+        "MSP-IMPROV-S01A-M01-R-MF01",
+        "MSP-IMPROV-S01A-F01-R-FF01",
+    ]
+    session2 = [
+        "MSP-IMPROV-S01A-M02-T-MM01",
+        "MSP-IMPROV-S01A-F02-R-FF01",
+        "MSP-IMPROV-S02H-M02-R-MF01",
+    ]
     write_msp_tree(tmp_path, dict.fromkeys(session1, "N"), nest="session1", label_file=None)
-    write_msp_tree(tmp_path, dict.fromkeys(session2, "A"), nest="session2", label_file="Evaluation.txt",
-                   extra_labels=dict.fromkeys(session1, "N"))
+    write_msp_tree(
+        tmp_path,
+        dict.fromkeys(session2, "A"),
+        nest="session2",
+        label_file="Evaluation.txt",
+        extra_labels=dict.fromkeys(session1, "N"),
+    )
     manifest = load_msp_improv(tmp_path)
     assert manifest["utterance_id"].tolist() == [
-        "MSP-IMPROV-S01A-F01-R-FF01", "MSP-IMPROV-S01A-M01-R-MF01",  # session1/S01A/R/
+        "MSP-IMPROV-S01A-F01-R-FF01",
+        "MSP-IMPROV-S01A-M01-R-MF01",  # session1/S01A/R/
         "MSP-IMPROV-S01A-F01-T-FF01",  # session1/S01A/T/
         "MSP-IMPROV-S02H-F01-R-FF01",  # session1/S02H/R/
         "MSP-IMPROV-S01A-F02-R-FF01",  # session2/S01A/R/

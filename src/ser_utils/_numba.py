@@ -13,7 +13,11 @@ import functools
 import importlib
 
 #: librosa modules whose import compiles numba kernels with explicit signatures.
-LIBROSA_KERNEL_MODULES: tuple[str, ...] = ("librosa.core.pitch", "librosa.core.audio", "librosa.util.utils")
+LIBROSA_KERNEL_MODULES: tuple[str, ...] = (
+    "librosa.core.pitch",
+    "librosa.core.audio",
+    "librosa.util.utils",
+)
 
 
 @functools.cache

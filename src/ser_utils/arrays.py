@@ -64,8 +64,15 @@ from .errors import AudioError, CorpusError, SerError
 from .spectrograms import spectrogram, spectrogram_shape
 from .storage import file_identity, read_json, write_csv, write_json
 
-__all__ = ["ArrayPaths", "generate_arrays", "ensure_arrays", "load_arrays",
-           "ON_ERROR", "METADATA_COLUMNS", "ARRAYS_FORMAT_VERSION"]
+__all__ = [
+    "ArrayPaths",
+    "generate_arrays",
+    "ensure_arrays",
+    "load_arrays",
+    "ON_ERROR",
+    "METADATA_COLUMNS",
+    "ARRAYS_FORMAT_VERSION",
+]
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +80,18 @@ log = logging.getLogger(__name__)
 ON_ERROR: tuple[str, ...] = ("raise", "skip")
 #: Manifest columns copied into ``metadata.csv`` (those the corpus has), in this order.
 METADATA_COLUMNS: tuple[str, ...] = (
-    "utterance_id", "corpus", "label", "speaker", "gender", "session", "recording_type", "acted_label",
-    "sentence", "sample_rate", "n_samples", "duration",
+    "utterance_id",
+    "corpus",
+    "label",
+    "speaker",
+    "gender",
+    "session",
+    "recording_type",
+    "acted_label",
+    "sentence",
+    "sample_rate",
+    "n_samples",
+    "duration",
 )
 ARRAYS_FORMAT_VERSION = 1
 INFO_FILE = "arrays.json"
@@ -96,8 +113,14 @@ class ArrayPaths:
     @classmethod
     def under(cls, directory: str | Path) -> ArrayPaths:
         directory = Path(directory)
-        return cls(directory, directory / "audio.npy", directory / "spectrograms.npy", directory / "labels.npy",
-                   directory / "metadata.csv", directory / INFO_FILE)
+        return cls(
+            directory,
+            directory / "audio.npy",
+            directory / "spectrograms.npy",
+            directory / "labels.npy",
+            directory / "metadata.csv",
+            directory / INFO_FILE,
+        )
 
 
 # ------------------------------------------------------------------------ selection
@@ -112,7 +135,9 @@ def _output_sample_rate(rows: pd.DataFrame, audio: AudioConfig) -> int:
     if rate is None:
         # No file has a readable header: reading the first one names it and says why.
         read_audio(rows["path"].iloc[0])
-        raise CorpusError("no file of the corpus has a readable header — check it with `ser data check`")
+        raise CorpusError(
+            "no file of the corpus has a readable header — check it with `ser data check`"
+        )
     return rate
 
 
@@ -125,22 +150,33 @@ def _key(rows: pd.DataFrame, recipe: Recipe, subset: str, identities: list[list]
     """Hash of everything the arrays depend on: format, recipe audio + spectrogram, subset, rows
     and each file's identity (so a replaced or edited file, or another copy, is never reused)."""
     description = {
-        "format": ARRAYS_FORMAT_VERSION, "corpus": recipe.corpus, "subset": subset,
-        "audio": dataclasses.asdict(recipe.audio), "spectrogram": dataclasses.asdict(recipe.spectrogram),
-        "rows": _metadata(rows).to_csv(index=False), "files": identities,
+        "format": ARRAYS_FORMAT_VERSION,
+        "corpus": recipe.corpus,
+        "subset": subset,
+        "audio": dataclasses.asdict(recipe.audio),
+        "spectrogram": dataclasses.asdict(recipe.spectrogram),
+        "rows": _metadata(rows).to_csv(index=False),
+        "files": identities,
     }
     return hashlib.sha256(json.dumps(description, sort_keys=True).encode()).hexdigest()
 
 
 # -------------------------------------------------------------------------- worker
-def _process_file(path: str, audio: AudioConfig, spectrogram_config: SpectrogramConfig, sample_rate: int,
-                  shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | str:
+def _process_file(
+    path: str,
+    audio: AudioConfig,
+    spectrogram_config: SpectrogramConfig,
+    sample_rate: int,
+    shape: tuple[int, int],
+) -> tuple[np.ndarray, np.ndarray] | str:
     """Preprocess one file and compute its spectrogram; an error message (str) when it cannot."""
     try:
         samples, sr = load_and_preprocess(path, audio)
         if sr != sample_rate:
-            raise AudioError(f"{path}: sample rate {sr} Hz, but the arrays hold {sample_rate} Hz clips — "
-                             "use a recipe that resamples (target_sr) or resample this file")
+            raise AudioError(
+                f"{path}: sample rate {sr} Hz, but the arrays hold {sample_rate} Hz clips — "
+                "use a recipe that resamples (target_sr) or resample this file"
+            )
         image = spectrogram(samples, sr, spectrogram_config)
         if image.shape != shape:
             raise AudioError(f"{path}: spectrogram of shape {image.shape}, expected {shape}")
@@ -179,9 +215,12 @@ def _complete(paths: ArrayPaths, key: str) -> bool:
         return False
     if info.get("key") != key:
         return False
-    return (_npy_shape(paths.audio) == tuple(info["audio_shape"])
-            and _npy_shape(paths.spectrograms) == tuple(info["spectrogram_shape"])
-            and _npy_shape(paths.labels) == (info["n"],) and paths.metadata.is_file())
+    return (
+        _npy_shape(paths.audio) == tuple(info["audio_shape"])
+        and _npy_shape(paths.spectrograms) == tuple(info["spectrogram_shape"])
+        and _npy_shape(paths.labels) == (info["n"],)
+        and paths.metadata.is_file()
+    )
 
 
 def _create_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> None:
@@ -194,7 +233,7 @@ def _write_rows(path: Path, start: int, rows: list[np.ndarray]) -> None:
     """Write ``rows`` from row ``start`` of an existing ``.npy``, flush, unmap (RSS stays flat)."""
     array = open_memmap(path, mode="r+")
     try:
-        array[start:start + len(rows)] = np.stack(rows)
+        array[start : start + len(rows)] = np.stack(rows)
         array.flush()
     finally:
         del array
@@ -205,7 +244,7 @@ def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None
     src = np.load(source, mmap_mode="r")
     _create_npy(target, (len(keep), *src.shape[1:]), src.dtype)
     for start in range(0, len(keep), chunk):
-        _write_rows(target, start, list(src[keep[start:start + chunk]]))
+        _write_rows(target, start, list(src[keep[start : start + chunk]]))
     del src
 
 
@@ -260,8 +299,10 @@ class StreamingArrays:
         return self.path(f"{name}.npy")
 
     def _save_progress(self) -> None:
-        write_json({"key": self.key, "n": self.n, "done": self.done, "skipped": self.skipped},
-                   self.path(PROGRESS_FILE))
+        write_json(
+            {"key": self.key, "n": self.n, "done": self.done, "skipped": self.skipped},
+            self.path(PROGRESS_FILE),
+        )
 
     def open(self) -> StreamingArrays:
         """Resume the partial files of the same key and shapes, or start new ones; sets :attr:`done`
@@ -269,7 +310,8 @@ class StreamingArrays:
         progress_path = self.path(PROGRESS_FILE)
         state = read_json(progress_path) if progress_path.is_file() else {}
         resumable = state.get("key") == self.key and all(
-            _npy_shape(self._array(name)) == shape for name, shape in self.shapes.items())
+            _npy_shape(self._array(name)) == shape for name, shape in self.shapes.items()
+        )
         if not resumable:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial.mkdir(parents=True)
@@ -319,7 +361,9 @@ def _processed_files(stack: contextlib.ExitStack, arguments, n_jobs: int):
     compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
     # Results come back in order, as the workers finish them; at most pre_dispatch files
     # are in flight, so memory is bounded and the workers never wait for the writes.
-    parallel = stack.enter_context(Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch=f"{2 * n_jobs}"))
+    parallel = stack.enter_context(
+        Parallel(n_jobs=n_jobs, return_as="generator", pre_dispatch=f"{2 * n_jobs}")
+    )
     results = parallel(delayed(_process_file)(*args) for args in arguments)
     stack.enter_context(warnings.catch_warnings())
     warnings.filterwarnings("ignore", message=".*tasks which were still being processed.*")
@@ -328,9 +372,17 @@ def _processed_files(stack: contextlib.ExitStack, arguments, n_jobs: int):
 
 
 # ------------------------------------------------------------------------ generation
-def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path, *, n_jobs: int = 2,
-                    progress: bool = True, subset: str = evaluation.ORIGINAL_ARRAY_SUBSET, chunk_size: int | None = None,
-                    on_error: str = "raise") -> ArrayPaths:
+def generate_arrays(
+    manifest: pd.DataFrame,
+    recipe: Recipe,
+    out_dir: str | Path,
+    *,
+    n_jobs: int = 2,
+    progress: bool = True,
+    subset: str = evaluation.ORIGINAL_ARRAY_SUBSET,
+    chunk_size: int | None = None,
+    on_error: str = "raise",
+) -> ArrayPaths:
     """Preprocess every file of ``subset`` and stream audio and spectrograms to ``.npy`` files.
 
     Parameters
@@ -377,23 +429,32 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
         raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
     length = recipe.audio.target_length
     if not length:
-        raise ValueError(f"recipe {recipe.name!r}: audio.target_length is not set — arrays need one clip "
-                         "length (pad/crop), e.g. the original recipe's 338 368 samples")
+        raise ValueError(
+            f"recipe {recipe.name!r}: audio.target_length is not set — arrays need one clip "
+            "length (pad/crop), e.g. the original recipe's 338 368 samples"
+        )
     if "path" not in manifest.columns:
-        raise CorpusError("the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus")
+        raise CorpusError(
+            "the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus"
+        )
     paths = ArrayPaths.under(out_dir)
     rows = evaluation.select_files(manifest, subset)
     identities = _identities(rows)
     key = _key(rows, recipe, subset, identities)
     if _complete(paths, key):
         log.info("arrays in %s are up to date (key %s…): nothing to do", paths.directory, key[:12])
-        if progress:  # on stdout, like the "out of date" line below: what `ser arrays` shows the user
+        if (
+            progress
+        ):  # on stdout, like the "out of date" line below: what `ser arrays` shows the user
             print(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
         return paths
     changed = _changed_files(paths, rows, identities)
     if changed:
-        print(f"arrays out of date: {changed} of {len(rows)} files changed since {paths.directory} was made "
-              "— generating them again", flush=True)
+        print(
+            f"arrays out of date: {changed} of {len(rows)} files changed since {paths.directory} was made "
+            "— generating them again",
+            flush=True,
+        )
 
     n = len(rows)
     sample_rate = _output_sample_rate(rows, recipe.audio)
@@ -401,26 +462,51 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
     chunk_size = int(chunk_size or 8 * int(n_jobs))
     paths.directory.mkdir(parents=True, exist_ok=True)
     paths.info.unlink(missing_ok=True)  # from here on the folder is not complete
-    writer = StreamingArrays(paths.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}).open()
+    writer = StreamingArrays(
+        paths.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}
+    ).open()
     start = writer.done
-    log.info("arrays of %d %s files (%s recipe) -> %s, starting at row %d", n, recipe.corpus, recipe.name,
-             paths.directory, start)
+    log.info(
+        "arrays of %d %s files (%s recipe) -> %s, starting at row %d",
+        n,
+        recipe.corpus,
+        recipe.name,
+        paths.directory,
+        start,
+    )
 
     file_paths = rows["path"].astype(str).tolist()
-    arguments = ((file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape) for i in range(start, n))
+    arguments = (
+        (file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape)
+        for i in range(start, n)
+    )
     with contextlib.ExitStack() as stack:
         results = _processed_files(stack, arguments, int(n_jobs) if start < n else 1)
-        bar = stack.enter_context(tqdm(total=n, initial=start, desc=f"arrays {recipe.corpus} {recipe.name}",
-                                       unit="file", disable=not progress))
+        bar = stack.enter_context(
+            tqdm(
+                total=n,
+                initial=start,
+                desc=f"arrays {recipe.corpus} {recipe.name}",
+                unit="file",
+                disable=not progress,
+            )
+        )
         audio_rows, image_rows, skipped = [], [], []
         for index, result in zip(range(start, n), results):
             if isinstance(result, str):
                 if on_error == "raise":
-                    raise AudioError(f"{result} (file {index + 1} of {n}; or leave such files out with "
-                                     "on_error='skip' / `ser arrays --skip-bad-files`)")
+                    raise AudioError(
+                        f"{result} (file {index + 1} of {n}; or leave such files out with "
+                        "on_error='skip' / `ser arrays --skip-bad-files`)"
+                    )
                 log.warning("skipped: %s", result)
-                skipped.append({"row": index, "utterance_id": str(rows.at[index, "utterance_id"]),
-                                "error": result})
+                skipped.append(
+                    {
+                        "row": index,
+                        "utterance_id": str(rows.at[index, "utterance_id"]),
+                        "error": result,
+                    }
+                )
                 result = (np.zeros(length, np.float32), np.zeros(shape, np.float32))
             audio_rows.append(result[0])
             image_rows.append(result[1])
@@ -432,33 +518,59 @@ def generate_arrays(manifest: pd.DataFrame, recipe: Recipe, out_dir: str | Path,
 
     skipped = writer.skipped
     if len(skipped) == n:
-        raise AudioError(f"none of the {n} files could be processed (first: {skipped[0]['error']}) — "
-                         "check the corpus with `ser data check`")
+        raise AudioError(
+            f"none of the {n} files could be processed (first: {skipped[0]['error']}) — "
+            "check the corpus with `ser data check`"
+        )
     metadata = _metadata(rows)
     if skipped:
         keep = np.setdiff1d(np.arange(n), [entry["row"] for entry in skipped])
         writer.keep_rows(keep, chunk_size)
         metadata = metadata.iloc[keep].reset_index(drop=True)
-        log.warning("%d of %d files skipped (listed in %s), e.g. %s", len(skipped), n, paths.info.name,
-                    skipped[0]["error"])
+        log.warning(
+            "%d of %d files skipped (listed in %s), e.g. %s",
+            len(skipped),
+            n,
+            paths.info.name,
+            skipped[0]["error"],
+        )
     labels = metadata["label"].astype(str).to_numpy()
     np.save(writer.path("labels.npy"), labels.astype(f"<U{max(1, max(map(len, labels)))}"))
     write_csv(metadata, writer.path("metadata.csv"))
-    writer.commit(["labels.npy", "metadata.csv"], {
-        "key": key, "format_version": ARRAYS_FORMAT_VERSION, "corpus": recipe.corpus, "recipe": recipe.name,
-        "profile": recipe.profile, "subset": subset, "n": len(metadata), "sample_rate": sample_rate,
-        "audio_shape": [len(metadata), length], "spectrogram_shape": [len(metadata), *shape],
-        "spectrogram_kind": recipe.spectrogram.kind, "skipped": skipped,
-        "file_ids": rows["utterance_id"].astype(str).tolist(), "files": identities,
-        "audio_config": dataclasses.asdict(recipe.audio),
-        "spectrogram_config": dataclasses.asdict(recipe.spectrogram),
-    }, paths.info)
+    writer.commit(
+        ["labels.npy", "metadata.csv"],
+        {
+            "key": key,
+            "format_version": ARRAYS_FORMAT_VERSION,
+            "corpus": recipe.corpus,
+            "recipe": recipe.name,
+            "profile": recipe.profile,
+            "subset": subset,
+            "n": len(metadata),
+            "sample_rate": sample_rate,
+            "audio_shape": [len(metadata), length],
+            "spectrogram_shape": [len(metadata), *shape],
+            "spectrogram_kind": recipe.spectrogram.kind,
+            "skipped": skipped,
+            "file_ids": rows["utterance_id"].astype(str).tolist(),
+            "files": identities,
+            "audio_config": dataclasses.asdict(recipe.audio),
+            "spectrogram_config": dataclasses.asdict(recipe.spectrogram),
+        },
+        paths.info,
+    )
     log.info("arrays complete: %s", paths.directory)
     return paths
 
 
-def ensure_arrays(recipe: Recipe, *, out_dir: str | Path | None = None, n_jobs: int = 2, progress: bool = True,
-                  subset: str = evaluation.ORIGINAL_ARRAY_SUBSET) -> ArrayPaths:
+def ensure_arrays(
+    recipe: Recipe,
+    *,
+    out_dir: str | Path | None = None,
+    n_jobs: int = 2,
+    progress: bool = True,
+    subset: str = evaluation.ORIGINAL_ARRAY_SUBSET,
+) -> ArrayPaths:
     """The arrays of ``recipe`` for its corpus under the data directory, generated when missing.
 
     Reads (or builds) the corpus manifest (:func:`ser_utils.data_check.read_or_build_manifest`)
@@ -468,12 +580,20 @@ def ensure_arrays(recipe: Recipe, *, out_dir: str | Path | None = None, n_jobs: 
     from .data_check import read_or_build_manifest
 
     manifest = read_or_build_manifest(recipe.corpus)
-    return generate_arrays(manifest, recipe, out_dir or paths.arrays_dir(recipe), n_jobs=n_jobs, progress=progress,
-                           subset=subset)
+    return generate_arrays(
+        manifest,
+        recipe,
+        out_dir or paths.arrays_dir(recipe),
+        n_jobs=n_jobs,
+        progress=progress,
+        subset=subset,
+    )
 
 
 # ---------------------------------------------------------------------------- loading
-def load_arrays(out_dir: str | Path, *, mmap: bool = True) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+def load_arrays(
+    out_dir: str | Path, *, mmap: bool = True
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
     """The spectrograms, labels and metadata written by :func:`generate_arrays`.
 
     Parameters
@@ -497,12 +617,16 @@ def load_arrays(out_dir: str | Path, *, mmap: bool = True) -> tuple[np.ndarray, 
     """
     paths = ArrayPaths.under(out_dir)
     if not paths.info.is_file():
-        raise SerError(f"no complete arrays in {paths.directory} — generate them with `ser arrays CORPUS ROOT "
-                       f"--recipe original --out {paths.directory}` or notebook 04_generate_arrays")
+        raise SerError(
+            f"no complete arrays in {paths.directory} — generate them with `ser arrays CORPUS ROOT "
+            f"--recipe original --out {paths.directory}` or notebook 04_generate_arrays"
+        )
     spectrograms = np.load(paths.spectrograms, mmap_mode="r" if mmap else None)
     labels = np.load(paths.labels)
     metadata = pd.read_csv(paths.metadata)
     if not len(spectrograms) == len(labels) == len(metadata):
-        raise SerError(f"arrays in {paths.directory} disagree: {len(spectrograms)} spectrograms, {len(labels)} "
-                       f"labels, {len(metadata)} metadata rows — delete the folder and generate them again")
+        raise SerError(
+            f"arrays in {paths.directory} disagree: {len(spectrograms)} spectrograms, {len(labels)} "
+            f"labels, {len(metadata)} metadata rows — delete the folder and generate them again"
+        )
     return spectrograms, labels, metadata

@@ -39,8 +39,19 @@ from .config import ORIGINAL_SCALE_GAIN, AudioConfig
 from .errors import AudioError, CorpusError
 
 __all__ = [
-    "read_audio", "file_problem", "common_sample_rate", "scale_like_original", "peak_normalise", "resample", "trim_silence",
-    "pad_or_crop", "reduce_noise", "preprocess", "preprocess_steps", "load_and_preprocess", "SCALINGS",
+    "read_audio",
+    "file_problem",
+    "common_sample_rate",
+    "scale_like_original",
+    "peak_normalise",
+    "resample",
+    "trim_silence",
+    "pad_or_crop",
+    "reduce_noise",
+    "preprocess",
+    "preprocess_steps",
+    "load_and_preprocess",
+    "SCALINGS",
 ]
 
 SCALINGS = ("original", "peak", "none")
@@ -120,17 +131,25 @@ def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
             sample_rate = handle.samplerate
     except Exception as exc:  # soundfile raises LibsndfileError, RuntimeError, TypeError
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise AudioError(f"{path}: cannot read audio ({reason}) — replace the file with a valid wav") from None
+        raise AudioError(
+            f"{path}: cannot read audio ({reason}) — replace the file with a valid wav"
+        ) from None
     if truncated:
-        raise AudioError(f"{path}: the file is truncated (it {truncated}) — replace it with a complete copy "
-                         "from the original release, or remove it from the corpus")
+        raise AudioError(
+            f"{path}: the file is truncated (it {truncated}) — replace it with a complete copy "
+            "from the original release, or remove it from the corpus"
+        )
     if samples.shape[0] == 0:
-        raise AudioError(f"{path}: the file holds no samples — replace it or remove it from the corpus")
+        raise AudioError(
+            f"{path}: the file holds no samples — replace it or remove it from the corpus"
+        )
     mono = samples[:, 0] if samples.shape[1] == 1 else samples.mean(axis=1, dtype=np.float32)
     channel_peak = float(np.max(np.abs(samples))) if samples.shape[1] > 1 else 0.0
     if channel_peak > 0 and float(np.max(np.abs(mono))) < _CANCELLATION_RATIO * channel_peak:
-        raise AudioError(f"{path}: its {samples.shape[1]} channels cancel out when averaged to mono (anti-phase "
-                         "stereo) — keep one channel (e.g. `sox in.wav out.wav remix 1`) and use that file")
+        raise AudioError(
+            f"{path}: its {samples.shape[1]} channels cancel out when averaged to mono (anti-phase "
+            "stereo) — keep one channel (e.g. `sox in.wav out.wav remix 1`) and use that file"
+        )
     if not np.all(np.isfinite(mono)):
         raise AudioError(f"{path}: the file holds NaN or infinite samples — replace it")
     return np.ascontiguousarray(mono, dtype=np.float32), int(sample_rate)
@@ -141,7 +160,9 @@ def scale_like_original(samples: np.ndarray) -> np.ndarray:
 
     (The original also peak-normalised, but discarded the result.)
     """
-    return (np.asarray(samples, dtype=np.float32) * np.float32(ORIGINAL_SCALE_GAIN)).astype(np.float32)
+    return (np.asarray(samples, dtype=np.float32) * np.float32(ORIGINAL_SCALE_GAIN)).astype(
+        np.float32
+    )
 
 
 def common_sample_rate(rates: Iterable[int], config: AudioConfig) -> int | None:
@@ -163,17 +184,21 @@ def common_sample_rate(rates: Iterable[int], config: AudioConfig) -> int | None:
         return int(config.target_sr)
     found = sorted({int(rate) for rate in rates if rate == rate and rate > 0})  # NaN != NaN
     if len(found) > 1:
-        raise CorpusError(f"the files have several sample rates ({', '.join(map(str, found))} Hz) but the recipe "
-                          "keeps each file's own rate, so their features and spectrograms would not be "
-                          "comparable — use a recipe with a target_sr (e.g. --recipe improved) or resample the "
-                          "corpus to one rate")
+        raise CorpusError(
+            f"the files have several sample rates ({', '.join(map(str, found))} Hz) but the recipe "
+            "keeps each file's own rate, so their features and spectrograms would not be "
+            "comparable — use a recipe with a target_sr (e.g. --recipe improved) or resample the "
+            "corpus to one rate"
+        )
     return found[0] if found else None
 
 
 def _check_not_silent(samples: np.ndarray, what: str = "the clip") -> float:
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
     if peak == 0.0:
-        raise AudioError(f"{what} is silent (all samples are zero) — remove the file from the corpus")
+        raise AudioError(
+            f"{what} is silent (all samples are zero) — remove the file from the corpus"
+        )
     return peak
 
 
@@ -183,18 +208,25 @@ def peak_normalise(samples: np.ndarray) -> np.ndarray:
     return (np.asarray(samples, dtype=np.float32) / np.float32(peak)).astype(np.float32)
 
 
-def resample(samples: np.ndarray, orig_sr: int, target_sr: int, *, res_type: str = "soxr_hq") -> np.ndarray:
+def resample(
+    samples: np.ndarray, orig_sr: int, target_sr: int, *, res_type: str = "soxr_hq"
+) -> np.ndarray:
     """Resample with librosa (``soxr_hq`` by default; ``kaiser_best`` needs resampy)."""
     if orig_sr == target_sr:
         return np.asarray(samples, dtype=np.float32)
     import librosa
 
-    return librosa.resample(np.asarray(samples, dtype=np.float32), orig_sr=orig_sr, target_sr=target_sr,
-                            res_type=res_type).astype(np.float32)
+    return librosa.resample(
+        np.asarray(samples, dtype=np.float32),
+        orig_sr=orig_sr,
+        target_sr=target_sr,
+        res_type=res_type,
+    ).astype(np.float32)
 
 
-def trim_silence(samples: np.ndarray, *, top_db: float = 25.0, frame_length: int = 256,
-                 hop_length: int = 64) -> np.ndarray:
+def trim_silence(
+    samples: np.ndarray, *, top_db: float = 25.0, frame_length: int = 256, hop_length: int = 64
+) -> np.ndarray:
     """Remove leading and trailing silence quieter than ``top_db`` below the peak
     (:func:`librosa.effects.trim`).
 
@@ -206,10 +238,16 @@ def trim_silence(samples: np.ndarray, *, top_db: float = 25.0, frame_length: int
     import librosa
 
     _check_not_silent(samples)
-    trimmed, _ = librosa.effects.trim(np.asarray(samples, dtype=np.float32), top_db=top_db,
-                                      frame_length=frame_length, hop_length=hop_length)
+    trimmed, _ = librosa.effects.trim(
+        np.asarray(samples, dtype=np.float32),
+        top_db=top_db,
+        frame_length=frame_length,
+        hop_length=hop_length,
+    )
     if trimmed.size == 0:
-        raise AudioError("trimming left no samples — the clip holds no sound above the silence threshold")
+        raise AudioError(
+            "trimming left no samples — the clip holds no sound above the silence threshold"
+        )
     return trimmed.astype(np.float32)
 
 
@@ -229,11 +267,14 @@ def reduce_noise(samples: np.ndarray, sr: int) -> np.ndarray:
     """Spectral-gating noise reduction with :func:`noisereduce.reduce_noise` at its defaults."""
     import noisereduce
 
-    return np.asarray(noisereduce.reduce_noise(y=np.asarray(samples, dtype=np.float32), sr=sr),
-                      dtype=np.float32)
+    return np.asarray(
+        noisereduce.reduce_noise(y=np.asarray(samples, dtype=np.float32), sr=sr), dtype=np.float32
+    )
 
 
-def preprocess_steps(samples: np.ndarray, sr: int, config: AudioConfig) -> dict[str, tuple[np.ndarray, int]]:
+def preprocess_steps(
+    samples: np.ndarray, sr: int, config: AudioConfig
+) -> dict[str, tuple[np.ndarray, int]]:
     """Every intermediate signal of the chain of ``config``, in order, starting with ``"raw"``.
 
     The chain is scale -> resample -> trim -> (denoise) -> pad/crop -> denoise; steps the
@@ -246,23 +287,38 @@ def preprocess_steps(samples: np.ndarray, sr: int, config: AudioConfig) -> dict[
         "denoised": …}``, each value ``(float32 samples, sample_rate)``.
     """
     if config.scaling not in SCALINGS:
-        raise ValueError(f"unknown scaling {config.scaling!r}: expected one of {', '.join(SCALINGS)}")
+        raise ValueError(
+            f"unknown scaling {config.scaling!r}: expected one of {', '.join(SCALINGS)}"
+        )
     _check_not_silent(samples)
     steps = {"raw": (np.asarray(samples, dtype=np.float32), sr)}
     if config.scaling != "none":
-        samples = scale_like_original(samples) if config.scaling == "original" else peak_normalise(samples)
+        samples = (
+            scale_like_original(samples)
+            if config.scaling == "original"
+            else peak_normalise(samples)
+        )
         steps["scaled"] = samples, sr
     if config.target_sr and config.target_sr != sr:
         n_before = len(samples)
-        samples, sr = resample(samples, sr, config.target_sr, res_type=config.resample_type), config.target_sr
+        samples, sr = (
+            resample(samples, sr, config.target_sr, res_type=config.resample_type),
+            config.target_sr,
+        )
         if not np.any(samples):  # a clip of a few samples resamples to nothing but zeros
-            raise AudioError(f"the clip is too short to use: resampling its {n_before} samples "
-                             f"({1000 * n_before / steps['raw'][1]:.2f} ms) to {sr} Hz leaves only zeros — "
-                             "remove the file from the corpus")
+            raise AudioError(
+                f"the clip is too short to use: resampling its {n_before} samples "
+                f"({1000 * n_before / steps['raw'][1]:.2f} ms) to {sr} Hz leaves only zeros — "
+                "remove the file from the corpus"
+            )
         steps["resampled"] = samples, sr
     if config.trim:
-        samples = trim_silence(samples, top_db=config.trim_top_db, frame_length=config.trim_frame_length,
-                               hop_length=config.trim_hop_length)
+        samples = trim_silence(
+            samples,
+            top_db=config.trim_top_db,
+            frame_length=config.trim_frame_length,
+            hop_length=config.trim_hop_length,
+        )
         steps["trimmed"] = samples, sr
     if config.denoise and config.denoise_before_pad:
         samples = reduce_noise(samples, sr)

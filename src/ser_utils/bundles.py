@@ -75,7 +75,9 @@ class Bundle:
 
     def predict(self, x, *, batch_size: int = 32) -> np.ndarray:
         """The most probable label of each example, as strings."""
-        return np.asarray(self.labels, dtype=object)[self.predict_proba(x, batch_size=batch_size).argmax(axis=1)]
+        return np.asarray(self.labels, dtype=object)[
+            self.predict_proba(x, batch_size=batch_size).argmax(axis=1)
+        ]
 
 
 def _build_optimizer(model: keras.Model) -> None:
@@ -89,8 +91,15 @@ def _build_optimizer(model: keras.Model) -> None:
         optimizer.build(model.trainable_variables)
 
 
-def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[str], recipe: Recipe | dict,
-                history: dict | None = None, extra: dict | None = None) -> Path:
+def save_bundle(
+    directory: str | Path,
+    model: keras.Model,
+    *,
+    labels: Sequence[str],
+    recipe: Recipe | dict,
+    history: dict | None = None,
+    extra: dict | None = None,
+) -> Path:
     """Save a trained model as a bundle folder, atomically.
 
     Everything is written into a temporary folder next to ``directory`` and renamed into
@@ -120,8 +129,10 @@ def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[s
     labels = [str(label) for label in labels]
     n_outputs = model.outputs[0].shape[-1]
     if n_outputs != len(labels):
-        raise ValueError(f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given — "
-                         "pass the class order the model was trained with")
+        raise ValueError(
+            f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given — "
+            "pass the class order the model was trained with"
+        )
     recipe_dict = (recipe if isinstance(recipe, Recipe) else Recipe.from_dict(recipe)).to_dict()
     _build_optimizer(model)
     directory.parent.mkdir(parents=True, exist_ok=True)
@@ -134,11 +145,19 @@ def save_bundle(directory: str | Path, model: keras.Model, *, labels: Sequence[s
         write_json(labels, tmp / "labels.json")
         write_json(recipe_dict, tmp / "recipe.json")
         write_json(history, tmp / "history.json")
-        write_json({"format_version": BUNDLE_FORMAT_VERSION, "keras_version": keras.__version__,
-                     "extra": extra or {}}, tmp / "bundle.json")
+        write_json(
+            {
+                "format_version": BUNDLE_FORMAT_VERSION,
+                "keras_version": keras.__version__,
+                "extra": extra or {},
+            },
+            tmp / "bundle.json",
+        )
         if directory.exists():
             if not directory.is_dir():
-                raise BundleError(f"{directory} exists and is not a folder — remove it or choose another bundle path")
+                raise BundleError(
+                    f"{directory} exists and is not a folder — remove it or choose another bundle path"
+                )
             old = directory.parent / f".{directory.name}.old-{uuid.uuid4().hex[:8]}"
             os.replace(directory, old)
             os.replace(tmp, directory)
@@ -161,12 +180,16 @@ def load_bundle(directory: str | Path) -> Bundle:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise BundleError(f"model bundle not found: {directory} — train a model and save it there with "
-                          "ser_utils.bundles.save_bundle, or pass the folder that holds model.keras")
+        raise BundleError(
+            f"model bundle not found: {directory} — train a model and save it there with "
+            "ser_utils.bundles.save_bundle, or pass the folder that holds model.keras"
+        )
     missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
     if missing:
-        raise BundleError(f"model bundle {directory} is incomplete (missing {', '.join(missing)}) — "
-                          "train and save the model again with ser_utils.bundles.save_bundle")
+        raise BundleError(
+            f"model bundle {directory} is incomplete (missing {', '.join(missing)}) — "
+            "train and save the model again with ser_utils.bundles.save_bundle"
+        )
     try:
         labels = tuple(json.loads((directory / "labels.json").read_text()))
         recipe = Recipe.from_dict(json.loads((directory / "recipe.json").read_text()))
@@ -174,19 +197,31 @@ def load_bundle(directory: str | Path) -> Bundle:
         history = json.loads(history_path.read_text()) if history_path.is_file() else None
         meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise BundleError(f"model bundle {directory} holds an unreadable JSON file ({exc}) — "
-                          "save the model again with ser_utils.bundles.save_bundle") from None
+        raise BundleError(
+            f"model bundle {directory} holds an unreadable JSON file ({exc}) — "
+            "save the model again with ser_utils.bundles.save_bundle"
+        ) from None
     from . import models  # noqa: F401 -- registers the original model's Keras 2 gate before loading
 
     try:
         model = keras.saving.load_model(directory / "model.keras")
     except Exception as exc:  # Keras raises ValueError, OSError, zipfile errors …
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise BundleError(f"model bundle {directory}: cannot load model.keras ({reason}) — "
-                          "save the model again with ser_utils.bundles.save_bundle") from None
+        raise BundleError(
+            f"model bundle {directory}: cannot load model.keras ({reason}) — "
+            "save the model again with ser_utils.bundles.save_bundle"
+        ) from None
     n_outputs = model.outputs[0].shape[-1]
     if n_outputs != len(labels):
-        raise BundleError(f"model bundle {directory}: model.keras has {n_outputs} outputs but labels.json names "
-                          f"{len(labels)} classes — save the model again with its own class order")
-    return Bundle(model=model, labels=labels, recipe=recipe, history=history, extra=meta.get("extra", {}),
-                  directory=directory)
+        raise BundleError(
+            f"model bundle {directory}: model.keras has {n_outputs} outputs but labels.json names "
+            f"{len(labels)} classes — save the model again with its own class order"
+        )
+    return Bundle(
+        model=model,
+        labels=labels,
+        recipe=recipe,
+        history=history,
+        extra=meta.get("extra", {}),
+        directory=directory,
+    )

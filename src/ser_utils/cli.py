@@ -36,7 +36,9 @@ from .storage import check_output_dir, check_output_file
 log = logging.getLogger("ser")
 
 #: name -> (add arguments, run); each section below registers its sub-commands here.
-COMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]] = {}
+COMMANDS: dict[
+    str, tuple[Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int], str]
+] = {}
 
 
 def command(name: str, add_arguments: Callable[[argparse.ArgumentParser], None], help: str):
@@ -62,7 +64,9 @@ def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
 
 
-@command("synth", _synth_arguments, "write synthetic TESS and MSP-IMPROV corpora in the real layouts")
+@command(
+    "synth", _synth_arguments, "write synthetic TESS and MSP-IMPROV corpora in the real layouts"
+)
 def run_synth(args: argparse.Namespace) -> int:
     from . import synthetic
 
@@ -77,11 +81,19 @@ def run_synth(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------- data
 def _prepare_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--size", choices=("mini", "full"), default="mini",
-                        help="size of the synthetic corpora made when dataset/ holds none")
+    parser.add_argument(
+        "--size",
+        choices=("mini", "full"),
+        default="mini",
+        help="size of the synthetic corpora made when dataset/ holds none",
+    )
 
 
-@command("data prepare", _prepare_arguments, "use dataset/, or make the synthetic corpora when it holds none")
+@command(
+    "data prepare",
+    _prepare_arguments,
+    "use dataset/, or make the synthetic corpora when it holds none",
+)
 def run_data_prepare(args: argparse.Namespace) -> int:
     from . import data_check
 
@@ -92,10 +104,16 @@ def run_data_prepare(args: argparse.Namespace) -> int:
 
 def _check_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--strict", action="store_true", help="fail on unlabelled or unparseable files")
+    parser.add_argument(
+        "--strict", action="store_true", help="fail on unlabelled or unparseable files"
+    )
 
 
-@command("data check", _check_arguments, "count labels, speakers, sessions, rates, durations and skipped files")
+@command(
+    "data check",
+    _check_arguments,
+    "count labels, speakers, sessions, rates, durations and skipped files",
+)
 def run_data_check(args: argparse.Namespace) -> int:
     from . import data_check
 
@@ -123,7 +141,9 @@ def run_data_manifest(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ whole pipeline
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--notebooks", type=Path, default=None, help="folder of the numbered notebooks")
+    parser.add_argument(
+        "--notebooks", type=Path, default=None, help="folder of the numbered notebooks"
+    )
 
 
 @command("run", _run_arguments, "the whole pipeline: data, manifests, every notebook")
@@ -139,68 +159,144 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     # Names are checked in run_traditional (not argparse choices) so a wrong one is a one-line error.
     parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
     parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
-    parser.add_argument("--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)")
-    parser.add_argument("--protocol", default="original-random",
-                        help="original-random (default), original-4fold, loso (MSP-IMPROV) or speaker")
-    parser.add_argument("--subset", default=None,
-                        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all")
-    parser.add_argument("--features", default="frames", help="feature set: frames (default), functionals or egemaps")
-    parser.add_argument("--grid", default="none",
-                        help="none (default), original (SVC grid, 5-fold, accuracy) or grouped (UA, speaker-grouped)")
-    parser.add_argument("--recipe", default="original", help="audio chain of the features: original (default) or improved")
-    parser.add_argument("--random-state", type=int, default=None, help="seed of the models (default: the recipe's)")
-    parser.add_argument("--split-random-state", type=int, default=config.ORIGINAL_SPLIT_RANDOM_STATE,
-                        help="seed of the original-random split (default %(default)s)")
-    parser.add_argument("--permute-labels", type=int, nargs="?", const=config.CONTROL_PERMUTATION_SEED, default=None,
-                        metavar="SEED", help="control run: shuffle the labels within each training part (seed, "
-                                             f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance")
-    parser.add_argument("--jobs", type=int, default=1, help="joblib workers for features and grid search")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the run directory (default outputs/runs/<run name>)")
+    parser.add_argument(
+        "--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)"
+    )
+    parser.add_argument(
+        "--protocol",
+        default="original-random",
+        help="original-random (default), original-4fold, loso (MSP-IMPROV) or speaker",
+    )
+    parser.add_argument(
+        "--subset",
+        default=None,
+        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all",
+    )
+    parser.add_argument(
+        "--features", default="frames", help="feature set: frames (default), functionals or egemaps"
+    )
+    parser.add_argument(
+        "--grid",
+        default="none",
+        help="none (default), original (SVC grid, 5-fold, accuracy) or grouped (UA, speaker-grouped)",
+    )
+    parser.add_argument(
+        "--recipe",
+        default="original",
+        help="audio chain of the features: original (default) or improved",
+    )
+    parser.add_argument(
+        "--random-state", type=int, default=None, help="seed of the models (default: the recipe's)"
+    )
+    parser.add_argument(
+        "--split-random-state",
+        type=int,
+        default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+        help="seed of the original-random split (default %(default)s)",
+    )
+    parser.add_argument(
+        "--permute-labels",
+        type=int,
+        nargs="?",
+        const=config.CONTROL_PERMUTATION_SEED,
+        default=None,
+        metavar="SEED",
+        help="control run: shuffle the labels within each training part (seed, "
+        f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="joblib workers for features and grid search"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the run directory (default outputs/runs/<run name>)"
+    )
 
 
 @command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
 def run_traditional(args: argparse.Namespace) -> int:
     from . import runs
 
-    run = runs.traditional(args.corpus, args.root, model=args.model, protocol=args.protocol, subset=args.subset,
-                           feature_set=args.features, grid=args.grid, recipe=args.recipe,
-                           random_state=args.random_state, split_random_state=args.split_random_state,
-                           permute_labels=args.permute_labels, n_jobs=args.jobs, cache_dir=args.cache_dir,
-                           out=args.out)
+    run = runs.traditional(
+        args.corpus,
+        args.root,
+        model=args.model,
+        protocol=args.protocol,
+        subset=args.subset,
+        feature_set=args.features,
+        grid=args.grid,
+        recipe=args.recipe,
+        random_state=args.random_state,
+        split_random_state=args.split_random_state,
+        permute_labels=args.permute_labels,
+        n_jobs=args.jobs,
+        cache_dir=args.cache_dir,
+        out=args.out,
+    )
     from .evaluation import fold_table
 
     print(fold_table(run.rows).to_string(float_format=lambda v: f"{v:.3f}"))
     summary = run.summary
-    print(f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
-          f"-> {run.directory}")
+    print(
+        f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
+        f"-> {run.directory}"
+    )
     return 0
 
 
 # --------------------------------------------------------------------------- folds
 def _folds_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--protocol", required=True, help="original-4fold, original-random, loso (MSP-IMPROV) or speaker")
-    parser.add_argument("--out", type=Path, required=True, help="CSV file to write (utterance_id,fold,split)")
-    parser.add_argument("--subset", default=None,
-                        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all")
-    parser.add_argument("--recipe", choices=config.RECIPES, default="original",
-                        help="whose training split holds out the validation rows (default original: random 20 %%, "
-                             f"random_state {config.ORIGINAL_VALIDATION_RANDOM_STATE})")
-    parser.add_argument("--split-random-state", type=int, default=config.ORIGINAL_SPLIT_RANDOM_STATE,
-                        help="seed of the original-random split (default %(default)s)")
+    parser.add_argument(
+        "--protocol",
+        required=True,
+        help="original-4fold, original-random, loso (MSP-IMPROV) or speaker",
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="CSV file to write (utterance_id,fold,split)"
+    )
+    parser.add_argument(
+        "--subset",
+        default=None,
+        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all",
+    )
+    parser.add_argument(
+        "--recipe",
+        choices=config.RECIPES,
+        default="original",
+        help="whose training split holds out the validation rows (default original: random 20 %%, "
+        f"random_state {config.ORIGINAL_VALIDATION_RANDOM_STATE})",
+    )
+    parser.add_argument(
+        "--split-random-state",
+        type=int,
+        default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+        help="seed of the original-random split (default %(default)s)",
+    )
 
 
-@command("folds", _folds_arguments, "write which utterance is train, validation or test in every fold")
+@command(
+    "folds", _folds_arguments, "write which utterance is train, validation or test in every fold"
+)
 def run_folds(args: argparse.Namespace) -> int:
     from . import runs
 
-    table = runs.folds(args.corpus, args.root, protocol=args.protocol, out=args.out, subset=args.subset,
-                       recipe=args.recipe, split_random_state=args.split_random_state)
+    table = runs.folds(
+        args.corpus,
+        args.root,
+        protocol=args.protocol,
+        out=args.out,
+        subset=args.subset,
+        recipe=args.recipe,
+        split_random_state=args.split_random_state,
+    )
     print(table.groupby(["fold", "split"]).size().unstack(fill_value=0).to_string())
-    print(f"{table['utterance_id'].nunique()} utterances × {table['fold'].nunique()} folds ({args.protocol}) "
-          f"-> {args.out}")
+    print(
+        f"{table['utterance_id'].nunique()} utterances × {table['fold'].nunique()} folds ({args.protocol}) "
+        f"-> {args.out}"
+    )
     return 0
 
 
@@ -208,21 +304,44 @@ def run_folds(args: argparse.Namespace) -> int:
 def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
     _corpus_argument(parser)
     parser.add_argument("--recipe", choices=config.RECIPES, default="original")
-    parser.add_argument("--protocol", required=protocol_required, default=None,
-                        help="original-4fold | loso | original-random | speaker" + ("" if protocol_required else
-                                                                         " (cross-validate before the final model)"))
-    parser.add_argument("--out", type=Path, default=None,
-                        help="the run directory (default outputs/runs/<run name>)")
-    parser.add_argument("--profile", choices=config.PROFILES, default=None,
-                        help="full (the original sizes) or smoke (tiny); default: smoke on synthetic data")
-    parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
-    parser.add_argument("--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's number of epochs")
-    parser.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
-                        help="training seeds, one cross-validation each (default: " + ", ".join(
-                            f"{profile} {' '.join(map(str, seeds))}"
-                            for profile, seeds in config.ORIGINAL_4FOLD_TRAINING_SEEDS.items())
-                        + " for original-4fold; the recipe's seed otherwise)")
+    parser.add_argument(
+        "--protocol",
+        required=protocol_required,
+        default=None,
+        help="original-4fold | loso | original-random | speaker"
+        + ("" if protocol_required else " (cross-validate before the final model)"),
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the run directory (default outputs/runs/<run name>)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=config.PROFILES,
+        default=None,
+        help="full (the original sizes) or smoke (tiny); default: smoke on synthetic data",
+    )
+    parser.add_argument(
+        "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
+    )
+    parser.add_argument(
+        "--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the recipe's number of epochs"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="training seeds, one cross-validation each (default: "
+        + ", ".join(
+            f"{profile} {' '.join(map(str, seeds))}"
+            for profile, seeds in config.ORIGINAL_4FOLD_TRAINING_SEEDS.items()
+        )
+        + " for original-4fold; the recipe's seed otherwise)",
+    )
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
 
 
@@ -239,10 +358,21 @@ def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
     from . import runs
     from .evaluation import original_table
 
-    run = runs.deep(args.corpus, args.root, recipe=args.recipe, protocol=args.protocol, train_final=train_final,
-                    out=args.out, profile=args.profile, arrays_directory=args.arrays, folds=args.folds,
-                    epochs=args.epochs, seeds=args.seeds, save_models=getattr(args, "save_models", False),
-                    n_jobs=args.n_jobs)
+    run = runs.deep(
+        args.corpus,
+        args.root,
+        recipe=args.recipe,
+        protocol=args.protocol,
+        train_final=train_final,
+        out=args.out,
+        profile=args.profile,
+        arrays_directory=args.arrays,
+        folds=args.folds,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        save_models=getattr(args, "save_models", False),
+        n_jobs=args.n_jobs,
+    )
     if run.rows:
         print(original_table(run.rows).round(3).to_string())
     for name, path in run.written.items():
@@ -250,12 +380,20 @@ def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
     return 0
 
 
-@command("train", _train_arguments, "train a deep model (optionally cross-validated first) and save its bundle")
+@command(
+    "train",
+    _train_arguments,
+    "train a deep model (optionally cross-validated first) and save its bundle",
+)
 def run_train(args: argparse.Namespace) -> int:
     return _deep_run(args, train_final=True)
 
 
-@command("evaluate", _evaluate_arguments, "cross-validate a deep model under a protocol and write a report")
+@command(
+    "evaluate",
+    _evaluate_arguments,
+    "cross-validate a deep model under a protocol and write a report",
+)
 def run_evaluate(args: argparse.Namespace) -> int:
     return _deep_run(args, train_final=False)
 
@@ -263,24 +401,52 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
     parser.add_argument("--recipe", choices=config.RECIPES, default="original")
-    parser.add_argument("--protocol", default="original-4fold", help="the protocol of the real run (default original-4fold)")
-    parser.add_argument("--profile", choices=config.PROFILES, default="full",
-                        help="full (the original sizes, default) or smoke")
-    parser.add_argument("--seeds", type=int, default=1, help="training seeds of the real run (default 1)")
-    parser.add_argument("--max-steps", type=int, default=None,
-                        help="stop the measured epoch after this many training steps")
-    parser.add_argument("--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)")
+    parser.add_argument(
+        "--protocol",
+        default="original-4fold",
+        help="the protocol of the real run (default original-4fold)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=config.PROFILES,
+        default="full",
+        help="full (the original sizes, default) or smoke",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="training seeds of the real run (default 1)"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="stop the measured epoch after this many training steps",
+    )
+    parser.add_argument(
+        "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
+    )
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
 
 
-@command("dry-run", _dry_run_arguments,
-         "one fold, one epoch at full size: peak memory, seconds per step, projected time of the whole run")
+@command(
+    "dry-run",
+    _dry_run_arguments,
+    "one fold, one epoch at full size: peak memory, seconds per step, projected time of the whole run",
+)
 def run_dry_run(args: argparse.Namespace) -> int:
     from .dry_run import dry_run, format_dry_run
 
     check_output_dir(args.arrays or paths.arrays_root(), "--arrays")
-    result = dry_run(args.corpus, args.root, recipe_name=args.recipe, protocol=args.protocol, profile=args.profile,
-                     seeds=args.seeds, max_steps=args.max_steps, arrays=args.arrays, n_jobs=args.n_jobs)
+    result = dry_run(
+        args.corpus,
+        args.root,
+        recipe_name=args.recipe,
+        protocol=args.protocol,
+        profile=args.profile,
+        seeds=args.seeds,
+        max_steps=args.max_steps,
+        arrays=args.arrays,
+        n_jobs=args.n_jobs,
+    )
     print(format_dry_run(result))
     return 0
 
@@ -290,10 +456,14 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("bundle", type=Path, help="a model bundle folder (written by ser train)")
     parser.add_argument("audio", nargs="+", type=Path, help="wav files or folders holding them")
     parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
-    parser.add_argument("--per-window", action="store_true", help="one row per window of long clips")
+    parser.add_argument(
+        "--per-window", action="store_true", help="one row per window of long clips"
+    )
 
 
-@command("predict", _predict_arguments, "predict the emotion of wav files with a trained model bundle")
+@command(
+    "predict", _predict_arguments, "predict the emotion of wav files with a trained model bundle"
+)
 def run_predict(args: argparse.Namespace) -> int:
     from .prediction import check_bundle_files, collect_audio_paths, predict_files
 
@@ -310,35 +480,66 @@ def run_predict(args: argparse.Namespace) -> int:
     warned = table.drop_duplicates("file")
     warned = warned[warned["warning"] != ""]
     if len(warned):
-        print(f"warning: {len(warned)} of {table['file'].nunique()} clips: the label is not meaningful — "
-              f"{warned['file'].iloc[0]}: {warned['warning'].iloc[0]}", file=sys.stderr)
+        print(
+            f"warning: {len(warned)} of {table['file'].nunique()} clips: the label is not meaningful — "
+            f"{warned['file'].iloc[0]}: {warned['warning'].iloc[0]}",
+            file=sys.stderr,
+        )
     return 0
 
 
 # --------------------------------------------------------------------------- arrays
 def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
     _corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="original", help="preprocessing + spectrogram")
-    parser.add_argument("--out", type=Path, required=True, help="folder that receives the .npy files")
+    parser.add_argument(
+        "--recipe", choices=config.RECIPES, default="original", help="preprocessing + spectrogram"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder that receives the .npy files"
+    )
     parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument("--profile", choices=config.PROFILES, default=None,
-                        help="full or smoke sizes (default: SER_PROFILE, else smoke on a synthetic corpus)")
-    parser.add_argument("--subset", default="rt",
-                        help="rt: MSP-IMPROV R+T with every label, all of TESS (default); all: every file; "
-                             "or rt-4class, 4class, emotions")
-    parser.add_argument("--skip-bad-files", action="store_true",
-                        help="leave unreadable or silent files out instead of stopping at the first")
+    parser.add_argument(
+        "--profile",
+        choices=config.PROFILES,
+        default=None,
+        help="full or smoke sizes (default: SER_PROFILE, else smoke on a synthetic corpus)",
+    )
+    parser.add_argument(
+        "--subset",
+        default="rt",
+        help="rt: MSP-IMPROV R+T with every label, all of TESS (default); all: every file; "
+        "or rt-4class, 4class, emotions",
+    )
+    parser.add_argument(
+        "--skip-bad-files",
+        action="store_true",
+        help="leave unreadable or silent files out instead of stopping at the first",
+    )
 
 
-@command("arrays", _arrays_arguments, "stream preprocessed audio and spectrograms of a corpus to .npy files")
+@command(
+    "arrays",
+    _arrays_arguments,
+    "stream preprocessed audio and spectrograms of a corpus to .npy files",
+)
 def run_arrays(args: argparse.Namespace) -> int:
     from . import runs
 
-    info = runs.arrays(args.corpus, args.root, out=args.out, recipe=args.recipe, profile=args.profile,
-                       subset=args.subset, n_jobs=args.n_jobs, skip_bad_files=args.skip_bad_files)
-    print(f"{info['n']} utterances ({args.recipe} recipe, {info['profile']} profile) -> {info['directory']}: "
-          f"audio {tuple(info['audio_shape'])}, spectrograms {tuple(info['spectrogram_shape'])} at "
-          f"{info['sample_rate']} Hz")
+    info = runs.arrays(
+        args.corpus,
+        args.root,
+        out=args.out,
+        recipe=args.recipe,
+        profile=args.profile,
+        subset=args.subset,
+        n_jobs=args.n_jobs,
+        skip_bad_files=args.skip_bad_files,
+    )
+    print(
+        f"{info['n']} utterances ({args.recipe} recipe, {info['profile']} profile) -> {info['directory']}: "
+        f"audio {tuple(info['audio_shape'])}, spectrograms {tuple(info['spectrogram_shape'])} at "
+        f"{info['sample_rate']} Hz"
+    )
     return 0
 
 
@@ -349,25 +550,52 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
     # Names are checked in run_features (not argparse choices) so a wrong one is a one-line error.
     parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
     parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
-    parser.add_argument("--set", dest="feature_set", required=True, help="frames, functionals or egemaps")
-    parser.add_argument("--out", type=Path, required=True, help="folder for <corpus>_<set>.npy/.csv/.json")
-    parser.add_argument("--recipe", default="original", help="audio chain: original (default) or improved")
-    parser.add_argument("--subset", default="rt",
-                        help="rt (default: MSP-IMPROV R+T whatever the label, all of TESS), rt-4class, 4class, "
-                             "emotions or all")
-    parser.add_argument("--n-jobs", type=int, default=-1, help="worker processes (default -1: all cores)")
-    parser.add_argument("--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)")
+    parser.add_argument(
+        "--set", dest="feature_set", required=True, help="frames, functionals or egemaps"
+    )
+    parser.add_argument(
+        "--out", type=Path, required=True, help="folder for <corpus>_<set>.npy/.csv/.json"
+    )
+    parser.add_argument(
+        "--recipe", default="original", help="audio chain: original (default) or improved"
+    )
+    parser.add_argument(
+        "--subset",
+        default="rt",
+        help="rt (default: MSP-IMPROV R+T whatever the label, all of TESS), rt-4class, 4class, "
+        "emotions or all",
+    )
+    parser.add_argument(
+        "--n-jobs", type=int, default=-1, help="worker processes (default -1: all cores)"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"
+    )
 
 
-@command("features", _features_arguments, "extract a feature matrix (cached per file) and its metadata CSV")
+@command(
+    "features",
+    _features_arguments,
+    "extract a feature matrix (cached per file) and its metadata CSV",
+)
 def run_features(args: argparse.Namespace) -> int:
     from . import runs
 
-    path, shape, info = runs.features(args.corpus, args.root, feature_set=args.feature_set, out=args.out,
-                               recipe=args.recipe, subset=args.subset, n_jobs=args.n_jobs, cache_dir=args.cache_dir)
+    path, shape, info = runs.features(
+        args.corpus,
+        args.root,
+        feature_set=args.feature_set,
+        out=args.out,
+        recipe=args.recipe,
+        subset=args.subset,
+        n_jobs=args.n_jobs,
+        cache_dir=args.cache_dir,
+    )
     changed = f", {info.changed} of them because the file changed" if info.changed else ""
-    print(f"shape {shape[0]} × {shape[1]} · cache {info.hits} hits, {info.misses} computed{changed} "
-          f"({info.cache_dir}) · {info.seconds:.1f} s -> {path} (+ .csv, .json)")
+    print(
+        f"shape {shape[0]} × {shape[1]} · cache {info.hits} hits, {info.misses} computed{changed} "
+        f"({info.cache_dir}) · {info.seconds:.1f} s -> {path} (+ .csv, .json)"
+    )
     return 0
 
 
@@ -375,7 +603,9 @@ def run_features(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ser", description="Speech emotion recognition pipeline")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what each stage does")
-    groups: dict[str, argparse._SubParsersAction] = {"": parser.add_subparsers(dest="command", required=True)}
+    groups: dict[str, argparse._SubParsersAction] = {
+        "": parser.add_subparsers(dest="command", required=True)
+    }
     parents: dict[str, argparse.ArgumentParser] = {}
     for name, (add_arguments, run, help_text) in COMMANDS.items():
         *prefix, leaf = name.split()
@@ -403,11 +633,15 @@ def main(argv: list[str] | None = None) -> int:
     0 success; 2 a user error (one line, ``error: …``); 130 Ctrl-C; 143 SIGTERM. An
     interrupted stage leaves no output it would trust on the next run.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter hides the output
+    os.environ.setdefault(
+        "TF_CPP_MIN_LOG_LEVEL", "2"
+    )  # TensorFlow's start-up chatter hides the output
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     from .runs import show_progress
 
     show_progress(sys.stdout)  # the stages' progress lines
@@ -418,8 +652,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         profile = os.environ.get("SER_PROFILE")
         if profile and profile not in config.PROFILES:
-            raise SerError(f"SER_PROFILE={profile!r} is not a profile — set it to one of "
-                           f"{', '.join(config.PROFILES)}, or unset it")
+            raise SerError(
+                f"SER_PROFILE={profile!r} is not a profile — set it to one of "
+                f"{', '.join(config.PROFILES)}, or unset it"
+            )
         return int(args.run(args) or 0)
     except SerError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -428,8 +664,10 @@ def main(argv: list[str] | None = None) -> int:
         if exc.filename is None:
             raise
         # An output that became unwritable after the checks (disk full, permissions changed).
-        print(f"error: {exc.filename}: {exc.strerror} — check the path, its permissions and free space",
-              file=sys.stderr)
+        print(
+            f"error: {exc.filename}: {exc.strerror} — check the path, its permissions and free space",
+            file=sys.stderr,
+        )
         return 2
     except Terminated:
         print("terminated", file=sys.stderr)

@@ -13,8 +13,15 @@ from .corpora import load_corpus
 from .errors import CorpusError
 from .storage import write_csv
 
-__all__ = ["prepare_data", "check_corpus", "format_summary", "manifest_path", "build_manifest",
-           "read_or_build_manifest", "available_corpora"]
+__all__ = [
+    "prepare_data",
+    "check_corpus",
+    "format_summary",
+    "manifest_path",
+    "build_manifest",
+    "read_or_build_manifest",
+    "available_corpora",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +36,19 @@ def prepare_data(*, size: str = "mini", seed: int = 0) -> Path:
     if base == paths.synthetic_dir():
         from . import synthetic
 
-        log.info("no corpus in %s: writing synthetic '%s' corpora to %s", paths.user_dataset_dir(), size, base)
+        log.info(
+            "no corpus in %s: writing synthetic '%s' corpora to %s",
+            paths.user_dataset_dir(),
+            size,
+            base,
+        )
         synthetic.make_tess(paths.corpus_root("tess", base), size=size, seed=seed)
         synthetic.make_msp_improv(paths.corpus_root("msp-improv", base), size=size, seed=seed)
     elif not available_corpora(base):
-        raise CorpusError(f"SER_DATA_DIR={base} holds neither TESS/ nor MSP-IMPROV/ — point it at the folder "
-                          "that holds them, or unset it to use dataset/")
+        raise CorpusError(
+            f"SER_DATA_DIR={base} holds neither TESS/ nor MSP-IMPROV/ — point it at the folder "
+            "that holds them, or unset it to use dataset/"
+        )
     return base
 
 
@@ -48,11 +62,15 @@ def check_corpus(corpus: str, root: str | Path, *, strict: bool = False) -> pd.D
     """Load ``corpus`` and fail with one line if any file is unusable — missing, unreadable,
     empty or truncated (:func:`~ser_utils.audio.file_problem`) — or the corpus is empty."""
     manifest = load_corpus(corpus, root, strict=strict)
-    problems = [(Path(path).name, problem) for path in manifest["path"] if (problem := file_problem(path))]
+    problems = [
+        (Path(path).name, problem) for path in manifest["path"] if (problem := file_problem(path))
+    ]
     if problems:
         shown = "; ".join(f"{name}: {problem}" for name, problem in problems[:3])
-        raise CorpusError(f"{len(problems)} wav files under {root} are unusable ({shown}"
-                          f"{' …' if len(problems) > 3 else ''}) — replace them from the original release")
+        raise CorpusError(
+            f"{len(problems)} wav files under {root} are unusable ({shown}"
+            f"{' …' if len(problems) > 3 else ''}) — replace them from the original release"
+        )
     return manifest
 
 
@@ -64,26 +82,36 @@ def _counts(series: pd.Series) -> str:
 def format_summary(manifest: pd.DataFrame) -> str:
     """Counts by label, speaker, session and recording type, rates, durations, skipped files."""
     corpus = manifest["corpus"].iloc[0]
-    lines = [f"{corpus}: {len(manifest)} utterances in {manifest.attrs.get('root', '?')}",
-             f"  labels:          {_counts(manifest['label'])}",
-             f"  speakers:        {_counts(manifest['speaker'])}"]
+    lines = [
+        f"{corpus}: {len(manifest)} utterances in {manifest.attrs.get('root', '?')}",
+        f"  labels:          {_counts(manifest['label'])}",
+        f"  speakers:        {_counts(manifest['speaker'])}",
+    ]
     if corpus == "msp-improv":
-        lines += [f"  sessions:        {_counts(manifest['session'])}",
-                  f"  recording types: {_counts(manifest['recording_type'])}"]
+        lines += [
+            f"  sessions:        {_counts(manifest['session'])}",
+            f"  recording types: {_counts(manifest['recording_type'])}",
+        ]
         from .evaluation import select_subset
 
         try:
             rt4 = select_subset(manifest, "rt-4class")
         except CorpusError:
             rt4 = manifest.iloc[:0]
-        lines.append(f"  rt-4class:       {len(rt4)} ({_counts(rt4['label'])}; the original study: 1218)")
+        lines.append(
+            f"  rt-4class:       {len(rt4)} ({_counts(rt4['label'])}; the original study: 1218)"
+        )
     durations = manifest["duration"]
-    lines += [f"  sample rates:    {_counts(manifest['sample_rate'])}",
-              f"  durations:       {durations.min():.2f}–{durations.max():.2f} s, mean {durations.mean():.2f} s, "
-              f"total {durations.sum() / 60:.1f} min"]
+    lines += [
+        f"  sample rates:    {_counts(manifest['sample_rate'])}",
+        f"  durations:       {durations.min():.2f}–{durations.max():.2f} s, mean {durations.mean():.2f} s, "
+        f"total {durations.sum() / 60:.1f} min",
+    ]
     report = manifest.attrs.get("report", {})
-    skipped = ", ".join(f"{report.get(k, 0)} {k}" for k in ("junk", "duplicates", "unparseable", "unlabelled",
-                                                                        "not_wav"))
+    skipped = ", ".join(
+        f"{report.get(k, 0)} {k}"
+        for k in ("junk", "duplicates", "unparseable", "unlabelled", "not_wav")
+    )
     lines.append(f"  skipped files:   {skipped}")
     for warning in report.get("warnings", []):
         lines.append(f"  warning:         {warning}")

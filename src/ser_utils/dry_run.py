@@ -35,7 +35,9 @@ __all__ = ["DryRun", "dry_run", "format_dry_run", "peak_memory_mb"]
 def peak_memory_mb() -> tuple[float, float]:
     """Peak resident memory in MiB of this process and of its finished child processes
     (the array workers), from ``getrusage``."""
-    scale = 1 / 1024 if sys.platform != "darwin" else 1 / 1024**2  # ru_maxrss: KiB on Linux, bytes on macOS
+    scale = (
+        1 / 1024 if sys.platform != "darwin" else 1 / 1024**2
+    )  # ru_maxrss: KiB on Linux, bytes on macOS
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * scale
     return own, children
@@ -105,9 +107,19 @@ def _step_timer(max_steps: int | None):
     return StepTimer()
 
 
-def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", protocol: str = "original-4fold",
-            profile: str = "full", seeds: int = 1, max_steps: int | None = None,
-            arrays: str | Path | None = None, n_jobs: int = 2, progress: bool = True) -> DryRun:
+def dry_run(
+    corpus: str,
+    root: str | Path,
+    *,
+    recipe_name: str = "original",
+    protocol: str = "original-4fold",
+    profile: str = "full",
+    seeds: int = 1,
+    max_steps: int | None = None,
+    arrays: str | Path | None = None,
+    n_jobs: int = 2,
+    progress: bool = True,
+) -> DryRun:
     """Measure one fold and one epoch of a run at ``profile`` size and project the whole run.
 
     Parameters
@@ -142,7 +154,9 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", pro
     from .training import train_model, validation_split
 
     if protocol not in evaluation.PROTOCOLS:
-        raise SerError(f"unknown protocol {protocol!r}: expected one of {', '.join(evaluation.PROTOCOLS)}")
+        raise SerError(
+            f"unknown protocol {protocol!r}: expected one of {', '.join(evaluation.PROTOCOLS)}"
+        )
     if seeds < 1 or (max_steps is not None and max_steps < 1):
         raise SerError("--seeds and --max-steps must be at least 1")
     recipe: Recipe = config.get_recipe(recipe_name, corpus, profile)
@@ -155,39 +169,73 @@ def dry_run(corpus: str, root: str | Path, *, recipe_name: str = "original", pro
     _end_idle_workers()  # frees their memory for training, and getrusage then counts their peak
     spectrograms, _, metadata = load_arrays(paths.directory)
     rows = subset_rows(metadata)
-    protocol_splits = evaluation.make_protocol(protocol, rows).split(rows["label"].astype(str).to_numpy())
+    protocol_splits = evaluation.make_protocol(protocol, rows).split(
+        rows["label"].astype(str).to_numpy()
+    )
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     positions = rows["row"].to_numpy()
     train_sizes = []
     for train, _ in protocol_splits:
-        training_part, _ = validation_split(y[train], groups=None if speakers is None else speakers[train],
-                                            config=recipe.training)
+        training_part, _ = validation_split(
+            y[train], groups=None if speakers is None else speakers[train], config=recipe.training
+        )
         train_sizes.append(len(training_part))
     train, _ = protocol_splits[0]
     training = dataclasses.replace(recipe.training, epochs=1)
     timer = _step_timer(max_steps)
     if progress:
-        print(f"training fold 1 of {len(protocol_splits)} for one epoch "
-              f"({math.ceil(train_sizes[0] / training.batch_size)} steps of {training.batch_size})"
-              + (f", stopping after {max_steps} step(s)" if max_steps else ""), flush=True)
-    model, _ = train_model(recipe.model, RowView(spectrograms, positions[train]), y[train], labels=FOUR_CLASSES,
-                           config=training, groups=None if speakers is None else speakers[train], verbose=0,
-                           callbacks=[timer], progress="fold 1" if progress else False)
-    steps = timer.steps[1:] if len(timer.steps) > 1 else timer.steps  # the first step also traces the graph
+        print(
+            f"training fold 1 of {len(protocol_splits)} for one epoch "
+            f"({math.ceil(train_sizes[0] / training.batch_size)} steps of {training.batch_size})"
+            + (f", stopping after {max_steps} step(s)" if max_steps else ""),
+            flush=True,
+        )
+    model, _ = train_model(
+        recipe.model,
+        RowView(spectrograms, positions[train]),
+        y[train],
+        labels=FOUR_CLASSES,
+        config=training,
+        groups=None if speakers is None else speakers[train],
+        verbose=0,
+        callbacks=[timer],
+        progress="fold 1" if progress else False,
+    )
+    steps = (
+        timer.steps[1:] if len(timer.steps) > 1 else timer.steps
+    )  # the first step also traces the graph
     seconds_per_step = float(np.median(steps))
     n_validation = len(train) - train_sizes[0]
-    epoch_seconds = [size_steps * seconds_per_step + timer.validation
-                     for size_steps in (math.ceil(size / training.batch_size) for size in train_sizes)]
-    projected = sum(epoch_seconds) * recipe.training.epochs * seeds + (0.0 if cached else arrays_seconds)
+    epoch_seconds = [
+        size_steps * seconds_per_step + timer.validation
+        for size_steps in (math.ceil(size / training.batch_size) for size in train_sizes)
+    ]
+    projected = sum(epoch_seconds) * recipe.training.epochs * seeds + (
+        0.0 if cached else arrays_seconds
+    )
     own, workers = peak_memory_mb()
-    return DryRun(recipe=recipe.name, profile=recipe.profile, protocol=protocol, n_utterances=len(rows),
-                  input_shape=tuple(int(d) for d in spectrograms.shape[1:]), parameters=int(model.count_params()),
-                  arrays_seconds=round(arrays_seconds, 1), arrays_were_cached=cached, steps_measured=len(timer.steps),
-                  seconds_per_step=round(seconds_per_step, 3), validation_seconds=round(timer.validation, 2),
-                  n_validation=n_validation, train_sizes=tuple(train_sizes), batch_size=training.batch_size,
-                  epochs=recipe.training.epochs, seeds=seeds, peak_memory_mb=round(own), peak_worker_memory_mb=round(workers),
-                  projected_seconds=round(projected))
+    return DryRun(
+        recipe=recipe.name,
+        profile=recipe.profile,
+        protocol=protocol,
+        n_utterances=len(rows),
+        input_shape=tuple(int(d) for d in spectrograms.shape[1:]),
+        parameters=int(model.count_params()),
+        arrays_seconds=round(arrays_seconds, 1),
+        arrays_were_cached=cached,
+        steps_measured=len(timer.steps),
+        seconds_per_step=round(seconds_per_step, 3),
+        validation_seconds=round(timer.validation, 2),
+        n_validation=n_validation,
+        train_sizes=tuple(train_sizes),
+        batch_size=training.batch_size,
+        epochs=recipe.training.epochs,
+        seeds=seeds,
+        peak_memory_mb=round(own),
+        peak_worker_memory_mb=round(workers),
+        projected_seconds=round(projected),
+    )
 
 
 def _duration(seconds: float) -> str:
@@ -199,18 +247,23 @@ def format_dry_run(result: DryRun) -> str:
     """The figures of a :class:`DryRun`, one per line, as ``ser dry-run`` prints them."""
     steps = result.steps_per_epoch
     parameters = f"{result.parameters:,}".replace(",", " ")
-    arrays = ("already on disk (reused)" if result.arrays_were_cached
-              else f"{result.arrays_seconds:.0f} s to generate (reused by the real run)")
-    return "\n".join([
-        f"recipe {result.recipe} ({result.profile} profile), protocol {result.protocol}, "
-        f"{result.n_utterances} utterances",
-        f"input {' × '.join(map(str, result.input_shape))}, model {parameters} parameters",
-        f"arrays: {arrays}",
-        f"training: {result.seconds_per_step:.2f} s per step of {result.batch_size} "
-        f"(median of {max(result.steps_measured - 1, 1)} measured step(s)); validation of {result.n_validation} "
-        f"utterances {result.validation_seconds:.1f} s",
-        f"peak memory: {result.peak_memory_mb:.0f} MiB (array workers: {result.peak_worker_memory_mb:.0f} MiB)",
-        f"projected run: {len(steps)} folds × {result.epochs} epochs × {result.seeds} seed(s), "
-        f"{min(steps)}{'' if min(steps) == max(steps) else f'–{max(steps)}'} steps per epoch ≈ "
-        f"{_duration(result.projected_seconds)} on this machine",
-    ])
+    arrays = (
+        "already on disk (reused)"
+        if result.arrays_were_cached
+        else f"{result.arrays_seconds:.0f} s to generate (reused by the real run)"
+    )
+    return "\n".join(
+        [
+            f"recipe {result.recipe} ({result.profile} profile), protocol {result.protocol}, "
+            f"{result.n_utterances} utterances",
+            f"input {' × '.join(map(str, result.input_shape))}, model {parameters} parameters",
+            f"arrays: {arrays}",
+            f"training: {result.seconds_per_step:.2f} s per step of {result.batch_size} "
+            f"(median of {max(result.steps_measured - 1, 1)} measured step(s)); validation of {result.n_validation} "
+            f"utterances {result.validation_seconds:.1f} s",
+            f"peak memory: {result.peak_memory_mb:.0f} MiB (array workers: {result.peak_worker_memory_mb:.0f} MiB)",
+            f"projected run: {len(steps)} folds × {result.epochs} epochs × {result.seeds} seed(s), "
+            f"{min(steps)}{'' if min(steps) == max(steps) else f'–{max(steps)}'} steps per epoch ≈ "
+            f"{_duration(result.projected_seconds)} on this machine",
+        ]
+    )

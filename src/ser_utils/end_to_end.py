@@ -34,9 +34,18 @@ import pandas as pd
 from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
 
-__all__ = ["RowView", "subset_rows", "cross_validate_model", "explore_hyperparameters", "train_bundle",
-           "compare_with_original", "ORIGINAL_EXPLORATION",
-           "cross_validate_seeds", "default_training_seeds", "exploration_grid"]
+__all__ = [
+    "RowView",
+    "subset_rows",
+    "cross_validate_model",
+    "explore_hyperparameters",
+    "train_bundle",
+    "compare_with_original",
+    "ORIGINAL_EXPLORATION",
+    "cross_validate_seeds",
+    "default_training_seeds",
+    "exploration_grid",
+]
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +88,9 @@ class RowView:
         return self.array[self.rows[index]]
 
 
-def subset_rows(metadata: pd.DataFrame, *, subset: str | None = None,
-                labels: Sequence[str] = FOUR_CLASSES) -> pd.DataFrame:
+def subset_rows(
+    metadata: pd.DataFrame, *, subset: str | None = None, labels: Sequence[str] = FOUR_CLASSES
+) -> pd.DataFrame:
     """The rows of ``metadata`` that take part: :func:`evaluation.select_subset` ``(subset)``
     with a label in ``labels``, and a column ``row`` giving each one's row in the arrays.
 
@@ -88,7 +98,11 @@ def subset_rows(metadata: pd.DataFrame, *, subset: str | None = None,
     (:func:`evaluation.default_subset`: on MSP-IMPROV ``rt-4class``, 1218 on the real corpus)."""
     frame = metadata.assign(row=np.arange(len(metadata)))
     if subset is None:
-        corpus = str(frame["corpus"].iloc[0]) if "corpus" in frame.columns and len(frame) else "msp-improv"
+        corpus = (
+            str(frame["corpus"].iloc[0])
+            if "corpus" in frame.columns and len(frame)
+            else "msp-improv"
+        )
         subset = evaluation.default_subset(corpus)
     frame = evaluation.select_subset(frame, subset)
     return frame[frame["label"].isin(list(labels)).to_numpy()].reset_index(drop=True)
@@ -132,18 +146,30 @@ def _history_summary(history: dict) -> dict:
     summary = {"epochs": len(history.get("loss", []))}
     if history.get("val_accuracy"):
         best = int(np.argmax(history["val_accuracy"]))
-        summary.update(best_val_accuracy=float(history["val_accuracy"][best]), best_epoch=best + 1,
-                       final_val_accuracy=float(history["val_accuracy"][-1]))
+        summary.update(
+            best_val_accuracy=float(history["val_accuracy"][best]),
+            best_epoch=best + 1,
+            final_val_accuracy=float(history["val_accuracy"][-1]),
+        )
     if history.get("accuracy"):
         summary["final_train_accuracy"] = float(history["accuracy"][-1])
     return summary
 
 
 # --------------------------------------------------------------------- cross-validation
-def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
-                         labels: Sequence[str] = FOUR_CLASSES, out_dir: str | Path | None = None,
-                         progress: bool = True, folds: Sequence[int] | None = None,
-                         subset: str | None = None, verbose: int = 0) -> list[dict]:
+def cross_validate_model(
+    spectrograms,
+    metadata: pd.DataFrame,
+    *,
+    recipe: Recipe,
+    protocol_name: str,
+    labels: Sequence[str] = FOUR_CLASSES,
+    out_dir: str | Path | None = None,
+    progress: bool = True,
+    folds: Sequence[int] | None = None,
+    subset: str | None = None,
+    verbose: int = 0,
+) -> list[dict]:
     """Train and test the recipe's model on every fold of a protocol.
 
     For each fold: seed every generator with ``recipe.training.seed + fold``; split the
@@ -194,12 +220,16 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     _quiet_tensorflow()
     rows = subset_rows(metadata, subset=subset, labels=labels)
     if len(rows) < 2:
-        raise ValueError(f"only {len(rows)} utterances with labels {', '.join(labels)} — nothing to cross-validate")
+        raise ValueError(
+            f"only {len(rows)} utterances with labels {', '.join(labels)} — nothing to cross-validate"
+        )
     protocol = evaluation.make_protocol(protocol_name, rows)
     if folds is not None:
         protocol = dataclasses.replace(protocol, splitter=_SelectedFolds(protocol.splitter, folds))
-        print(f"{protocol_name}: running only fold(s) {', '.join(map(str, protocol.splitter.folds))} "
-              f"of {protocol.splitter.splitter.get_n_splits(groups=protocol.groups)}")
+        print(
+            f"{protocol_name}: running only fold(s) {', '.join(map(str, protocol.splitter.folds))} "
+            f"of {protocol.splitter.splitter.get_n_splits(groups=protocol.groups)}"
+        )
     y = rows["label"].astype(str).to_numpy()
     positions = rows["row"].to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
@@ -211,21 +241,45 @@ def cross_validate_model(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
         training = _training_config(recipe, seed=recipe.training.seed + fold)
         start = time.perf_counter()
         _clear_keras()
-        model, history = train_model(recipe.model, RowView(spectrograms, positions[train]), y[train],
-                                     labels=labels, config=training,
-                                     groups=None if speakers is None else speakers[train], verbose=verbose,
-                                     progress=f"{protocol_name} fold {fold}")
-        probabilities = predict_proba(model, RowView(spectrograms, positions[test]),
-                                      batch_size=recipe.training.batch_size)
+        model, history = train_model(
+            recipe.model,
+            RowView(spectrograms, positions[train]),
+            y[train],
+            labels=labels,
+            config=training,
+            groups=None if speakers is None else speakers[train],
+            verbose=verbose,
+            progress=f"{protocol_name} fold {fold}",
+        )
+        probabilities = predict_proba(
+            model, RowView(spectrograms, positions[test]), batch_size=recipe.training.batch_size
+        )
         predicted = np.asarray(labels)[probabilities.argmax(axis=1)]
-        _, held_out = validation_split(y[train], groups=None if speakers is None else speakers[train],
-                                       config=training)  # the split fit_model made, for the record
-        info = {**_history_summary(history), "n_validation": len(held_out), "probabilities": probabilities,
-                "seed": training.seed, "seconds": round(time.perf_counter() - start, 1), "history": history}
+        _, held_out = validation_split(
+            y[train], groups=None if speakers is None else speakers[train], config=training
+        )  # the split fit_model made, for the record
+        info = {
+            **_history_summary(history),
+            "n_validation": len(held_out),
+            "probabilities": probabilities,
+            "seed": training.seed,
+            "seconds": round(time.perf_counter() - start, 1),
+            "history": history,
+        }
         if out_dir is not None:
-            save_bundle(Path(out_dir) / f"fold{fold}", model, labels=labels, recipe=recipe, history=history,
-                        extra={"protocol": protocol_name, "fold": fold, "n_train": len(train),
-                               "test_group": protocol.test_groups(test)})
+            save_bundle(
+                Path(out_dir) / f"fold{fold}",
+                model,
+                labels=labels,
+                recipe=recipe,
+                history=history,
+                extra={
+                    "protocol": protocol_name,
+                    "fold": fold,
+                    "n_train": len(train),
+                    "test_group": protocol.test_groups(test),
+                },
+            )
         del model
         return predicted, info
 
@@ -243,8 +297,16 @@ def default_training_seeds(recipe: Recipe, protocol_name: str) -> tuple[int, ...
     return (recipe.training.seed,)
 
 
-def cross_validate_seeds(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, protocol_name: str,
-                         seeds: Sequence[int], out_dir: str | Path | None = None, **options) -> list[dict]:
+def cross_validate_seeds(
+    spectrograms,
+    metadata: pd.DataFrame,
+    *,
+    recipe: Recipe,
+    protocol_name: str,
+    seeds: Sequence[int],
+    out_dir: str | Path | None = None,
+    **options,
+) -> list[dict]:
     """:func:`cross_validate_model` once per training seed: the same folds, other draws of the
     weights, dropout and batch order.
 
@@ -271,9 +333,17 @@ def cross_validate_seeds(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe
     rows = []
     for seed in seeds:
         draw = dataclasses.replace(recipe, training=_training_config(recipe, seed=seed))
-        directory = None if out_dir is None else Path(out_dir) / (f"seed{seed}" if len(seeds) > 1 else "")
-        for row in cross_validate_model(spectrograms, metadata, recipe=draw, protocol_name=protocol_name,
-                                        out_dir=directory, **options):
+        directory = (
+            None if out_dir is None else Path(out_dir) / (f"seed{seed}" if len(seeds) > 1 else "")
+        )
+        for row in cross_validate_model(
+            spectrograms,
+            metadata,
+            recipe=draw,
+            protocol_name=protocol_name,
+            out_dir=directory,
+            **options,
+        ):
             rows.append({**row, "training_seed": seed})
     return rows
 
@@ -286,8 +356,9 @@ def _describe(value) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
-def exploration_grid(profile: str = "full",
-                     grid: Mapping[str, Sequence] = config.ORIGINAL_EXPLORATION_GRID) -> dict[str, dict]:
+def exploration_grid(
+    profile: str = "full", grid: Mapping[str, Sequence] = config.ORIGINAL_EXPLORATION_GRID
+) -> dict[str, dict]:
     """The original's CNN-ConvLSTM exploration as named variants (changes from the recipe).
 
     Parameters
@@ -309,7 +380,10 @@ def exploration_grid(profile: str = "full",
     (192, 2)
     """
     if profile == "smoke":
-        return dict(list(ORIGINAL_EXPLORATION.items())[:1] + [("max pooling", ORIGINAL_EXPLORATION["max pooling"])])
+        return dict(
+            list(ORIGINAL_EXPLORATION.items())[:1]
+            + [("max pooling", ORIGINAL_EXPLORATION["max pooling"])]
+        )
     variants = {}
     for values in itertools.product(*grid.values()):
         changes = dict(zip(grid, values))
@@ -320,10 +394,17 @@ def exploration_grid(profile: str = "full",
     return variants
 
 
-def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe,
-                            variants: Mapping[str, Mapping] | None = None,
-                            labels: Sequence[str] = FOUR_CLASSES, progress: bool = True,
-                            subset: str | None = None, epochs: int | None = None) -> tuple[pd.DataFrame, dict[str, dict]]:
+def explore_hyperparameters(
+    spectrograms,
+    metadata: pd.DataFrame,
+    *,
+    recipe: Recipe,
+    variants: Mapping[str, Mapping] | None = None,
+    labels: Sequence[str] = FOUR_CLASSES,
+    progress: bool = True,
+    subset: str | None = None,
+    epochs: int | None = None,
+) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The original's hyperparameter exploration: one train/validation split, one model per
     variant, validation accuracy per variant.
 
@@ -359,31 +440,63 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
     _quiet_tensorflow()
     variants = dict(exploration_grid(recipe.profile) if variants is None else variants)
     if epochs is None:
-        epochs = config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
+        epochs = (
+            config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
+        )
     rows = subset_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     train, validation = validation_split(y, groups=speakers, config=recipe.training)
     positions = rows["row"].to_numpy()
     # Rows in array order: sequential reads from the memory map.
-    train, validation = train[np.argsort(positions[train])], validation[np.argsort(positions[validation])]
-    x_train, x_val = RowView(spectrograms, positions[train]), RowView(spectrograms, positions[validation])
+    train, validation = (
+        train[np.argsort(positions[train])],
+        validation[np.argsort(positions[validation])],
+    )
+    x_train, x_val = (
+        RowView(spectrograms, positions[train]),
+        RowView(spectrograms, positions[validation]),
+    )
     y_train, y_val = y[train], y[validation]
     records, histories = [], {}
-    for name, changes in tqdm(variants.items(), desc="exploration", disable=not progress, leave=False):
+    for name, changes in tqdm(
+        variants.items(), desc="exploration", disable=not progress, leave=False
+    ):
         changes = dict(changes)
-        training = _training_config(recipe, early_stopping_patience=None, epochs=int(epochs),
-                                    **({"learning_rate": changes.pop("learning_rate")}
-                                       if "learning_rate" in changes else {}))
+        training = _training_config(
+            recipe,
+            early_stopping_patience=None,
+            epochs=int(epochs),
+            **(
+                {"learning_rate": changes.pop("learning_rate")}
+                if "learning_rate" in changes
+                else {}
+            ),
+        )
         model_config = ModelConfig(recipe.model.name, {**recipe.model.params, **changes})
         start = time.perf_counter()
         _clear_keras()
-        model, history = train_model(model_config, x_train, y_train, labels=labels, config=training,
-                                     x_val=x_val, y_val=y_val, verbose=0, progress=name if progress else False)
+        model, history = train_model(
+            model_config,
+            x_train,
+            y_train,
+            labels=labels,
+            config=training,
+            x_val=x_val,
+            y_val=y_val,
+            verbose=0,
+            progress=name if progress else False,
+        )
         histories[name] = history
-        records.append({"variant": name, "changes": ", ".join(f"{k}={v}" for k, v in dict(variants[name]).items())
-                        or "—", "parameters": int(model.count_params()), **_history_summary(history),
-                        "seconds": round(time.perf_counter() - start, 1)})
+        records.append(
+            {
+                "variant": name,
+                "changes": ", ".join(f"{k}={v}" for k, v in dict(variants[name]).items()) or "—",
+                "parameters": int(model.count_params()),
+                **_history_summary(history),
+                "seconds": round(time.perf_counter() - start, 1),
+            }
+        )
         del model
     _clear_keras()
     table = pd.DataFrame.from_records(records).set_index("variant")
@@ -392,9 +505,17 @@ def explore_hyperparameters(spectrograms, metadata: pd.DataFrame, *, recipe: Rec
 
 
 # ------------------------------------------------------------------------ final model
-def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, directory: str | Path,
-                 labels: Sequence[str] = FOUR_CLASSES, subset: str | None = None, verbose: int = 0,
-                 sample_rate: int | None = None) -> tuple[Path, dict]:
+def train_bundle(
+    spectrograms,
+    metadata: pd.DataFrame,
+    *,
+    recipe: Recipe,
+    directory: str | Path,
+    labels: Sequence[str] = FOUR_CLASSES,
+    subset: str | None = None,
+    verbose: int = 0,
+    sample_rate: int | None = None,
+) -> tuple[Path, dict]:
     """Train the recipe's model on every 4-class utterance (the recipe's validation part held
     out for the learning curves / early stopping) and save it as a bundle.
 
@@ -413,12 +534,26 @@ def train_bundle(spectrograms, metadata: pd.DataFrame, *, recipe: Recipe, direct
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     _clear_keras()
-    model, history = train_model(recipe.model, RowView(spectrograms, rows["row"].to_numpy()), y, labels=labels,
-                                 config=recipe.training, groups=speakers, verbose=verbose, progress="final model")
+    model, history = train_model(
+        recipe.model,
+        RowView(spectrograms, rows["row"].to_numpy()),
+        y,
+        labels=labels,
+        config=recipe.training,
+        groups=speakers,
+        verbose=verbose,
+        progress="final model",
+    )
     # The rate the spectrograms were made at: prediction resamples new audio to it.
     rate = sample_rate or recipe.audio.target_sr or int(metadata["sample_rate"].mode().iloc[0])
-    path = save_bundle(directory, model, labels=labels, recipe=recipe, history=history,
-                       extra={"subset": subset, "n_utterances": len(rows), "sample_rate": int(rate)})
+    path = save_bundle(
+        directory,
+        model,
+        labels=labels,
+        recipe=recipe,
+        history=history,
+        extra={"subset": subset, "n_utterances": len(rows), "sample_rate": int(rate)},
+    )
     del model
     _clear_keras()
     return Path(path), history

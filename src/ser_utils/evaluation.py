@@ -67,10 +67,33 @@ from . import config
 from .errors import CorpusError, SerError
 from .storage import write_csv, write_json
 
-__all__ = ["SUBSETS", "ORIGINAL_SUBSETS", "ORIGINAL_ARRAY_SUBSET", "default_subset", "select_files", "PROTOCOLS", "SPEAKER_INDEPENDENT", "SCORE_KEYS", "METRICS", "Protocol", "LeakageError",
-           "select_subset", "make_protocol", "check_no_leakage", "compute_metrics", "class_report", "evaluate_folds",
-           "fold_table", "fold_assignments", "fold_composition", "prediction_table", "original_table", "summarise_folds",
-           "total_confusion", "save_results"]
+__all__ = [
+    "SUBSETS",
+    "ORIGINAL_SUBSETS",
+    "ORIGINAL_ARRAY_SUBSET",
+    "default_subset",
+    "select_files",
+    "PROTOCOLS",
+    "SPEAKER_INDEPENDENT",
+    "SCORE_KEYS",
+    "METRICS",
+    "Protocol",
+    "LeakageError",
+    "select_subset",
+    "make_protocol",
+    "check_no_leakage",
+    "compute_metrics",
+    "class_report",
+    "evaluate_folds",
+    "fold_table",
+    "fold_assignments",
+    "fold_composition",
+    "prediction_table",
+    "original_table",
+    "summarise_folds",
+    "total_confusion",
+    "save_results",
+]
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +133,9 @@ def default_subset(corpus: str) -> str:
     ('rt-4class', 'emotions')
     """
     if corpus not in ORIGINAL_SUBSETS:
-        raise ValueError(f"unknown corpus {corpus!r}: expected one of {', '.join(ORIGINAL_SUBSETS)}")
+        raise ValueError(
+            f"unknown corpus {corpus!r}: expected one of {', '.join(ORIGINAL_SUBSETS)}"
+        )
     return ORIGINAL_SUBSETS[corpus]
 
 
@@ -151,12 +176,17 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
     if name not in SUBSETS:
         raise ValueError(f"unknown subset {name!r}: expected one of {', '.join(SUBSETS)}")
     if "label" not in manifest.columns:
-        raise CorpusError("the manifest has no 'label' column — build it with ser_utils.corpora.load_corpus "
-                          "or `ser data manifest`")
+        raise CorpusError(
+            "the manifest has no 'label' column — build it with ser_utils.corpora.load_corpus "
+            "or `ser data manifest`"
+        )
     labels = manifest["label"].astype(str)
     keep = pd.Series(True, index=manifest.index)
-    if name in ("rt", "rt-4class") and "recording_type" in manifest.columns \
-            and manifest["recording_type"].notna().any():
+    if (
+        name in ("rt", "rt-4class")
+        and "recording_type" in manifest.columns
+        and manifest["recording_type"].notna().any()
+    ):
         keep &= manifest["recording_type"].isin(config.ORIGINAL_RECORDING_TYPES)
     if name in ("rt-4class", "4class"):
         keep &= labels.isin(config.FOUR_CLASSES)
@@ -164,10 +194,16 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
         keep &= labels.isin(config.EMOTIONS)
     subset = manifest.loc[keep.to_numpy()].reset_index(drop=True)
     if subset.empty:
-        corpus = manifest["corpus"].iloc[0] if "corpus" in manifest.columns and len(manifest) else "the corpus"
-        raise CorpusError(f"subset {name!r} of {corpus} is empty ({len(manifest)} utterances, labels: "
-                          f"{', '.join(sorted(labels.unique())) or 'none'}) — check the corpus and its label file "
-                          "with `ser data check`")
+        corpus = (
+            manifest["corpus"].iloc[0]
+            if "corpus" in manifest.columns and len(manifest)
+            else "the corpus"
+        )
+        raise CorpusError(
+            f"subset {name!r} of {corpus} is empty ({len(manifest)} utterances, labels: "
+            f"{', '.join(sorted(labels.unique())) or 'none'}) — check the corpus and its label file "
+            "with `ser data check`"
+        )
     return subset
 
 
@@ -243,11 +279,15 @@ class Protocol:
         """``[(train_indices, test_indices), …]`` for labels ``y`` (one per manifest row)."""
         y = np.asarray(y)
         if self.groups is not None and len(self.groups) != len(y):
-            raise ValueError(f"protocol {self.name!r} was made for {len(self.groups)} utterances but got "
-                             f"{len(y)} labels — make the protocol from the same subset as the labels")
+            raise ValueError(
+                f"protocol {self.name!r} was made for {len(self.groups)} utterances but got "
+                f"{len(y)} labels — make the protocol from the same subset as the labels"
+            )
         placeholder = np.zeros((len(y), 1))
-        return [(np.asarray(train), np.asarray(test))
-                for train, test in self.splitter.split(placeholder, y, groups=self.groups)]
+        return [
+            (np.asarray(train), np.asarray(test))
+            for train, test in self.splitter.split(placeholder, y, groups=self.groups)
+        ]
 
     def test_groups(self, test: np.ndarray) -> str | None:
         """The group value(s) held out in a test fold, e.g. ``'3'`` (session 3); None if ungrouped."""
@@ -258,22 +298,37 @@ class Protocol:
 
 def _group_column(manifest: pd.DataFrame, column: str, protocol: str) -> np.ndarray:
     if column not in manifest.columns or manifest[column].isna().all():
-        corpus = manifest["corpus"].iloc[0] if "corpus" in manifest.columns and len(manifest) else "this corpus"
+        corpus = (
+            manifest["corpus"].iloc[0]
+            if "corpus" in manifest.columns and len(manifest)
+            else "this corpus"
+        )
         hint = " (TESS has no sessions: use --protocol speaker)" if column == "session" else ""
-        raise CorpusError(f"protocol {protocol!r} needs a {column!r} column but the manifest of {corpus} has "
-                          f"none{hint}")
+        raise CorpusError(
+            f"protocol {protocol!r} needs a {column!r} column but the manifest of {corpus} has "
+            f"none{hint}"
+        )
     groups = manifest[column].to_numpy()
     if pd.isna(groups).any():
-        raise CorpusError(f"protocol {protocol!r}: {int(pd.isna(groups).sum())} utterances have no {column} — "
-                          "rebuild the manifest with `ser data manifest`")
+        raise CorpusError(
+            f"protocol {protocol!r}: {int(pd.isna(groups).sum())} utterances have no {column} — "
+            "rebuild the manifest with `ser data manifest`"
+        )
     if len(pd.unique(groups)) < 2:
-        raise CorpusError(f"protocol {protocol!r} needs at least 2 values of {column!r}, found "
-                          f"{len(pd.unique(groups))} — the corpus copy is incomplete")
+        raise CorpusError(
+            f"protocol {protocol!r} needs at least 2 values of {column!r}, found "
+            f"{len(pd.unique(groups))} — the corpus copy is incomplete"
+        )
     return groups
 
 
-def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
-                  test_size: float = config.ORIGINAL_SPLIT_TEST_SIZE) -> Protocol:
+def make_protocol(
+    name: str,
+    manifest: pd.DataFrame,
+    *,
+    random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
+    test_size: float = config.ORIGINAL_SPLIT_TEST_SIZE,
+) -> Protocol:
     """The protocol ``name`` over the rows of ``manifest`` (a subset, in the order of ``y``).
 
     Parameters
@@ -306,15 +361,25 @@ def make_protocol(name: str, manifest: pd.DataFrame, *, random_state: int = conf
     """
     if name not in PROTOCOLS:
         raise ValueError(f"unknown protocol {name!r}: expected one of {', '.join(PROTOCOLS)}")
-    identity = {key: _optional_column(manifest, column) for key, column in
-                (("speakers", "speaker"), ("utterance_ids", "utterance_id"))}
+    identity = {
+        key: _optional_column(manifest, column)
+        for key, column in (("speakers", "speaker"), ("utterance_ids", "utterance_id"))
+    }
     if name == "original-random":
         # train_test_split without stratify draws exactly this ShuffleSplit's first split.
-        return Protocol(name, ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state), **identity)
+        return Protocol(
+            name,
+            ShuffleSplit(n_splits=1, test_size=test_size, random_state=random_state),
+            **identity,
+        )
     if name == "original-4fold":
-        return Protocol(name, StratifiedKFold(n_splits=config.ORIGINAL_N_FOLDS, shuffle=False), **identity)
+        return Protocol(
+            name, StratifiedKFold(n_splits=config.ORIGINAL_N_FOLDS, shuffle=False), **identity
+        )
     column = "session" if name == "loso" else "speaker"
-    return Protocol(name, LeaveOneGroupOut(), _group_column(manifest, column, name), column, **identity)
+    return Protocol(
+        name, LeaveOneGroupOut(), _group_column(manifest, column, name), column, **identity
+    )
 
 
 def _optional_column(manifest: pd.DataFrame | None, column: str) -> np.ndarray | None:
@@ -327,7 +392,9 @@ class LeakageError(SerError, ValueError):
     """A fold's test part shares utterances (or, where the protocol promises it, speakers) with training."""
 
 
-def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *, fold: int | None = None) -> None:
+def check_no_leakage(
+    protocol: Protocol, train: np.ndarray, test: np.ndarray, *, fold: int | None = None
+) -> None:
     """Raise :class:`LeakageError` when a fold's training and test parts overlap.
 
     Every protocol: no row, and no utterance id, on both sides. Grouped protocols: no group
@@ -354,8 +421,10 @@ def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *,
     where = f"protocol {protocol.name!r} fold {fold or '?'}"
     shared_rows = np.intersect1d(train, test)
     if len(shared_rows):
-        raise LeakageError(f"{where}: {len(shared_rows)} rows in training and test (e.g. row {shared_rows[0]}) — "
-                           "the splitter leaks; fix the protocol before trusting its scores")
+        raise LeakageError(
+            f"{where}: {len(shared_rows)} rows in training and test (e.g. row {shared_rows[0]}) — "
+            "the splitter leaks; fix the protocol before trusting its scores"
+        )
     checks = [("utterance", protocol.utterance_ids)]
     if protocol.groups is not None:
         checks.append((protocol.group_column or "group", protocol.groups))
@@ -366,8 +435,10 @@ def check_no_leakage(protocol: Protocol, train: np.ndarray, test: np.ndarray, *,
             continue
         shared = sorted(set(map(str, values[train])) & set(map(str, values[test])))
         if shared:
-            raise LeakageError(f"{where}: {what} {', '.join(shared[:3])}{' …' if len(shared) > 3 else ''} in "
-                               "training and test — the splitter leaks; fix the protocol before trusting its scores")
+            raise LeakageError(
+                f"{where}: {what} {', '.join(shared[:3])}{' …' if len(shared) > 3 else ''} in "
+                "training and test — the splitter leaks; fix the protocol before trusting its scores"
+            )
 
 
 # ------------------------------------------------------------------------- metrics
@@ -376,9 +447,12 @@ def class_report(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -> p
     ``macro avg`` and ``weighted avg`` rows — sklearn's classification report as a DataFrame."""
     labels = list(labels)
     precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, y_pred, labels=labels, zero_division=0)
-    report = pd.DataFrame({"precision": precision, "recall": recall, "f1": f1, "support": support},
-                          index=pd.Index(labels, name="label"))
+        y_true, y_pred, labels=labels, zero_division=0
+    )
+    report = pd.DataFrame(
+        {"precision": precision, "recall": recall, "f1": f1, "support": support},
+        index=pd.Index(labels, name="label"),
+    )
     total = support.sum()
     weights = support / total if total else np.zeros(len(labels))
     report.loc["macro avg"] = [precision.mean(), recall.mean(), f1.mean(), total]
@@ -414,12 +488,18 @@ def compute_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -
     """
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if len(y_true) != len(y_pred) or not len(y_true):
-        raise ValueError(f"y_true and y_pred must be non-empty and of equal length, got {len(y_true)} and "
-                         f"{len(y_pred)}")
+        raise ValueError(
+            f"y_true and y_pred must be non-empty and of equal length, got {len(y_true)} and "
+            f"{len(y_pred)}"
+        )
     labels = list(labels)
-    unknown = sorted(set(map(str, np.unique(np.concatenate([y_true, y_pred])))) - set(map(str, labels)))
+    unknown = sorted(
+        set(map(str, np.unique(np.concatenate([y_true, y_pred])))) - set(map(str, labels))
+    )
     if unknown:
-        raise ValueError(f"labels {unknown} are not in the label order {labels} — pass every class in `labels`")
+        raise ValueError(
+            f"labels {unknown} are not in the label order {labels} — pass every class in `labels`"
+        )
     confusion = confusion_matrix(y_true, y_pred, labels=labels)
     per_class = class_report(y_true, y_pred, labels).loc[labels]
     present = confusion.sum(axis=1) > 0
@@ -435,11 +515,16 @@ def compute_metrics(y_true: Sequence, y_pred: Sequence, labels: Sequence[str]) -
 
 
 # --------------------------------------------------------------------------- folds
-def _predictions(protocol: Protocol, y: np.ndarray, test: np.ndarray, y_pred: np.ndarray, info: dict) -> dict:
+def _predictions(
+    protocol: Protocol, y: np.ndarray, test: np.ndarray, y_pred: np.ndarray, info: dict
+) -> dict:
     """One fold's test predictions, per utterance (ids from the protocol, else row numbers)."""
     ids = protocol.utterance_ids[test] if protocol.utterance_ids is not None else test
-    record = {"utterance_id": [str(v) for v in ids], "true": [str(v) for v in y[test]],
-              "predicted": [str(v) for v in y_pred]}
+    record = {
+        "utterance_id": [str(v) for v in ids],
+        "true": [str(v) for v in y[test]],
+        "predicted": [str(v) for v in y_pred],
+    }
     probabilities = info.pop("probabilities", None)
     if probabilities is not None:
         record["probabilities"] = np.asarray(probabilities, dtype=float).round(6).tolist()
@@ -467,16 +552,29 @@ def prediction_table(rows: list[dict], labels: Sequence[str] | None = None) -> p
     for row in rows:
         predictions = row.get("predictions")
         if not predictions:
-            raise ValueError(f"fold {row.get('fold')} holds no predictions — run it with evaluate_folds")
-        frame = pd.DataFrame({"utterance_id": predictions["utterance_id"], "fold": row["fold"], "split": "test",
-                              "true": predictions["true"], "predicted": predictions["predicted"]})
+            raise ValueError(
+                f"fold {row.get('fold')} holds no predictions — run it with evaluate_folds"
+            )
+        frame = pd.DataFrame(
+            {
+                "utterance_id": predictions["utterance_id"],
+                "fold": row["fold"],
+                "split": "test",
+                "true": predictions["true"],
+                "predicted": predictions["predicted"],
+            }
+        )
         if "probabilities" in predictions:
-            frame = frame.join(pd.DataFrame(predictions["probabilities"], columns=[f"p_{c}" for c in labels]))
+            frame = frame.join(
+                pd.DataFrame(predictions["probabilities"], columns=[f"p_{c}" for c in labels])
+            )
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 
 
-def fold_composition(subset: pd.DataFrame, protocol: Protocol, labels: Sequence[str] | None = None) -> pd.DataFrame:
+def fold_composition(
+    subset: pd.DataFrame, protocol: Protocol, labels: Sequence[str] | None = None
+) -> pd.DataFrame:
     """What each fold of ``protocol`` tests: class counts, sessions, speakers, and how many of
     its test speakers the training part also holds.
 
@@ -513,22 +611,32 @@ def fold_composition(subset: pd.DataFrame, protocol: Protocol, labels: Sequence[
     y = subset["label"].astype(str).to_numpy()
     if labels is None:
         present = set(y)
-        labels = [label for label in (*config.EMOTIONS, config.OTHER_LABEL, config.NO_AGREEMENT_LABEL)
-                  if label in present]
+        labels = [
+            label
+            for label in (*config.EMOTIONS, config.OTHER_LABEL, config.NO_AGREEMENT_LABEL)
+            if label in present
+        ]
     speakers = _optional_column(subset, "speaker")
     sessions = _optional_column(subset, "session")
     records = []
     for fold, (train, test) in enumerate(protocol.split(y), start=1):
         counts = pd.Series(y[test]).value_counts()
-        record = {"fold": fold, "n_train": len(train), "n_test": len(test),
-                  **{label: int(counts.get(label, 0)) for label in labels}}
+        record = {
+            "fold": fold,
+            "n_train": len(train),
+            "n_test": len(test),
+            **{label: int(counts.get(label, 0)) for label in labels},
+        }
         if sessions is not None:
             record["test_sessions"] = ",".join(sorted(set(sessions[test]), key=_natural))
         if speakers is not None:
             tested, trained = set(speakers[test]), set(speakers[train])
-            record.update(test_speakers=",".join(sorted(tested)), n_test_speakers=len(tested),
-                          test_speakers_in_training=len(tested & trained),
-                          test_utterances_seen_speaker=float(np.isin(speakers[test], list(trained)).mean()))
+            record.update(
+                test_speakers=",".join(sorted(tested)),
+                n_test_speakers=len(tested),
+                test_speakers_in_training=len(tested & trained),
+                test_utterances_seen_speaker=float(np.isin(speakers[test], list(trained)).mean()),
+            )
         records.append(record)
     return pd.DataFrame.from_records(records).set_index("fold")
 
@@ -537,9 +645,12 @@ def _natural(value: str):
     return (0, int(value)) if value.isdigit() else (1, value)
 
 
-def fold_assignments(subset: pd.DataFrame, protocol: Protocol,
-                     validation: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]] | None = None
-                     ) -> pd.DataFrame:
+def fold_assignments(
+    subset: pd.DataFrame,
+    protocol: Protocol,
+    validation: Callable[[np.ndarray, np.ndarray | None], tuple[np.ndarray, np.ndarray]]
+    | None = None,
+) -> pd.DataFrame:
     """Which utterance is in which part of which fold: one row per utterance and fold.
 
     Parameters
@@ -583,8 +694,14 @@ def _fit_predict_result(result) -> tuple[np.ndarray, dict]:
     return np.asarray(result), {}
 
 
-def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, labels: Sequence[str], *,
-                   progress: bool = True) -> list[dict]:
+def evaluate_folds(
+    protocol: Protocol,
+    y: Sequence,
+    fit_predict: Callable,
+    labels: Sequence[str],
+    *,
+    progress: bool = True,
+) -> list[dict]:
     """Run ``fit_predict`` on every fold of ``protocol`` and score its test predictions.
 
     Every fold first passes :func:`check_no_leakage`. The callable sees the indices only; it
@@ -621,15 +738,23 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
     labels = list(labels)
     splits = protocol.split(y)
     rows = []
-    for fold, (train, test) in enumerate(tqdm(splits, desc=protocol.name, disable=not progress, leave=False),
-                                         start=1):
+    for fold, (train, test) in enumerate(
+        tqdm(splits, desc=protocol.name, disable=not progress, leave=False), start=1
+    ):
         check_no_leakage(protocol, train, test, fold=fold)
         y_pred, info = _fit_predict_result(fit_predict(train, test))
         if len(y_pred) != len(test):
-            raise ValueError(f"fold {fold}: fit_predict returned {len(y_pred)} predictions for {len(test)} "
-                             "test utterances")
+            raise ValueError(
+                f"fold {fold}: fit_predict returned {len(y_pred)} predictions for {len(test)} "
+                "test utterances"
+            )
         metrics = compute_metrics(y[test], y_pred, labels)
-        row = {"fold": fold, **{k: metrics[k] for k in SCORE_KEYS}, "n_train": len(train), "n_test": len(test)}
+        row = {
+            "fold": fold,
+            **{k: metrics[k] for k in SCORE_KEYS},
+            "n_train": len(train),
+            "n_test": len(test),
+        }
         if protocol.groups is not None:
             row["test_group"] = protocol.test_groups(test)
         predictions = _predictions(protocol, y, test, y_pred, info)
@@ -637,13 +762,17 @@ def evaluate_folds(protocol: Protocol, y: Sequence, fit_predict: Callable, label
         row["confusion"] = metrics["confusion"].tolist()
         row["per_class"] = metrics["per_class"].to_dict(orient="index")
         row["predictions"] = predictions
-        log.info("%s fold %d/%d: UA %.3f WA %.3f", protocol.name, fold, len(splits), row["ua"], row["wa"])
+        log.info(
+            "%s fold %d/%d: UA %.3f WA %.3f", protocol.name, fold, len(splits), row["ua"], row["wa"]
+        )
         rows.append(row)
     return rows
 
 
 def _table_value(value):
-    if isinstance(value, dict) and all(isinstance(v, (str, numbers.Number)) or v is None for v in value.values()):
+    if isinstance(value, dict) and all(
+        isinstance(v, (str, numbers.Number)) or v is None for v in value.values()
+    ):
         return ", ".join(f"{k}={v}" for k, v in value.items())
     return value
 
@@ -669,8 +798,11 @@ def fold_table(rows: list[dict]) -> pd.DataFrame:
     table = pd.DataFrame.from_records(records).set_index("fold")
     first = [k for k in (*SCORE_KEYS, "n_train", "n_test") if k in table.columns]
     table = table[first + [c for c in table.columns if c not in first]]
-    numeric = [c for c in table.columns if pd.api.types.is_numeric_dtype(table[c]) and
-               not pd.api.types.is_bool_dtype(table[c])]
+    numeric = [
+        c
+        for c in table.columns
+        if pd.api.types.is_numeric_dtype(table[c]) and not pd.api.types.is_bool_dtype(table[c])
+    ]
     mean = table[numeric].mean()
     std = table[numeric].std(ddof=0)
     table.index = table.index.astype(object)
@@ -698,8 +830,16 @@ def original_table(rows: list[dict], keys: Sequence[str] = SCORE_KEYS) -> pd.Dat
         ``mean`` row is the mean over seeds of each draw's fold mean, its ``_sd`` the spread
         of those draw means.
     """
-    frame = pd.DataFrame([{"fold": row["fold"], "training_seed": row.get("training_seed", 0),
-                           **{key: row[key] for key in keys}} for row in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "fold": row["fold"],
+                "training_seed": row.get("training_seed", 0),
+                **{key: row[key] for key in keys},
+            }
+            for row in rows
+        ]
+    )
     by_fold = frame.groupby("fold")[list(keys)]
     draws = frame.groupby("training_seed")[list(keys)].mean()
     table = pd.concat([by_fold.mean(), by_fold.std(ddof=0).add_suffix("_sd")], axis=1)
@@ -727,8 +867,9 @@ def total_confusion(rows: list[dict]) -> tuple[np.ndarray, list[str]]:
     return np.sum([np.asarray(row["confusion"]) for row in rows], axis=0), labels
 
 
-def save_results(name: str, rows: list[dict], *, out_dir: str | Path,
-                 extra: dict | None = None) -> dict[str, Path]:
+def save_results(
+    name: str, rows: list[dict], *, out_dir: str | Path, extra: dict | None = None
+) -> dict[str, Path]:
     """Write ``<name>.json`` and ``<name>.csv`` (the :func:`fold_table`) atomically.
 
     Parameters
@@ -759,7 +900,9 @@ def save_results(name: str, rows: list[dict], *, out_dir: str | Path,
         data.update(labels=labels, confusion=confusion)
     data["folds"] = rows
     data.update(extra or {})
-    paths = {"json": write_json(data, out_dir / f"{name}.json"),
-             "csv": write_csv(fold_table(rows), out_dir / f"{name}.csv", index=True)}
+    paths = {
+        "json": write_json(data, out_dir / f"{name}.json"),
+        "csv": write_csv(fold_table(rows), out_dir / f"{name}.csv", index=True),
+    }
     log.info("results of %s -> %s", name, paths["json"])
     return paths

@@ -23,27 +23,38 @@ import nbformat
 
 from . import paths
 
-__all__ = ["setup", "Context", "write_notebook", "PARAMETERS_CELL", "COLAB_CELL", "REPOSITORY_URL", "colab_cell",
-           "colab_badge_url", "set_repository_url"]
+__all__ = [
+    "setup",
+    "Context",
+    "write_notebook",
+    "PARAMETERS_CELL",
+    "COLAB_CELL",
+    "REPOSITORY_URL",
+    "colab_cell",
+    "colab_badge_url",
+    "set_repository_url",
+]
 
 #: Where the notebooks' Colab cell clones the project from: the one place to change it
 #: (:func:`set_repository_url` rewrites the notebooks' Colab cells and the README's badges).
 #: In Colab, ``SER_REPOSITORY_URL`` overrides it for one session.
 REPOSITORY_URL = "https://github.com/ser-reproduction/speech-emotion-recognition"
 
-PARAMETERS_CELL = '''# Parameters (papermill): empty strings mean "the default".
+PARAMETERS_CELL = """# Parameters (papermill): empty strings mean "the default".
 import os
 
 PROFILE = os.environ.get("SER_PROFILE", "")  # "full" | "smoke"; default: smoke on synthetic data
 DATA_DIR = os.environ.get("SER_DATA_DIR", "")  # holds TESS/ and MSP-IMPROV/; default: dataset/
 OUTPUT_DIR = os.environ.get("SER_OUTPUT_DIR", "")  # default: outputs/
-'''
+"""
 
 #: ``{url}`` is filled with :data:`REPOSITORY_URL`; every notebook carries the same cell.
-COLAB_CELL_TEMPLATE = '''# Colab only: install the project — cloned, or a copy uploaded to /content or kept on Google
+COLAB_CELL_TEMPLATE = """# Colab only: install the project — cloned, or a copy uploaded to /content or kept on Google
 # Drive when cloning fails — and optionally mount Drive, which can hold the corpora too.
 import sys
 
+# Where the project is cloned from; SER_REPOSITORY_URL overrides it.
+REPOSITORY_URL = "{url}"
 MOUNT_DRIVE = False  # True: mount Google Drive (then DATA_DIR can be a Drive folder)
 if "google.colab" in sys.modules:
     import glob
@@ -53,22 +64,29 @@ if "google.colab" in sys.modules:
         from google.colab import drive
 
         drive.mount("/content/drive")
-    url = os.environ.get("SER_REPOSITORY_URL", "{url}")
+    url = os.environ.get("SER_REPOSITORY_URL") or REPOSITORY_URL
     copy = "/content/ser"
     if not os.path.isdir(f"{{copy}}/src/ser_utils"):
-        clone = subprocess.run(["git", "clone", "-q", "--depth", "1", url, copy], capture_output=True, text=True)
+        clone = subprocess.run(
+            ["git", "clone", "-q", "--depth", "1", url, copy], capture_output=True, text=True
+        )
         if clone.returncode != 0:
-            found = sorted(glob.glob("/content/*/src/ser_utils") + glob.glob("/content/drive/MyDrive/*/src/ser_utils"))
+            found = sorted(
+                glob.glob("/content/*/src/ser_utils")
+                + glob.glob("/content/drive/MyDrive/*/src/ser_utils")
+            )
             if not found:
-                raise SystemExit(f"could not clone {{url}} ({{clone.stderr.strip()[-120:]}}) and found no copy of the "
-                                 "project in /content or on Drive — upload the repository folder, or set "
-                                 "SER_REPOSITORY_URL to a reachable clone URL")
+                raise SystemExit(
+                    f"could not clone {{url}} ({{clone.stderr.strip()[-120:]}}) and found no copy of the "
+                    "project in /content or on Drive — upload the repository folder, or set "
+                    "SER_REPOSITORY_URL to a reachable clone URL"
+                )
             copy = os.path.dirname(os.path.dirname(found[0]))
             print(f"could not clone {{url}}; installing the copy in {{copy}} instead")
     subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", copy], check=True)
     sys.path.insert(0, f"{{copy}}/src")
     os.chdir(f"{{copy}}/notebooks")
-'''
+"""
 
 
 def colab_cell(url: str = REPOSITORY_URL) -> str:
@@ -82,7 +100,9 @@ COLAB_CELL = colab_cell()
 def colab_badge_url(notebook_name: str, url: str = REPOSITORY_URL) -> str:
     """``https://colab.research.google.com/github/<owner>/<repo>/blob/main/notebooks/<name>``."""
     owner_repo = url.rstrip("/").removesuffix(".git").split("github.com/", 1)[-1]
-    return f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{notebook_name}"
+    return (
+        f"https://colab.research.google.com/github/{owner_repo}/blob/main/notebooks/{notebook_name}"
+    )
 
 
 def set_repository_url(url: str, *, root: str | Path | None = None) -> list[Path]:
@@ -121,7 +141,11 @@ def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path =
     """Export the notebook's parameters, prepare the data and print where everything is."""
     from .data_check import prepare_data
 
-    for name, value in (("SER_PROFILE", profile), ("SER_DATA_DIR", data_dir), ("SER_OUTPUT_DIR", output_dir)):
+    for name, value in (
+        ("SER_PROFILE", profile),
+        ("SER_DATA_DIR", data_dir),
+        ("SER_OUTPUT_DIR", output_dir),
+    ):
         if str(value):
             os.environ[name] = str(Path(value).resolve()) if name != "SER_PROFILE" else str(value)
     base = prepare_data()
@@ -129,8 +153,14 @@ def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path =
 
     show_progress()  # the runs' stage lines appear in the notebook
     context = Context(paths.profile(), base, paths.output_dir(), paths.is_synthetic(base))
-    kind = "SYNTHETIC corpora (numbers say nothing about real speech)" if context.synthetic else "real corpora"
-    print(f"profile {context.profile} · data {context.data_dir} ({kind}) · outputs {context.output_dir}")
+    kind = (
+        "SYNTHETIC corpora (numbers say nothing about real speech)"
+        if context.synthetic
+        else "real corpora"
+    )
+    print(
+        f"profile {context.profile} · data {context.data_dir} ({kind}) · outputs {context.output_dir}"
+    )
     return context
 
 
@@ -141,12 +171,19 @@ def write_notebook(path: str | Path, cells: list[tuple[str, str]], *, title: str
     notebooks; the result is what gets committed.
     """
     notebook = nbformat.v4.new_notebook()
-    notebook.metadata["kernelspec"] = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    notebook.metadata["kernelspec"] = {
+        "display_name": "Python 3",
+        "language": "python",
+        "name": "python3",
+    }
     notebook.metadata["language_info"] = {"name": "python"}
     parameters = nbformat.v4.new_code_cell(PARAMETERS_CELL.strip())
     parameters.metadata["tags"] = ["parameters"]
-    notebook.cells = [nbformat.v4.new_markdown_cell(title.strip()), parameters,
-                      nbformat.v4.new_code_cell(COLAB_CELL.strip())]
+    notebook.cells = [
+        nbformat.v4.new_markdown_cell(title.strip()),
+        parameters,
+        nbformat.v4.new_code_cell(COLAB_CELL.strip()),
+    ]
     for kind, source in cells:
         maker = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
         notebook.cells.append(maker(source.strip()))

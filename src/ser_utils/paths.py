@@ -34,10 +34,27 @@ from pathlib import Path
 
 from .config import CORPORA, CORPUS_FOLDERS, PROFILES, SYNTHETIC_MARKER, Recipe, check_choice
 
-__all__ = ["repository_root", "output_dir", "data_dir", "user_dataset_dir", "synthetic_dir", "corpus_root",
-           "has_corpus", "is_synthetic", "profile", "manifests_dir", "manifest_path", "features_dir", "arrays_root",
-           "arrays_dir", "models_dir", "summary_report_path",
-           "runs_dir", "run_dir", "notebooks_output_dir"]
+__all__ = [
+    "repository_root",
+    "output_dir",
+    "data_dir",
+    "user_dataset_dir",
+    "synthetic_dir",
+    "corpus_root",
+    "has_corpus",
+    "is_synthetic",
+    "profile",
+    "manifests_dir",
+    "manifest_path",
+    "features_dir",
+    "arrays_root",
+    "arrays_dir",
+    "models_dir",
+    "summary_report_path",
+    "runs_dir",
+    "run_dir",
+    "notebooks_output_dir",
+]
 
 
 # --------------------------------------------------------------------------- inputs
@@ -80,7 +97,9 @@ def corpus_root(corpus: str, base: str | Path | None = None) -> Path:
 
 def is_synthetic(base: str | Path) -> bool:
     """True when the corpora under ``base`` were made by :mod:`ser_utils.synthetic` (or none exist)."""
-    roots = [Path(base) / folder for folder in CORPUS_FOLDERS.values() if (Path(base) / folder).is_dir()]
+    roots = [
+        Path(base) / folder for folder in CORPUS_FOLDERS.values() if (Path(base) / folder).is_dir()
+    ]
     return not roots or any((root / SYNTHETIC_MARKER).exists() for root in roots)
 
 

@@ -37,8 +37,14 @@ def execute_notebook(notebook: Path, out_dir: Path, *, progress: bool = True) ->
 
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / notebook.name
-    papermill.execute_notebook(str(notebook), str(target), cwd=str(notebook.parent), progress_bar=progress,
-                               kernel_name="python3", extra_arguments=KERNEL_ARGUMENTS)
+    papermill.execute_notebook(
+        str(notebook),
+        str(target),
+        cwd=str(notebook.parent),
+        progress_bar=progress,
+        kernel_name="python3",
+        extra_arguments=KERNEL_ARGUMENTS,
+    )
     return target
 
 
@@ -57,14 +63,20 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
     notebooks = notebook_paths(notebooks_dir)
     for number, notebook in enumerate(notebooks, start=1):
         start = time.perf_counter()
-        print(f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)",
-              flush=True)
+        print(
+            f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)",
+            flush=True,
+        )
         executed.append(execute_notebook(notebook, paths.notebooks_output_dir()))
         print(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
     from .reports import write_summary_report
 
-    report = write_summary_report(notebooks=executed, synthetic=paths.is_synthetic(base),
-                                  profile=paths.profile(), seconds=time.perf_counter() - start_all)
+    report = write_summary_report(
+        notebooks=executed,
+        synthetic=paths.is_synthetic(base),
+        profile=paths.profile(),
+        seconds=time.perf_counter() - start_all,
+    )
     print(f"executed notebooks: {paths.notebooks_output_dir()}")
     print(f"report: {report}")
     return executed

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import matplotlib
 
-if not matplotlib.get_backend().lower().startswith(("module://", "nbagg", "ipympl", "widget", "qt", "tk", "macosx")):
+if (
+    not matplotlib.get_backend()
+    .lower()
+    .startswith(("module://", "nbagg", "ipympl", "widget", "qt", "tk", "macosx"))
+):
     matplotlib.use("Agg")  # headless runs (the ser command, CI) need no display
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-__all__ = ["class_balance", "durations", "waveform", "spectrogram_image", "preprocessing_steps", "save_figure"]
+__all__ = [
+    "class_balance",
+    "durations",
+    "waveform",
+    "spectrogram_image",
+    "preprocessing_steps",
+    "save_figure",
+]
 
 
 def _axes(ax, figsize=(6, 3.5)):
@@ -21,7 +32,9 @@ def _axes(ax, figsize=(6, 3.5)):
     return ax
 
 
-def class_balance(manifest: pd.DataFrame, *, by: str | None = None, ax=None, title: str | None = None):
+def class_balance(
+    manifest: pd.DataFrame, *, by: str | None = None, ax=None, title: str | None = None
+):
     """Bar chart of utterances per label (stacked by ``by``, e.g. 'speaker' or 'recording_type')."""
     ax = _axes(ax)
     if by is None:
@@ -61,9 +74,17 @@ def spectrogram_image(samples: np.ndarray, sr: int, *, ax=None, title: str = "")
     import librosa.display
 
     ax = _axes(ax, (6, 3))
-    power = np.abs(librosa.stft(np.asarray(samples, dtype=np.float32), n_fft=1024, hop_length=256)) ** 2
-    image = librosa.display.specshow(librosa.power_to_db(power, ref=np.max), sr=sr, hop_length=256,
-                                     x_axis="time", y_axis="hz", ax=ax)
+    power = (
+        np.abs(librosa.stft(np.asarray(samples, dtype=np.float32), n_fft=1024, hop_length=256)) ** 2
+    )
+    image = librosa.display.specshow(
+        librosa.power_to_db(power, ref=np.max),
+        sr=sr,
+        hop_length=256,
+        x_axis="time",
+        y_axis="hz",
+        ax=ax,
+    )
     ax.figure.colorbar(image, ax=ax, format="%+2.0f dB")
     ax.set_title(title)
     return ax
@@ -95,8 +116,15 @@ def save_figure(fig_or_ax, path) -> None:
 __all__ += ["confusion_matrix_heatmap", "learning_curves", "fold_metrics_bar", "results_bar"]
 
 
-def confusion_matrix_heatmap(confusion, labels, *, normalise: str | None = "true", ax=None, title: str = "",
-                             cmap: str = "Blues"):
+def confusion_matrix_heatmap(
+    confusion,
+    labels,
+    *,
+    normalise: str | None = "true",
+    ax=None,
+    title: str = "",
+    cmap: str = "Blues",
+):
     """Seaborn heat map of a confusion matrix (rows true, columns predicted).
 
     Parameters
@@ -112,26 +140,46 @@ def confusion_matrix_heatmap(confusion, labels, *, normalise: str | None = "true
 
     counts = np.asarray(confusion, dtype=float)
     if counts.shape != (len(labels), len(labels)):
-        raise ValueError(f"confusion matrix of shape {counts.shape} does not match {len(labels)} labels")
+        raise ValueError(
+            f"confusion matrix of shape {counts.shape} does not match {len(labels)} labels"
+        )
     if normalise not in ("true", "pred", "all", None):
         raise ValueError(f"unknown normalise {normalise!r}: expected 'true', 'pred', 'all' or None")
     values, fmt = counts, ".0f"
     if normalise is not None:
-        totals = {"true": counts.sum(axis=1, keepdims=True), "pred": counts.sum(axis=0, keepdims=True),
-                  "all": counts.sum()}[normalise]
+        totals = {
+            "true": counts.sum(axis=1, keepdims=True),
+            "pred": counts.sum(axis=0, keepdims=True),
+            "all": counts.sum(),
+        }[normalise]
         with np.errstate(invalid="ignore", divide="ignore"):
             values = np.where(totals > 0, counts / np.where(totals > 0, totals, 1), 0.0)
         fmt = ".2f"
     ax = _axes(ax, (4.5, 3.8))
-    sns.heatmap(values, annot=True, fmt=fmt, cmap=cmap, xticklabels=list(labels), yticklabels=list(labels),
-                vmin=0, vmax=1 if normalise else None, square=True, cbar=True, ax=ax)
+    sns.heatmap(
+        values,
+        annot=True,
+        fmt=fmt,
+        cmap=cmap,
+        xticklabels=list(labels),
+        yticklabels=list(labels),
+        vmin=0,
+        vmax=1 if normalise else None,
+        square=True,
+        cbar=True,
+        ax=ax,
+    )
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title(title or ("confusion matrix" + (f" (normalised over {normalise})" if normalise else "")))
+    ax.set_title(
+        title or ("confusion matrix" + (f" (normalised over {normalise})" if normalise else ""))
+    )
     return ax
 
 
-def learning_curves(history: dict, *, metrics: tuple[str, ...] = ("loss", "accuracy"), ax=None, title: str = ""):
+def learning_curves(
+    history: dict, *, metrics: tuple[str, ...] = ("loss", "accuracy"), ax=None, title: str = ""
+):
     """Training and validation curves per epoch from a Keras ``History.history`` dict.
 
     One panel per metric in ``metrics`` that the history holds (``val_<metric>`` dashed);
@@ -149,10 +197,16 @@ def learning_curves(history: dict, *, metrics: tuple[str, ...] = ("loss", "accur
     for axis, metric in zip(axes, present):
         epochs = np.arange(1, len(history[metric]) + 1)
         marker = "o" if len(epochs) < 15 else None  # a short run's points stay visible
-        line, = axis.plot(epochs, history[metric], marker=marker, label=f"train {metric}")
+        (line,) = axis.plot(epochs, history[metric], marker=marker, label=f"train {metric}")
         if f"val_{metric}" in history:
-            axis.plot(epochs, history[f"val_{metric}"], linestyle="--", marker=marker, color=line.get_color(),
-                      label=f"validation {metric}")
+            axis.plot(
+                epochs,
+                history[f"val_{metric}"],
+                linestyle="--",
+                marker=marker,
+                color=line.get_color(),
+                label=f"validation {metric}",
+            )
         axis.set_xlabel("epoch")
         axis.set_ylabel(metric)
         axis.legend(fontsize="small")
@@ -161,8 +215,14 @@ def learning_curves(history: dict, *, metrics: tuple[str, ...] = ("loss", "accur
     return axes
 
 
-def fold_metrics_bar(rows, *, metrics: tuple[str, ...] = ("ua", "wa"), chance: float | None = None, ax=None,
-                     title: str = ""):
+def fold_metrics_bar(
+    rows,
+    *,
+    metrics: tuple[str, ...] = ("ua", "wa"),
+    chance: float | None = None,
+    ax=None,
+    title: str = "",
+):
     """Grouped bars of ``metrics`` per fold, with each metric's mean as a dotted line.
 
     ``rows`` are fold rows (:func:`ser_utils.evaluation.evaluate_folds`) or a
@@ -176,7 +236,12 @@ def fold_metrics_bar(rows, *, metrics: tuple[str, ...] = ("ua", "wa"), chance: f
     width = 0.8 / len(metrics)
     for number, metric in enumerate(metrics):
         values = table[metric].astype(float).to_numpy()
-        bars = ax.bar(positions + (number - (len(metrics) - 1) / 2) * width, values, width, label=metric.upper())
+        bars = ax.bar(
+            positions + (number - (len(metrics) - 1) / 2) * width,
+            values,
+            width,
+            label=metric.upper(),
+        )
         ax.axhline(values.mean(), linestyle=":", color=bars.patches[0].get_facecolor())
     if chance is not None:
         ax.axhline(chance, color="grey", linewidth=1, label="chance")
@@ -188,8 +253,14 @@ def fold_metrics_bar(rows, *, metrics: tuple[str, ...] = ("ua", "wa"), chance: f
     return ax
 
 
-def results_bar(summaries: dict[str, dict], *, metrics: tuple[str, ...] = ("ua", "wa"), chance: float | None = None,
-                ax=None, title: str = ""):
+def results_bar(
+    summaries: dict[str, dict],
+    *,
+    metrics: tuple[str, ...] = ("ua", "wa"),
+    chance: float | None = None,
+    ax=None,
+    title: str = "",
+):
     """Compare runs: ``{name: {"ua": mean, "ua_std": std, …}}`` (e.g. saved results JSONs) as
     grouped bars with the fold standard deviation as error bars."""
     names = list(summaries)
@@ -199,8 +270,14 @@ def results_bar(summaries: dict[str, dict], *, metrics: tuple[str, ...] = ("ua",
     for number, metric in enumerate(metrics):
         means = [summaries[n].get(metric, np.nan) for n in names]
         stds = [summaries[n].get(f"{metric}_std") or 0.0 for n in names]
-        ax.bar(positions + (number - (len(metrics) - 1) / 2) * width, means, width, yerr=stds, capsize=3,
-               label=metric.upper())
+        ax.bar(
+            positions + (number - (len(metrics) - 1) / 2) * width,
+            means,
+            width,
+            yerr=stds,
+            capsize=3,
+            label=metric.upper(),
+        )
     if chance is not None:
         ax.axhline(chance, color="grey", linewidth=1, label="chance")
     ax.set_xticks(positions, names, rotation=30, ha="right")

@@ -32,8 +32,16 @@ from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
 from .errors import AudioError, SerError
 from .spectrograms import spectrogram
 
-__all__ = ["audio_windows", "collect_audio_paths", "check_bundle_files", "clip_warnings", "predict_samples",
-           "predict_files", "AUDIO_SUFFIXES", "NEAR_SILENT_DBFS"]
+__all__ = [
+    "audio_windows",
+    "collect_audio_paths",
+    "check_bundle_files",
+    "clip_warnings",
+    "predict_samples",
+    "predict_files",
+    "AUDIO_SUFFIXES",
+    "NEAR_SILENT_DBFS",
+]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
 #: A clip whose peak (DC offset removed) stays below this level holds no usable sound.
@@ -54,8 +62,10 @@ def check_bundle_files(directory: str | Path) -> Recipe:
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise SerError(f"model bundle not found: {directory} — pass the folder written by `ser train` "
-                       "(it holds model.keras)")
+        raise SerError(
+            f"model bundle not found: {directory} — pass the folder written by `ser train` "
+            "(it holds model.keras)"
+        )
     recipe_path, model_path = directory / "recipe.json", directory / "model.keras"
     try:
         recipe = Recipe.from_dict(json.loads(recipe_path.read_text()))
@@ -66,15 +76,21 @@ def check_bundle_files(directory: str | Path) -> Recipe:
         windows, _, sr = audio_windows(tone, 16_000, chain_config(recipe, extra))
         spectrogram(windows[0], sr, recipe.spectrogram)
     except FileNotFoundError:
-        raise SerError(f"model bundle {directory} is incomplete (missing recipe.json) — "
-                       "train and save the model again (ser train)") from None
+        raise SerError(
+            f"model bundle {directory} is incomplete (missing recipe.json) — "
+            "train and save the model again (ser train)"
+        ) from None
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SerError(f"{recipe_path}: invalid recipe ({reason}) — restore the bundle's recipe.json or "
-                       "train and save the model again (ser train)") from None
+        raise SerError(
+            f"{recipe_path}: invalid recipe ({reason}) — restore the bundle's recipe.json or "
+            "train and save the model again (ser train)"
+        ) from None
     if not model_path.is_file():
-        raise SerError(f"model bundle {directory} is incomplete (missing model.keras) — "
-                       "train and save the model again (ser train)")
+        raise SerError(
+            f"model bundle {directory} is incomplete (missing model.keras) — "
+            "train and save the model again (ser train)"
+        )
     try:
         with zipfile.ZipFile(model_path) as archive:
             damaged = archive.testzip()
@@ -82,8 +98,10 @@ def check_bundle_files(directory: str | Path) -> Recipe:
         damaged = "the archive"
     if damaged is not None:
         what = "empty" if model_path.stat().st_size == 0 else f"damaged: {damaged}"
-        raise SerError(f"{model_path}: the model file is corrupt ({what}) — copy the bundle again, or train "
-                       "and save the model again (ser train)")
+        raise SerError(
+            f"{model_path}: the model file is corrupt ({what}) — copy the bundle again, or train "
+            "and save the model again (ser train)"
+        )
     return recipe
 
 
@@ -110,11 +128,17 @@ def clip_warnings(samples: np.ndarray, sr: int, recipe: Recipe) -> list[str]:
     """
     samples = np.asarray(samples, dtype=np.float64)
     spec = recipe.spectrogram
-    frame_seconds = spec.window_seconds if spec.kind == "original" else spec.n_fft / (recipe.audio.target_sr or sr)
+    frame_seconds = (
+        spec.window_seconds
+        if spec.kind == "original"
+        else spec.n_fft / (recipe.audio.target_sr or sr)
+    )
     found = []
     if len(samples) / sr < frame_seconds:
-        found.append(f"shorter than one analysis frame ({1000 * len(samples) / sr:.0f} ms < "
-                     f"{1000 * frame_seconds:.0f} ms)")
+        found.append(
+            f"shorter than one analysis frame ({1000 * len(samples) / sr:.0f} ms < "
+            f"{1000 * frame_seconds:.0f} ms)"
+        )
     sound = samples - samples.mean() if samples.size else samples
     peak = float(np.max(np.abs(sound))) if sound.size else 0.0
     if peak == 0.0 and samples.size and samples[0] != 0:
@@ -124,8 +148,9 @@ def clip_warnings(samples: np.ndarray, sr: int, recipe: Recipe) -> list[str]:
     return found
 
 
-def audio_windows(samples: np.ndarray, sr: int, config: AudioConfig, *,
-                  hop_fraction: float = 0.5) -> tuple[list[np.ndarray], list[tuple[int, int]], int]:
+def audio_windows(
+    samples: np.ndarray, sr: int, config: AudioConfig, *, hop_fraction: float = 0.5
+) -> tuple[list[np.ndarray], list[tuple[int, int]], int]:
     """Cut a preprocessed clip into model-input windows, preprocessing each like training did.
 
     Parameters
@@ -152,7 +177,7 @@ def audio_windows(samples: np.ndarray, sr: int, config: AudioConfig, *,
         starts.append(len(clip) - length)
     windows, spans = [], []
     for start in starts:
-        window = pad_or_crop(clip[start:start + length], length)
+        window = pad_or_crop(clip[start : start + length], length)
         if config.denoise and not denoise_whole:
             window = reduce_noise(window, sr)
         windows.append(window)
@@ -165,28 +190,41 @@ def collect_audio_paths(inputs: Iterable[str | Path]) -> list[Path]:
     paths: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES
-                           and not p.name.startswith("._") and "__MACOSX" not in p.parts)
+            found = sorted(
+                p
+                for p in item.rglob("*")
+                if p.suffix.lower() in AUDIO_SUFFIXES
+                and not p.name.startswith("._")
+                and "__MACOSX" not in p.parts
+            )
             if not found:
-                raise SerError(f"no audio files (.wav) found under {item} — pass wav files or a folder holding them")
+                raise SerError(
+                    f"no audio files (.wav) found under {item} — pass wav files or a folder holding them"
+                )
             paths.extend(found)
         elif not item.exists():
             raise AudioError(f"{item}: audio file not found — check the path")
         elif item.suffix.lower() not in AUDIO_SUFFIXES:
-            raise AudioError(f"{item}: not a wav file — convert it to .wav first (e.g. ffmpeg -i in.mp3 out.wav)")
+            raise AudioError(
+                f"{item}: not a wav file — convert it to .wav first (e.g. ffmpeg -i in.mp3 out.wav)"
+            )
         else:
             paths.append(item)
     return paths
 
 
 def _model_input(bundle, windows: Sequence[np.ndarray], sr: int) -> np.ndarray:
-    images = np.stack([spectrogram(w, sr, bundle.recipe.spectrogram) for w in windows]).astype(np.float32)
+    images = np.stack([spectrogram(w, sr, bundle.recipe.spectrogram) for w in windows]).astype(
+        np.float32
+    )
     expected = bundle.model.inputs[0].shape
     if len(expected) == images.ndim + 1:
         images = images[..., np.newaxis]
     if tuple(expected[1:3]) != images.shape[1:3] and None not in tuple(expected[1:3]):
-        raise SerError(f"the bundle's model expects inputs {tuple(expected[1:])} but its recipe gives "
-                       f"{images.shape[1:]} — the bundle is inconsistent; train and save it again")
+        raise SerError(
+            f"the bundle's model expects inputs {tuple(expected[1:])} but its recipe gives "
+            f"{images.shape[1:]} — the bundle is inconsistent; train and save it again"
+        )
     return images
 
 
@@ -206,7 +244,9 @@ def prediction_config(bundle) -> AudioConfig:
     return chain_config(bundle.recipe, bundle.extra)
 
 
-def predict_samples(bundle, samples: np.ndarray, sr: int) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]], int]:
+def predict_samples(
+    bundle, samples: np.ndarray, sr: int
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]], int]:
     """Class probabilities of a clip: ``(mean over windows, per window, spans, sample_rate)``."""
     windows, spans, out_sr = audio_windows(samples, sr, prediction_config(bundle))
     images = _model_input(bundle, windows, out_sr)
@@ -216,7 +256,9 @@ def predict_samples(bundle, samples: np.ndarray, sr: int) -> tuple[np.ndarray, n
     return per_window.mean(axis=0), per_window, spans, out_sr
 
 
-def predict_files(bundle, inputs: Iterable[str | Path], *, per_window: bool = False) -> pd.DataFrame:
+def predict_files(
+    bundle, inputs: Iterable[str | Path], *, per_window: bool = False
+) -> pd.DataFrame:
     """One row per file (or per window with ``per_window``): file, predicted label,
     probability of each class (the bundle's label order), number of windows, and
     ``warning`` — empty, or why the label is not meaningful (:func:`clip_warnings`)."""
@@ -231,10 +273,24 @@ def predict_files(bundle, inputs: Iterable[str | Path], *, per_window: bool = Fa
         base = {"file": str(path), "n_windows": len(spans)}
         if per_window:
             for index, (probabilities, (start, end)) in enumerate(zip(windows, spans)):
-                rows.append({**base, "window": index, "start_s": round(start / out_sr, 3),
-                             "end_s": round(end / out_sr, 3), "label": bundle.labels[int(np.argmax(probabilities))],
-                             **dict(zip(bundle.labels, probabilities.round(4))), "warning": warning})
+                rows.append(
+                    {
+                        **base,
+                        "window": index,
+                        "start_s": round(start / out_sr, 3),
+                        "end_s": round(end / out_sr, 3),
+                        "label": bundle.labels[int(np.argmax(probabilities))],
+                        **dict(zip(bundle.labels, probabilities.round(4))),
+                        "warning": warning,
+                    }
+                )
         else:
-            rows.append({**base, "label": bundle.labels[int(np.argmax(mean))],
-                         **dict(zip(bundle.labels, mean.round(4))), "warning": warning})
+            rows.append(
+                {
+                    **base,
+                    "label": bundle.labels[int(np.argmax(mean))],
+                    **dict(zip(bundle.labels, mean.round(4))),
+                    "warning": warning,
+                }
+            )
     return pd.DataFrame(rows)

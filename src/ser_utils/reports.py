@@ -14,9 +14,19 @@ from . import config, evaluation, paths, plots
 from .config import Recipe
 from .storage import atomic_path, write_csv, write_json
 
-__all__ = ["run_environment", "write_run_directory", "results_table", "write_summary_report", "METRIC_NAMES"]
+__all__ = [
+    "run_environment",
+    "write_run_directory",
+    "results_table",
+    "write_summary_report",
+    "METRIC_NAMES",
+]
 
-METRIC_NAMES = {"ua": "UA (unweighted average recall)", "wa": "WA (accuracy)", "macro_f1": "macro-F1"}
+METRIC_NAMES = {
+    "ua": "UA (unweighted average recall)",
+    "wa": "WA (accuracy)",
+    "macro_f1": "macro-F1",
+}
 
 
 def run_environment() -> dict:
@@ -24,13 +34,25 @@ def run_environment() -> dict:
     import importlib.metadata as metadata
 
     versions = {}
-    for package in ("numpy", "librosa", "scikit-learn", "tensorflow-cpu", "tensorflow", "keras", "noisereduce",
-                    "ser-utils"):
+    for package in (
+        "numpy",
+        "librosa",
+        "scikit-learn",
+        "tensorflow-cpu",
+        "tensorflow",
+        "keras",
+        "noisereduce",
+        "ser-utils",
+    ):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             continue
-    return {"python": platform.python_version(), "platform": platform.platform(), "packages": versions}
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": versions,
+    }
 
 
 def _learning_curve_figure(histories: dict[str, dict]):
@@ -53,16 +75,28 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     header = "| " + " | ".join([frame.index.name or ""] + [str(c) for c in frame.columns]) + " |"
     lines = [header, "|" + "---|" * (len(frame.columns) + 1)]
     for index, row in frame.iterrows():
-        cells = [(f"{v:.0f}" if str(column).startswith("n_") else f"{v:.3f}")
-                 if isinstance(v, (float, np.floating)) else str(v) for column, v in row.items()]
+        cells = [
+            (f"{v:.0f}" if str(column).startswith("n_") else f"{v:.3f}")
+            if isinstance(v, (float, np.floating))
+            else str(v)
+            for column, v in row.items()
+        ]
         lines.append("| " + " | ".join([str(index)] + cells) + " |")
     return "\n".join(lines)
 
 
-def write_run_directory(run_dir: str | Path, *, name: str, recipe: Recipe, corpus_root: str | Path,
-                        rows: list[dict] | None, run_config: dict, histories: dict[str, dict],
-                        bundle: Path | None = None, composition: dict[str, pd.DataFrame] | None = None
-                        ) -> dict[str, Path]:
+def write_run_directory(
+    run_dir: str | Path,
+    *,
+    name: str,
+    recipe: Recipe,
+    corpus_root: str | Path,
+    rows: list[dict] | None,
+    run_config: dict,
+    histories: dict[str, dict],
+    bundle: Path | None = None,
+    composition: dict[str, pd.DataFrame] | None = None,
+) -> dict[str, Path]:
     """Write config, metrics, figures and the Markdown report of a run into ``run_dir``.
 
     Parameters
@@ -98,39 +132,76 @@ def write_run_directory(run_dir: str | Path, *, name: str, recipe: Recipe, corpu
     synthetic = paths.is_synthetic(Path(corpus_root).parent)
     written: dict[str, Path] = {}
     protocol = run_config.get("protocol")
-    written["config"] = write_json({
-        "name": name, **run_config, "corpus_root": str(Path(corpus_root).resolve()), "synthetic": synthetic,
-        "profile": recipe.profile, "recipe": recipe.to_dict(), "created": time.strftime("%Y-%m-%d %H:%M:%S"),
-        "environment": run_environment(),
-    }, run_dir / "config.json")
+    written["config"] = write_json(
+        {
+            "name": name,
+            **run_config,
+            "corpus_root": str(Path(corpus_root).resolve()),
+            "synthetic": synthetic,
+            "profile": recipe.profile,
+            "recipe": recipe.to_dict(),
+            "created": time.strftime("%Y-%m-%d %H:%M:%S"),
+            "environment": run_environment(),
+        },
+        run_dir / "config.json",
+    )
     summary = None
     if rows:
-        saved = evaluation.save_results("metrics", rows, out_dir=run_dir, extra={
-            "run": name, "corpus": recipe.corpus, "subset": run_config.get("subset"), "recipe": recipe.name,
-            "profile": recipe.profile, "protocol": protocol, "features": run_config.get("features"),
-            "model": run_config.get("model", recipe.model.name), "synthetic": synthetic})
+        saved = evaluation.save_results(
+            "metrics",
+            rows,
+            out_dir=run_dir,
+            extra={
+                "run": name,
+                "corpus": recipe.corpus,
+                "subset": run_config.get("subset"),
+                "recipe": recipe.name,
+                "profile": recipe.profile,
+                "protocol": protocol,
+                "features": run_config.get("features"),
+                "model": run_config.get("model", recipe.model.name),
+                "synthetic": synthetic,
+            },
+        )
         written.update(metrics=saved["json"], fold_table=saved["csv"])
-        written["predictions"] = write_csv(evaluation.prediction_table(rows), run_dir / "predictions.csv")
+        written["predictions"] = write_csv(
+            evaluation.prediction_table(rows), run_dir / "predictions.csv"
+        )
         summary = evaluation.summarise_folds(rows)
         confusion, labels = evaluation.total_confusion(rows)
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-        plots.confusion_matrix_heatmap(confusion, labels, normalise=None, ax=axes[0], title="counts, all folds")
-        plots.confusion_matrix_heatmap(confusion, labels, normalise="true", ax=axes[1], title="recall per true class")
+        plots.confusion_matrix_heatmap(
+            confusion, labels, normalise=None, ax=axes[0], title="counts, all folds"
+        )
+        plots.confusion_matrix_heatmap(
+            confusion, labels, normalise="true", ax=axes[1], title="recall per true class"
+        )
         fig.tight_layout()
         plots.save_figure(fig, run_dir / "confusion.png")
         plt.close(fig)
         written["confusion"] = run_dir / "confusion.png"
     if composition and protocol in composition:
-        written["fold_composition"] = write_csv(composition[protocol], run_dir / "fold_composition.csv", index=True)
+        written["fold_composition"] = write_csv(
+            composition[protocol], run_dir / "fold_composition.csv", index=True
+        )
     fig = _learning_curve_figure(histories)
     if fig is not None:
         plots.save_figure(fig, run_dir / "learning_curves.png")
         plt.close(fig)
         written["learning_curves"] = run_dir / "learning_curves.png"
-    written["report"] = _write_report(run_dir, name=name, run_config=run_config, recipe=recipe, protocol=protocol,
-                                      rows=rows,
-                                      summary=summary, written=written, bundle=bundle, synthetic=synthetic,
-                                      composition=composition or {})
+    written["report"] = _write_report(
+        run_dir,
+        name=name,
+        run_config=run_config,
+        recipe=recipe,
+        protocol=protocol,
+        rows=rows,
+        summary=summary,
+        written=written,
+        bundle=bundle,
+        synthetic=synthetic,
+        composition=composition or {},
+    )
     if bundle is not None:
         written["bundle"] = bundle
     return written
@@ -140,62 +211,127 @@ def _composition_lines(composition: dict[str, pd.DataFrame]) -> list[str]:
     """The fold composition tables: what each fold tests, and whether its speakers were trained on."""
     if not composition:
         return []
-    lines = ["## What the folds test", "",
-             "Test counts per class, the sessions and speakers in each test fold, and how many of those "
-             "speakers the training part also holds.", ""]
+    lines = [
+        "## What the folds test",
+        "",
+        "Test counts per class, the sessions and speakers in each test fold, and how many of those "
+        "speakers the training part also holds.",
+        "",
+    ]
     for name, table in composition.items():
         shown = table.drop(columns=[c for c in ("test_speakers",) if c in table.columns])
         lines += [f"### {name}", "", _markdown_table(shown.rename_axis("fold")), ""]
     return lines
 
 
-def _write_report(run_dir: Path, *, name, run_config, recipe, protocol, rows, summary, written, bundle, synthetic,
-                  composition) -> Path:
-    lines = [f"# {name}", "", f"{recipe.corpus}, subset `{run_config.get('subset')}`, {recipe.name} recipe, "
-             f"{recipe.profile} profile", ""]
+def _write_report(
+    run_dir: Path,
+    *,
+    name,
+    run_config,
+    recipe,
+    protocol,
+    rows,
+    summary,
+    written,
+    bundle,
+    synthetic,
+    composition,
+) -> Path:
+    lines = [
+        f"# {name}",
+        "",
+        f"{recipe.corpus}, subset `{run_config.get('subset')}`, {recipe.name} recipe, "
+        f"{recipe.profile} profile",
+        "",
+    ]
     if synthetic:
-        lines += ["> **Synthetic corpus.** These numbers show that the pipeline runs; they say nothing about "
-                  "emotion recognition on real speech.", ""]
+        lines += [
+            "> **Synthetic corpus.** These numbers show that the pipeline runs; they say nothing about "
+            "emotion recognition on real speech.",
+            "",
+        ]
     if run_config.get("kind") == "traditional":
-        lines += [f"- model: `{run_config.get('model')}` (scikit-learn) · features: {run_config.get('features')}"
-                  f" · grid: {run_config.get('grid')} · random_state {run_config.get('random_state')}"]
+        lines += [
+            f"- model: `{run_config.get('model')}` (scikit-learn) · features: {run_config.get('features')}"
+            f" · grid: {run_config.get('grid')} · random_state {run_config.get('random_state')}"
+        ]
     else:
-        lines += [f"- model: `{recipe.model.name}` · epochs {recipe.training.epochs} · batch "
-                  f"{recipe.training.batch_size} · learning rate {recipe.training.learning_rate} · validation: "
-                  f"{recipe.training.validation_split} ({recipe.training.validation_size:.0%})",
-                  f"- input: {recipe.spectrogram.kind} spectrogram"]
-    lines += [f"- audio: {recipe.audio.scaling} scaling · rate {recipe.audio.target_sr or 'native'} · trim "
-              f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}", ""]
+        lines += [
+            f"- model: `{recipe.model.name}` · epochs {recipe.training.epochs} · batch "
+            f"{recipe.training.batch_size} · learning rate {recipe.training.learning_rate} · validation: "
+            f"{recipe.training.validation_split} ({recipe.training.validation_size:.0%})",
+            f"- input: {recipe.spectrogram.kind} spectrogram",
+        ]
+    lines += [
+        f"- audio: {recipe.audio.scaling} scaling · rate {recipe.audio.target_sr or 'native'} · trim "
+        f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}",
+        "",
+    ]
     if rows:
         draws = sorted({row.get("training_seed") for row in rows}, key=str)
         table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS) + ["n_test"]]
         if len(draws) > 1:
-            table.index = [f"{row['fold']} · seed {row['training_seed']}" for row in rows] + ["mean", "std"]
-        runs = f"{summary['n_folds'] // len(draws)} folds × {len(draws)} training seeds" if len(draws) > 1 \
+            table.index = [f"{row['fold']} · seed {row['training_seed']}" for row in rows] + [
+                "mean",
+                "std",
+            ]
+        runs = (
+            f"{summary['n_folds'] // len(draws)} folds × {len(draws)} training seeds"
+            if len(draws) > 1
             else f"{summary['n_folds']} folds"
-        lines += [f"## {protocol}: {runs}", "",
-                  "UA " + f"{summary['ua']:.3f} ± {summary['ua_std']:.3f} · WA {summary['wa']:.3f} ± "
-                  f"{summary['wa_std']:.3f} · macro-F1 {summary['macro_f1']:.3f}", "",
-                  _markdown_table(table.rename_axis("fold")), "", "![confusion matrix](confusion.png)", ""]
+        )
+        lines += [
+            f"## {protocol}: {runs}",
+            "",
+            "UA " + f"{summary['ua']:.3f} ± {summary['ua_std']:.3f} · WA {summary['wa']:.3f} ± "
+            f"{summary['wa_std']:.3f} · macro-F1 {summary['macro_f1']:.3f}",
+            "",
+            _markdown_table(table.rename_axis("fold")),
+            "",
+            "![confusion matrix](confusion.png)",
+            "",
+        ]
         if len(draws) > 1:
-            lines += [f"### Over {len(draws)} training seeds", "",
-                      "Mean and standard deviation over the seeds, per fold and of the draws' fold means.", "",
-                      _markdown_table(evaluation.original_table(rows).drop(columns="n_seeds").rename_axis("fold")), ""]
+            lines += [
+                f"### Over {len(draws)} training seeds",
+                "",
+                "Mean and standard deviation over the seeds, per fold and of the draws' fold means.",
+                "",
+                _markdown_table(
+                    evaluation.original_table(rows).drop(columns="n_seeds").rename_axis("fold")
+                ),
+                "",
+            ]
         deep_original = run_config.get("kind") == "deep" and recipe.name == "original"
-        if deep_original and protocol == "original-4fold" and \
-                {row["fold"] for row in rows} == set(range(1, config.ORIGINAL_N_FOLDS + 1)):
+        if (
+            deep_original
+            and protocol == "original-4fold"
+            and {row["fold"] for row in rows} == set(range(1, config.ORIGINAL_N_FOLDS + 1))
+        ):
             from .end_to_end import compare_with_original
 
-            beside = compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
+            beside = (
+                compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
+            )
             lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
         if deep_original and protocol == "original-4fold":
-            lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
-                      "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).", ""]
+            lines += [
+                f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
+                "accuracy under this protocol on the real MSP-IMPROV (R+T, 1218 utterances).",
+                "",
+            ]
     lines += _composition_lines(composition)
     if "learning_curves" in written:
         lines += ["## Learning curves", "", "![learning curves](learning_curves.png)", ""]
-    lines += ["## Files", ""] + [f"- `{path.relative_to(run_dir) if path.is_relative_to(run_dir) else path}`"
-                                 for name, path in written.items()] + ["- `report.md`"]
+    lines += (
+        ["## Files", ""]
+        + [
+            f"- `{path.relative_to(run_dir) if path.is_relative_to(run_dir) else path}`"
+            for name, path in written.items()
+        ]
+        + ["- `report.md`"]
+    )
     if bundle is not None:
         lines += ["", "Predict with the model: `ser predict " + str(bundle) + " clip.wav`"]
     with atomic_path(run_dir / "report.md") as tmp:
@@ -216,32 +352,73 @@ def results_table(runs_dir: str | Path) -> pd.DataFrame:
             continue
         if not isinstance(data, dict) or "ua" not in data:
             continue
-        records.append({"run": path.parent.name, "corpus": data.get("corpus"), "subset": data.get("subset"),
-                        "recipe": data.get("recipe"), "protocol": data.get("protocol"), "model": data.get("model"),
-                        "folds": len(data.get("folds", [])), "UA": data.get("ua"), "WA": data.get("wa"),
-                        "macro-F1": data.get("macro_f1")})
-    return pd.DataFrame.from_records(records, columns=["run", "corpus", "subset", "recipe", "protocol", "model",
-                                                       "folds", "UA", "WA", "macro-F1"])
+        records.append(
+            {
+                "run": path.parent.name,
+                "corpus": data.get("corpus"),
+                "subset": data.get("subset"),
+                "recipe": data.get("recipe"),
+                "protocol": data.get("protocol"),
+                "model": data.get("model"),
+                "folds": len(data.get("folds", [])),
+                "UA": data.get("ua"),
+                "WA": data.get("wa"),
+                "macro-F1": data.get("macro_f1"),
+            }
+        )
+    return pd.DataFrame.from_records(
+        records,
+        columns=[
+            "run",
+            "corpus",
+            "subset",
+            "recipe",
+            "protocol",
+            "model",
+            "folds",
+            "UA",
+            "WA",
+            "macro-F1",
+        ],
+    )
 
 
-def write_summary_report(*, notebooks: list[Path] = (), synthetic: bool, profile: str,
-                         seconds: float | None = None) -> Path:
+def write_summary_report(
+    *, notebooks: list[Path] = (), synthetic: bool, profile: str, seconds: float | None = None
+) -> Path:
     """``outputs/report.md`` (:func:`ser_utils.paths.summary_report_path`): every run directory
     (:func:`ser_utils.paths.runs_dir`) and the executed notebooks, after ``ser run``."""
     report = paths.summary_report_path()
     table = results_table(paths.runs_dir())
-    lines = ["# Pipeline report", "",
-             f"Profile `{profile}` · data: {'synthetic corpora' if synthetic else 'real corpora'}"
-             + (f" · run time {seconds / 60:.1f} min" if seconds else ""), ""]
+    lines = [
+        "# Pipeline report",
+        "",
+        f"Profile `{profile}` · data: {'synthetic corpora' if synthetic else 'real corpora'}"
+        + (f" · run time {seconds / 60:.1f} min" if seconds else ""),
+        "",
+    ]
     if synthetic:
-        lines += ["> **Synthetic corpora.** These numbers show that every stage runs; they say nothing about "
-                  "emotion recognition on real speech.", ""]
+        lines += [
+            "> **Synthetic corpora.** These numbers show that every stage runs; they say nothing about "
+            "emotion recognition on real speech.",
+            "",
+        ]
     lines += ["## Results (fold means; UA = unweighted average recall, WA = accuracy)", ""]
-    lines += [_markdown_table(table.set_index("run")) if len(table) else "No results were saved.", ""]
-    lines += [f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} WA for the "
-              "CNN-ConvLSTM under original-4fold on the real MSP-IMPROV.", "", "## Executed notebooks", ""]
-    lines += [f"- [{nb.name}]({nb.relative_to(report.parent) if nb.is_relative_to(report.parent) else nb})"
-              for nb in notebooks]
+    lines += [
+        _markdown_table(table.set_index("run")) if len(table) else "No results were saved.",
+        "",
+    ]
+    lines += [
+        f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} WA for the "
+        "CNN-ConvLSTM under original-4fold on the real MSP-IMPROV.",
+        "",
+        "## Executed notebooks",
+        "",
+    ]
+    lines += [
+        f"- [{nb.name}]({nb.relative_to(report.parent) if nb.is_relative_to(report.parent) else nb})"
+        for nb in notebooks
+    ]
     with atomic_path(report) as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return report

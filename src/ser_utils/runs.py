@@ -44,8 +44,19 @@ from .config import Recipe
 from .errors import SerError
 from .storage import check_output_dir, check_output_file, read_json
 
-__all__ = ["Run", "run_name", "write_run", "traditional", "deep", "features", "arrays", "folds", "compositions",
-           "show_progress", "load_run"]
+__all__ = [
+    "Run",
+    "run_name",
+    "write_run",
+    "traditional",
+    "deep",
+    "features",
+    "arrays",
+    "folds",
+    "compositions",
+    "show_progress",
+    "load_run",
+]
 
 log = logging.getLogger("ser")
 
@@ -81,8 +92,16 @@ def _check(value: str, choices, what: str) -> str:
     return value
 
 
-def run_name(*, corpus: str, subset: str, inputs: str, protocol: str, model: str, recipe: str,
-             extras: Sequence[str] = ()) -> str:
+def run_name(
+    *,
+    corpus: str,
+    subset: str,
+    inputs: str,
+    protocol: str,
+    model: str,
+    recipe: str,
+    extras: Sequence[str] = (),
+) -> str:
     """A readable name, unique per run: corpus, subset, inputs (feature set or recipe input),
     protocol, model, recipe, then anything else that changes the result (grid, control…)."""
     return "_".join([corpus, subset, inputs, protocol, model, recipe, *extras])
@@ -96,9 +115,18 @@ def load_run(directory: str | Path) -> dict:
     return data
 
 
-def write_run(name: str, rows: list[dict] | None, *, run_config: dict, recipe: Recipe, directory: str | Path | None,
-              corpus_root: str | Path | None = None, histories: dict | None = None,
-              composition: dict | None = None, bundle: Path | None = None) -> Run:
+def write_run(
+    name: str,
+    rows: list[dict] | None,
+    *,
+    run_config: dict,
+    recipe: Recipe,
+    directory: str | Path | None,
+    corpus_root: str | Path | None = None,
+    histories: dict | None = None,
+    composition: dict | None = None,
+    bundle: Path | None = None,
+) -> Run:
     """Write the run directory of ``rows`` (default ``outputs/runs/<name>``) and return it.
 
     Parameters
@@ -119,19 +147,41 @@ def write_run(name: str, rows: list[dict] | None, *, run_config: dict, recipe: R
 
     directory = Path(directory) if directory is not None else paths.run_dir(name)
     corpus_root = Path(corpus_root) if corpus_root is not None else paths.corpus_root(recipe.corpus)
-    written = write_run_directory(directory, name=name, recipe=recipe, corpus_root=corpus_root, rows=rows,
-                                  run_config=run_config, histories=histories or {}, bundle=bundle,
-                                  composition=composition)
-    return Run(name, directory, rows or [], evaluation.summarise_folds(rows) if rows else {}, written)
+    written = write_run_directory(
+        directory,
+        name=name,
+        recipe=recipe,
+        corpus_root=corpus_root,
+        rows=rows,
+        run_config=run_config,
+        histories=histories or {},
+        bundle=bundle,
+        composition=composition,
+    )
+    return Run(
+        name, directory, rows or [], evaluation.summarise_folds(rows) if rows else {}, written
+    )
 
 
 # ------------------------------------------------------------------------ traditional
-def traditional(corpus: str, root: str | Path | None = None, *, model: str = "rbf_svm",
-                protocol: str = "original-random", subset: str | None = None, feature_set: str = "frames",
-                grid: str = "none", recipe: str = "original", random_state: int | None = None,
-                split_random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE, permute_labels: int | None = None,
-                n_jobs: int = 1, cache_dir: str | Path | None = None, out: str | Path | None = None,
-                progress: bool = True) -> Run:
+def traditional(
+    corpus: str,
+    root: str | Path | None = None,
+    *,
+    model: str = "rbf_svm",
+    protocol: str = "original-random",
+    subset: str | None = None,
+    feature_set: str = "frames",
+    grid: str = "none",
+    recipe: str = "original",
+    random_state: int | None = None,
+    split_random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
+    permute_labels: int | None = None,
+    n_jobs: int = 1,
+    cache_dir: str | Path | None = None,
+    out: str | Path | None = None,
+    progress: bool = True,
+) -> Run:
     """A scikit-learn model on a feature set, under a protocol: ``ser traditional``.
 
     Parameters
@@ -167,10 +217,14 @@ def traditional(corpus: str, root: str | Path | None = None, *, model: str = "rb
 
     _check(corpus, config.CORPORA, "corpus")
     subset = subset or evaluation.default_subset(corpus)
-    for what, value, choices in (("model", model, tuple(models.MODELS)), ("protocol", protocol, evaluation.PROTOCOLS),
-                                 ("subset", subset, evaluation.SUBSETS),
-                                 ("feature set", feature_set, feature_sets.FEATURE_SETS),
-                                 ("grid", grid, models.GRIDS), ("recipe", recipe, config.RECIPES)):
+    for what, value, choices in (
+        ("model", model, tuple(models.MODELS)),
+        ("protocol", protocol, evaluation.PROTOCOLS),
+        ("subset", subset, evaluation.SUBSETS),
+        ("feature set", feature_set, feature_sets.FEATURE_SETS),
+        ("grid", grid, models.GRIDS),
+        ("recipe", recipe, config.RECIPES),
+    ):
         _check(value, choices, what)
     try:
         models.check_model_grid(model, grid)
@@ -178,9 +232,16 @@ def traditional(corpus: str, root: str | Path | None = None, *, model: str = "rb
         raise SerError(str(exc)) from None
     root = Path(root) if root is not None else paths.corpus_root(corpus)
     recipe_ = config.get_recipe(recipe, corpus, paths.profile(root))
-    name = run_name(corpus=corpus, subset=subset, inputs=feature_set, protocol=protocol, model=model,
-                    recipe=recipe_.name, extras=([f"grid-{grid}"] if grid != "none" else [])
-                    + ([f"permuted-{permute_labels}"] if permute_labels is not None else []))
+    name = run_name(
+        corpus=corpus,
+        subset=subset,
+        inputs=feature_set,
+        protocol=protocol,
+        model=model,
+        recipe=recipe_.name,
+        extras=([f"grid-{grid}"] if grid != "none" else [])
+        + ([f"permuted-{permute_labels}"] if permute_labels is not None else []),
+    )
     directory = Path(out) if out is not None else paths.run_dir(name)
     check_output_dir(directory, "--out")
     check_output_dir(cache_dir or paths.features_dir(), "--cache-dir")
@@ -189,19 +250,53 @@ def traditional(corpus: str, root: str | Path | None = None, *, model: str = "rb
         splitter = evaluation.make_protocol(protocol, manifest, random_state=split_random_state)
     except ValueError as exc:
         raise SerError(str(exc)) from None
-    log.info("%s %s: %d utterances, %d folds (%s); %s features, %s recipe (%s)", corpus, subset, len(manifest),
-             splitter.n_splits, protocol, feature_set, recipe_.name, recipe_.profile)
-    matrix = feature_sets.extract_features(manifest, feature_set, recipe=recipe_, n_jobs=n_jobs, cache_dir=cache_dir,
-                                           progress=progress)
+    log.info(
+        "%s %s: %d utterances, %d folds (%s); %s features, %s recipe (%s)",
+        corpus,
+        subset,
+        len(manifest),
+        splitter.n_splits,
+        protocol,
+        feature_set,
+        recipe_.name,
+        recipe_.profile,
+    )
+    matrix = feature_sets.extract_features(
+        manifest, feature_set, recipe=recipe_, n_jobs=n_jobs, cache_dir=cache_dir, progress=progress
+    )
     random_state = recipe_.training.seed if random_state is None else random_state
-    rows = models.nested_evaluation(matrix, manifest, model=model, protocol=splitter, grid=grid,
-                                    random_state=random_state, n_jobs=n_jobs, permute_labels=permute_labels,
-                                    progress=progress)
-    return write_run(name, rows, recipe=recipe_, directory=directory, corpus_root=root, run_config={
-        "kind": "traditional", "corpus": corpus, "subset": subset, "protocol": protocol, "model": model,
-        "features": feature_set, "grid": grid, "random_state": random_state, "permuted_labels_seed": permute_labels,
-        "split_random_state": split_random_state if protocol == "original-random" else None,
-        "n_utterances": len(manifest), "n_features": int(matrix.shape[1])})
+    rows = models.nested_evaluation(
+        matrix,
+        manifest,
+        model=model,
+        protocol=splitter,
+        grid=grid,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        permute_labels=permute_labels,
+        progress=progress,
+    )
+    return write_run(
+        name,
+        rows,
+        recipe=recipe_,
+        directory=directory,
+        corpus_root=root,
+        run_config={
+            "kind": "traditional",
+            "corpus": corpus,
+            "subset": subset,
+            "protocol": protocol,
+            "model": model,
+            "features": feature_set,
+            "grid": grid,
+            "random_state": random_state,
+            "permuted_labels_seed": permute_labels,
+            "split_random_state": split_random_state if protocol == "original-random" else None,
+            "n_utterances": len(manifest),
+            "n_features": int(matrix.shape[1]),
+        },
+    )
 
 
 # ------------------------------------------------------------------------------ deep
@@ -216,14 +311,29 @@ def compositions(metadata: pd.DataFrame, protocol: str | None) -> dict:
     names = [protocol]
     if protocol == "original-4fold" and "session" in rows.columns and rows["session"].nunique() > 1:
         names.append("loso")
-    return {name: evaluation.fold_composition(rows, evaluation.make_protocol(name, rows)) for name in names}
+    return {
+        name: evaluation.fold_composition(rows, evaluation.make_protocol(name, rows))
+        for name in names
+    }
 
 
-def deep(corpus: str, root: str | Path | None = None, *, recipe: str = "original", protocol: str | None,
-         train_final: bool = False, out: str | Path | None = None, profile: str | None = None,
-         arrays_directory: str | Path | None = None, folds: Sequence[int] | None = None, epochs: int | None = None,
-         seeds: Sequence[int] | None = None, save_models: bool = False, n_jobs: int = 2,
-         progress: bool = True) -> Run:
+def deep(
+    corpus: str,
+    root: str | Path | None = None,
+    *,
+    recipe: str = "original",
+    protocol: str | None,
+    train_final: bool = False,
+    out: str | Path | None = None,
+    profile: str | None = None,
+    arrays_directory: str | Path | None = None,
+    folds: Sequence[int] | None = None,
+    epochs: int | None = None,
+    seeds: Sequence[int] | None = None,
+    save_models: bool = False,
+    n_jobs: int = 2,
+    progress: bool = True,
+) -> Run:
     """A Keras recipe on its spectrogram arrays: ``ser evaluate`` / ``ser train``, notebook 07.
 
     Stages, each logged as it starts: manifest -> arrays (streamed to ``.npy``, reused when
@@ -266,11 +376,19 @@ def deep(corpus: str, root: str | Path | None = None, *, recipe: str = "original
     if epochs is not None:
         if epochs < 1:
             raise SerError(f"--epochs must be at least 1, got {epochs}")
-        recipe_ = dataclasses.replace(recipe_, training=dataclasses.replace(recipe_.training, epochs=epochs))
+        recipe_ = dataclasses.replace(
+            recipe_, training=dataclasses.replace(recipe_.training, epochs=epochs)
+        )
     subset = evaluation.default_subset(corpus)
-    name = run_name(corpus=corpus, subset=subset, inputs=recipe_.spectrogram.kind, protocol=protocol or "final",
-                    model=recipe_.model.name, recipe=recipe_.name,
-                    extras=[f"folds-{'-'.join(map(str, folds))}"] if folds else [])
+    name = run_name(
+        corpus=corpus,
+        subset=subset,
+        inputs=recipe_.spectrogram.kind,
+        protocol=protocol or "final",
+        model=recipe_.model.name,
+        recipe=recipe_.name,
+        extras=[f"folds-{'-'.join(map(str, folds))}"] if folds else [],
+    )
     directory = Path(out) if out is not None else paths.run_dir(name)
     arrays_directory = Path(arrays_directory) if arrays_directory else paths.arrays_dir(recipe_)
     # Checked first: training for an hour and then failing to write is the worst outcome.
@@ -279,44 +397,113 @@ def deep(corpus: str, root: str | Path | None = None, *, recipe: str = "original
     steps = 3 + (protocol is not None) + train_final
     step = iter(range(1, steps + 1))
     start = time.perf_counter()
-    log.info("[%d/%d] manifest of %s at %s (%s recipe, %s profile)", next(step), steps, corpus, root, recipe_.name,
-             recipe_.profile)
+    log.info(
+        "[%d/%d] manifest of %s at %s (%s recipe, %s profile)",
+        next(step),
+        steps,
+        corpus,
+        root,
+        recipe_.name,
+        recipe_.profile,
+    )
     manifest = check_corpus(corpus, root)
     log.info("[%d/%d] arrays", next(step), steps)
-    array_paths = generate_arrays(manifest, recipe_, arrays_directory, n_jobs=n_jobs, progress=progress)
+    array_paths = generate_arrays(
+        manifest, recipe_, arrays_directory, n_jobs=n_jobs, progress=progress
+    )
     spectrograms, _, metadata = load_arrays(array_paths.directory)
-    log.info("      %d clips, spectrograms %s in %s", spectrograms.shape[0], spectrograms.shape[1:],
-             array_paths.directory)
+    log.info(
+        "      %d clips, spectrograms %s in %s",
+        spectrograms.shape[0],
+        spectrograms.shape[1:],
+        array_paths.directory,
+    )
     rows, histories, bundle = None, {}, None
-    seeds = list(seeds) if seeds else (list(default_training_seeds(recipe_, protocol)) if protocol else [])
+    seeds = (
+        list(seeds)
+        if seeds
+        else (list(default_training_seeds(recipe_, protocol)) if protocol else [])
+    )
     if protocol is not None:
-        log.info("[%d/%d] cross-validation: %s, %d epochs per fold, training seed(s) %s", next(step), steps, protocol,
-                 recipe_.training.epochs, ", ".join(map(str, seeds)))
-        rows = cross_validate_seeds(spectrograms, metadata, recipe=recipe_, protocol_name=protocol, seeds=seeds,
-                                    folds=folds, out_dir=directory / "folds" if save_models else None,
-                                    progress=progress)
-        histories.update({f"fold {row['fold']}" + (f" seed {row['training_seed']}" if len(seeds) > 1 else ""):
-                          row.get("history") for row in rows})
+        log.info(
+            "[%d/%d] cross-validation: %s, %d epochs per fold, training seed(s) %s",
+            next(step),
+            steps,
+            protocol,
+            recipe_.training.epochs,
+            ", ".join(map(str, seeds)),
+        )
+        rows = cross_validate_seeds(
+            spectrograms,
+            metadata,
+            recipe=recipe_,
+            protocol_name=protocol,
+            seeds=seeds,
+            folds=folds,
+            out_dir=directory / "folds" if save_models else None,
+            progress=progress,
+        )
+        histories.update(
+            {
+                f"fold {row['fold']}"
+                + (f" seed {row['training_seed']}" if len(seeds) > 1 else ""): row.get("history")
+                for row in rows
+            }
+        )
     if train_final:
-        log.info("[%d/%d] final model on every utterance, %d epochs", next(step), steps, recipe_.training.epochs)
-        bundle, history = train_bundle(spectrograms, metadata, recipe=recipe_, directory=directory / "model",
-                                       sample_rate=read_json(array_paths.info).get("sample_rate"))
+        log.info(
+            "[%d/%d] final model on every utterance, %d epochs",
+            next(step),
+            steps,
+            recipe_.training.epochs,
+        )
+        bundle, history = train_bundle(
+            spectrograms,
+            metadata,
+            recipe=recipe_,
+            directory=directory / "model",
+            sample_rate=read_json(array_paths.info).get("sample_rate"),
+        )
         histories["final model"] = history
     log.info("[%d/%d] report", next(step), steps)
-    run = write_run(name, rows, recipe=recipe_, directory=directory, corpus_root=root, histories=histories,
-                    bundle=bundle, composition=compositions(metadata, protocol), run_config={
-                        "kind": "deep", "command": "train" if train_final else "evaluate", "corpus": corpus,
-                        "subset": subset, "protocol": protocol, "model": recipe_.model.name,
-                        "folds_run": list(folds) if folds else "all", "arrays": str(array_paths.directory),
-                        "training_seeds": seeds or None, "seconds": round(time.perf_counter() - start, 1)})
+    run = write_run(
+        name,
+        rows,
+        recipe=recipe_,
+        directory=directory,
+        corpus_root=root,
+        histories=histories,
+        bundle=bundle,
+        composition=compositions(metadata, protocol),
+        run_config={
+            "kind": "deep",
+            "command": "train" if train_final else "evaluate",
+            "corpus": corpus,
+            "subset": subset,
+            "protocol": protocol,
+            "model": recipe_.model.name,
+            "folds_run": list(folds) if folds else "all",
+            "arrays": str(array_paths.directory),
+            "training_seeds": seeds or None,
+            "seconds": round(time.perf_counter() - start, 1),
+        },
+    )
     log.info("done in %.0f s; wrote %s", time.perf_counter() - start, directory)
     return run
 
 
 # ---------------------------------------------------------------------------- stages
-def features(corpus: str, root: str | Path, *, feature_set: str, out: str | Path, recipe: str = "original",
-             subset: str = evaluation.ORIGINAL_ARRAY_SUBSET, n_jobs: int = -1,
-             cache_dir: str | Path | None = None) -> tuple[Path, tuple[int, int], object]:
+def features(
+    corpus: str,
+    root: str | Path,
+    *,
+    feature_set: str,
+    out: str | Path,
+    recipe: str = "original",
+    subset: str = evaluation.ORIGINAL_ARRAY_SUBSET,
+    n_jobs: int = -1,
+    cache_dir: str | Path | None = None,
+) -> tuple[Path, tuple[int, int], object]:
     """Extract a feature matrix (cached per file) and save it with its metadata: ``ser features``.
 
     Returns the ``.npy`` path, the matrix's shape and what the cache did
@@ -324,24 +511,46 @@ def features(corpus: str, root: str | Path, *, feature_set: str, out: str | Path
     from . import features as feature_sets
     from .corpora import load_corpus
 
-    for what, value, choices in (("corpus", corpus, config.CORPORA),
-                                 ("feature set", feature_set, feature_sets.FEATURE_SETS),
-                                 ("recipe", recipe, config.RECIPES), ("subset", subset, evaluation.SUBSETS)):
+    for what, value, choices in (
+        ("corpus", corpus, config.CORPORA),
+        ("feature set", feature_set, feature_sets.FEATURE_SETS),
+        ("recipe", recipe, config.RECIPES),
+        ("subset", subset, evaluation.SUBSETS),
+    ):
         _check(value, choices, what)
     check_output_dir(out, "--out")
     check_output_dir(cache_dir or paths.features_dir(), "--cache-dir")
     manifest = evaluation.select_files(load_corpus(corpus, root), subset)
     recipe_ = config.get_recipe(recipe, corpus, paths.profile(root))
-    log.info("%s (%s): %d files, %s features, %s recipe (%s profile)", corpus, subset, len(manifest), feature_set,
-             recipe_.name, recipe_.profile)
-    matrix, info = feature_sets.extract_features(manifest, feature_set, recipe=recipe_, n_jobs=n_jobs,
-                                                 cache_dir=cache_dir, return_info=True)
-    path = feature_sets.save_features(matrix, manifest, out, corpus=corpus, feature_set=feature_set, recipe=recipe_)
+    log.info(
+        "%s (%s): %d files, %s features, %s recipe (%s profile)",
+        corpus,
+        subset,
+        len(manifest),
+        feature_set,
+        recipe_.name,
+        recipe_.profile,
+    )
+    matrix, info = feature_sets.extract_features(
+        manifest, feature_set, recipe=recipe_, n_jobs=n_jobs, cache_dir=cache_dir, return_info=True
+    )
+    path = feature_sets.save_features(
+        matrix, manifest, out, corpus=corpus, feature_set=feature_set, recipe=recipe_
+    )
     return path, matrix.shape, info
 
 
-def arrays(corpus: str, root: str | Path, *, out: str | Path, recipe: str = "original", profile: str | None = None,
-           subset: str = evaluation.ORIGINAL_ARRAY_SUBSET, n_jobs: int = 2, skip_bad_files: bool = False) -> dict:
+def arrays(
+    corpus: str,
+    root: str | Path,
+    *,
+    out: str | Path,
+    recipe: str = "original",
+    profile: str | None = None,
+    subset: str = evaluation.ORIGINAL_ARRAY_SUBSET,
+    n_jobs: int = 2,
+    skip_bad_files: bool = False,
+) -> dict:
     """Stream preprocessed audio and spectrograms to ``.npy`` files: ``ser arrays``.
 
     Returns the arrays' description (``arrays.json``)."""
@@ -353,13 +562,31 @@ def arrays(corpus: str, root: str | Path, *, out: str | Path, recipe: str = "ori
     check_output_dir(out, "--out")
     manifest = load_corpus(corpus, root)
     recipe_ = config.get_recipe(recipe, corpus, profile or paths.profile(root))
-    array_paths = generate_arrays(manifest, recipe_, out, n_jobs=n_jobs, subset=subset,
-                                  on_error="skip" if skip_bad_files else "raise")
-    return {**read_json(array_paths.info), "directory": str(array_paths.directory), "profile": recipe_.profile}
+    array_paths = generate_arrays(
+        manifest,
+        recipe_,
+        out,
+        n_jobs=n_jobs,
+        subset=subset,
+        on_error="skip" if skip_bad_files else "raise",
+    )
+    return {
+        **read_json(array_paths.info),
+        "directory": str(array_paths.directory),
+        "profile": recipe_.profile,
+    }
 
 
-def folds(corpus: str, root: str | Path, *, protocol: str, out: str | Path, subset: str | None = None,
-          recipe: str = "original", split_random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE) -> pd.DataFrame:
+def folds(
+    corpus: str,
+    root: str | Path,
+    *,
+    protocol: str,
+    out: str | Path,
+    subset: str | None = None,
+    recipe: str = "original",
+    split_random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
+) -> pd.DataFrame:
     """Write which utterance is train, validation or test in every fold (``utterance_id,fold,split``):
     ``ser folds``. Validation rows are those the recipe's training holds out. Returns the table."""
     from .corpora import load_corpus
@@ -381,7 +608,10 @@ def folds(corpus: str, root: str | Path, *, protocol: str, out: str | Path, subs
         validation_split,  # imports TensorFlow: only once the input is known to be good
     )
 
-    table = evaluation.fold_assignments(rows, splitter, lambda labels, speakers: validation_split(
-        labels, groups=speakers, config=training))
+    table = evaluation.fold_assignments(
+        rows,
+        splitter,
+        lambda labels, speakers: validation_split(labels, groups=speakers, config=training),
+    )
     write_csv(table, out)
     return table

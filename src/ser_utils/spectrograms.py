@@ -34,8 +34,12 @@ import numpy as np
 from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig
 
 __all__ = [
-    "original_spectrogram", "original_spectrogram_reference", "log_mel_spectrogram", "spectrogram",
-    "spectrogram_shape", "SPECTROGRAM_KINDS",
+    "original_spectrogram",
+    "original_spectrogram_reference",
+    "log_mel_spectrogram",
+    "spectrogram",
+    "spectrogram_shape",
+    "SPECTROGRAM_KINDS",
 ]
 
 SPECTROGRAM_KINDS: tuple[str, ...] = ("original", "logmel")
@@ -47,18 +51,24 @@ _DEFAULT = SpectrogramConfig()
 
 
 # ----------------------------------------------------------------------- original
-def _original_geometry(n_samples: int, sr: int, config: SpectrogramConfig) -> tuple[int, int, int, int]:
+def _original_geometry(
+    n_samples: int, sr: int, config: SpectrogramConfig
+) -> tuple[int, int, int, int]:
     """``(window, hop, n_frames, n_bins)`` of the original spectrogram; validates the input size."""
     if sr <= 0:
         raise ValueError(f"sample rate must be positive, got {sr}")
     window = int(config.window_seconds * sr)
     hop = int(config.hop_seconds * sr)
     if window < 2 or hop < 1:
-        raise ValueError(f"window {config.window_seconds} s / hop {config.hop_seconds} s at {sr} Hz give "
-                         f"{window} / {hop} samples — use a higher sample rate or longer window")
+        raise ValueError(
+            f"window {config.window_seconds} s / hop {config.hop_seconds} s at {sr} Hz give "
+            f"{window} / {hop} samples — use a higher sample rate or longer window"
+        )
     if n_samples < window:
-        raise ValueError(f"the clip has {n_samples} samples, fewer than one {window}-sample window "
-                         f"({config.window_seconds * 1000:g} ms at {sr} Hz) — pad the clip first")
+        raise ValueError(
+            f"the clip has {n_samples} samples, fewer than one {window}-sample window "
+            f"({config.window_seconds * 1000:g} ms at {sr} Hz) — pad the clip first"
+        )
     n_frames = (n_samples - window) // hop + 1
     frequencies = float(sr) / window * np.arange(window // 2 + 1)
     n_bins = int(np.count_nonzero(frequencies <= config.max_frequency))
@@ -72,7 +82,9 @@ def _check_signal(samples: np.ndarray) -> np.ndarray:
     return samples
 
 
-def original_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
+def original_spectrogram(
+    samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT
+) -> np.ndarray:
     """The original study's log power spectrogram.
 
     Frames of ``window = int(config.window_seconds * sr)`` samples every
@@ -124,8 +136,8 @@ def original_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramCon
     frames = np.lib.stride_tricks.sliding_window_view(signal, window)[::hop]
     weighting = np.hanning(window)
     spectrum = np.fft.rfft(frames * weighting, axis=1)[:, :n_bins]  # only the bins that are kept
-    power = spectrum.real ** 2 + spectrum.imag ** 2
-    scale = np.sum(weighting ** 2) * sr
+    power = spectrum.real**2 + spectrum.imag**2
+    scale = np.sum(weighting**2) * sr
     # One-sided density: every bin doubled but the first and the last (Nyquist) of the full rfft.
     factors = np.full(n_bins, 2.0 / scale)
     factors[0] = 1.0 / scale
@@ -135,8 +147,9 @@ def original_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramCon
     return np.log(power.T + config.eps).astype(np.float32)
 
 
-def original_spectrogram_reference(samples: np.ndarray, sr: int, *,
-                               config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
+def original_spectrogram_reference(
+    samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT
+) -> np.ndarray:
     """:func:`original_spectrogram` written as the definition reads: one frame at a time.
 
     Slow (a Python loop over frames); the reference for tests and benchmarks.
@@ -155,12 +168,12 @@ def original_spectrogram_reference(samples: np.ndarray, sr: int, *,
     truncate = (samples.shape[0] - window) % hop
     signal = np.asarray(samples[: samples.shape[0] - truncate], dtype=np.float64)
     weighting = np.hanning(window)
-    scale = np.sum(weighting ** 2) * sr
+    scale = np.sum(weighting**2) * sr
     frequencies = float(sr) / window * np.arange(window // 2 + 1)
     keep = frequencies <= config.max_frequency
     columns = []
     for frame in range(n_frames):
-        power = np.abs(np.fft.rfft(signal[frame * hop: frame * hop + window] * weighting)) ** 2
+        power = np.abs(np.fft.rfft(signal[frame * hop : frame * hop + window] * weighting)) ** 2
         power[1:-1] = power[1:-1] * 2.0 / scale
         power[0] = power[0] / scale
         power[-1] = power[-1] / scale
@@ -176,7 +189,9 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
     return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float64)
 
 
-def log_mel_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:
+def log_mel_spectrogram(
+    samples: np.ndarray, sr: int, *, config: SpectrogramConfig = _DEFAULT
+) -> np.ndarray:
     """Log-mel spectrogram in dB: the improved recipe's input.
 
     What :func:`librosa.feature.melspectrogram` computes at its defaults (centred frames
@@ -212,15 +227,19 @@ def log_mel_spectrogram(samples: np.ndarray, sr: int, *, config: SpectrogramConf
     frames = np.lib.stride_tricks.sliding_window_view(padded, n_fft)[::hop]  # (1 + n // hop, n_fft)
     window = np.hanning(n_fft + 1)[:-1]  # periodic Hann, as librosa's "hann"
     spectrum = np.fft.rfft(frames * window, axis=1)
-    power = spectrum.real ** 2 + spectrum.imag ** 2
+    power = spectrum.real**2 + spectrum.imag**2
     mel = _mel_basis(int(sr), n_fft, int(config.n_mels)) @ power.T
-    return librosa.power_to_db(mel, ref=1.0, amin=LOG_MEL_AMIN, top_db=LOG_MEL_TOP_DB).astype(np.float32)
+    return librosa.power_to_db(mel, ref=1.0, amin=LOG_MEL_AMIN, top_db=LOG_MEL_TOP_DB).astype(
+        np.float32
+    )
 
 
 # ------------------------------------------------------------------------ dispatch
 def _check_kind(config: SpectrogramConfig) -> str:
     if config.kind not in SPECTROGRAM_KINDS:
-        raise ValueError(f"unknown spectrogram kind {config.kind!r}: expected one of {', '.join(SPECTROGRAM_KINDS)}")
+        raise ValueError(
+            f"unknown spectrogram kind {config.kind!r}: expected one of {', '.join(SPECTROGRAM_KINDS)}"
+        )
     return config.kind
 
 
@@ -242,7 +261,9 @@ def spectrogram(samples: np.ndarray, sr: int, config: SpectrogramConfig = _DEFAU
     return log_mel_spectrogram(samples, sr, config=config)
 
 
-def spectrogram_shape(n_samples: int, sr: int, config: SpectrogramConfig = _DEFAULT) -> tuple[int, int]:
+def spectrogram_shape(
+    n_samples: int, sr: int, config: SpectrogramConfig = _DEFAULT
+) -> tuple[int, int]:
     """``(frequency bins, frames)`` of :func:`spectrogram` for a clip of ``n_samples``, without audio.
 
     Examples
@@ -256,6 +277,8 @@ def spectrogram_shape(n_samples: int, sr: int, config: SpectrogramConfig = _DEFA
     (64, 601)
     """
     if _check_kind(config) == "original":  # 44.1 kHz whatever ``sr``, as :func:`spectrogram`
-        _, _, n_frames, n_bins = _original_geometry(int(n_samples), ORIGINAL_SPECTROGRAM_SAMPLE_RATE, config)
+        _, _, n_frames, n_bins = _original_geometry(
+            int(n_samples), ORIGINAL_SPECTROGRAM_SAMPLE_RATE, config
+        )
         return n_bins, n_frames
     return int(config.n_mels), 1 + int(n_samples) // int(config.mel_hop_length)

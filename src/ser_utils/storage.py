@@ -20,8 +20,19 @@ import pandas as pd
 
 from .errors import AudioError, OutputError
 
-__all__ = ["atomic_path", "write_csv", "write_json", "read_json", "read_manifest", "to_jsonable",
-           "check_output_dir", "check_output_file", "file_identity", "new_file_mode", "new_folder_mode"]
+__all__ = [
+    "atomic_path",
+    "write_csv",
+    "write_json",
+    "read_json",
+    "read_manifest",
+    "to_jsonable",
+    "check_output_dir",
+    "check_output_file",
+    "file_identity",
+    "new_file_mode",
+    "new_folder_mode",
+]
 
 
 def _umask() -> int:
@@ -51,14 +62,18 @@ def _check_writable_folder(folder: Path, path: Path, what: str) -> None:
     """Fail unless a file can be created in the nearest existing folder of ``folder``."""
     existing = _nearest_existing(folder)
     if not existing.is_dir():
-        raise OutputError(f"cannot write {what} {path}: {existing} is a file, not a folder — "
-                          f"choose another {what}")
+        raise OutputError(
+            f"cannot write {what} {path}: {existing} is a file, not a folder — "
+            f"choose another {what}"
+        )
     # Creating a file is the only reliable test: os.access ignores read-only mounts, ACLs and root.
     try:
         handle, probe = tempfile.mkstemp(prefix=".ser-write-test.", dir=existing)
     except OSError as exc:
-        raise OutputError(f"cannot write {what} {path}: {existing} is not writable ({exc.strerror}) — "
-                          f"choose another {what} or fix the folder's permissions") from None
+        raise OutputError(
+            f"cannot write {what} {path}: {existing} is not writable ({exc.strerror}) — "
+            f"choose another {what} or fix the folder's permissions"
+        ) from None
     os.close(handle)
     os.unlink(probe)
 
@@ -83,7 +98,9 @@ def check_output_dir(path: str | Path, what: str = "output folder") -> Path:
     """
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
-        raise OutputError(f"{what} {path} is a file, not a folder — remove it or choose another {what}")
+        raise OutputError(
+            f"{what} {path} is a file, not a folder — remove it or choose another {what}"
+        )
     _check_writable_folder(path, path, what)
     return path
 
@@ -98,7 +115,9 @@ def check_output_file(path: str | Path, what: str = "output file") -> Path:
     """
     path = Path(path).expanduser()
     if path.is_dir():
-        raise OutputError(f"{what} {path} is a folder — pass a file name (e.g. {path / 'manifest.csv'})")
+        raise OutputError(
+            f"{what} {path} is a folder — pass a file name (e.g. {path / 'manifest.csv'})"
+        )
     _check_writable_folder(path.parent, path, what)
     return path
 
@@ -119,8 +138,10 @@ def file_identity(path: str | Path) -> dict:
     try:
         status = path.stat()
     except OSError:
-        raise AudioError(f"{path}: audio file not found — check the path, or rebuild the manifest "
-                         "(ser data manifest)") from None
+        raise AudioError(
+            f"{path}: audio file not found — check the path, or rebuild the manifest "
+            "(ser data manifest)"
+        ) from None
     return {"path": str(path.resolve()), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
 
 

@@ -54,17 +54,36 @@ from . import config
 from .config import Recipe
 from .evaluation import Protocol, evaluate_folds, make_protocol
 
-__all__ = ["MODELS", "GRIDS", "ORIGINAL_GRID", "SOUND_GRIDS", "make_model", "original_grid_search",
-           "grouped_grid_search", "inner_splitter", "check_model_grid", "evaluate_model", "nested_evaluation",
-           "evaluate_random_splits", "label_order", "untrimmed_recipe", "original_cross_validation"]
+__all__ = [
+    "MODELS",
+    "GRIDS",
+    "ORIGINAL_GRID",
+    "SOUND_GRIDS",
+    "make_model",
+    "original_grid_search",
+    "grouped_grid_search",
+    "inner_splitter",
+    "check_model_grid",
+    "evaluate_model",
+    "nested_evaluation",
+    "evaluate_random_splits",
+    "label_order",
+    "untrimmed_recipe",
+    "original_cross_validation",
+]
 
 log = logging.getLogger(__name__)
 
 
 def _mlp(random_state: int) -> MLPClassifier:
     # learning_rate='adaptive' only acts with solver='sgd'; kept as the original set it (solver adam).
-    return MLPClassifier(hidden_layer_sizes=(100,), alpha=0.01, learning_rate="adaptive", max_iter=400,
-                         random_state=random_state)
+    return MLPClassifier(
+        hidden_layer_sizes=(100,),
+        alpha=0.01,
+        learning_rate="adaptive",
+        max_iter=400,
+        random_state=random_state,
+    )
 
 
 def _tree(random_state: int) -> DecisionTreeClassifier:
@@ -76,7 +95,9 @@ def _linear_svm(random_state: int) -> SVC:
 
 
 def _forest(random_state: int) -> RandomForestClassifier:
-    return RandomForestClassifier(n_estimators=25, max_depth=15, max_features=5, random_state=random_state)
+    return RandomForestClassifier(
+        n_estimators=25, max_depth=15, max_features=5, random_state=random_state
+    )
 
 
 def _rbf_svm(random_state: int) -> SVC:
@@ -100,7 +121,11 @@ ORIGINAL_GRID: dict[str, list] = {
 }
 #: Grids of the grouped search, per model: small, and with class weights for UA.
 SOUND_GRIDS: dict[str, dict[str, list]] = {
-    "rbf_svm": {"model__C": [0.1, 1, 10, 100], "model__gamma": ["scale"], "model__class_weight": [None, "balanced"]},
+    "rbf_svm": {
+        "model__C": [0.1, 1, 10, 100],
+        "model__gamma": ["scale"],
+        "model__class_weight": [None, "balanced"],
+    },
     "linear_svm": {"model__C": [0.001, 0.01, 0.05, 0.5], "model__class_weight": [None, "balanced"]},
     "mlp": {"model__alpha": [0.01, 0.1, 1.0]},
     "tree": {"model__max_depth": [5, 15, None], "model__class_weight": [None, "balanced"]},
@@ -148,8 +173,14 @@ def label_order(y: Sequence[str]) -> list[str]:
 
 
 # -------------------------------------------------------------------------- tuning
-def original_grid_search(features: np.ndarray, y: Sequence[str], *, random_state: int = 0,
-                         cv: int = config.ORIGINAL_GRID_CV, n_jobs: int | None = None) -> GridSearchCV:
+def original_grid_search(
+    features: np.ndarray,
+    y: Sequence[str],
+    *,
+    random_state: int = 0,
+    cv: int = config.ORIGINAL_GRID_CV,
+    n_jobs: int | None = None,
+) -> GridSearchCV:
     """The original fine-tuning: SVC kernel {linear, rbf} × C {1, 10, 100} × gamma {scale, auto},
     ``cv``-fold (stratified, unshuffled) cross-validation, scoring accuracy.
 
@@ -170,12 +201,19 @@ def original_grid_search(features: np.ndarray, y: Sequence[str], *, random_state
         Fitted; ``best_params_``, ``best_score_`` and ``best_estimator_`` (refitted on all of
         ``features``).
     """
-    search = GridSearchCV(make_model("rbf_svm", random_state=random_state), ORIGINAL_GRID, cv=cv,
-                          scoring="accuracy", n_jobs=n_jobs)
+    search = GridSearchCV(
+        make_model("rbf_svm", random_state=random_state),
+        ORIGINAL_GRID,
+        cv=cv,
+        scoring="accuracy",
+        n_jobs=n_jobs,
+    )
     return search.fit(features, np.asarray(y))
 
 
-def inner_splitter(groups: np.ndarray | None, y: Sequence[str], *, n_splits: int = config.ORIGINAL_GRID_CV):
+def inner_splitter(
+    groups: np.ndarray | None, y: Sequence[str], *, n_splits: int = config.ORIGINAL_GRID_CV
+):
     """The inner CV of a grouped search over the training part.
 
     ``LeaveOneGroupOut`` when the training part holds 2 to ``n_splits`` groups (e.g. the
@@ -195,16 +233,27 @@ def inner_splitter(groups: np.ndarray | None, y: Sequence[str], *, n_splits: int
             return LeaveOneGroupOut(), groups, f"leave-one-group-out ({n_groups})"
         if n_groups > n_splits:
             return GroupKFold(n_splits=n_splits), groups, f"group-{n_splits}-fold"
-        warnings.warn("the training part holds a single speaker/session: the inner CV of the grouped search "
-                      "falls back to stratified folds (not speaker-independent)", stacklevel=3)
+        warnings.warn(
+            "the training part holds a single speaker/session: the inner CV of the grouped search "
+            "falls back to stratified folds (not speaker-independent)",
+            stacklevel=3,
+        )
     counts = pd.Series(np.asarray(y)).value_counts()
     folds = int(max(2, min(n_splits, counts.min())))
     return StratifiedKFold(n_splits=folds, shuffle=False), None, f"stratified-{folds}-fold"
 
 
-def grouped_grid_search(features: np.ndarray, y: Sequence[str], groups: np.ndarray | None, *,
-                      model: str = "rbf_svm", grid: dict | None = None, random_state: int = 0,
-                      n_splits: int = config.ORIGINAL_GRID_CV, n_jobs: int | None = None) -> GridSearchCV:
+def grouped_grid_search(
+    features: np.ndarray,
+    y: Sequence[str],
+    groups: np.ndarray | None,
+    *,
+    model: str = "rbf_svm",
+    grid: dict | None = None,
+    random_state: int = 0,
+    n_splits: int = config.ORIGINAL_GRID_CV,
+    n_jobs: int | None = None,
+) -> GridSearchCV:
     """Grid search scored by UA (balanced accuracy) with inner folds grouped by ``groups``.
 
     Parameters
@@ -232,9 +281,13 @@ def grouped_grid_search(features: np.ndarray, y: Sequence[str], groups: np.ndarr
         Fitted; ``inner_cv_`` describes the inner split.
     """
     splitter, inner_groups, description = inner_splitter(groups, y, n_splits=n_splits)
-    search = GridSearchCV(make_model(model, random_state=random_state, scaler=True), grid or SOUND_GRIDS[model],
-                          cv=splitter,
-                          scoring="balanced_accuracy", n_jobs=n_jobs)
+    search = GridSearchCV(
+        make_model(model, random_state=random_state, scaler=True),
+        grid or SOUND_GRIDS[model],
+        cv=splitter,
+        scoring="balanced_accuracy",
+        n_jobs=n_jobs,
+    )
     search.fit(features, np.asarray(y), groups=inner_groups)
     search.inner_cv_ = description
     return search
@@ -249,25 +302,41 @@ def check_model_grid(model_name: str, grid: str = "none") -> None:
     if grid not in GRIDS:
         raise ValueError(f"unknown grid {grid!r}: expected one of {', '.join(GRIDS)}")
     if grid == "original" and model_name not in ("rbf_svm", "linear_svm"):
-        raise ValueError(f"the original grid searches SVC kernels: use it with rbf_svm or linear_svm, "
-                         f"not {model_name!r}")
+        raise ValueError(
+            f"the original grid searches SVC kernels: use it with rbf_svm or linear_svm, "
+            f"not {model_name!r}"
+        )
 
 
 def _check_features(features: np.ndarray, y: np.ndarray) -> np.ndarray:
     features = np.asarray(features)
     if features.ndim != 2:
-        raise ValueError(f"features must be a 2-D array (utterances × values), got shape {features.shape} — "
-                         "flatten frame features per utterance")
+        raise ValueError(
+            f"features must be a 2-D array (utterances × values), got shape {features.shape} — "
+            "flatten frame features per utterance"
+        )
     if len(features) != len(y):
-        raise ValueError(f"{len(features)} feature rows but {len(y)} labels — extract the features from the same "
-                         "subset as the labels")
+        raise ValueError(
+            f"{len(features)} feature rows but {len(y)} labels — extract the features from the same "
+            "subset as the labels"
+        )
     return features
 
 
-def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, model_name: str, *,
-                   labels: Sequence[str] | None = None, grid: str = "none", inner_groups: np.ndarray | None = None,
-                   random_state: int = 0, n_jobs: int | None = None, progress: bool = True,
-                   permute_labels: int | None = None) -> list[dict]:
+def evaluate_model(
+    features: np.ndarray,
+    y: Sequence[str],
+    protocol: Protocol,
+    model_name: str,
+    *,
+    labels: Sequence[str] | None = None,
+    grid: str = "none",
+    inner_groups: np.ndarray | None = None,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    progress: bool = True,
+    permute_labels: int | None = None,
+) -> list[dict]:
     """Fit ``model_name`` on each training part of ``protocol`` and score its test part.
 
     The original's models (``grid`` 'none' or 'original') take the features unscaled, as the
@@ -325,18 +394,30 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             if grid == "none":
-                estimator = clone(make_model(model_name, random_state=random_state)).fit(features[train], y_train)
+                estimator = clone(make_model(model_name, random_state=random_state)).fit(
+                    features[train], y_train
+                )
             else:
                 if grid == "original":
-                    search = original_grid_search(features[train], y_train, random_state=random_state, n_jobs=n_jobs)
+                    search = original_grid_search(
+                        features[train], y_train, random_state=random_state, n_jobs=n_jobs
+                    )
                     info["inner_cv"] = f"stratified-{config.ORIGINAL_GRID_CV}-fold"
                 else:
                     groups = None if inner_groups is None else np.asarray(inner_groups)[train]
-                    search = grouped_grid_search(features[train], y_train, groups, model=model_name,
-                                               random_state=random_state, n_jobs=n_jobs)
+                    search = grouped_grid_search(
+                        features[train],
+                        y_train,
+                        groups,
+                        model=model_name,
+                        random_state=random_state,
+                        n_jobs=n_jobs,
+                    )
                     info["inner_cv"] = search.inner_cv_
                 estimator = search.best_estimator_
-                info["best_params"] = {k.removeprefix("model__"): v for k, v in search.best_params_.items()}
+                info["best_params"] = {
+                    k.removeprefix("model__"): v for k, v in search.best_params_.items()
+                }
                 info["inner_score"] = float(search.best_score_)
         info["fit_seconds"] = round(time.perf_counter() - start, 3)
         return estimator.predict(features[test]), info
@@ -344,10 +425,20 @@ def evaluate_model(features: np.ndarray, y: Sequence[str], protocol: Protocol, m
     return evaluate_folds(protocol, y, fit_predict, labels, progress=progress)
 
 
-def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: str = "rbf_svm",
-                      protocol: str | Protocol = "loso", grid: str = "grouped", inner_group: str | None = None,
-                      labels: Sequence[str] | None = None, random_state: int = 0, n_jobs: int | None = None,
-                      progress: bool = True, permute_labels: int | None = None) -> list[dict]:
+def nested_evaluation(
+    features: np.ndarray,
+    manifest: pd.DataFrame,
+    *,
+    model: str = "rbf_svm",
+    protocol: str | Protocol = "loso",
+    grid: str = "grouped",
+    inner_group: str | None = None,
+    labels: Sequence[str] | None = None,
+    random_state: int = 0,
+    n_jobs: int | None = None,
+    progress: bool = True,
+    permute_labels: int | None = None,
+) -> list[dict]:
     """Outer ``protocol`` with a grid search on the training part of every fold.
 
     Parameters
@@ -374,10 +465,24 @@ def nested_evaluation(features: np.ndarray, manifest: pd.DataFrame, *, model: st
     if isinstance(protocol, str):
         protocol = make_protocol(protocol, manifest)
     column = inner_group or protocol.group_column or "speaker"
-    groups = manifest[column].to_numpy() if column in manifest.columns and manifest[column].notna().all() else None
-    return evaluate_model(features, manifest["label"], protocol, model, labels=labels, grid=grid,
-                          inner_groups=groups, random_state=random_state, n_jobs=n_jobs, progress=progress,
-                          permute_labels=permute_labels)
+    groups = (
+        manifest[column].to_numpy()
+        if column in manifest.columns and manifest[column].notna().all()
+        else None
+    )
+    return evaluate_model(
+        features,
+        manifest["label"],
+        protocol,
+        model,
+        labels=labels,
+        grid=grid,
+        inner_groups=groups,
+        random_state=random_state,
+        n_jobs=n_jobs,
+        progress=progress,
+        permute_labels=permute_labels,
+    )
 
 
 # ------------------------------------------------------- the original's acted-label runs
@@ -402,13 +507,23 @@ def untrimmed_recipe(recipe: Recipe, files: pd.DataFrame) -> Recipe:
     length = recipe.audio.target_length
     if recipe.profile != "smoke":
         rate = recipe.audio.target_sr
-        samples = files["n_samples"] if rate is None else files["n_samples"] * rate / files["sample_rate"]
+        samples = (
+            files["n_samples"] if rate is None else files["n_samples"] * rate / files["sample_rate"]
+        )
         length = int(np.ceil(samples.max()))
-    return dataclasses.replace(recipe, audio=dataclasses.replace(recipe.audio, trim=False, target_length=length))
+    return dataclasses.replace(
+        recipe, audio=dataclasses.replace(recipe.audio, trim=False, target_length=length)
+    )
 
 
-def original_cross_validation(features: np.ndarray, y: Sequence[str], model_name: str = "rbf_svm", *,
-                              cv: int = config.ORIGINAL_ACTED_CV, random_state: int = 0) -> np.ndarray:
+def original_cross_validation(
+    features: np.ndarray,
+    y: Sequence[str],
+    model_name: str = "rbf_svm",
+    *,
+    cv: int = config.ORIGINAL_ACTED_CV,
+    random_state: int = 0,
+) -> np.ndarray:
     """The original's ``cross_val_score(model, X, y, cv=5)``: stratified folds without
     shuffling, in row order (the original's walk order), scored by accuracy.
 
@@ -426,20 +541,38 @@ def original_cross_validation(features: np.ndarray, y: Sequence[str], model_name
     features = _check_features(features, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        return cross_val_score(make_model(model_name, random_state=random_state), features, y,
-                               cv=StratifiedKFold(n_splits=cv, shuffle=False), scoring="accuracy")
+        return cross_val_score(
+            make_model(model_name, random_state=random_state),
+            features,
+            y,
+            cv=StratifiedKFold(n_splits=cv, shuffle=False),
+            scoring="accuracy",
+        )
 
 
-def evaluate_random_splits(features: np.ndarray, manifest: pd.DataFrame, model_name: str, *,
-                           random_states: Sequence[int] = config.ORIGINAL_EVALUATION_RANDOM_STATES,
-                           labels: Sequence[str] | None = None, model_random_state: int = 0,
-                           progress: bool = False) -> list[dict]:
+def evaluate_random_splits(
+    features: np.ndarray,
+    manifest: pd.DataFrame,
+    model_name: str,
+    *,
+    random_states: Sequence[int] = config.ORIGINAL_EVALUATION_RANDOM_STATES,
+    labels: Sequence[str] | None = None,
+    model_random_state: int = 0,
+    progress: bool = False,
+) -> list[dict]:
     """The original's stage-4 evaluation: one random 75/25 split per ``random_states`` value
     (default 1, 3, 4); one row per split with ``fold`` = its position and ``random_state``."""
     rows = []
     for number, split_state in enumerate(random_states, start=1):
         protocol = make_protocol("original-random", manifest, random_state=split_state)
-        (row,) = evaluate_model(features, manifest["label"], protocol, model_name, labels=labels,
-                                random_state=model_random_state, progress=progress)
+        (row,) = evaluate_model(
+            features,
+            manifest["label"],
+            protocol,
+            model_name,
+            labels=labels,
+            random_state=model_random_state,
+            progress=progress,
+        )
         rows.append({**row, "fold": number, "random_state": split_state})
     return rows

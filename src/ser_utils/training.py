@@ -34,9 +34,19 @@ from .config import ModelConfig, TrainingConfig
 log = logging.getLogger(__name__)
 
 __all__ = [
-    "set_global_seed", "validation_split", "validation_split_used", "VALIDATION_SPLITS", "encode_labels",
-    "balanced_class_weights", "ArrayBatches", "EpochLog", "cosine_learning_rate", "LEARNING_RATE_SCHEDULES",
-    "fit_model", "train_model", "predict_proba",
+    "set_global_seed",
+    "validation_split",
+    "validation_split_used",
+    "VALIDATION_SPLITS",
+    "encode_labels",
+    "balanced_class_weights",
+    "ArrayBatches",
+    "EpochLog",
+    "cosine_learning_rate",
+    "LEARNING_RATE_SCHEDULES",
+    "fit_model",
+    "train_model",
+    "predict_proba",
 ]
 
 VALIDATION_SPLITS: tuple[str, ...] = ("random", "speaker")
@@ -81,15 +91,21 @@ def encode_labels(y: Sequence, labels: Sequence[str]) -> np.ndarray:
     if values.dtype.kind in "iu":
         bad = values[(values < 0) | (values >= len(labels))]
         if bad.size:
-            raise ValueError(f"label codes {sorted(set(bad.tolist()))[:5]} are outside 0..{len(labels) - 1} "
-                             f"for the {len(labels)} classes {', '.join(labels)}")
+            raise ValueError(
+                f"label codes {sorted(set(bad.tolist()))[:5]} are outside 0..{len(labels) - 1} "
+                f"for the {len(labels)} classes {', '.join(labels)}"
+            )
         return values.astype(np.int64)
     index = {label: code for code, label in enumerate(labels)}
     unknown = sorted({str(value) for value in values.tolist()} - set(index))
     if unknown:
-        raise ValueError(f"labels {', '.join(unknown[:5])} are not among the classes {', '.join(labels)} — "
-                         "filter the rows first (e.g. drop 'other' and 'no_agreement') or pass the full class list")
-    return np.fromiter((index[str(value)] for value in values.tolist()), dtype=np.int64, count=len(values))
+        raise ValueError(
+            f"labels {', '.join(unknown[:5])} are not among the classes {', '.join(labels)} — "
+            "filter the rows first (e.g. drop 'other' and 'no_agreement') or pass the full class list"
+        )
+    return np.fromiter(
+        (index[str(value)] for value in values.tolist()), dtype=np.int64, count=len(values)
+    )
 
 
 def balanced_class_weights(codes: np.ndarray, n_classes: int) -> dict[int, float]:
@@ -106,8 +122,9 @@ def balanced_class_weights(codes: np.ndarray, n_classes: int) -> dict[int, float
 
 
 # ---------------------------------------------------------------------------- splits
-def validation_split(labels: Sequence, *, groups: Sequence | None = None,
-                     config: TrainingConfig) -> tuple[np.ndarray, np.ndarray]:
+def validation_split(
+    labels: Sequence, *, groups: Sequence | None = None, config: TrainingConfig
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the training and validation parts of one training set.
 
     Parameters
@@ -141,31 +158,45 @@ def validation_split(labels: Sequence, *, groups: Sequence | None = None,
     n = len(labels)
     mode = config.validation_split
     if mode not in VALIDATION_SPLITS:
-        raise ValueError(f"unknown validation_split {mode!r}: expected one of {', '.join(VALIDATION_SPLITS)}")
+        raise ValueError(
+            f"unknown validation_split {mode!r}: expected one of {', '.join(VALIDATION_SPLITS)}"
+        )
     if not 0 < config.validation_size < 1:
-        raise ValueError(f"validation_size must be a fraction in (0, 1), got {config.validation_size}")
+        raise ValueError(
+            f"validation_size must be a fraction in (0, 1), got {config.validation_size}"
+        )
     indices = np.arange(n)
     if mode == "random":
-        train_idx, val_idx = train_test_split(indices, test_size=config.validation_size,
-                                              random_state=config.validation_random_state)
+        train_idx, val_idx = train_test_split(
+            indices, test_size=config.validation_size, random_state=config.validation_random_state
+        )
         return np.asarray(train_idx), np.asarray(val_idx)
     if groups is None:
-        raise ValueError("the 'speaker' validation split needs groups (one speaker per example) — "
-                         "pass groups=manifest['speaker'] or use validation_split='random'")
+        raise ValueError(
+            "the 'speaker' validation split needs groups (one speaker per example) — "
+            "pass groups=manifest['speaker'] or use validation_split='random'"
+        )
     groups = np.asarray(groups)
     if len(groups) != n:
-        raise ValueError(f"groups has {len(groups)} entries for {n} examples — pass one group per example")
+        raise ValueError(
+            f"groups has {len(groups)} entries for {n} examples — pass one group per example"
+        )
     if validation_split_used(groups, config=config) == "stratified":
         labels = np.asarray(labels)
         # Stratify only when every class can give one example to each part.
         _, counts = np.unique(labels, return_counts=True)
         n_val = int(np.ceil(config.validation_size * n))
         stratify = labels if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts) else None
-        train_idx, val_idx = train_test_split(indices, test_size=config.validation_size, stratify=stratify,
-                                              random_state=config.validation_random_state)
+        train_idx, val_idx = train_test_split(
+            indices,
+            test_size=config.validation_size,
+            stratify=stratify,
+            random_state=config.validation_random_state,
+        )
         return np.asarray(train_idx), np.asarray(val_idx)
-    splitter = GroupShuffleSplit(n_splits=1, test_size=config.validation_size,
-                                 random_state=config.validation_random_state)
+    splitter = GroupShuffleSplit(
+        n_splits=1, test_size=config.validation_size, random_state=config.validation_random_state
+    )
     train_idx, val_idx = next(splitter.split(indices, groups=groups))
     return train_idx, val_idx
 
@@ -225,11 +256,22 @@ class ArrayBatches(keras.utils.PyDataset):
     reproducible; use it on training batches only.
     """
 
-    def __init__(self, x, codes: np.ndarray | None = None, *, n_classes: int | None = None,
-                 indices: np.ndarray | None = None, batch_size: int = 32, shuffle: bool = False,
-                 seed: int = 0, class_weight: dict[int, float] | None = None,
-                 add_channel_axis: bool = False, spec_augment_masks: int = 0, spec_augment_width: float = 0.1,
-                 mixup_alpha: float = 0.0):
+    def __init__(
+        self,
+        x,
+        codes: np.ndarray | None = None,
+        *,
+        n_classes: int | None = None,
+        indices: np.ndarray | None = None,
+        batch_size: int = 32,
+        shuffle: bool = False,
+        seed: int = 0,
+        class_weight: dict[int, float] | None = None,
+        add_channel_axis: bool = False,
+        spec_augment_masks: int = 0,
+        spec_augment_width: float = 0.1,
+        mixup_alpha: float = 0.0,
+    ):
         super().__init__(workers=1, use_multiprocessing=False)
         self.x = x
         self.codes = None if codes is None else np.asarray(codes)
@@ -245,9 +287,11 @@ class ArrayBatches(keras.utils.PyDataset):
         self.class_weight = class_weight
         self.add_channel_axis = add_channel_axis
         if spec_augment_masks < 0 or not 0 < spec_augment_width <= 1 or mixup_alpha < 0:
-            raise ValueError(f"ArrayBatches: spec_augment_masks must be >= 0 (got {spec_augment_masks}), "
-                             f"spec_augment_width in (0, 1] (got {spec_augment_width}) and mixup_alpha >= 0 "
-                             f"(got {mixup_alpha})")
+            raise ValueError(
+                f"ArrayBatches: spec_augment_masks must be >= 0 (got {spec_augment_masks}), "
+                f"spec_augment_width in (0, 1] (got {spec_augment_width}) and mixup_alpha >= 0 "
+                f"(got {mixup_alpha})"
+            )
         self.spec_augment_masks = int(spec_augment_masks)
         self.spec_augment_width = float(spec_augment_width)
         self.mixup_alpha = float(mixup_alpha)
@@ -263,7 +307,7 @@ class ArrayBatches(keras.utils.PyDataset):
         return -(-len(self.indices) // self.batch_size)
 
     def __getitem__(self, batch: int):
-        rows = np.sort(self._order[batch * self.batch_size:(batch + 1) * self.batch_size])
+        rows = np.sort(self._order[batch * self.batch_size : (batch + 1) * self.batch_size])
         inputs = np.asarray(self.x[rows], dtype=np.float32)
         rng = np.random.default_rng([self.seed, self.epoch, batch])
         if self.spec_augment_masks:
@@ -275,8 +319,11 @@ class ArrayBatches(keras.utils.PyDataset):
             return (inputs,)
         codes = self.codes[rows]
         targets = np.eye(self.n_classes, dtype=np.float32)[codes]
-        weights = None if self.class_weight is None else \
-            np.array([self.class_weight[int(code)] for code in codes], dtype=np.float32)
+        weights = (
+            None
+            if self.class_weight is None
+            else np.array([self.class_weight[int(code)] for code in codes], dtype=np.float32)
+        )
         if self.mixup_alpha and len(rows) > 1:
             partner = rng.permutation(len(rows))
             mix = rng.beta(self.mixup_alpha, self.mixup_alpha, size=len(rows)).astype(np.float32)
@@ -321,9 +368,13 @@ def _needs_channel_axis(model: keras.Model, x) -> bool:
         needs = True
     else:
         needs = False
-    if len(expected) != len(given) or any(e is not None and e != g for e, g in zip(expected, given)):
-        raise ValueError(f"model {model.name!r} expects examples of shape {expected}, "
-                         f"got an array of shape {tuple(x.shape)} — check the features the model was built for")
+    if len(expected) != len(given) or any(
+        e is not None and e != g for e, g in zip(expected, given)
+    ):
+        raise ValueError(
+            f"model {model.name!r} expects examples of shape {expected}, "
+            f"got an array of shape {tuple(x.shape)} — check the features the model was built for"
+        )
     return needs
 
 
@@ -358,16 +409,32 @@ class EpochLog(keras.callbacks.Callback):
         self._start = time.perf_counter()
 
     def on_epoch_end(self, epoch, logs=None):
-        values = " · ".join(f"{name} {value:.3f}" for name, value in (logs or {}).items()
-                            if name in ("loss", "accuracy", "val_loss", "val_accuracy"))
-        print(f"{self.prefix}epoch {epoch + 1}/{self.params.get('epochs', '?')} · {values} · "
-              f"{time.perf_counter() - self._start:.1f} s", flush=True)
+        values = " · ".join(
+            f"{name} {value:.3f}"
+            for name, value in (logs or {}).items()
+            if name in ("loss", "accuracy", "val_loss", "val_accuracy")
+        )
+        print(
+            f"{self.prefix}epoch {epoch + 1}/{self.params.get('epochs', '?')} · {values} · "
+            f"{time.perf_counter() - self._start:.1f} s",
+            flush=True,
+        )
 
 
-def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], groups: Sequence | None = None,
-              config: TrainingConfig, x_val=None, y_val: Sequence | None = None,
-              verbose: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
-              progress: bool | str = True) -> dict[str, list[float]]:
+def fit_model(
+    model: keras.Model,
+    x,
+    y: Sequence,
+    *,
+    labels: Sequence[str],
+    groups: Sequence | None = None,
+    config: TrainingConfig,
+    x_val=None,
+    y_val: Sequence | None = None,
+    verbose: int = 0,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    progress: bool | str = True,
+) -> dict[str, list[float]]:
     """Fit a compiled model on ``x``, ``y``; return its learning curves.
 
     Parameters
@@ -419,15 +486,21 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
     labels = tuple(labels)
     n_outputs = model.outputs[0].shape[-1]
     if n_outputs != len(labels):
-        raise ValueError(f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given "
-                         f"({', '.join(labels)}) — build the model with n_classes=len(labels)")
+        raise ValueError(
+            f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given "
+            f"({', '.join(labels)}) — build the model with n_classes=len(labels)"
+        )
     if config.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
-        raise ValueError(f"unknown learning_rate_schedule {config.learning_rate_schedule!r}: expected one of "
-                         f"{', '.join(LEARNING_RATE_SCHEDULES)}")
+        raise ValueError(
+            f"unknown learning_rate_schedule {config.learning_rate_schedule!r}: expected one of "
+            f"{', '.join(LEARNING_RATE_SCHEDULES)}"
+        )
     codes = encode_labels(y, labels)
     split_used = None
     if len(codes) != len(x):
-        raise ValueError(f"x has {len(x)} examples but y has {len(codes)} labels — pass one label per example")
+        raise ValueError(
+            f"x has {len(x)} examples but y has {len(codes)} labels — pass one label per example"
+        )
     add_channel = _needs_channel_axis(model, x)
 
     if x_val is not None:
@@ -436,48 +509,89 @@ def fit_model(model: keras.Model, x, y: Sequence, *, labels: Sequence[str], grou
         train_idx = np.arange(len(x))
         val_x, val_codes, val_idx = x_val, encode_labels(y_val, labels), None
         if len(val_codes) != len(x_val):
-            raise ValueError(f"x_val has {len(x_val)} examples but y_val has {len(val_codes)} labels")
+            raise ValueError(
+                f"x_val has {len(x_val)} examples but y_val has {len(val_codes)} labels"
+            )
     elif config.validation_size:
         train_idx, val_idx = validation_split(codes, groups=groups, config=config)
         val_x, val_codes = x, codes
         split_used = validation_split_used(groups, config=config)
         if split_used != config.validation_split:
-            log.warning("the training part holds a single speaker: validation falls back to a stratified random "
-                        "split (not speaker-independent)")
+            log.warning(
+                "the training part holds a single speaker: validation falls back to a stratified random "
+                "split (not speaker-independent)"
+            )
     else:
         train_idx, val_x = np.arange(len(x)), None
     if config.early_stopping_patience is not None and val_x is None:
-        raise ValueError("early stopping watches the validation loss, but there is no validation data — "
-                         "set validation_size > 0, pass x_val/y_val or early_stopping_patience=None")
+        raise ValueError(
+            "early stopping watches the validation loss, but there is no validation data — "
+            "set validation_size > 0, pass x_val/y_val or early_stopping_patience=None"
+        )
 
-    class_weight = balanced_class_weights(codes[train_idx], len(labels)) if config.class_weight else None
-    train_batches = ArrayBatches(x, codes, n_classes=len(labels), indices=train_idx,
-                                 batch_size=config.batch_size, shuffle=True, seed=config.seed,
-                                 class_weight=class_weight, add_channel_axis=add_channel,
-                                 spec_augment_masks=config.spec_augment_masks,
-                                 spec_augment_width=config.spec_augment_width, mixup_alpha=config.mixup_alpha)
+    class_weight = (
+        balanced_class_weights(codes[train_idx], len(labels)) if config.class_weight else None
+    )
+    train_batches = ArrayBatches(
+        x,
+        codes,
+        n_classes=len(labels),
+        indices=train_idx,
+        batch_size=config.batch_size,
+        shuffle=True,
+        seed=config.seed,
+        class_weight=class_weight,
+        add_channel_axis=add_channel,
+        spec_augment_masks=config.spec_augment_masks,
+        spec_augment_width=config.spec_augment_width,
+        mixup_alpha=config.mixup_alpha,
+    )
     val_batches = None
     if val_x is not None:
         # Same class weights on the validation loss, so early stopping tracks the balanced objective.
-        val_batches = ArrayBatches(val_x, val_codes, n_classes=len(labels), indices=val_idx,
-                                   batch_size=config.batch_size, class_weight=class_weight,
-                                   add_channel_axis=_needs_channel_axis(model, val_x))
+        val_batches = ArrayBatches(
+            val_x,
+            val_codes,
+            n_classes=len(labels),
+            indices=val_idx,
+            batch_size=config.batch_size,
+            class_weight=class_weight,
+            add_channel_axis=_needs_channel_axis(model, val_x),
+        )
 
     all_callbacks = list(callbacks)
     if progress and not verbose:
         all_callbacks.append(EpochLog(progress if isinstance(progress, str) else ""))
     if config.early_stopping_patience is not None:
-        all_callbacks.append(keras.callbacks.EarlyStopping(
-            monitor="val_loss", patience=config.early_stopping_patience, restore_best_weights=True))
+        all_callbacks.append(
+            keras.callbacks.EarlyStopping(
+                monitor="val_loss",
+                patience=config.early_stopping_patience,
+                restore_best_weights=True,
+            )
+        )
     if config.learning_rate_schedule == "cosine":
         initial = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-        all_callbacks.append(keras.callbacks.LearningRateScheduler(
-            lambda epoch, rate: cosine_learning_rate(epoch, initial=initial, epochs=config.epochs)))
-    history = model.fit(train_batches, validation_data=val_batches, epochs=config.epochs,
-                        shuffle=False,  # ArrayBatches shuffles, from config.seed
-                        callbacks=all_callbacks, verbose=verbose)
-    curves = {name: [float(value) for value in values] for name, values in history.history.items()
-              if name != "learning_rate"}
+        all_callbacks.append(
+            keras.callbacks.LearningRateScheduler(
+                lambda epoch, rate: cosine_learning_rate(
+                    epoch, initial=initial, epochs=config.epochs
+                )
+            )
+        )
+    history = model.fit(
+        train_batches,
+        validation_data=val_batches,
+        epochs=config.epochs,
+        shuffle=False,  # ArrayBatches shuffles, from config.seed
+        callbacks=all_callbacks,
+        verbose=verbose,
+    )
+    curves = {
+        name: [float(value) for value in values]
+        for name, values in history.history.items()
+        if name != "learning_rate"
+    }
     if split_used is not None:
         curves["validation_split_used"] = split_used
     return curves
@@ -503,7 +617,9 @@ def make_strategy(name: str = "default"):
     placement), ``"mirrored"`` -> ``MirroredStrategy()`` over every visible GPU (the CPU when
     there is none)."""
     if name not in DISTRIBUTIONS:
-        raise ValueError(f"unknown distribution {name!r}: expected one of {', '.join(DISTRIBUTIONS)}")
+        raise ValueError(
+            f"unknown distribution {name!r}: expected one of {', '.join(DISTRIBUTIONS)}"
+        )
     if name == "default":
         return None
     import tensorflow as tf
@@ -511,11 +627,22 @@ def make_strategy(name: str = "default"):
     return tf.distribute.MirroredStrategy()
 
 
-def train_model(model: ModelConfig | str | Callable[..., keras.Model], x, y: Sequence, *,
-                labels: Sequence[str], config: TrainingConfig, groups: Sequence | None = None,
-                x_val=None, y_val: Sequence | None = None, strategy=None, input_shape: Sequence[int] | None = None,
-                verbose: int = 0, callbacks: Sequence[keras.callbacks.Callback] = (),
-                progress: bool | str = True) -> tuple[keras.Model, dict[str, list[float]]]:
+def train_model(
+    model: ModelConfig | str | Callable[..., keras.Model],
+    x,
+    y: Sequence,
+    *,
+    labels: Sequence[str],
+    config: TrainingConfig,
+    groups: Sequence | None = None,
+    x_val=None,
+    y_val: Sequence | None = None,
+    strategy=None,
+    input_shape: Sequence[int] | None = None,
+    verbose: int = 0,
+    callbacks: Sequence[keras.callbacks.Callback] = (),
+    progress: bool | str = True,
+) -> tuple[keras.Model, dict[str, list[float]]]:
     """Seed, build and fit a model: the whole of one training run.
 
     Parameters
@@ -557,8 +684,19 @@ def train_model(model: ModelConfig | str | Callable[..., keras.Model], x, y: Seq
             from .models import build_model
 
             built = build_model(model, shape, n_classes, learning_rate=config.learning_rate)
-    history = fit_model(built, x, y, labels=labels, groups=groups, config=config, x_val=x_val, y_val=y_val,
-                        verbose=verbose, callbacks=callbacks, progress=progress)
+    history = fit_model(
+        built,
+        x,
+        y,
+        labels=labels,
+        groups=groups,
+        config=config,
+        x_val=x_val,
+        y_val=y_val,
+        verbose=verbose,
+        callbacks=callbacks,
+        progress=progress,
+    )
     return built, history
 
 

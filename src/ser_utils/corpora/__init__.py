@@ -20,8 +20,15 @@ from .msp_improv import load_msp_improv
 from .tess import load_tess
 from .walk_order import original_order, windows_walk, windows_walk_key
 
-__all__ = ["load_corpus", "load_tess", "load_msp_improv", "LOADERS", "original_order", "windows_walk",
-           "windows_walk_key"]
+__all__ = [
+    "load_corpus",
+    "load_tess",
+    "load_msp_improv",
+    "LOADERS",
+    "original_order",
+    "windows_walk",
+    "windows_walk_key",
+]
 
 LOADERS = {"tess": load_tess, "msp-improv": load_msp_improv}
 

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 JUNK_DIRECTORIES = frozenset({"__MACOSX", ".git", ".ipynb_checkpoints"})
 JUNK_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 #: Audio formats the loaders do not read: counted and reported, so none is left out unseen.
-OTHER_AUDIO_SUFFIXES = frozenset({".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff", ".wma"})
+OTHER_AUDIO_SUFFIXES = frozenset(
+    {".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff", ".wma"}
+)
 
 
 @dataclass
@@ -42,43 +44,66 @@ class ScanReport:
     ignored_label_lines: int = 0
 
     def skipped(self) -> dict[str, int]:
-        return {"junk": len(self.junk), "duplicates": len(self.duplicates),
-                "unparseable": len(self.unparseable), "unlabelled": len(self.unlabelled),
-                "not_wav": len(self.not_wav)}
+        return {
+            "junk": len(self.junk),
+            "duplicates": len(self.duplicates),
+            "unparseable": len(self.unparseable),
+            "unlabelled": len(self.unlabelled),
+            "not_wav": len(self.not_wav),
+        }
 
     def warnings(self) -> list[str]:
         """One line per anomaly that did not drop a file but changed how it was read."""
         lines = []
         if self.bad_copies_replaced:
-            lines.append(f"{len(self.bad_copies_replaced)} unusable copies of duplicated files replaced by a good "
-                         f"copy ({list_examples(self.bad_copies_replaced)})")
+            lines.append(
+                f"{len(self.bad_copies_replaced)} unusable copies of duplicated files replaced by a good "
+                f"copy ({list_examples(self.bad_copies_replaced)})"
+            )
         if self.conflicting_labels:
-            lines.append(f"{len(self.conflicting_labels)} files with disagreeing consensus lines in the label file, "
-                         f"first line used ({list_examples(self.conflicting_labels)})")
+            lines.append(
+                f"{len(self.conflicting_labels)} files with disagreeing consensus lines in the label file, "
+                f"first line used ({list_examples(self.conflicting_labels)})"
+            )
         if self.ignored_label_lines:
-            lines.append(f"{self.ignored_label_lines} lines of the label file are neither consensus nor rater "
-                         "lines (ignored)")
+            lines.append(
+                f"{self.ignored_label_lines} lines of the label file are neither consensus nor rater "
+                "lines (ignored)"
+            )
         if self.not_wav:
-            lines.append(f"{len(self.not_wav)} audio files not in wav format left out "
-                         f"({list_examples(self.not_wav)}) — convert them to wav to use them")
+            lines.append(
+                f"{len(self.not_wav)} audio files not in wav format left out "
+                f"({list_examples(self.not_wav)}) — convert them to wav to use them"
+            )
         return lines
 
     def as_dict(self) -> dict:
-        return {**self.skipped(), "other_files": self.other_files,
-                "labels_without_audio": self.labels_without_audio,
-                "bad_copies_replaced": len(self.bad_copies_replaced),
-                "conflicting_labels": len(self.conflicting_labels),
-                "ignored_label_lines": self.ignored_label_lines, "warnings": self.warnings(),
-                "examples": {"junk": self.junk[:3], "duplicates": self.duplicates[:3],
-                             "unparseable": self.unparseable[:3], "unlabelled": self.unlabelled[:3],
-                             "not_wav": self.not_wav[:3], "conflicting_labels": self.conflicting_labels[:3]}}
+        return {
+            **self.skipped(),
+            "other_files": self.other_files,
+            "labels_without_audio": self.labels_without_audio,
+            "bad_copies_replaced": len(self.bad_copies_replaced),
+            "conflicting_labels": len(self.conflicting_labels),
+            "ignored_label_lines": self.ignored_label_lines,
+            "warnings": self.warnings(),
+            "examples": {
+                "junk": self.junk[:3],
+                "duplicates": self.duplicates[:3],
+                "unparseable": self.unparseable[:3],
+                "unlabelled": self.unlabelled[:3],
+                "not_wav": self.not_wav[:3],
+                "conflicting_labels": self.conflicting_labels[:3],
+            },
+        }
 
 
 def check_root(root: str | Path, corpus_name: str, folder_hint: str) -> Path:
     root = Path(root).expanduser()
     if not root.exists():
-        raise CorpusError(f"{corpus_name} folder not found: {root} — place your copy at {folder_hint} "
-                          "(see dataset/README.md) or pass the folder that holds it")
+        raise CorpusError(
+            f"{corpus_name} folder not found: {root} — place your copy at {folder_hint} "
+            "(see dataset/README.md) or pass the folder that holds it"
+        )
     if not root.is_dir():
         raise CorpusError(f"{root} is a file, not a folder — pass the {corpus_name} folder")
     return root.resolve()
@@ -134,7 +159,9 @@ def audio_info(paths: list[Path]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["sample_rate", "n_samples", "duration"])
 
 
-def finish_manifest(rows: list[dict], report: ScanReport, root: Path, columns: list[str]) -> pd.DataFrame:
+def finish_manifest(
+    rows: list[dict], report: ScanReport, root: Path, columns: list[str]
+) -> pd.DataFrame:
     """Rows -> DataFrame in the original's walk order (:func:`.walk_order.original_order`),
     with header info and the scan report."""
     frame = original_order(pd.DataFrame(rows, columns=columns))
@@ -143,8 +170,12 @@ def finish_manifest(rows: list[dict], report: ScanReport, root: Path, columns: l
     frame.attrs["report"] = report.as_dict()
     skipped = {k: v for k, v in report.skipped().items() if v}
     if skipped:
-        log.warning("%s: %d utterances; skipped %s", root, len(frame),
-                    ", ".join(f"{v} {k}" for k, v in skipped.items()))
+        log.warning(
+            "%s: %d utterances; skipped %s",
+            root,
+            len(frame),
+            ", ".join(f"{v} {k}" for k, v in skipped.items()),
+        )
     for line in report.warnings():
         log.warning("%s: %s", root, line)
     return frame

@@ -32,17 +32,37 @@ from ..config import MSP_IMPROV_LABELS
 from ..errors import CorpusError
 from ._scan import ScanReport, check_root, finish_manifest, list_examples, scan_wavs
 
-__all__ = ["load_msp_improv", "parse_msp_improv_name", "parse_evaluation_file", "find_label_file",
-           "LABEL_FILE_NAMES"]
+__all__ = [
+    "load_msp_improv",
+    "parse_msp_improv_name",
+    "parse_evaluation_file",
+    "find_label_file",
+    "LABEL_FILE_NAMES",
+]
 
 LABEL_FILE_NAMES = ("Evaluation.txt", "Evalution.txt")
 _NAME = re.compile(r"^MSP-IMPROV-S(\d{2})([AHSN])-([FM])(\d{2})-([PRST])-(\w+)$")
 _CONSENSUS_NAME = re.compile(r"^(?:UTD|MSP)-IMPROV-(\S+?)(?:\.avi|\.wav)?$")
 _RATER_LABEL = re.compile(r"^(?:angry|happy|sad|neutral|other)", re.IGNORECASE)
 _ATTRIBUTE = re.compile(r"^[AVDN]\s*:")
-COLUMNS = ["path", "utterance_id", "corpus", "label", "speaker", "gender", "session", "sentence",
-           "acted_label", "recording_type", "turn", "arousal", "valence", "dominance", "naturalness",
-           "n_raters"]
+COLUMNS = [
+    "path",
+    "utterance_id",
+    "corpus",
+    "label",
+    "speaker",
+    "gender",
+    "session",
+    "sentence",
+    "acted_label",
+    "recording_type",
+    "turn",
+    "arousal",
+    "valence",
+    "dominance",
+    "naturalness",
+    "n_raters",
+]
 
 
 def parse_msp_improv_name(stem: str) -> dict | None:
@@ -51,9 +71,15 @@ def parse_msp_improv_name(stem: str) -> dict | None:
     if not match:
         return None
     sentence, acted, gender, session, recording_type, turn = match.groups()
-    return {"sentence": int(sentence), "acted_label": MSP_IMPROV_LABELS[acted], "gender": gender,
-            "session": int(session), "speaker": f"{gender}{session}", "recording_type": recording_type,
-            "turn": turn}
+    return {
+        "sentence": int(sentence),
+        "acted_label": MSP_IMPROV_LABELS[acted],
+        "gender": gender,
+        "session": int(session),
+        "speaker": f"{gender}{session}",
+        "recording_type": recording_type,
+        "turn": turn,
+    }
 
 
 def find_label_file(root: Path) -> Path:
@@ -62,20 +88,26 @@ def find_label_file(root: Path) -> Path:
         for name in LABEL_FILE_NAMES:
             if (folder / name).is_file():
                 return folder / name
-    raise CorpusError(f"Evaluation.txt not found under {root} — place the label file from the MSP-IMPROV "
-                      "release (Evaluation.txt or Evalution.txt) at the corpus root")
+    raise CorpusError(
+        f"Evaluation.txt not found under {root} — place the label file from the MSP-IMPROV "
+        "release (Evaluation.txt or Evalution.txt) at the corpus root"
+    )
 
 
 def _value(field: str, key: str, source: str) -> float:
     name, _, value = field.partition(":")
     if name.strip() != key:
-        raise CorpusError(f"{source}: expected '{key}:<value>' but found {field.strip()!r} — "
-                          "is this the MSP-IMPROV Evaluation.txt?")
+        raise CorpusError(
+            f"{source}: expected '{key}:<value>' but found {field.strip()!r} — "
+            "is this the MSP-IMPROV Evaluation.txt?"
+        )
     value = value.strip()
     try:
         return float(value) if value else math.nan
     except ValueError:
-        raise CorpusError(f"{source}: {key} value {value!r} is not a number — fix or restore the label file") from None
+        raise CorpusError(
+            f"{source}: {key} value {value!r} is not a number — fix or restore the label file"
+        ) from None
 
 
 def _rater_id(fields: list[str]) -> str | None:
@@ -128,18 +160,27 @@ def parse_evaluation_file(path: str | Path) -> pd.DataFrame:
                 continue
             source = f"{path.name} line {number}"
             if len(fields) < 6 or fields[1] not in MSP_IMPROV_LABELS:
-                raise CorpusError(f"{source}: cannot read consensus line {line[:80]!r} — expected "
-                                  "'UTD-IMPROV-<id>.avi; <A|H|S|N|O|X>; A:…; V:…; D:… ; N:…;'")
+                raise CorpusError(
+                    f"{source}: cannot read consensus line {line[:80]!r} — expected "
+                    "'UTD-IMPROV-<id>.avi; <A|H|S|N|O|X>; A:…; V:…; D:… ; N:…;'"
+                )
             current = "MSP-IMPROV-" + name.group(1)
-            entry = {"consensus": fields[1], "label": MSP_IMPROV_LABELS[fields[1]],
-                     "arousal": _value(fields[2], "A", source), "valence": _value(fields[3], "V", source),
-                     "dominance": _value(fields[4], "D", source), "naturalness": _value(fields[5], "N", source)}
+            entry = {
+                "consensus": fields[1],
+                "label": MSP_IMPROV_LABELS[fields[1]],
+                "arousal": _value(fields[2], "A", source),
+                "valence": _value(fields[3], "V", source),
+                "dominance": _value(fields[4], "D", source),
+                "naturalness": _value(fields[5], "N", source),
+            }
             if current in entries and entries[current]["consensus"] != entry["consensus"]:
                 conflicting[current] = None
             entries.setdefault(current, entry)
             raters.setdefault(current, set())
     if not entries:
-        raise CorpusError(f"{path}: no consensus lines found — is this the MSP-IMPROV Evaluation.txt?")
+        raise CorpusError(
+            f"{path}: no consensus lines found — is this the MSP-IMPROV Evaluation.txt?"
+        )
     frame = pd.DataFrame.from_dict(entries, orient="index")
     frame["n_raters"] = [len(raters[utterance_id]) for utterance_id in frame.index]
     frame.index.name = "utterance_id"
@@ -188,7 +229,9 @@ def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
     report = ScanReport(ignored_label_lines=labels.attrs["ignored_lines"])
     wavs = scan_wavs(root, report)
     if not wavs:
-        raise CorpusError(f"no .wav files found under {root} — place the sessionN/ folders of MSP-IMPROV there")
+        raise CorpusError(
+            f"no .wav files found under {root} — place the sessionN/ folders of MSP-IMPROV there"
+        )
     rows = []
     for stem, path in wavs.items():
         parsed = parse_msp_improv_name(stem)
@@ -199,17 +242,32 @@ def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
             report.unlabelled.append(str(path))
             continue
         entry = labels.loc[stem]
-        rows.append({"path": str(path), "utterance_id": stem, "corpus": "msp-improv", **parsed,
-                     **{k: entry[k] for k in ("label", "arousal", "valence", "dominance", "naturalness",
-                                              "n_raters")}})
+        rows.append(
+            {
+                "path": str(path),
+                "utterance_id": stem,
+                "corpus": "msp-improv",
+                **parsed,
+                **{
+                    k: entry[k]
+                    for k in ("label", "arousal", "valence", "dominance", "naturalness", "n_raters")
+                },
+            }
+        )
     if report.unparseable and (strict or not rows):
-        raise CorpusError(f"{len(report.unparseable)} wav files under {root} are not named "
-                          f"MSP-IMPROV-SxxE-Gnn-T-turn.wav: {list_examples(report.unparseable)} — rename or remove them")
+        raise CorpusError(
+            f"{len(report.unparseable)} wav files under {root} are not named "
+            f"MSP-IMPROV-SxxE-Gnn-T-turn.wav: {list_examples(report.unparseable)} — rename or remove them"
+        )
     if report.unlabelled and (strict or not rows):
-        raise CorpusError(f"{len(report.unlabelled)} wav files under {root} have no entry in the label file: "
-                          f"{list_examples(report.unlabelled)} — use the Evaluation.txt of the same release")
+        raise CorpusError(
+            f"{len(report.unlabelled)} wav files under {root} have no entry in the label file: "
+            f"{list_examples(report.unlabelled)} — use the Evaluation.txt of the same release"
+        )
     report.labels_without_audio = len(set(labels.index) - set(wavs))
-    report.conflicting_labels = [utterance_id for utterance_id in labels.attrs["conflicting"] if utterance_id in wavs]
+    report.conflicting_labels = [
+        utterance_id for utterance_id in labels.attrs["conflicting"] if utterance_id in wavs
+    ]
     frame = finish_manifest(rows, report, root, COLUMNS)
     frame["n_raters"] = frame["n_raters"].astype(int)
     return frame

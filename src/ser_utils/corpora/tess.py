@@ -83,9 +83,13 @@ def load_tess(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
         if parsed is None:
             report.unparseable.append(str(path))
             continue
-        rows.append({"path": str(path), "utterance_id": stem, "corpus": "tess", "gender": "F", **parsed})
+        rows.append(
+            {"path": str(path), "utterance_id": stem, "corpus": "tess", "gender": "F", **parsed}
+        )
     if report.unparseable and (strict or not rows):
-        raise CorpusError(f"{len(report.unparseable)} wav files under {root} are not named "
-                          f"{{OAF|YAF}}_{{word}}_{{emotion}}.wav: {list_examples(report.unparseable)} — "
-                          "rename or remove them")
+        raise CorpusError(
+            f"{len(report.unparseable)} wav files under {root} are not named "
+            f"{{OAF|YAF}}_{{word}}_{{emotion}}.wav: {list_examples(report.unparseable)} — "
+            "rename or remove them"
+        )
     return finish_manifest(rows, report, root, COLUMNS)

@@ -49,7 +49,9 @@ def ntfs_name_key(name: str) -> str:
     >>> sorted(["read_x.wav", "ready_x.wav"], key=ntfs_name_key)
     ['ready_x.wav', 'read_x.wav']
     """
-    return "".join(upper if len(upper := character.upper()) == 1 else character for character in name)
+    return "".join(
+        upper if len(upper := character.upper()) == 1 else character for character in name
+    )
 
 
 def windows_walk_key(path: str | PurePath) -> tuple[tuple[int, str], ...]:
@@ -77,7 +79,10 @@ def windows_walk_key(path: str | PurePath) -> tuple[tuple[int, str], ...]:
     parts = PurePath(path).parts
     if not parts:
         raise ValueError("an empty path has no place in a directory walk")
-    return (*((_FOLDER, ntfs_name_key(part)) for part in parts[:-1]), (_FILE, ntfs_name_key(parts[-1])))
+    return (
+        *((_FOLDER, ntfs_name_key(part)) for part in parts[:-1]),
+        (_FILE, ntfs_name_key(parts[-1])),
+    )
 
 
 def windows_walk(root: str | Path) -> list[Path]:
@@ -116,7 +121,9 @@ def original_order(frame: pd.DataFrame, *, column: str = "path") -> pd.DataFrame
     pandas.DataFrame
     """
     if column not in frame.columns:
-        raise KeyError(f"no {column!r} column to order by — build the manifest with ser_utils.corpora.load_corpus")
+        raise KeyError(
+            f"no {column!r} column to order by — build the manifest with ser_utils.corpora.load_corpus"
+        )
     keys = [windows_walk_key(path) for path in frame[column]]
     order = sorted(range(len(keys)), key=keys.__getitem__)
     return frame.iloc[order].reset_index(drop=True)

@@ -48,12 +48,19 @@ _SET_LIBRARIES = {"frames": (), "functionals": (), "egemaps": ("opensmile",)}
 # --------------------------------------------------------------------- feature sets
 def _check_feature_set(feature_set: str) -> str:
     if feature_set not in FEATURE_SETS:
-        raise SerError(f"unknown feature set {feature_set!r} — choose one of {', '.join(FEATURE_SETS)}")
+        raise SerError(
+            f"unknown feature set {feature_set!r} — choose one of {', '.join(FEATURE_SETS)}"
+        )
     return feature_set
 
 
-def feature_vector(samples: np.ndarray, sr: int, feature_set: str, *,
-                   config: FrameFeatureConfig = FrameFeatureConfig()) -> np.ndarray:
+def feature_vector(
+    samples: np.ndarray,
+    sr: int,
+    feature_set: str,
+    *,
+    config: FrameFeatureConfig = FrameFeatureConfig(),
+) -> np.ndarray:
     """One clip's vector of ``feature_set`` (``seed`` | ``functionals`` | ``egemaps``), float32.
 
     ``seed``: :func:`frame_features` flattened; ``functionals``: :func:`functionals` of the
@@ -68,8 +75,12 @@ def feature_vector(samples: np.ndarray, sr: int, feature_set: str, *,
     return egemaps(strip_padding(samples), sr)
 
 
-def feature_names(feature_set: str, *, config: FrameFeatureConfig = FrameFeatureConfig(),
-                  n_samples: int | None = None) -> list[str]:
+def feature_names(
+    feature_set: str,
+    *,
+    config: FrameFeatureConfig = FrameFeatureConfig(),
+    n_samples: int | None = None,
+) -> list[str]:
     """Column names of ``feature_set``; ``seed`` needs the clip length ``n_samples``
     (names ``mfcc_01@0``, ``mfcc_01@1``, …, feature-major like :func:`flatten_frames`)."""
     _check_feature_set(feature_set)
@@ -94,21 +105,35 @@ def _versions(feature_set: str) -> dict[str, str]:
     return versions
 
 
-def _parameters(feature_set: str, frame_config: FrameFeatureConfig, audio_config: AudioConfig) -> dict:
-    parameters = {"cache_version": CACHE_VERSION, "feature_set": feature_set,
-                  "audio": dataclasses.asdict(audio_config), "versions": _versions(feature_set)}
+def _parameters(
+    feature_set: str, frame_config: FrameFeatureConfig, audio_config: AudioConfig
+) -> dict:
+    parameters = {
+        "cache_version": CACHE_VERSION,
+        "feature_set": feature_set,
+        "audio": dataclasses.asdict(audio_config),
+        "versions": _versions(feature_set),
+    }
     if feature_set != "egemaps":  # eGeMAPS does not read the frame configuration
         parameters["frames"] = dataclasses.asdict(frame_config)
     return parameters
 
 
-def cache_key(path: str | Path, feature_set: str, *, frame_config: FrameFeatureConfig,
-              audio_config: AudioConfig, _parameters_json: str | None = None) -> str:
+def cache_key(
+    path: str | Path,
+    feature_set: str,
+    *,
+    frame_config: FrameFeatureConfig,
+    audio_config: AudioConfig,
+    _parameters_json: str | None = None,
+) -> str:
     """SHA-256 of every parameter of the result (feature set, frame and audio configuration,
     library versions, :data:`CACHE_VERSION`) and of the file's identity (absolute path, size,
     modification time in ns): a changed file or parameter never hits an old entry."""
     _check_feature_set(feature_set)
-    parameters = _parameters_json or json.dumps(_parameters(feature_set, frame_config, audio_config), sort_keys=True)
+    parameters = _parameters_json or json.dumps(
+        _parameters(feature_set, frame_config, audio_config), sort_keys=True
+    )
     identity = json.dumps(file_identity(path), sort_keys=True)
     return hashlib.sha256(f"{parameters}\n{identity}".encode()).hexdigest()
 
@@ -172,21 +197,36 @@ class PreloadedAudio:
         return np.asarray(self.arrays[self.index[str(Path(path))]]), self.sr
 
 
-def _vectors(samples: np.ndarray, sr: int, feature_sets: Sequence[str],
-             frame_config: FrameFeatureConfig) -> dict[str, np.ndarray]:
+def _vectors(
+    samples: np.ndarray, sr: int, feature_sets: Sequence[str], frame_config: FrameFeatureConfig
+) -> dict[str, np.ndarray]:
     """:func:`feature_vector` of several sets, computing the frame features once for seed + functionals."""
     if "frames" in feature_sets and "functionals" in feature_sets:
         frames = frame_features(samples, sr, config=frame_config)
-        valid = n_active_frames(samples, hop_length=frame_config.hop_length, n_fft=frame_config.n_fft)
-        shared = {"frames": flatten_frames(frames), "functionals": functionals(frames, n_valid=valid)}
+        valid = n_active_frames(
+            samples, hop_length=frame_config.hop_length, n_fft=frame_config.n_fft
+        )
+        shared = {
+            "frames": flatten_frames(frames),
+            "functionals": functionals(frames, n_valid=valid),
+        }
     else:
         shared = {}
-    return {name: shared[name] if name in shared else feature_vector(samples, sr, name, config=frame_config)
-            for name in feature_sets}
+    return {
+        name: shared[name]
+        if name in shared
+        else feature_vector(samples, sr, name, config=frame_config)
+        for name in feature_sets
+    }
 
 
-def _compute(path: str, targets: dict[str, Path], frame_config: FrameFeatureConfig, audio_config: AudioConfig,
-             audio_loader: Callable | None) -> dict[str, np.ndarray]:
+def _compute(
+    path: str,
+    targets: dict[str, Path],
+    frame_config: FrameFeatureConfig,
+    audio_config: AudioConfig,
+    audio_loader: Callable | None,
+) -> dict[str, np.ndarray]:
     """Load and preprocess one file once, compute the feature sets of ``targets`` and write their
     cache entries (runs in the joblib workers)."""
     from .. import audio
@@ -225,16 +265,24 @@ class ExtractionInfo:
 def _paths(manifest: pd.DataFrame | Sequence[str | Path]) -> list[str]:
     if isinstance(manifest, pd.DataFrame):
         if "path" not in manifest.columns:
-            raise SerError("the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus "
-                           "or `ser data manifest`")
+            raise SerError(
+                "the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus "
+                "or `ser data manifest`"
+            )
         return [str(p) for p in manifest["path"]]
     return [str(p) for p in manifest]
 
 
-def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_sets: Sequence[str], *,
-                         recipe: Recipe, n_jobs: int = -1, cache_dir: str | Path | None = None,
-                         progress: bool = True, audio_loader: Callable[[str], tuple[np.ndarray, int]] | None = None,
-                         ) -> tuple[dict[str, np.ndarray], dict[str, ExtractionInfo]]:
+def extract_feature_sets(
+    manifest: pd.DataFrame | Sequence[str | Path],
+    feature_sets: Sequence[str],
+    *,
+    recipe: Recipe,
+    n_jobs: int = -1,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    audio_loader: Callable[[str], tuple[np.ndarray, int]] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, ExtractionInfo]]:
     """Like :func:`extract_features` for several feature sets at once: each file is read and
     preprocessed once for all the sets it misses.
 
@@ -258,13 +306,26 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
     slots: dict[str, list[Path]] = {}
     for name in feature_sets:
         parameters = json.dumps(_parameters(name, recipe.features, recipe.audio), sort_keys=True)
-        targets[name] = [cache_path(cache_dir, name, cache_key(p, name, frame_config=recipe.features,
-                                                               audio_config=recipe.audio,
-                                                               _parameters_json=parameters)) for p in paths]
+        targets[name] = [
+            cache_path(
+                cache_dir,
+                name,
+                cache_key(
+                    p,
+                    name,
+                    frame_config=recipe.features,
+                    audio_config=recipe.audio,
+                    _parameters_json=parameters,
+                ),
+            )
+            for p in paths
+        ]
         slots[name] = [_slot_path(cache_dir, name, parameters, p) for p in paths]
         vectors[name] = [_read_cached(t) for t in targets[name]]
-    todo = {i: {name: targets[name][i] for name in feature_sets if vectors[name][i] is None}
-            for i in range(len(paths))}
+    todo = {
+        i: {name: targets[name][i] for name in feature_sets if vectors[name][i] is None}
+        for i in range(len(paths))
+    }
     todo = {i: wanted for i, wanted in todo.items() if wanted}
     # A miss whose file had an entry under another identity is a changed file: counted, and its
     # old entry removed so the cache does not grow with every edit.
@@ -276,13 +337,24 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
                 changed[name] += 1
                 cache_path(cache_dir, name, previous).unlink(missing_ok=True)
     if any(changed.values()):
-        log.warning("%s: %s file(s) changed since their features were cached — computing them again",
-                    cache_dir, max(changed.values()))
-    log.info("%s features of %d files under %s: %d files to compute", "+".join(feature_sets), len(paths),
-             cache_dir, len(todo))
+        log.warning(
+            "%s: %s file(s) changed since their features were cached — computing them again",
+            cache_dir,
+            max(changed.values()),
+        )
+    log.info(
+        "%s features of %d files under %s: %d files to compute",
+        "+".join(feature_sets),
+        len(paths),
+        cache_dir,
+        len(todo),
+    )
     if todo:
         workers = min(joblib.effective_n_jobs(n_jobs), len(todo))
-        arguments = [(paths[i], wanted, recipe.features, recipe.audio, audio_loader) for i, wanted in todo.items()]
+        arguments = [
+            (paths[i], wanted, recipe.features, recipe.audio, audio_loader)
+            for i, wanted in todo.items()
+        ]
         # One BLAS thread per file, in workers and here alike: the numbers do not depend on n_jobs.
         with contextlib.ExitStack() as stack:
             if workers > 1:
@@ -292,14 +364,22 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
                 # The active joblib backend is kept (e.g. "dask" under joblib.parallel_backend("dask"),
                 # to scale out); only the local default gets one BLAS thread per worker process.
                 if _default_joblib_backend():
-                    stack.enter_context(joblib.parallel_config(backend="loky", inner_max_num_threads=1))
+                    stack.enter_context(
+                        joblib.parallel_config(backend="loky", inner_max_num_threads=1)
+                    )
                 results = joblib.Parallel(n_jobs=workers, return_as="generator")(
-                    joblib.delayed(_compute)(*args) for args in arguments)
+                    joblib.delayed(_compute)(*args) for args in arguments
+                )
             else:
                 stack.enter_context(threadpool_limits(limits=1))
                 results = (_compute(*args) for args in arguments)
-            bar = tqdm(results, total=len(todo), desc=f"{'+'.join(feature_sets)} features", unit="file",
-                       disable=not progress)
+            bar = tqdm(
+                results,
+                total=len(todo),
+                desc=f"{'+'.join(feature_sets)} features",
+                unit="file",
+                disable=not progress,
+            )
             for i, computed in zip(todo, bar):
                 for name, vector in computed.items():
                     vectors[name][i] = vector
@@ -309,16 +389,19 @@ def extract_feature_sets(manifest: pd.DataFrame | Sequence[str | Path], feature_
     for name in feature_sets:
         lengths = {v.shape for v in vectors[name]}
         if len(lengths) > 1:
-            raise SerError(f"{name} features of different lengths {sorted(lengths)} — the seed feature set needs "
-                           "clips of one length: use a recipe whose AudioConfig.target_length is set")
+            raise SerError(
+                f"{name} features of different lengths {sorted(lengths)} — the seed feature set needs "
+                "clips of one length: use a recipe whose AudioConfig.target_length is set"
+            )
         width = next(iter(lengths))[0] if lengths else 0
         matrix = np.empty((len(paths), width), dtype=np.float32)
         for i, vector in enumerate(vectors[name]):
             matrix[i] = vector
         misses = sum(name in wanted for wanted in todo.values())
         matrices[name] = matrix
-        infos[name] = ExtractionInfo(name, len(paths), len(paths) - misses, misses, seconds, cache_dir,
-                                     changed[name])
+        infos[name] = ExtractionInfo(
+            name, len(paths), len(paths) - misses, misses, seconds, cache_dir, changed[name]
+        )
     return matrices, infos
 
 
@@ -330,10 +413,17 @@ def _default_joblib_backend() -> bool:
     return type(backend).__name__ in {"LokyBackend", "MultiprocessingBackend"}
 
 
-def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set: str, *, recipe: Recipe,
-                     n_jobs: int = -1, cache_dir: str | Path | None = None, progress: bool = True,
-                     audio_loader: Callable[[str], tuple[np.ndarray, int]] | None = None,
-                     return_info: bool = False) -> np.ndarray | tuple[np.ndarray, ExtractionInfo]:
+def extract_features(
+    manifest: pd.DataFrame | Sequence[str | Path],
+    feature_set: str,
+    *,
+    recipe: Recipe,
+    n_jobs: int = -1,
+    cache_dir: str | Path | None = None,
+    progress: bool = True,
+    audio_loader: Callable[[str], tuple[np.ndarray, int]] | None = None,
+    return_info: bool = False,
+) -> np.ndarray | tuple[np.ndarray, ExtractionInfo]:
     """Feature matrix of every file of ``manifest``, in manifest order, cached per file.
 
     Each file is read and preprocessed with ``recipe.audio``
@@ -394,7 +484,13 @@ def extract_features(manifest: pd.DataFrame | Sequence[str | Path], feature_set:
     (1, 2686) 0 1
     (1, 2686) 1 0
     """
-    matrices, infos = extract_feature_sets(manifest, [_check_feature_set(feature_set)], recipe=recipe,
-                                           n_jobs=n_jobs, cache_dir=cache_dir, progress=progress,
-                                           audio_loader=audio_loader)
+    matrices, infos = extract_feature_sets(
+        manifest,
+        [_check_feature_set(feature_set)],
+        recipe=recipe,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
+        progress=progress,
+        audio_loader=audio_loader,
+    )
     return (matrices[feature_set], infos[feature_set]) if return_info else matrices[feature_set]

@@ -17,9 +17,13 @@ def _smile():
     try:
         import opensmile
     except ImportError:
-        raise SerError("eGeMAPS features need openSMILE — pip install opensmile (or ser-utils[egemaps])") from None
-    return opensmile.Smile(feature_set=opensmile.FeatureSet.eGeMAPSv02,
-                           feature_level=opensmile.FeatureLevel.Functionals)
+        raise SerError(
+            "eGeMAPS features need openSMILE — pip install opensmile (or ser-utils[egemaps])"
+        ) from None
+    return opensmile.Smile(
+        feature_set=opensmile.FeatureSet.eGeMAPSv02,
+        feature_level=opensmile.FeatureLevel.Functionals,
+    )
 
 
 def egemaps(samples: np.ndarray, sr: int) -> np.ndarray:
@@ -55,7 +59,9 @@ def _spawned_worker():
     import multiprocessing
 
     # "spawn": a fresh interpreter that has not loaded TensorFlow (a fork would inherit it).
-    return concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    return concurrent.futures.ProcessPoolExecutor(
+        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+    )
 
 
 def egemaps_names() -> list[str]:

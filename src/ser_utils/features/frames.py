@@ -54,8 +54,13 @@ def _as_float_audio(samples: np.ndarray) -> np.ndarray:
     return samples if np.issubdtype(samples.dtype, np.floating) else samples.astype(np.float32)
 
 
-def frame_features(samples: np.ndarray, sr: int, *, config: FrameFeatureConfig = FrameFeatureConfig(),
-                   flatten: bool = False) -> np.ndarray:
+def frame_features(
+    samples: np.ndarray,
+    sr: int,
+    *,
+    config: FrameFeatureConfig = FrameFeatureConfig(),
+    flatten: bool = False,
+) -> np.ndarray:
     """The original study's 34 frame features: MFCC (20), chroma_stft (12), RMS, ZCR.
 
     The result equals (up to float rounding, ≤ 1e-4) the four plain librosa calls of the
@@ -112,23 +117,38 @@ def frame_features(samples: np.ndarray, sr: int, *, config: FrameFeatureConfig =
     silent = total - computed
 
     power = np.abs(librosa.stft(part, n_fft=n_fft, hop_length=hop)) ** 2
-    if silent:  # one all-zero column stands for every silent frame (also in power_to_db's top_db max)
+    if (
+        silent
+    ):  # one all-zero column stands for every silent frame (also in power_to_db's top_db max)
         power = np.concatenate([power, np.zeros((power.shape[0], 1), dtype=power.dtype)], axis=1)
     log_mel = librosa.power_to_db(_mel_basis(sr, n_fft) @ power)
     mfcc = librosa.feature.mfcc(S=log_mel, sr=sr, n_mfcc=config.n_mfcc)
     tuning = _estimate_tuning(power, sr, n_fft=n_fft, bins_per_octave=config.n_chroma)
-    chroma = librosa.util.normalize(_chroma_basis(sr, n_fft, config.n_chroma, tuning) @ power, norm=np.inf, axis=-2)
+    chroma = librosa.util.normalize(
+        _chroma_basis(sr, n_fft, config.n_chroma, tuning) @ power, norm=np.inf, axis=-2
+    )
     rms = librosa.feature.rms(y=part, frame_length=n_fft, hop_length=hop)
     zcr = _zero_crossing_rate(part, frame_length=n_fft, hop_length=hop)
     if silent:
         zeros = np.zeros(n_fft, dtype=y.dtype)
-        rms = np.concatenate([rms, librosa.feature.rms(y=zeros, frame_length=n_fft, hop_length=hop,
-                                                       center=False)], axis=1)
-        zcr = np.concatenate([zcr, librosa.feature.zero_crossing_rate(zeros, frame_length=n_fft,
-                                                                      hop_length=hop, center=False)], axis=1)
+        rms = np.concatenate(
+            [rms, librosa.feature.rms(y=zeros, frame_length=n_fft, hop_length=hop, center=False)],
+            axis=1,
+        )
+        zcr = np.concatenate(
+            [
+                zcr,
+                librosa.feature.zero_crossing_rate(
+                    zeros, frame_length=n_fft, hop_length=hop, center=False
+                ),
+            ],
+            axis=1,
+        )
     stacked = np.vstack([mfcc, chroma, rms, zcr])  # (34, computed [+ 1 silent])
     if silent:
-        stacked = np.concatenate([stacked[:, :computed], np.repeat(stacked[:, computed:], silent, axis=1)], axis=1)
+        stacked = np.concatenate(
+            [stacked[:, :computed], np.repeat(stacked[:, computed:], silent, axis=1)], axis=1
+        )
     frames = np.ascontiguousarray(stacked.T, dtype=np.float32)
     return flatten_frames(frames) if flatten else frames
 
@@ -153,8 +173,16 @@ def _chroma_basis(sr: int, n_fft: int, n_chroma: int, tuning: float) -> np.ndarr
     return librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)
 
 
-def _estimate_tuning(power: np.ndarray, sr: int, *, n_fft: int, bins_per_octave: int = 12,
-                     fmin: float = 150.0, fmax: float = 4000.0, threshold: float = 0.1) -> float:
+def _estimate_tuning(
+    power: np.ndarray,
+    sr: int,
+    *,
+    n_fft: int,
+    bins_per_octave: int = 12,
+    fmin: float = 150.0,
+    fmax: float = 4000.0,
+    threshold: float = 0.1,
+) -> float:
     """``librosa.estimate_tuning(S=power, sr=sr, bins_per_octave=...)`` with piptrack's peak picking
     done only on the bins between ``fmin`` and ``fmax`` (the only ones piptrack keeps) instead
     of all 1025, with the same float32 arithmetic."""
@@ -165,10 +193,14 @@ def _estimate_tuning(power: np.ndarray, sr: int, *, n_fft: int, bins_per_octave:
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
     band = np.flatnonzero((max(fmin, 0) <= freqs) & (freqs < min(fmax, sr / 2)))
     if interpolate is None or band.size == 0 or band[0] == 0 or band[-1] + 1 >= len(freqs):
-        return float(librosa.estimate_tuning(S=power, sr=sr, n_fft=n_fft, bins_per_octave=bins_per_octave))
+        return float(
+            librosa.estimate_tuning(S=power, sr=sr, n_fft=n_fft, bins_per_octave=bins_per_octave)
+        )
     lo, hi = int(band[0]), int(band[-1]) + 1
     ref_value = threshold * np.max(power, axis=-2, keepdims=True)
-    part = power[lo - 1: hi + 1]  # one neighbour each side: gradient, interpolation and local max are exact
+    part = power[
+        lo - 1 : hi + 1
+    ]  # one neighbour each side: gradient, interpolation and local max are exact
     average = np.gradient(part, axis=-2)[1:-1]
     shift = interpolate(part, axis=-2)[1:-1]
     peaks = librosa.util.localmax(part * (part > ref_value), axis=-2)[1:-1]
@@ -180,12 +212,16 @@ def _estimate_tuning(power: np.ndarray, sr: int, *, n_fft: int, bins_per_octave:
     mags = power[lo:hi][rows, cols] + dskew
     mask = pitches > 0
     cutoff = np.median(mags[mask]) if mask.any() else 0.0
-    return float(librosa.pitch_tuning(pitches[(mags >= cutoff) & mask], resolution=0.01,
-                                      bins_per_octave=bins_per_octave))
+    return float(
+        librosa.pitch_tuning(
+            pitches[(mags >= cutoff) & mask], resolution=0.01, bins_per_octave=bins_per_octave
+        )
+    )
 
 
-def _zero_crossing_rate(samples: np.ndarray, *, frame_length: int, hop_length: int,
-                        threshold: float = 1e-10) -> np.ndarray:
+def _zero_crossing_rate(
+    samples: np.ndarray, *, frame_length: int, hop_length: int, threshold: float = 1e-10
+) -> np.ndarray:
     """``librosa.feature.zero_crossing_rate(samples, frame_length=..., hop_length=...)`` (centred,
     edge padding, |x| <= 1e-10 counts as 0, 0 as positive), from one cumulative sum of the
     crossings instead of a (frame_length × frames) framed copy."""
@@ -206,7 +242,13 @@ def flatten_frames(frames: np.ndarray) -> np.ndarray:
 
 def frame_feature_names(config: FrameFeatureConfig = FrameFeatureConfig()) -> list[str]:
     """Names of the 34 columns of :func:`frame_features`: ``mfcc_01``…, ``chroma_C``…, ``rms``, ``zcr``."""
-    chroma = list(_CHROMA_NAMES) if config.n_chroma == 12 else [f"{i:02d}" for i in range(1, config.n_chroma + 1)]
-    return ([f"mfcc_{i:02d}" for i in range(1, config.n_mfcc + 1)] + [f"chroma_{c}" for c in chroma]
-            + ["rms", "zcr"])
-
+    chroma = (
+        list(_CHROMA_NAMES)
+        if config.n_chroma == 12
+        else [f"{i:02d}" for i in range(1, config.n_chroma + 1)]
+    )
+    return (
+        [f"mfcc_{i:02d}" for i in range(1, config.n_mfcc + 1)]
+        + [f"chroma_{c}" for c in chroma]
+        + ["rms", "zcr"]
+    )

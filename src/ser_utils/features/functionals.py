@@ -9,7 +9,17 @@ import numpy as np
 from .frames import frame_feature_names
 
 #: Statistics of :func:`functionals`, in output order.
-FUNCTIONALS: tuple[str, ...] = ("mean", "std", "min", "max", "p10", "p50", "p90", "delta_mean", "delta_std")
+FUNCTIONALS: tuple[str, ...] = (
+    "mean",
+    "std",
+    "min",
+    "max",
+    "p10",
+    "p50",
+    "p90",
+    "delta_mean",
+    "delta_std",
+)
 
 
 def functionals(frames: np.ndarray, *, n_valid: int | None = None) -> np.ndarray:
@@ -40,8 +50,17 @@ def functionals(frames: np.ndarray, *, n_valid: int | None = None) -> np.ndarray
     frames = frames[: max(1, min(int(n_valid), len(frames)))]
     deltas = np.diff(frames, axis=0) if len(frames) > 1 else np.zeros((1, frames.shape[1]))
     p10, p50, p90 = np.percentile(frames, [10, 50, 90], axis=0)
-    stats = [frames.mean(0), frames.std(0), frames.min(0), frames.max(0), p10, p50, p90,
-             deltas.mean(0), deltas.std(0)]
+    stats = [
+        frames.mean(0),
+        frames.std(0),
+        frames.min(0),
+        frames.max(0),
+        p10,
+        p50,
+        p90,
+        deltas.mean(0),
+        deltas.std(0),
+    ]
     return np.stack(stats, axis=1).reshape(-1).astype(np.float32)
 
 

@@ -25,8 +25,15 @@ def features_path(directory: str | Path, corpus: str, feature_set: str) -> Path:
     return Path(directory) / f"{corpus}_{feature_set}.npy"
 
 
-def save_features(matrix: np.ndarray, manifest: pd.DataFrame, directory: str | Path, *, corpus: str,
-                  feature_set: str, recipe: Recipe) -> Path:
+def save_features(
+    matrix: np.ndarray,
+    manifest: pd.DataFrame,
+    directory: str | Path,
+    *,
+    corpus: str,
+    feature_set: str,
+    recipe: Recipe,
+) -> Path:
     """Write the matrix, its row-aligned metadata CSV (the manifest rows) and a JSON description
     (shape, recipe, feature names when short), each atomically; returns the ``.npy`` path."""
     if len(matrix) != len(manifest):
@@ -35,24 +42,34 @@ def save_features(matrix: np.ndarray, manifest: pd.DataFrame, directory: str | P
     with atomic_path(target) as tmp, open(tmp, "wb") as handle:
         np.save(handle, np.asarray(matrix, dtype=np.float32), allow_pickle=False)
     write_csv(manifest.reset_index(drop=True), target.with_suffix(".csv"))
-    description = {"corpus": corpus, "feature_set": feature_set, "shape": list(matrix.shape),
-                   "recipe": recipe.to_dict()}
+    description = {
+        "corpus": corpus,
+        "feature_set": feature_set,
+        "shape": list(matrix.shape),
+        "recipe": recipe.to_dict(),
+    }
     if feature_set != "frames":
         description["feature_names"] = feature_names(feature_set, config=recipe.features)
     write_json(description, target.with_suffix(".json"))
     return target
 
 
-def load_features(directory: str | Path, *, corpus: str, feature_set: str) -> tuple[np.ndarray, pd.DataFrame]:
+def load_features(
+    directory: str | Path, *, corpus: str, feature_set: str
+) -> tuple[np.ndarray, pd.DataFrame]:
     """The matrix and metadata written by :func:`save_features` (raises SerError when missing)."""
     target = features_path(directory, corpus, feature_set)
     if not target.exists() or not target.with_suffix(".csv").exists():
-        raise SerError(f"{target} not found — run notebook 02_feature_extraction or "
-                       f"`ser features {corpus} ROOT --set {feature_set} --out {Path(directory)}` first")
+        raise SerError(
+            f"{target} not found — run notebook 02_feature_extraction or "
+            f"`ser features {corpus} ROOT --set {feature_set} --out {Path(directory)}` first"
+        )
     metadata_frame = pd.read_csv(target.with_suffix(".csv"))
     matrix = np.load(target, allow_pickle=False)
     if len(matrix) != len(metadata_frame):
-        raise SerError(f"{target} has {len(matrix)} rows but its CSV {len(metadata_frame)} — re-run the extraction")
+        raise SerError(
+            f"{target} has {len(matrix)} rows but its CSV {len(metadata_frame)} — re-run the extraction"
+        )
     return matrix, metadata_frame
 
 
@@ -61,8 +78,15 @@ def read_description(directory: str | Path, *, corpus: str, feature_set: str) ->
     return read_json(features_path(directory, corpus, feature_set).with_suffix(".json"))
 
 
-def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory: str | Path | None = None,
-                    n_jobs: int = -1, progress: bool = True) -> tuple[np.ndarray, pd.DataFrame]:
+def load_or_extract(
+    corpus: str,
+    feature_set: str,
+    *,
+    recipe: Recipe,
+    directory: str | Path | None = None,
+    n_jobs: int = -1,
+    progress: bool = True,
+) -> tuple[np.ndarray, pd.DataFrame]:
     """The matrix of :func:`ser_utils.evaluation.select_files` (``rt``) of ``corpus`` saved under ``directory`` (default
     ``outputs/features``, by notebook 02 or ``ser features``), or extracted and saved when it is
     missing or was made with another recipe or from other files.
@@ -79,11 +103,14 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
     try:
         matrix, metadata = load_features(directory, corpus=corpus, feature_set=feature_set)
         description = read_description(directory, corpus=corpus, feature_set=feature_set)
-        if description.get("recipe") == json.loads(json.dumps(recipe.to_dict())) and \
-                list(metadata["path"]) == list(files["path"].astype(str)):
+        if description.get("recipe") == json.loads(json.dumps(recipe.to_dict())) and list(
+            metadata["path"]
+        ) == list(files["path"].astype(str)):
             return matrix, metadata
-        log.info("%s was made with another recipe or file list: extracting again", features_path(
-            directory, corpus, feature_set))
+        log.info(
+            "%s was made with another recipe or file list: extracting again",
+            features_path(directory, corpus, feature_set),
+        )
     except (SerError, OSError, ValueError, KeyError):
         pass
     matrix = extract_features(files, feature_set, recipe=recipe, n_jobs=n_jobs, progress=progress)
@@ -91,7 +118,9 @@ def load_or_extract(corpus: str, feature_set: str, *, recipe: Recipe, directory:
     return matrix, files
 
 
-def select_rows(matrix: np.ndarray, metadata: pd.DataFrame, subset: str) -> tuple[np.ndarray, pd.DataFrame]:
+def select_rows(
+    matrix: np.ndarray, metadata: pd.DataFrame, subset: str
+) -> tuple[np.ndarray, pd.DataFrame]:
     """The rows of ``matrix`` in subset ``subset`` of :func:`ser_utils.evaluation.select_subset`
     (a name of :data:`ser_utils.evaluation.SUBSETS`), and their metadata (index reset)."""
     from ..evaluation import select_subset

@@ -62,10 +62,14 @@ _LETTER_EMOTION = {letter: MSP_IMPROV_LABELS[letter] for letter in _ACTED}
 _RATER_WORD = {"A": "Angry", "H": "Happy", "S": "Sad", "N": "Neutral"}
 # "Other-…" rater labels and the emotion whose prosody each one resembles.
 _OTHER_LABELS = {
-    "Frustrated": {"angry": 0.5, "neutral": 0.5}, "Surprised": {"surprise": 1.0},
-    "Disgusted": {"disgust": 1.0}, "Excited": {"happy": 0.6, "surprise": 0.4},
-    "Concerned": {"fear": 0.5, "sad": 0.5}, "Annoyed": {"angry": 0.4, "disgust": 0.3, "neutral": 0.3},
-    "Bored": {"sad": 0.4, "neutral": 0.6}, "Worried": {"fear": 0.7, "neutral": 0.3},
+    "Frustrated": {"angry": 0.5, "neutral": 0.5},
+    "Surprised": {"surprise": 1.0},
+    "Disgusted": {"disgust": 1.0},
+    "Excited": {"happy": 0.6, "surprise": 0.4},
+    "Concerned": {"fear": 0.5, "sad": 0.5},
+    "Annoyed": {"angry": 0.4, "disgust": 0.3, "neutral": 0.3},
+    "Bored": {"sad": 0.4, "neutral": 0.6},
+    "Worried": {"fear": 0.7, "neutral": 0.3},
 }
 _SECONDARY = {
     "A": ("Angry", "Frustrated", "Annoyed", "Disgusted", "Other"),
@@ -76,7 +80,10 @@ _SECONDARY = {
 }
 # Rater scores (1-5) by perceived label: arousal, valence, dominance.
 _ATTRIBUTE_MEANS = {
-    "A": (4.1, 1.8, 3.9), "H": (3.7, 4.2, 3.4), "S": (2.1, 1.9, 2.2), "N": (2.7, 3.0, 3.0),
+    "A": (4.1, 1.8, 3.9),
+    "H": (3.7, 4.2, 3.4),
+    "S": (2.1, 1.9, 2.2),
+    "N": (2.7, 3.0, 3.0),
     "O": (3.2, 2.6, 3.0),
 }
 
@@ -94,11 +101,15 @@ class _Turn:
 
     @property
     def name(self) -> str:
-        return (f"MSP-IMPROV-S{self.sentence:02d}{self.acted}-{self.gender}{self.session:02d}-"
-                f"{self.recording_type}-{self.turn}")
+        return (
+            f"MSP-IMPROV-S{self.sentence:02d}{self.acted}-{self.gender}{self.session:02d}-"
+            f"{self.recording_type}-{self.turn}"
+        )
 
 
-def _assign_consensus(acted: list[str], quota: dict[str, int], rng: np.random.Generator) -> list[str]:
+def _assign_consensus(
+    acted: list[str], quota: dict[str, int], rng: np.random.Generator
+) -> list[str]:
     """Consensus letters for turns with the given acted letters, exactly ``quota`` of each,
     agreeing with the acted letter for about ``_MSP_AGREEMENT`` of the turns."""
     n = len(acted)
@@ -145,23 +156,37 @@ def _msp_turns(size: str, rng: np.random.Generator) -> list[_Turn]:
                 groups = [(None, per_emotion, quota)]
             else:
                 quota = _MSP_MINI_COUNTS[recording_type]
-                groups = [(session, [sum(quota.values()) // 4] * 4, quota)
-                          for session in range(1, _MSP_SESSIONS + 1)]
+                groups = [
+                    (session, [sum(quota.values()) // 4] * 4, quota)
+                    for session in range(1, _MSP_SESSIONS + 1)
+                ]
             for session_only, per_emotion, group_quota in groups:
                 group: list[_Turn] = []
                 sessions = range(1, _MSP_SESSIONS + 1) if session_only is None else (session_only,)
-                slots = [(s, k, g) for s in sessions for k in range(1, _MSP_SENTENCES + 1) for g in "FM"]
+                slots = [
+                    (s, k, g) for s in sessions for k in range(1, _MSP_SENTENCES + 1) for g in "FM"
+                ]
                 for emotion, count in zip(_ACTED, per_emotion):
                     for i in np.sort(rng.choice(len(slots), size=count, replace=False)):
                         session, sentence, gender = slots[i]
-                        group.append(_Turn(session, sentence, emotion, gender, recording_type,
-                                           _turn_code(rng, gender, 1)))
+                        group.append(
+                            _Turn(
+                                session,
+                                sentence,
+                                emotion,
+                                gender,
+                                recording_type,
+                                _turn_code(rng, gender, 1),
+                            )
+                        )
                 labels = _assign_consensus([t.acted for t in group], group_quota, rng)
                 for t, label in zip(group, labels):
                     t.consensus = label
                 turns += group
-        complete = all({t.consensus for t in turns if t.session == s} >= set(_ACTED)
-                       for s in range(1, _MSP_SESSIONS + 1))
+        complete = all(
+            {t.consensus for t in turns if t.session == s} >= set(_ACTED)
+            for s in range(1, _MSP_SESSIONS + 1)
+        )
         if complete:
             break
     per_type = 4 if size == "full" else 2
@@ -173,8 +198,17 @@ def _msp_turns(size: str, rng: np.random.Generator) -> list[_Turn]:
             sentence, acted = int(rng.integers(1, _MSP_SENTENCES + 1)), _ACTED[rng.integers(4)]
             for number in range(1, per_type + 1):
                 gender = "FM"[rng.integers(2)]
-                turns.append(_Turn(session, sentence, acted, gender, recording_type,
-                                   _turn_code(rng, gender, number), consensus=letters[rng.choice(6, p=p / p.sum())]))
+                turns.append(
+                    _Turn(
+                        session,
+                        sentence,
+                        acted,
+                        gender,
+                        recording_type,
+                        _turn_code(rng, gender, number),
+                        consensus=letters[rng.choice(6, p=p / p.sum())],
+                    )
+                )
     return turns
 
 
@@ -220,8 +254,14 @@ def _label_block(turn: _Turn, raters: list[str], rng: np.random.Generator) -> tu
     for rater, label in zip(ids, labels):
         key = label[0]
         arousal, valence, dominance = _ATTRIBUTE_MEANS[key]
-        values = np.clip(np.round(np.array([arousal, valence, dominance, naturalness_mean])
-                                  + rng.normal(0.0, 0.7, size=4)), 1, 5)
+        values = np.clip(
+            np.round(
+                np.array([arousal, valence, dominance, naturalness_mean])
+                + rng.normal(0.0, 0.7, size=4)
+            ),
+            1,
+            5,
+        )
         if missing["D"]:
             values[2] = np.nan
         if missing["N"]:
@@ -229,14 +269,20 @@ def _label_block(turn: _Turn, raters: list[str], rng: np.random.Generator) -> tu
         scores.append(values)
         word = _RATER_WORD.get(key) or f"Other-{label[2:]}"
         pool = _SECONDARY[key]
-        secondary = ",".join(pool[i] for i in sorted(rng.choice(len(pool), size=int(rng.integers(0, 4)),
-                                                                replace=False)))
-        lines.append(f"{rater}; {word}; {secondary}; A:{_format_value(values[0])}; V:{_format_value(values[1])}; "
-                     f"D:{_format_value(values[2])}; N:{_format_value(values[3])};")
+        secondary = ",".join(
+            pool[i]
+            for i in sorted(rng.choice(len(pool), size=int(rng.integers(0, 4)), replace=False))
+        )
+        lines.append(
+            f"{rater}; {word}; {secondary}; A:{_format_value(values[0])}; V:{_format_value(values[1])}; "
+            f"D:{_format_value(values[2])}; N:{_format_value(values[3])};"
+        )
     mean = np.mean(scores, axis=0)
-    avi = "UTD-IMPROV-" + turn.name[len("MSP-IMPROV-"):] + ".avi"
-    header = (f"{avi}; {turn.consensus}; A:{_format_value(mean[0])}; V:{_format_value(mean[1])}; "
-              f"D:{_format_value(mean[2])} ; N:{_format_value(mean[3])};")
+    avi = "UTD-IMPROV-" + turn.name[len("MSP-IMPROV-") :] + ".avi"
+    header = (
+        f"{avi}; {turn.consensus}; A:{_format_value(mean[0])}; V:{_format_value(mean[1])}; "
+        f"D:{_format_value(mean[2])} ; N:{_format_value(mean[3])};"
+    )
     if rng.random() < 0.1:  # a rater line repeated verbatim, as in the real file
         i = int(rng.integers(len(lines)))
         lines.insert(int(rng.integers(i + 1, len(lines) + 1)), lines[i])
@@ -248,26 +294,38 @@ def _label_block(turn: _Turn, raters: list[str], rng: np.random.Generator) -> tu
         weights[_LETTER_EMOTION[turn.acted]] = weights.get(_LETTER_EMOTION[turn.acted], 0.0) + 0.2
     else:
         for label in labels:
-            mixture = _OTHER_LABELS[label[2:]] if label.startswith("O:") else {_LETTER_EMOTION[label]: 1.0}
+            mixture = (
+                _OTHER_LABELS[label[2:]]
+                if label.startswith("O:")
+                else {_LETTER_EMOTION[label]: 1.0}
+            )
             for emotion, weight in mixture.items():
                 weights[emotion] = weights.get(emotion, 0.0) + weight
     return "\n".join([header, *lines]), weights
 
 
 def _msp_layout_folder(layout: str, session: int) -> str:
-    return {"plain": f"session{session}", "audio": f"Audio/session{session}",
-            "nested": f"session{session}/session{session}"}[layout]
+    return {
+        "plain": f"session{session}",
+        "audio": f"Audio/session{session}",
+        "nested": f"session{session}/session{session}",
+    }[layout]
 
 
 def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
     rng = np.random.default_rng([seed, _MSP_CODE, 0])
     n_syllables = {"full": (6, 16), "mini": (3, 7)}[size]
-    sentences = {k: _random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
-                 for k in range(1, _MSP_SENTENCES + 1)}
+    sentences = {
+        k: _random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
+        for k in range(1, _MSP_SENTENCES + 1)
+    }
     raters = list(dict.fromkeys(_rater_id(rng) for _ in range(400)))
     turns = sorted(_msp_turns(size, rng), key=lambda t: t.name)
-    speakers = {(g, s): _speaker_params(np.random.default_rng([seed, _MSP_CODE, 2, s * 2 + (g == "M")]), g)
-                for s in range(1, _MSP_SESSIONS + 1) for g in "FM"}
+    speakers = {
+        (g, s): _speaker_params(np.random.default_rng([seed, _MSP_CODE, 2, s * 2 + (g == "M")]), g)
+        for s in range(1, _MSP_SESSIONS + 1)
+        for g in "FM"
+    }
     extra_syllables = {"full": (0, 10), "mini": (0, 2)}[size]
     speech_range = {"full": (1.5, 6.5), "mini": (0.8, 2.5)}[size]
     specs, blocks = [], []
@@ -275,22 +333,40 @@ def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
         block, weights = _label_block(turn, raters, rng)
         blocks.append(block)
         syllables = sentences[turn.sentence]
-        if turn.recording_type != "R":  # improvised speech: words around (or instead of) the sentence
-            extra = _random_sentence(rng, int(rng.integers(extra_syllables[0] + 1, extra_syllables[1] + 2)))
+        if (
+            turn.recording_type != "R"
+        ):  # improvised speech: words around (or instead of) the sentence
+            extra = _random_sentence(
+                rng, int(rng.integers(extra_syllables[0] + 1, extra_syllables[1] + 2))
+            )
             syllables = extra + syllables if turn.recording_type == "T" else extra
         folder = f"{_msp_layout_folder(layout, turn.session)}/S{turn.sentence:02d}{turn.acted}/{turn.recording_type}"
-        specs.append({
-            "index": index, "corpus_code": _MSP_CODE, "path": f"{folder}/{turn.name}.wav",
-            "sample_rate": MSP_IMPROV_SAMPLE_RATE, "speaker": speakers[turn.gender, turn.session],
-            "weights": weights, "intensity": (0.35, 1.1), "spread": 1.0, "syllables": syllables,
-            "speech_range": speech_range,
-        })
+        specs.append(
+            {
+                "index": index,
+                "corpus_code": _MSP_CODE,
+                "path": f"{folder}/{turn.name}.wav",
+                "sample_rate": MSP_IMPROV_SAMPLE_RATE,
+                "speaker": speakers[turn.gender, turn.session],
+                "weights": weights,
+                "intensity": (0.35, 1.1),
+                "spread": 1.0,
+                "syllables": syllables,
+                "speech_range": speech_range,
+            }
+        )
     return specs, "\n\n".join(blocks) + "\n"
 
 
-def make_msp_improv(root: str | os.PathLike, *, size: str = "mini", seed: int = 0,
-                    label_file_name: str = "Evaluation.txt", layout: str = "plain",
-                    n_jobs: int | None = None) -> Path:
+def make_msp_improv(
+    root: str | os.PathLike,
+    *,
+    size: str = "mini",
+    seed: int = 0,
+    label_file_name: str = "Evaluation.txt",
+    layout: str = "plain",
+    n_jobs: int | None = None,
+) -> Path:
     """Write a synthetic MSP-IMPROV in one of the real release layouts.
 
     Files ``MSP-IMPROV-S{sentence}{E}-{G}{session}-{type}-{turn}.wav`` (mono 16-bit PCM,
@@ -341,16 +417,30 @@ def make_msp_improv(root: str | os.PathLike, *, size: str = "mini", seed: int = 
     """
     _check_options(size, seed)
     if layout not in MSP_IMPROV_LAYOUTS:
-        raise ValueError(f"unknown layout {layout!r}: expected one of {', '.join(MSP_IMPROV_LAYOUTS)}")
+        raise ValueError(
+            f"unknown layout {layout!r}: expected one of {', '.join(MSP_IMPROV_LAYOUTS)}"
+        )
     if label_file_name not in MSP_IMPROV_LABEL_FILE_NAMES:
-        raise ValueError(f"unknown label_file_name {label_file_name!r}: expected one of "
-                         f"{', '.join(MSP_IMPROV_LABEL_FILE_NAMES)}")
+        raise ValueError(
+            f"unknown label_file_name {label_file_name!r}: expected one of "
+            f"{', '.join(MSP_IMPROV_LABEL_FILE_NAMES)}"
+        )
     root = Path(root)
-    params = {"corpus": "msp-improv", "size": size, "seed": int(seed), "label_file_name": label_file_name,
-              "layout": layout, "version": GENERATOR_VERSION}
+    params = {
+        "corpus": "msp-improv",
+        "size": size,
+        "seed": int(seed),
+        "label_file_name": label_file_name,
+        "layout": layout,
+        "version": GENERATOR_VERSION,
+    }
     if _is_complete(root, params, "Audio" if layout == "audio" else "."):
         return root
-    owned = tuple(f"session{k}" for k in range(1, _MSP_SESSIONS + 1)) + ("Audio",) + MSP_IMPROV_LABEL_FILE_NAMES
+    owned = (
+        tuple(f"session{k}" for k in range(1, _MSP_SESSIONS + 1))
+        + ("Audio",)
+        + MSP_IMPROV_LABEL_FILE_NAMES
+    )
     _start(root, params, owned)
     specs, label_text = _msp_specs(size, int(seed), layout)
     log.info("writing %d synthetic MSP-IMPROV files to %s", len(specs), root)

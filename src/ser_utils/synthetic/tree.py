@@ -52,8 +52,10 @@ def _write_all(root: Path, specs: list[dict], seed: int, n_jobs: int | None) -> 
     from joblib import Parallel, delayed, effective_n_jobs
 
     workers = effective_n_jobs(n_jobs)
-    chunks = [specs[i::workers * 8] for i in range(workers * 8)]
-    Parallel(n_jobs=n_jobs)(delayed(_write_chunk)(str(root), chunk, seed) for chunk in chunks if chunk)
+    chunks = [specs[i :: workers * 8] for i in range(workers * 8)]
+    Parallel(n_jobs=n_jobs)(
+        delayed(_write_chunk)(str(root), chunk, seed) for chunk in chunks if chunk
+    )
 
 
 # -------------------------------------------------------------- markers and checks
@@ -72,15 +74,22 @@ def _read_marker(root: Path) -> dict | None:
 
 
 def _count_wavs(folder: Path) -> int:
-    return sum(name.endswith(".wav") and not name.startswith("._")
-               for _, _, files in os.walk(folder) for name in files)
+    return sum(
+        name.endswith(".wav") and not name.startswith("._")
+        for _, _, files in os.walk(folder)
+        for name in files
+    )
 
 
 def _is_complete(root: Path, params: dict, data_folder: str) -> bool:
     """``root`` holds a finished tree made with ``params`` (and no file went missing)."""
     marker = _read_marker(root)
-    return (marker is not None and marker.get("complete") is True and marker.get("params") == params
-            and marker.get("n_files") == _count_wavs(root / data_folder))
+    return (
+        marker is not None
+        and marker.get("complete") is True
+        and marker.get("params") == params
+        and marker.get("n_files") == _count_wavs(root / data_folder)
+    )
 
 
 def _start(root: Path, params: dict, owned: tuple[str, ...]) -> None:
@@ -89,8 +98,10 @@ def _start(root: Path, params: dict, owned: tuple[str, ...]) -> None:
     marker = _read_marker(root)
     if marker is not None:
         if marker.get("params", {}).get("corpus") != params["corpus"]:
-            raise CorpusError(f"{root} holds a synthetic {marker.get('params', {}).get('corpus')} corpus, not "
-                              f"{params['corpus']} — pass the {params['corpus']} folder or a new one")
+            raise CorpusError(
+                f"{root} holds a synthetic {marker.get('params', {}).get('corpus')} corpus, not "
+                f"{params['corpus']} — pass the {params['corpus']} folder or a new one"
+            )
         for name in owned:
             target = root / name
             if target.is_dir():
@@ -98,14 +109,21 @@ def _start(root: Path, params: dict, owned: tuple[str, ...]) -> None:
             elif target.exists():
                 target.unlink()
     elif root.is_dir() and any(root.iterdir()):
-        raise CorpusError(f"{root} holds files that ser_utils.synthetic did not write (no {MARKER_NAME}) — "
-                              "pass an empty or new folder, so that a real corpus is never overwritten")
+        raise CorpusError(
+            f"{root} holds files that ser_utils.synthetic did not write (no {MARKER_NAME}) — "
+            "pass an empty or new folder, so that a real corpus is never overwritten"
+        )
     root.mkdir(parents=True, exist_ok=True)
-    _write_bytes(root / MARKER_NAME, json.dumps({"params": params, "complete": False}, indent=2).encode())
+    _write_bytes(
+        root / MARKER_NAME, json.dumps({"params": params, "complete": False}, indent=2).encode()
+    )
 
 
 def _finish(root: Path, params: dict, n_files: int) -> None:
-    record = {"params": params, "complete": True, "n_files": n_files,
-              "generator": f"ser_utils.synthetic v{GENERATOR_VERSION}"}
+    record = {
+        "params": params,
+        "complete": True,
+        "n_files": n_files,
+        "generator": f"ser_utils.synthetic v{GENERATOR_VERSION}",
+    }
     _write_bytes(root / MARKER_NAME, (json.dumps(record, indent=2) + "\n").encode())
-

@@ -22,19 +22,32 @@ TESS_DURATION_RANGE = (1.25, 2.98)
 TESS_MEAN_DURATION = 2.06
 
 # ----------------------------------------------------------------------- prosody
-_PROSODY_KEYS = ("f0_shift", "f0_range", "energy", "tempo", "tilt", "jitter", "shimmer", "creak",
-                 "breath", "final", "f1", "f2", "pause")
+_PROSODY_KEYS = (
+    "f0_shift",
+    "f0_range",
+    "energy",
+    "tempo",
+    "tilt",
+    "jitter",
+    "shimmer",
+    "creak",
+    "breath",
+    "final",
+    "f1",
+    "f2",
+    "pause",
+)
 # f0_shift/f0_range/final in semitones, energy in dB, tempo a rate factor, tilt the
 # exponent of the harmonic amplitudes k**-tilt (bigger = darker), jitter/shimmer relative,
 # creak/breath 0-1, f1/f2 formant factors, pause the probability of a pause between words.
 _PROSODY = {
     #            f0   rng  energy tempo tilt  jitter shim  creak breath final  f1    f2    pause
-    "neutral":  (0.0, 3.0, 0.0, 1.00, 1.15, 0.006, 0.05, 0.00, 0.15, -2.5, 1.00, 1.00, 0.10),
-    "angry":    (3.0, 6.0, 6.0, 1.13, 0.70, 0.009, 0.06, 0.00, 0.05, -4.0, 1.08, 1.00, 0.05),
-    "happy":    (4.5, 7.5, 3.0, 1.10, 0.90, 0.006, 0.05, 0.00, 0.10, -0.5, 1.03, 1.07, 0.05),
-    "sad":      (-2.0, 1.5, -5.0, 0.80, 1.50, 0.008, 0.08, 0.10, 0.30, -3.0, 0.95, 0.97, 0.30),
-    "fear":     (5.0, 4.0, 1.0, 1.20, 1.00, 0.025, 0.10, 0.00, 0.35, 1.0, 1.02, 1.02, 0.15),
-    "disgust":  (-2.5, 3.0, -2.0, 0.82, 1.25, 0.015, 0.10, 0.50, 0.20, -4.0, 0.98, 0.97, 0.15),
+    "neutral": (0.0, 3.0, 0.0, 1.00, 1.15, 0.006, 0.05, 0.00, 0.15, -2.5, 1.00, 1.00, 0.10),
+    "angry": (3.0, 6.0, 6.0, 1.13, 0.70, 0.009, 0.06, 0.00, 0.05, -4.0, 1.08, 1.00, 0.05),
+    "happy": (4.5, 7.5, 3.0, 1.10, 0.90, 0.006, 0.05, 0.00, 0.10, -0.5, 1.03, 1.07, 0.05),
+    "sad": (-2.0, 1.5, -5.0, 0.80, 1.50, 0.008, 0.08, 0.10, 0.30, -3.0, 0.95, 0.97, 0.30),
+    "fear": (5.0, 4.0, 1.0, 1.20, 1.00, 0.025, 0.10, 0.00, 0.35, 1.0, 1.02, 1.02, 0.15),
+    "disgust": (-2.5, 3.0, -2.0, 0.82, 1.25, 0.015, 0.10, 0.50, 0.20, -4.0, 0.98, 0.97, 0.15),
     "surprise": (4.0, 8.0, 3.0, 1.00, 0.90, 0.007, 0.05, 0.00, 0.10, 7.0, 1.04, 1.03, 0.05),
 }
 assert set(_PROSODY) == set(EMOTIONS), "one prosody profile per emotion of config.EMOTIONS"
@@ -46,11 +59,21 @@ _MULTIPLICATIVE = np.array([k in ("f0_range", "tempo", "jitter", "shimmer") for 
 # ---------------------------------------------------------------------- phonetics
 # Adult male formants F1-F4 (Hz), Peterson & Barney / Hillenbrand; F5 added below.
 _VOWELS_F1_F4 = {
-    "i": (270, 2290, 3010, 3500), "I": (390, 1990, 2550, 3500), "ei": (480, 2100, 2700, 3500),
-    "E": (530, 1840, 2480, 3500), "ae": (660, 1720, 2410, 3500), "a": (730, 1090, 2440, 3500),
-    "O": (570, 840, 2410, 3400), "o": (500, 900, 2400, 3400), "U": (440, 1020, 2240, 3400),
-    "u": (300, 870, 2240, 3400), "V": (640, 1190, 2390, 3500), "er": (490, 1350, 1690, 3300),
-    "schwa": (500, 1500, 2500, 3500), "ai": (700, 1350, 2500, 3500), "au": (700, 1100, 2450, 3400),
+    "i": (270, 2290, 3010, 3500),
+    "I": (390, 1990, 2550, 3500),
+    "ei": (480, 2100, 2700, 3500),
+    "E": (530, 1840, 2480, 3500),
+    "ae": (660, 1720, 2410, 3500),
+    "a": (730, 1090, 2440, 3500),
+    "O": (570, 840, 2410, 3400),
+    "o": (500, 900, 2400, 3400),
+    "U": (440, 1020, 2240, 3400),
+    "u": (300, 870, 2240, 3400),
+    "V": (640, 1190, 2390, 3500),
+    "er": (490, 1350, 1690, 3300),
+    "schwa": (500, 1500, 2500, 3500),
+    "ai": (700, 1350, 2500, 3500),
+    "au": (700, 1100, 2450, 3400),
     "oi": (550, 1000, 2450, 3400),
 }
 _VOWELS = {name: formants + (4500,) for name, formants in _VOWELS_F1_F4.items()}
@@ -79,21 +102,69 @@ class _Syllable:
 def _consonant_class(letters: str, *, onset: bool) -> str:
     if not letters:
         return ""
-    for prefix, kind in (("ch", "ch"), ("sh", "sh"), ("th", "f"), ("wh", "h"), ("ph", "f"), ("kn", "m"),
-                         ("tch", "ch"), ("ck", "p"), ("dg", "ch")):
-        if (letters.startswith(prefix) if onset else letters.endswith(prefix)):
+    for prefix, kind in (
+        ("ch", "ch"),
+        ("sh", "sh"),
+        ("th", "f"),
+        ("wh", "h"),
+        ("ph", "f"),
+        ("kn", "m"),
+        ("tch", "ch"),
+        ("ck", "p"),
+        ("dg", "ch"),
+    ):
+        if letters.startswith(prefix) if onset else letters.endswith(prefix):
             return kind
     letter = letters[0] if onset else letters[-1]
-    return {"p": "p", "t": "p", "k": "p", "c": "p", "q": "p", "b": "b", "d": "b", "g": "b", "j": "ch",
-            "s": "s", "z": "s", "x": "s", "f": "f", "v": "f", "h": "h", "m": "m", "n": "m", "l": "l",
-            "r": "l", "w": "l", "y": "l"}.get(letter, "")
+    return {
+        "p": "p",
+        "t": "p",
+        "k": "p",
+        "c": "p",
+        "q": "p",
+        "b": "b",
+        "d": "b",
+        "g": "b",
+        "j": "ch",
+        "s": "s",
+        "z": "s",
+        "x": "s",
+        "f": "f",
+        "v": "f",
+        "h": "h",
+        "m": "m",
+        "n": "m",
+        "l": "l",
+        "r": "l",
+        "w": "l",
+        "y": "l",
+    }.get(letter, "")
 
 
 def _word_vowel(word: str) -> str:
-    for pattern, vowel in (("ough", "O"), ("oo", "u"), ("ou", "au"), ("oi", "oi"), ("oy", "oi"),
-                           ("ee", "i"), ("ea", "i"), ("ie", "i"), ("ei", "i"), ("ai", "ei"), ("ay", "ei"),
-                           ("ar", "a"), ("er", "er"), ("ir", "er"), ("ur", "er"), ("or", "O"), ("aw", "O"),
-                           ("au", "O"), ("al", "O"), ("oa", "o"), ("ui", "u")):
+    for pattern, vowel in (
+        ("ough", "O"),
+        ("oo", "u"),
+        ("ou", "au"),
+        ("oi", "oi"),
+        ("oy", "oi"),
+        ("ee", "i"),
+        ("ea", "i"),
+        ("ie", "i"),
+        ("ei", "i"),
+        ("ai", "ei"),
+        ("ay", "ei"),
+        ("ar", "a"),
+        ("er", "er"),
+        ("ir", "er"),
+        ("ur", "er"),
+        ("or", "O"),
+        ("aw", "O"),
+        ("au", "O"),
+        ("al", "O"),
+        ("oa", "o"),
+        ("ui", "u"),
+    ):
         if pattern in word:
             return vowel
     if len(word) >= 4 and word.endswith("e") and word[-3] in "aiou":
@@ -110,10 +181,9 @@ def _word_syllable(word: str) -> _Syllable:
     first = vowels[0] if vowels else len(word)
     last = max((i for i, c in enumerate(word.rstrip("e") or word) if c in "aeiou"), default=first)
     onset = _consonant_class(word[:first], onset=True)
-    coda = _consonant_class((word.rstrip("e") or word)[last + 1:], onset=False)
+    coda = _consonant_class((word.rstrip("e") or word)[last + 1 :], onset=False)
     coda = {"ch": "s", "sh": "s", "h": ""}.get(coda, coda)
     return _Syllable(onset, _word_vowel(word), coda, 2, True)
-
 
 
 def _random_sentence(rng: np.random.Generator, n_syllables: int) -> tuple[_Syllable, ...]:
@@ -125,14 +195,25 @@ def _random_sentence(rng: np.random.Generator, n_syllables: int) -> tuple[_Sylla
         content = length > 1 or rng.random() < 0.45
         for position in range(length):
             onset = _ONSETS[rng.choice(len(_ONSETS), p=_ONSET_WEIGHTS / _ONSET_WEIGHTS.sum())]
-            vowel = _VOWEL_NAMES[rng.choice(len(_VOWEL_NAMES), p=_VOWEL_WEIGHTS / _VOWEL_WEIGHTS.sum())]
+            vowel = _VOWEL_NAMES[
+                rng.choice(len(_VOWEL_NAMES), p=_VOWEL_WEIGHTS / _VOWEL_WEIGHTS.sum())
+            ]
             coda = _CODAS[rng.choice(len(_CODAS), p=_CODA_WEIGHTS / _CODA_WEIGHTS.sum())]
             stress = 1 if content and position == 0 else 0
-            syllables.append(_Syllable(onset, "schwa" if stress == 0 and rng.random() < 0.5 else vowel,
-                                       coda, stress, position == length - 1))
+            syllables.append(
+                _Syllable(
+                    onset,
+                    "schwa" if stress == 0 and rng.random() < 0.5 else vowel,
+                    coda,
+                    stress,
+                    position == length - 1,
+                )
+            )
     stressed = [i for i, s in enumerate(syllables) if s.stress] or [len(syllables) - 1]
     nuclear = syllables[stressed[-1]]
-    syllables[stressed[-1]] = _Syllable(nuclear.onset, nuclear.vowel, nuclear.coda, 2, nuclear.word_end)
+    syllables[stressed[-1]] = _Syllable(
+        nuclear.onset, nuclear.vowel, nuclear.coda, 2, nuclear.word_end
+    )
     return tuple(syllables)
 
 
@@ -140,25 +221,53 @@ def _random_sentence(rng: np.random.Generator, n_syllables: int) -> tuple[_Sylla
 def _speaker_params(rng: np.random.Generator, kind: str) -> dict:
     """Voice of one speaker; kind 'F', 'M', 'OAF' (older, lower, breathier) or 'YAF'."""
     if kind == "OAF":
-        return {"f0": rng.uniform(178, 192), "formants": rng.uniform(1.10, 1.14), "rate": rng.uniform(0.92, 1.0),
-                "loudness": rng.uniform(-1.5, 0.0), "tilt": rng.uniform(0.08, 0.14),
-                "breath": rng.uniform(0.12, 0.18), "jitter": rng.uniform(1.7, 2.0), "shimmer": 1.5,
-                "expressive": rng.uniform(0.95, 1.05), "range": rng.uniform(0.85, 0.95)}
+        return {
+            "f0": rng.uniform(178, 192),
+            "formants": rng.uniform(1.10, 1.14),
+            "rate": rng.uniform(0.92, 1.0),
+            "loudness": rng.uniform(-1.5, 0.0),
+            "tilt": rng.uniform(0.08, 0.14),
+            "breath": rng.uniform(0.12, 0.18),
+            "jitter": rng.uniform(1.7, 2.0),
+            "shimmer": 1.5,
+            "expressive": rng.uniform(0.95, 1.05),
+            "range": rng.uniform(0.85, 0.95),
+        }
     if kind == "YAF":
-        return {"f0": rng.uniform(215, 232), "formants": rng.uniform(1.18, 1.22), "rate": rng.uniform(1.0, 1.08),
-                "loudness": rng.uniform(0.0, 1.5), "tilt": rng.uniform(-0.08, -0.02),
-                "breath": rng.uniform(-0.02, 0.02), "jitter": rng.uniform(0.9, 1.1), "shimmer": 1.0,
-                "expressive": rng.uniform(0.95, 1.05), "range": rng.uniform(1.0, 1.15)}
+        return {
+            "f0": rng.uniform(215, 232),
+            "formants": rng.uniform(1.18, 1.22),
+            "rate": rng.uniform(1.0, 1.08),
+            "loudness": rng.uniform(0.0, 1.5),
+            "tilt": rng.uniform(-0.08, -0.02),
+            "breath": rng.uniform(-0.02, 0.02),
+            "jitter": rng.uniform(0.9, 1.1),
+            "shimmer": 1.0,
+            "expressive": rng.uniform(0.95, 1.05),
+            "range": rng.uniform(1.0, 1.15),
+        }
     female = kind == "F"
-    return {"f0": rng.uniform(190, 230) if female else rng.uniform(100, 130),
-            "formants": rng.uniform(1.12, 1.22) if female else rng.uniform(0.95, 1.05),
-            "rate": rng.uniform(0.88, 1.12), "loudness": rng.uniform(-2.0, 2.0), "tilt": rng.uniform(-0.12, 0.12),
-            "breath": rng.uniform(-0.05, 0.10), "jitter": rng.uniform(0.8, 1.4), "shimmer": rng.uniform(0.8, 1.3),
-            "expressive": rng.uniform(0.75, 1.15), "range": rng.uniform(0.8, 1.25)}
+    return {
+        "f0": rng.uniform(190, 230) if female else rng.uniform(100, 130),
+        "formants": rng.uniform(1.12, 1.22) if female else rng.uniform(0.95, 1.05),
+        "rate": rng.uniform(0.88, 1.12),
+        "loudness": rng.uniform(-2.0, 2.0),
+        "tilt": rng.uniform(-0.12, 0.12),
+        "breath": rng.uniform(-0.05, 0.10),
+        "jitter": rng.uniform(0.8, 1.4),
+        "shimmer": rng.uniform(0.8, 1.3),
+        "expressive": rng.uniform(0.75, 1.15),
+        "range": rng.uniform(0.8, 1.25),
+    }
 
 
-def _utterance_prosody(rng: np.random.Generator, weights: dict[str, float], speaker: dict,
-                       intensity: tuple[float, float], spread: float) -> dict[str, float]:
+def _utterance_prosody(
+    rng: np.random.Generator,
+    weights: dict[str, float],
+    speaker: dict,
+    intensity: tuple[float, float],
+    spread: float,
+) -> dict[str, float]:
     """Prosody of one utterance: the emotion mixture, pulled towards neutral by a random
     intensity, plus per-utterance noise (so that classes overlap)."""
     total = sum(weights.values())
@@ -188,8 +297,12 @@ def _band_sos(sample_rate: int, low: float, high: float) -> np.ndarray:
     return signal.butter(2, [low, high], btype="bandpass", fs=sample_rate, output="sos")
 
 
-_NOISE_BANDS = {"s": (3500.0, 9000.0), "sh": (1800.0, 5000.0), "f": (1000.0, 8000.0),
-                "burst": (800.0, 6000.0)}
+_NOISE_BANDS = {
+    "s": (3500.0, 9000.0),
+    "sh": (1800.0, 5000.0),
+    "f": (1000.0, 8000.0),
+    "burst": (800.0, 6000.0),
+}
 
 
 def _formant_sos(formants, bandwidths, sample_rate: int) -> np.ndarray:
@@ -213,7 +326,7 @@ def _envelope(length: int, attack: int, release: int) -> np.ndarray:
     if attack > 0:
         env[:attack] = 0.5 - 0.5 * np.cos(np.pi * np.arange(attack) / attack)
     if release > 0:
-        env[length - release:] = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, release + 1) / release)
+        env[length - release :] = 0.5 + 0.5 * np.cos(np.pi * np.arange(1, release + 1) / release)
     return env
 
 
@@ -235,21 +348,44 @@ def _layout(syllables, prosody: dict, rng: np.random.Generator) -> list[tuple[st
                 segments.append(("voiced", closure, {"formants": _NASAL, "amp": 0.08}))
             else:
                 segments.append(("closure", closure, {}))
-            segments.append(("noise", rng.uniform(0.008, 0.016),
-                             {"band": "burst", "amp": 0.22 if kind == "b" else 0.35, "vowel": None}))
+            segments.append(
+                (
+                    "noise",
+                    rng.uniform(0.008, 0.016),
+                    {"band": "burst", "amp": 0.22 if kind == "b" else 0.35, "vowel": None},
+                )
+            )
             if kind == "p" and not coda:
-                segments.append(("noise", rng.uniform(0.02, 0.04), {"band": None, "amp": 0.12, "vowel": vowel}))
+                segments.append(
+                    ("noise", rng.uniform(0.02, 0.04), {"band": None, "amp": 0.12, "vowel": vowel})
+                )
             elif kind == "ch":
-                segments.append(("noise", rng.uniform(0.05, 0.08), {"band": "sh", "amp": 0.3, "vowel": None}))
+                segments.append(
+                    ("noise", rng.uniform(0.05, 0.08), {"band": "sh", "amp": 0.3, "vowel": None})
+                )
         elif kind in ("s", "sh", "f"):
-            segments.append(("noise", rng.uniform(0.07, 0.11) * scale,
-                             {"band": kind, "amp": {"s": 0.3, "sh": 0.35, "f": 0.08}[kind], "vowel": None}))
+            segments.append(
+                (
+                    "noise",
+                    rng.uniform(0.07, 0.11) * scale,
+                    {"band": kind, "amp": {"s": 0.3, "sh": 0.35, "f": 0.08}[kind], "vowel": None},
+                )
+            )
         elif kind == "h":
-            segments.append(("noise", rng.uniform(0.04, 0.07), {"band": None, "amp": 0.12, "vowel": vowel}))
+            segments.append(
+                ("noise", rng.uniform(0.04, 0.07), {"band": None, "amp": 0.12, "vowel": vowel})
+            )
         elif kind in ("m", "l", "dh"):
-            segments.append(("voiced", rng.uniform(0.04, 0.07) * scale,
-                             {"formants": _NASAL if kind == "m" else _LIQUID,
-                              "amp": {"m": 0.35, "l": 0.5, "dh": 0.25}[kind]}))
+            segments.append(
+                (
+                    "voiced",
+                    rng.uniform(0.04, 0.07) * scale,
+                    {
+                        "formants": _NASAL if kind == "m" else _LIQUID,
+                        "amp": {"m": 0.35, "l": 0.5, "dh": 0.25}[kind],
+                    },
+                )
+            )
 
     for index, syllable in enumerate(syllables):
         consonant(syllable.onset, syllable.vowel, coda=False)
@@ -257,7 +393,9 @@ def _layout(syllables, prosody: dict, rng: np.random.Generator) -> list[tuple[st
         if index == last:
             length *= 1.35  # phrase-final lengthening
         amp = (0.5, 0.8, 1.0)[syllable.stress] * rng.uniform(0.85, 1.15)
-        segments.append(("vowel", length, {"vowel": syllable.vowel, "amp": amp, "stress": syllable.stress}))
+        segments.append(
+            ("vowel", length, {"vowel": syllable.vowel, "amp": amp, "stress": syllable.stress})
+        )
         consonant(syllable.coda, syllable.vowel, coda=True)
         if syllable.word_end and index < last:
             gap = rng.uniform(0.01, 0.04)
@@ -269,7 +407,9 @@ def _layout(syllables, prosody: dict, rng: np.random.Generator) -> list[tuple[st
     return segments
 
 
-def _timing(segments: list[tuple[str, float, dict]], duration: float) -> tuple[np.ndarray, np.ndarray]:
+def _timing(
+    segments: list[tuple[str, float, dict]], duration: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Start and end (s) of each segment, fitted to ``duration``: vowels and gaps absorb most
     of the change in tempo, consonants change less (as in real speech)."""
     lengths = np.array([length for _, length, _ in segments])
@@ -284,8 +424,14 @@ def _timing(segments: list[tuple[str, float, dict]], duration: float) -> tuple[n
     return starts, ends
 
 
-def _f0_contour(times: np.ndarray, duration: float, accents: list[tuple[float, float]], prosody: dict,
-                base_f0: float, rng: np.random.Generator) -> np.ndarray:
+def _f0_contour(
+    times: np.ndarray,
+    duration: float,
+    accents: list[tuple[float, float]],
+    prosody: dict,
+    base_f0: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """f0 in Hz at ``times`` (s): declination, Gaussian pitch accents, a final fall or rise,
     slow wander and cycle-level jitter."""
     semitones = prosody["f0_shift"] + rng.uniform(1.5, 3.5) * (0.5 - times / duration)
@@ -310,10 +456,12 @@ def _linear_upsample(values: np.ndarray, step: int, n: int) -> np.ndarray:
     if values.size < needed + 1:
         raise ValueError(f"{values.size} knots cannot cover {n} samples every {step}")
     ramp = np.arange(step) / step
-    return (values[:needed, None] + np.diff(values[:needed + 1])[:, None] * ramp).ravel()[:n]
+    return (values[:needed, None] + np.diff(values[: needed + 1])[:, None] * ramp).ravel()[:n]
 
 
-def _harmonic_source(f0: np.ndarray, sample_rate: int, prosody: dict, rng: np.random.Generator) -> np.ndarray:
+def _harmonic_source(
+    f0: np.ndarray, sample_rate: int, prosody: dict, rng: np.random.Generator
+) -> np.ndarray:
     """Sum of the harmonics of a time-varying f0, by phase accumulation.
 
     The harmonic amplitudes k**-tilt (with a small per-harmonic ripple) are fixed for the
@@ -326,7 +474,9 @@ def _harmonic_source(f0: np.ndarray, sample_rate: int, prosody: dict, rng: np.ra
     amplitudes = np.arange(1, n_harmonics + 1) ** -prosody["tilt"]
     amplitudes *= np.exp(rng.normal(0.0, 0.15, size=n_harmonics))
     grid = np.linspace(0.0, 2.0 * np.pi, _WAVETABLE_SIZE + 1, dtype=np.float32)
-    table = amplitudes.astype(np.float32) @ np.sin(np.outer(np.arange(1, n_harmonics + 1, dtype=np.float32), grid))
+    table = amplitudes.astype(np.float32) @ np.sin(
+        np.outer(np.arange(1, n_harmonics + 1, dtype=np.float32), grid)
+    )
     position = np.mod(cycles, 1.0) * _WAVETABLE_SIZE
     index = np.minimum(position.astype(np.int64), _WAVETABLE_SIZE - 1)
     fraction = (position - index).astype(np.float32)
@@ -335,15 +485,25 @@ def _harmonic_source(f0: np.ndarray, sample_rate: int, prosody: dict, rng: np.ra
         half = np.mod(cycles, 2.0).astype(np.float32)
         source *= 1.0 - prosody["creak"] * 0.5 * (1.0 + np.cos(np.float32(np.pi) * half))
     if prosody["breath"] > 0.0:  # aspiration noise, pulsed with the glottal cycle
-        pulse = (0.5 + 0.5 * np.cos(np.float32(2.0 * np.pi) * np.mod(cycles, 1.0).astype(np.float32))) ** 2
-        noise = signal.lfilter([1.0, -0.9], [1.0], rng.standard_normal(f0.size, dtype=np.float32) * pulse)
+        pulse = (
+            0.5 + 0.5 * np.cos(np.float32(2.0 * np.pi) * np.mod(cycles, 1.0).astype(np.float32))
+        ) ** 2
+        noise = signal.lfilter(
+            [1.0, -0.9], [1.0], rng.standard_normal(f0.size, dtype=np.float32) * pulse
+        )
         source += prosody["breath"] * 1.5 * np.std(source) / (np.std(noise) + 1e-12) * noise
     return source.astype(np.float64)
 
 
-def _synthesise_speech(syllables, prosody: dict, speaker: dict, sample_rate: int,
-                       duration_range: tuple[float, float], rng: np.random.Generator,
-                       duration: float | None = None) -> np.ndarray:
+def _synthesise_speech(
+    syllables,
+    prosody: dict,
+    speaker: dict,
+    sample_rate: int,
+    duration_range: tuple[float, float],
+    rng: np.random.Generator,
+    duration: float | None = None,
+) -> np.ndarray:
     """One utterance of speech (no silence around it), peak 1.
 
     ``duration`` (s) fixes the length; otherwise the natural length at the utterance's
@@ -359,14 +519,17 @@ def _synthesise_speech(syllables, prosody: dict, speaker: dict, sample_rate: int
     total = n + tail
     step = max(1, int(round(0.005 * sample_rate)))  # f0 control points every ~5 ms
     times = np.arange(total // step + 2) * step / sample_rate
-    accents = [((start + end) / 2, max(0.04, 0.6 * (end - start)))
-               for (kind, _, info), start, end in zip(segments, starts, ends)
-               if kind == "vowel" and info["stress"] > 0]
+    accents = [
+        ((start + end) / 2, max(0.04, 0.6 * (end - start)))
+        for (kind, _, info), start, end in zip(segments, starts, ends)
+        if kind == "vowel" and info["stress"] > 0
+    ]
     f0_control = _f0_contour(times, duration, accents, prosody, speaker["f0"], rng)
     f0 = _linear_upsample(f0_control, step, total)
     source = _harmonic_source(f0, sample_rate, prosody, rng)
-    shimmer = _linear_upsample(1.0 + rng.normal(0.0, prosody["shimmer"], size=total // (4 * step) + 2),
-                               4 * step, total)
+    shimmer = _linear_upsample(
+        1.0 + rng.normal(0.0, prosody["shimmer"], size=total // (4 * step) + 2), 4 * step, total
+    )
     source *= np.clip(shimmer, 0.3, None)
 
     formant_scale = speaker["formants"]
@@ -435,26 +598,43 @@ def _render(spec: dict, seed: int) -> tuple[np.ndarray, int]:
     """The samples (int16) and sample rate of one file, a pure function of (seed, index)."""
     rng = np.random.default_rng([seed, spec["corpus_code"], 1, spec["index"]])
     sample_rate = spec["sample_rate"]
-    prosody = _utterance_prosody(rng, spec["weights"], spec["speaker"], spec["intensity"], spec["spread"])
+    prosody = _utterance_prosody(
+        rng, spec["weights"], spec["speaker"], spec["intensity"], spec["spread"]
+    )
     if spec["corpus_code"] == _TESS_CODE:
         # 0.975: the mean of 1 / tempo over speakers and emotions is about 1.03
-        total = float(np.clip(0.975 * TESS_MEAN_DURATION * np.exp(rng.normal(0.0, 0.09)) / prosody["tempo"]
-                              * spec["length_factor"], TESS_DURATION_RANGE[0] + 1e-3,
-                              TESS_DURATION_RANGE[1] - 1e-3))
+        total = float(
+            np.clip(
+                0.975
+                * TESS_MEAN_DURATION
+                * np.exp(rng.normal(0.0, 0.09))
+                / prosody["tempo"]
+                * spec["length_factor"],
+                TESS_DURATION_RANGE[0] + 1e-3,
+                TESS_DURATION_RANGE[1] - 1e-3,
+            )
+        )
         lead, trail = rng.uniform(0.02, 0.10), rng.uniform(0.10, 0.35)
-        speech = _synthesise_speech(spec["syllables"], prosody, spec["speaker"], sample_rate, (0, 0), rng,
-                                    duration=total - lead - trail)
+        speech = _synthesise_speech(
+            spec["syllables"],
+            prosody,
+            spec["speaker"],
+            sample_rate,
+            (0, 0),
+            rng,
+            duration=total - lead - trail,
+        )
         n_total = int(round(total * sample_rate))
         noise_db = rng.uniform(58.0, 66.0)
     else:
         lead, trail = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8)
-        speech = _synthesise_speech(spec["syllables"], prosody, spec["speaker"], sample_rate,
-                                    spec["speech_range"], rng)
+        speech = _synthesise_speech(
+            spec["syllables"], prosody, spec["speaker"], sample_rate, spec["speech_range"], rng
+        )
         n_total = int(round(lead * sample_rate)) + speech.size + int(round(trail * sample_rate))
         noise_db = float(np.clip(rng.uniform(41.0, 49.0) + 0.3 * prosody["energy"], 38.0, 52.0))
     peak = _peak_level(prosody["energy"], rng)
     start = int(round(lead * sample_rate))
     samples = 10.0 ** (-noise_db / 20.0) * _background_noise(rng, n_total)
-    samples[start:start + speech.size] += speech
+    samples[start : start + speech.size] += speech
     return _to_pcm16(samples * (peak / np.max(np.abs(samples)))), sample_rate
-
