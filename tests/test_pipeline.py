@@ -6,6 +6,7 @@ import json
 
 from ser_utils import pipeline
 from ser_utils.notebook import write_notebook
+from ser_utils.progress import hide_progress, show_progress
 
 
 def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(
@@ -39,7 +40,9 @@ runs.write_run("toy_run", rows, recipe=config.original_recipe("msp-improv", "smo
     )
     (notebooks / "helper.ipynb").write_text("{}")  # not numbered: not run
 
+    show_progress()  # what `ser run` shows: the library logs its progress lines
     executed = pipeline.run_all(notebooks_dir=notebooks)
+    hide_progress()
 
     out, err = capfd.readouterr()  # file descriptors: the kernel is another process
     assert [p.name for p in executed] == ["01_first.ipynb"]

@@ -138,7 +138,10 @@ def test_training_learns_a_tiny_problem(trained, data):
     assert (predicted == training.encode_labels(y, LABELS)).mean() > 0.5
 
 
-def test_training_prints_one_line_per_epoch_and_nothing_per_batch(data, capsys):
+def test_training_logs_one_line_per_epoch_and_nothing_per_batch(data, capsys):
+    from ser_utils.progress import hide_progress, show_progress
+
+    show_progress()  # the library logs its progress lines; ser and the notebooks show them
     x, y, speakers = data
     history = training.fit_model(
         softmax_regression(),
@@ -165,6 +168,7 @@ def test_training_prints_one_line_per_epoch_and_nothing_per_batch(data, capsys):
         progress=False,
     )
     assert capsys.readouterr().out == ""
+    hide_progress()
 
 
 def test_class_weights_come_from_the_training_part(monkeypatch, data):

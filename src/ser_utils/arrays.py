@@ -61,6 +61,7 @@ from . import evaluation, paths
 from .audio import common_sample_rate, load_and_preprocess, read_audio
 from .config import AudioConfig, Recipe, SpectrogramConfig
 from .errors import AudioError, CorpusError, SerError
+from .progress import logger as progress_log
 from .spectrograms import spectrogram, spectrogram_shape
 from .storage import file_identity, read_json, write_csv, write_json
 
@@ -443,17 +444,14 @@ def generate_arrays(
     key = _key(rows, recipe, subset, identities)
     if _complete(paths, key):
         log.info("arrays in %s are up to date (key %s…): nothing to do", paths.directory, key[:12])
-        if (
-            progress
-        ):  # on stdout, like the "out of date" line below: what `ser arrays` shows the user
-            print(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
+        if progress:  # a progress line, like the "out of date" one below: what `ser arrays` shows
+            progress_log.info(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
         return paths
     changed = _changed_files(paths, rows, identities)
     if changed:
-        print(
+        progress_log.info(
             f"arrays out of date: {changed} of {len(rows)} files changed since {paths.directory} was made "
-            "— generating them again",
-            flush=True,
+            "— generating them again"
         )
 
     n = len(rows)

@@ -642,9 +642,9 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from .runs import show_progress
+    from .progress import show_progress
 
-    show_progress(sys.stdout)  # the stages' progress lines
+    show_progress(sys.stdout)  # the stages' progress lines: epochs, folds, arrays
     # Without a handler SIGTERM kills this process at once and orphans joblib's workers;
     # as an exception it unwinds like Ctrl-C, and joblib ends its workers on the way out.
     in_main_thread = threading.current_thread() is threading.main_thread()  # signal.signal needs it

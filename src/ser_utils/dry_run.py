@@ -28,6 +28,7 @@ import numpy as np
 from . import config, evaluation
 from .config import FOUR_CLASSES, Recipe
 from .errors import SerError
+from .progress import logger as progress_log
 
 __all__ = ["DryRun", "dry_run", "format_dry_run", "peak_memory_mb"]
 
@@ -185,11 +186,10 @@ def dry_run(
     training = dataclasses.replace(recipe.training, epochs=1)
     timer = _step_timer(max_steps)
     if progress:
-        print(
+        progress_log.info(
             f"training fold 1 of {len(protocol_splits)} for one epoch "
             f"({math.ceil(train_sizes[0] / training.batch_size)} steps of {training.batch_size})"
-            + (f", stopping after {max_steps} step(s)" if max_steps else ""),
-            flush=True,
+            + (f", stopping after {max_steps} step(s)" if max_steps else "")
         )
     model, _ = train_model(
         recipe.model,

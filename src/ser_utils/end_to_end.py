@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
+from .progress import logger as progress_log
 
 __all__ = [
     "RowView",
@@ -226,7 +227,7 @@ def cross_validate_model(
     protocol = evaluation.make_protocol(protocol_name, rows)
     if folds is not None:
         protocol = dataclasses.replace(protocol, splitter=_SelectedFolds(protocol.splitter, folds))
-        print(
+        progress_log.info(
             f"{protocol_name}: running only fold(s) {', '.join(map(str, protocol.splitter.folds))} "
             f"of {protocol.splitter.splitter.get_n_splits(groups=protocol.groups)}"
         )

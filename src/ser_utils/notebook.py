@@ -22,6 +22,8 @@ from pathlib import Path
 import nbformat
 
 from . import paths
+from .progress import logger as progress_log
+from .progress import show_progress
 
 __all__ = [
     "setup",
@@ -149,8 +151,6 @@ def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path =
         if str(value):
             os.environ[name] = str(Path(value).resolve()) if name != "SER_PROFILE" else str(value)
     base = prepare_data()
-    from .runs import show_progress
-
     show_progress()  # the runs' stage lines appear in the notebook
     context = Context(paths.profile(), base, paths.output_dir(), paths.is_synthetic(base))
     kind = (
@@ -158,7 +158,7 @@ def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path =
         if context.synthetic
         else "real corpora"
     )
-    print(
+    progress_log.info(
         f"profile {context.profile} · data {context.data_dir} ({kind}) · outputs {context.output_dir}"
     )
     return context

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from . import paths
 from .data_check import available_corpora, build_manifest, format_summary, prepare_data
+from .progress import logger as progress_log
 
 log = logging.getLogger(__name__)
 
@@ -54,21 +55,20 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
     os.environ.setdefault("SER_DATA_DIR", str(base))
     os.environ.setdefault("SER_OUTPUT_DIR", str(paths.output_dir()))
     os.environ.setdefault("SER_PROFILE", paths.profile())
-    print(f"data: {base}  outputs: {paths.output_dir()}  profile: {paths.profile()}")
+    progress_log.info(f"data: {base}  outputs: {paths.output_dir()}  profile: {paths.profile()}")
     for corpus in available_corpora(base):
         manifest = build_manifest(corpus)
-        print(format_summary(manifest))
+        progress_log.info(format_summary(manifest))
     executed = []
     start_all = time.perf_counter()
     notebooks = notebook_paths(notebooks_dir)
     for number, notebook in enumerate(notebooks, start=1):
         start = time.perf_counter()
-        print(
-            f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)",
-            flush=True,
+        progress_log.info(
+            f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)"
         )
         executed.append(execute_notebook(notebook, paths.notebooks_output_dir()))
-        print(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}", flush=True)
+        progress_log.info(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}")
     from .reports import write_summary_report
 
     report = write_summary_report(
@@ -77,6 +77,6 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
         profile=paths.profile(),
         seconds=time.perf_counter() - start_all,
     )
-    print(f"executed notebooks: {paths.notebooks_output_dir()}")
-    print(f"report: {report}")
+    progress_log.info(f"executed notebooks: {paths.notebooks_output_dir()}")
+    progress_log.info(f"report: {report}")
     return executed

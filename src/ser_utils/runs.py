@@ -16,8 +16,8 @@ model — and writes one **run directory** (:func:`write_run`), by default
 
 :func:`traditional` runs a scikit-learn model on a feature set, :func:`deep` a Keras recipe
 on its spectrogram arrays; :func:`features`, :func:`arrays` and :func:`folds` are the
-stages ``ser`` also exposes. Progress goes to the ``ser`` logger (``ser`` prints it; call
-:func:`show_progress` in a notebook). Names are checked before any work starts, and a
+stages ``ser`` also exposes. Progress lines go to :mod:`ser_utils.progress` (``ser`` and the
+notebooks show them). Names are checked before any work starts, and a
 wrong one is a :class:`~ser_utils.errors.SerError` naming the choices.
 
 Examples
@@ -30,8 +30,6 @@ Examples
 from __future__ import annotations
 
 import dataclasses
-import logging
-import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,7 +37,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, evaluation, paths
+from . import config, evaluation, paths, progress
 from .config import Recipe
 from .errors import SerError
 from .storage import check_output_dir, check_output_file, read_json
@@ -54,11 +52,10 @@ __all__ = [
     "arrays",
     "folds",
     "compositions",
-    "show_progress",
     "load_run",
 ]
 
-log = logging.getLogger("ser")
+log = progress.logger
 
 
 @dataclass
@@ -70,20 +67,6 @@ class Run:
     rows: list[dict]
     summary: dict = field(default_factory=dict)
     written: dict[str, Path] = field(default_factory=dict)
-
-
-def show_progress(stream=None) -> None:
-    """Send the ``ser`` logger's progress lines to ``stream`` (default stdout), once."""
-    stream = stream or sys.stdout
-    for handler in list(log.handlers):
-        if getattr(handler, "_ser_progress", False):
-            log.removeHandler(handler)
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(message)s"))
-    handler._ser_progress = True  # type: ignore[attr-defined]
-    log.addHandler(handler)
-    log.setLevel(logging.INFO)
-    log.propagate = False
 
 
 def _check(value: str, choices, what: str) -> str:

@@ -30,6 +30,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from ._tensorflow import keras  # noqa: E402
 from .config import ModelConfig, TrainingConfig
+from .progress import logger as progress_log
 
 log = logging.getLogger(__name__)
 
@@ -414,10 +415,9 @@ class EpochLog(keras.callbacks.Callback):
             for name, value in (logs or {}).items()
             if name in ("loss", "accuracy", "val_loss", "val_accuracy")
         )
-        print(
+        progress_log.info(
             f"{self.prefix}epoch {epoch + 1}/{self.params.get('epochs', '?')} · {values} · "
-            f"{time.perf_counter() - self._start:.1f} s",
-            flush=True,
+            f"{time.perf_counter() - self._start:.1f} s"
         )
 
 
