@@ -159,7 +159,7 @@ def test_svm_probabilities_keep_the_svm_prediction():
     assert probabilities.shape == (15, 4)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
     assert (probabilities[:, LABELS.index("neutral")] == 0).all()
-    svm = make_model("rbf_svm", random_state=0).fit(features, y)
+    svm = make_model("rbf_svm", random_state=0, scaler=True).fit(features, y)
     chosen = np.asarray(LABELS)[probabilities.argmax(axis=1)]
     np.testing.assert_array_equal(chosen, svm.classes_[svm.decision_function(test).argmax(axis=1)])
     assert np.mean(chosen == svm.predict(test)) >= 0.9  # one-vs-one votes may break ties otherwise
@@ -211,3 +211,112 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
             assert used == {"stratified"}  # one speaker left in each training part
         else:
             assert used == {"speaker"}
+
+
+# ------------------------------------------------------- inner-fold ensemble and stacking
+def test_inner_splits_hold_out_each_speaker_once_or_fall_back_to_stratified_folds():
+    from ser_utils import ensemble
+
+    y = np.tile(LABELS, 6)
+    speakers = np.repeat(["F01", "M01", "F02", "M02", "F03", "M03"], 4)
+    splits = ensemble.inner_splits(y, speakers, n_folds=3, seed=0)
+    assert len(splits) == 3
+    held = np.concatenate([held_out for _, held_out in splits])
+    assert sorted(held.tolist()) == list(range(24))  # every example held out exactly once
+    for train, held_out in splits:
+        assert not set(speakers[train]) & set(speakers[held_out])
+        assert len(set(speakers[held_out])) == 2
+    # more folds than speakers: one speaker per fold
+    assert len(ensemble.inner_splits(y[:8], speakers[:8], n_folds=5, seed=0)) == 2
+    # a single training speaker (TESS leave-one-speaker-out): stratified folds, seeded
+    single = ensemble.inner_splits(y, ["OAF"] * 24, n_folds=3, seed=4)
+    for _, held_out in single:
+        assert pd.Series(y[held_out]).value_counts().to_dict() == {label: 2 for label in LABELS}
+    again = ensemble.inner_splits(y, ["OAF"] * 24, n_folds=3, seed=4)
+    assert all((a[1] == b[1]).all() for a, b in zip(single, again))
+
+
+def test_svm_probabilities_scale_the_features_and_platt_gives_probabilities():
+    from ser_utils.traditional import make_model
+
+    rng = np.random.default_rng(1)
+    y = np.repeat(LABELS, 15)
+    # one feature in the thousands, the informative ones near 1: unscaled, the RBF kernel sees only the first
+    features = np.hstack([rng.normal(0, 1000, size=(60, 1)), np.eye(4)[np.repeat(np.arange(4), 15)] * 2
+                          + rng.normal(0, 0.5, size=(60, 4))])
+    test = np.hstack([rng.normal(0, 1000, size=(20, 1)), np.eye(4)[np.repeat(np.arange(4), 5)] * 2])
+    softmax = fusion.svm_probabilities(features, y, test, labels=LABELS, random_state=0)
+    scaled = make_model("rbf_svm", random_state=0, scaler=True).fit(features, y)
+    np.testing.assert_array_equal(np.asarray(LABELS)[softmax.argmax(axis=1)],
+                                  scaled.classes_[scaled.decision_function(test).argmax(axis=1)])
+    assert fusion.unweighted_recall(np.repeat(LABELS, 5), softmax, LABELS) == 1.0
+    platt = fusion.svm_probabilities(features, y, test, labels=LABELS, random_state=0, calibration="platt")
+    np.testing.assert_allclose(platt.sum(axis=1), 1.0)
+    assert fusion.unweighted_recall(np.repeat(LABELS, 5), platt, LABELS) == 1.0
+    assert platt.max() < 1.0 and platt.min() > 0.0
+    with pytest.raises(ValueError, match="calibration"):
+        fusion.svm_probabilities(features, y, test, labels=LABELS, random_state=0, calibration="isotonic")
+
+
+def test_the_combiners_learn_which_member_to_trust_from_out_of_fold_predictions():
+    rng = np.random.default_rng(2)
+    y = np.repeat(LABELS, 20)
+    truth = np.eye(4)[np.repeat(np.arange(4), 20)]
+    informative = 0.6 * truth + 0.4 * rng.dirichlet(np.ones(4), size=80)  # right class always on top
+    noise = rng.dirichlet(np.ones(4) * 0.3, size=80)  # confident and wrong most of the time
+    assert fusion.unweighted_recall(y, fusion.fuse_probabilities(informative, noise), LABELS) < 1.0
+    for combiner in ("weight", "stacking"):
+        settings = config.FusionConfig(combiner=combiner)
+        combine, fitted = fusion.fit_combiner(informative, noise, y, labels=LABELS, settings=settings)
+        assert fusion.unweighted_recall(y, combine(informative, noise), LABELS) == 1.0
+        if combiner == "weight":
+            assert fitted["network_weight"] > 0.5  # the nearest to 0.5 of the best weights
+    # swapped: the SVM is the informative one
+    combine, fitted = fusion.fit_combiner(noise, informative, y, labels=LABELS,
+                                          settings=config.FusionConfig(combiner="weight"))
+    assert fitted["network_weight"] < 0.5 and fusion.unweighted_recall(y, combine(noise, informative), LABELS) == 1.0
+
+
+def test_packed_features_reach_the_features_branch_unchanged():
+    rng = np.random.default_rng(3)
+    spectrograms = rng.normal(-40, 5, size=(6, 8, 12)).astype(np.float32)
+    features = rng.normal(size=(6, 19)).astype(np.float32)
+    packed = fusion.PackedFeatures(spectrograms, features)
+    assert packed.columns == 3 and packed.shape == (6, 8, 15) and len(packed) == 6
+    rows = packed[np.array([1, 4])]
+    np.testing.assert_array_equal(rows[:, :, :12], spectrograms[[1, 4]])
+    model = models.improved_tcn(packed.shape[1:], channels=4, dilations=(1,), level_units=2, packed_columns=3,
+                                functional_units=5)
+    import keras
+
+    branch = keras.Model(model.inputs, model.get_layer("packed_features").output)
+    np.testing.assert_allclose(branch.predict(rows[..., None], verbose=0)[:, :19], features[[1, 4]], rtol=1e-6)
+    # the convolutions see the log-mel frames only
+    assert model.get_layer("log_mel_frames").output.shape[1] == 12
+
+
+def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpora):
+    corpus = "tess"  # the hardest case: leave-one-speaker-out leaves one training speaker (stratified inner folds)
+    x, metadata, labels = two_corpora[corpus]
+    recipe = config.fusion_recipe(corpus, "smoke")
+    recipe = dataclasses.replace(recipe, model=config.ModelConfig(recipe.model.name, {**recipe.model.params,
+                                                                                      "channels": 4,
+                                                                                      "dilations": (1,)}),
+                                 training=dataclasses.replace(recipe.training, epochs=1),
+                                 fusion=dataclasses.replace(recipe.fusion, members=2))
+    rng = np.random.default_rng(5)
+    features = rng.normal(size=(len(metadata), 7)) + np.eye(len(labels), 7)[
+        pd.Series(metadata["label"]).map({label: k for k, label in enumerate(labels)}).to_numpy()] * 3
+    protocol, subset = "speaker", "all"
+    rows = fusion.cross_validate_recipe(x, metadata, recipe=recipe, protocol_name=protocol, labels=labels,
+                                        features=features, progress=False, folds=[1], subset=subset)
+    assert len(rows) == 1
+    row = rows[0]
+    assert row["members"] == 2 and row["n_test"] == len(row["predictions"]["utterance_id"])
+    assert row["ua_svm"] >= 0.9  # the features carry the label
+    probabilities = np.array(row["predictions"]["probabilities"])
+    assert 0 <= row["ua"] <= 1 and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    np.testing.assert_array_equal(np.asarray(labels)[probabilities.argmax(axis=1)], row["predictions"]["predicted"])
+    with pytest.raises(ValueError, match="not saved"):
+        fusion.cross_validate_recipe(x, metadata, recipe=recipe, protocol_name=protocol, labels=labels,
+                                     features=features, progress=False, folds=[1], subset=subset, out_dir="x")

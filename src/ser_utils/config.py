@@ -178,6 +178,42 @@ class TrainingConfig:
 
 
 @dataclass(frozen=True)
+class FusionConfig:
+    """An ensemble of the recipe's network over speaker-grouped inner folds, fused with the
+    RBF SVM on utterance functionals (:mod:`ser_utils.fusion`, :mod:`ser_utils.ensemble`).
+
+    Every choice is made on the training part of a fold: each member is validated on its
+    held-out inner fold, whose predictions (out-of-fold) also fit the combiner.
+    """
+
+    #: Inner folds of the training part, one network per fold (speaker-grouped; stratified
+    #: when a single training speaker is left).
+    members: int = 5
+    #: ``"inner"``: one member per inner fold (out-of-fold predictions for the combiner);
+    #: ``"seeds"``: every member on the whole training part, other seeds (no out-of-fold
+    #: predictions: combiner ``"network"`` or ``"mean"`` only).
+    member_split: str = "inner"
+    #: Give the network the SVM's features too, packed after the log-mel frames
+    #: (:class:`ser_utils.fusion.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
+    network_features: bool = False
+    #: Feature set of the SVM (:func:`ser_utils.features.extract_features`), made with the
+    #: ``seed`` recipe's audio chain, as ``ser traditional`` does.
+    features: str = "functionals"
+    #: ``"platt"`` (sigmoids on cross-validated decision values) or ``"softmax"`` of the
+    #: decision values (:func:`ser_utils.fusion.svm_probabilities`).
+    svm_calibration: str = "platt"
+    #: ``"stacking"``: a multinomial logistic regression on the log-probabilities of both,
+    #: fitted on the inner out-of-fold predictions; ``"weight"``: the weighted mean with the
+    #: network weight of best inner out-of-fold UA; ``"mean"``: the plain mean;
+    #: ``"network"``: the network ensemble alone (the SVM only reported beside it).
+    combiner: str = "stacking"
+    #: Inverse regularisation of the stacking regression.
+    stacking_c: float = 1.0
+    #: Balanced class weights in the stacking regression.
+    stacking_class_weight: bool = True
+
+
+@dataclass(frozen=True)
 class Recipe:
     """Everything a run of the pipeline needs, for one corpus."""
 
@@ -190,6 +226,8 @@ class Recipe:
     model: ModelConfig
     training: TrainingConfig
     seed: int = 0
+    #: Ensemble + late fusion with the functionals SVM (the ``fusion`` recipe); None: one network.
+    fusion: FusionConfig | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -205,6 +243,7 @@ class Recipe:
                                                       for key, value in data["model"]["params"].items()}),
             training=TrainingConfig(**data["training"]),
             seed=data.get("seed", 0),
+            fusion=FusionConfig(**data["fusion"]) if data.get("fusion") else None,
         )
 
 
@@ -219,6 +258,9 @@ SMOKE_SEED_EPOCHS = 12
 SMOKE_IMPROVED_EPOCHS = 60
 #: The improved recipe's epochs at full size (no early stopping: a cosine schedule to the end).
 IMPROVED_EPOCHS = 60
+#: Networks of the fusion recipe's ensemble (inner folds), full and smoke profiles.
+FUSION_MEMBERS = 5
+SMOKE_FUSION_MEMBERS = 5
 IMPROVED_SAMPLE_RATE = 16_000
 IMPROVED_LENGTH_SECONDS = 6.0
 
@@ -291,6 +333,15 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
     model = ModelConfig(name="improved_tcn", params={
         "input_normalisation": "corpus", **({"channels": 32, "dilations": (1, 2, 4)} if smoke else {})})
     return Recipe("improved", corpus, profile, audio, features, SpectrogramConfig(kind="logmel"), model, training)
+
+
+def fusion_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
+    """The improved recipe's network as an ensemble over speaker-grouped inner folds, fused
+    with the RBF SVM on functionals by a stacking regression fitted on the inner
+    out-of-fold predictions (:class:`FusionConfig`; benchmarks/improved_variants.py)."""
+    improved = improved_recipe(corpus, profile)
+    return dataclasses.replace(improved, name="fusion", fusion=FusionConfig(
+        members=SMOKE_FUSION_MEMBERS if profile == "smoke" else FUSION_MEMBERS))
 
 
 def get_recipe(name: str, corpus: str = "msp-improv", profile: str | None = None) -> Recipe:

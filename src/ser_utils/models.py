@@ -501,6 +501,8 @@ def improved_tcn(
     dropout: float = 0.3,
     batch_norm_momentum: float = 0.9,
     learning_rate: float = 1e-3,
+    packed_columns: int = 0,
+    functional_units: int = 32,
 ) -> keras.Model:
     """Temporal convolution network over log-mel frames: fast on a CPU, and it keeps level.
 
@@ -548,6 +550,15 @@ def improved_tcn(
         far from dB values near -50: a training part of a few hundred utterances gives a
         few steps per epoch.
     learning_rate : float, default 1e-3
+    packed_columns : int, default 0
+        A second input, packed into the last ``packed_columns`` frames of each example
+        (:class:`ser_utils.fusion.PackedFeatures`): utterance features (e.g. the functionals
+        of the SVM), column after column. They are standardised with training-set
+        statistics (a BatchNormalization), passed through a Dense layer of
+        ``functional_units`` and joined to the pooled sequence; the convolutions see only
+        the log-mel frames before them. 0: none.
+    functional_units : int, default 32
+        Width of the features branch.
 
     Returns
     -------
@@ -573,6 +584,13 @@ def improved_tcn(
     inputs = keras.Input(shape=input_shape, name="log_mel")
     frames = layers.Reshape((n_mels, -1), name="drop_channel")(inputs)
     frames = layers.Permute((2, 1), name="time_first")(frames)  # (frames, n_mels)
+    packed = None
+    if int(packed_columns) > 0:
+        if input_shape[1] is None or input_shape[1] <= int(packed_columns):
+            raise ValueError(f"improved_tcn: {packed_columns} packed columns need a known number of frames beyond "
+                             f"them, got input shape {input_shape}")
+        packed = layers.Cropping1D((input_shape[1] - int(packed_columns), 0), name="packed_columns")(frames)
+        frames = layers.Cropping1D((0, int(packed_columns)), name="log_mel_frames")(frames)
     if input_normalisation == "utterance":
         x = layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="utterance_norm")(frames)
     else:
@@ -603,6 +621,11 @@ def improved_tcn(
         level = layers.BatchNormalization(momentum=batch_norm_momentum, name="level_corpus_norm")(level)
         level = layers.Dense(int(level_units), activation="relu", name="level")(level)
         x = layers.Concatenate(name="with_level")([x, level])
+    if packed is not None:
+        features = layers.Flatten(name="packed_features")(packed)
+        features = layers.BatchNormalization(momentum=batch_norm_momentum, name="features_corpus_norm")(features)
+        features = layers.Dense(int(functional_units), activation="relu", name="features")(features)
+        x = layers.Concatenate(name="with_features")([x, features])
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = _softmax_output(x, n_classes)
     return _compile(keras.Model(inputs, outputs, name="improved_tcn"), learning_rate)
