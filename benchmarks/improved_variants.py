@@ -28,7 +28,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ser_utils import config, evaluation  # noqa: E402
-from ser_utils.config import ModelConfig, Recipe  # noqa: E402
+from ser_utils.config import FusionConfig, ModelConfig, Recipe  # noqa: E402
 
 #: name -> changes from the improved recipe: ``audio`` (AudioConfig fields), ``model``
 #: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
@@ -57,21 +57,60 @@ VARIANTS: dict[str, dict] = {
     "improved, lr 1e-3, batch 32, 30 epochs (first try)": {
         "training": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 30}},
     "fusion: improved + functionals SVM (mean of probabilities)": {"fusion": True},
+    "improved, 128 mels, 64 ms window (finer pitch harmonics)": {"spectrogram": {"n_mels": 128, "n_fft": 1024}},
+    # ``ensemble``: FusionConfig changes (ser_utils.fusion.cross_validate_recipe): members on inner folds
+    # (or seeds), the SVM on functionals beside them, and how the two are combined.
+    "ensemble: 5 networks on speaker-grouped inner folds (network alone)": {
+        "ensemble": {"members": 5, "combiner": "network"}},
+    "ensemble: 3 inner-fold networks, 30 epochs (network alone)": {
+        "ensemble": {"members": 3, "combiner": "network"}, "training": {"epochs": 30}},
+    "ensemble: 3 seeds on the whole training part (network alone)": {
+        "ensemble": {"members": 3, "member_split": "seeds", "combiner": "network"}},
+    "improved + functionals as a second input (one network)": {
+        "ensemble": {"members": 1, "member_split": "seeds", "combiner": "network", "network_features": True}},
+    "fusion: 5 inner-fold networks + softmax SVM, mean": {
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "mean"}},
+    "fusion: 5 inner-fold networks + softmax SVM, weight chosen on inner folds": {
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "weight"}},
+    "fusion: 5 inner-fold networks + softmax SVM, stacking C 1": {
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking"}},
+    "fusion: 5 inner-fold networks + softmax SVM, stacking C 0.1": {
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking", "stacking_c": 0.1}},
+    "fusion: 5 inner-fold networks + Platt SVM, mean": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "mean"}},
+    "fusion: 5 inner-fold networks + Platt SVM, weight chosen on inner folds": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "weight"}},
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 1": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking"}},
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 0.1": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 0.1}},
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 10": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 10.0}},
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 1, no class weights": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking",
+                     "stacking_class_weight": False}},
 }
-BASELINES: tuple[str, ...] = ("rbf_svm functionals", "rbf_svm functionals, sound grid")
+#: ``ser traditional``'s RBF SVM on functionals: without a grid it takes the features unscaled, as
+#: the original did; "scaled" is the same SVC after a StandardScaler fitted on the training part
+#: (what ``ser traditional`` did before it followed the original there, and the SVM of the fusion).
+BASELINES: tuple[str, ...] = ("rbf_svm functionals", "rbf_svm functionals, scaled", "rbf_svm functionals, sound grid")
 
 
 def variant_recipe(base: Recipe, changes: dict) -> Recipe:
-    """``base`` with a variant's audio, model and training changes."""
+    """``base`` with a variant's audio, spectrogram, model, training and fusion changes."""
     name, params = changes.get("model", (base.model.name, {}))
     if name == base.model.name:
         params = {**base.model.params, **params}
     elif base.profile == "smoke":
         params = {**changes.get("smoke", {}), **params}
     training = {**changes.get("training", {}), **changes.get(f"training {base.profile}", {})}
+    fusion = base.fusion
+    if "ensemble" in changes:
+        fusion = dataclasses.replace(fusion or FusionConfig(), **changes["ensemble"])
     return dataclasses.replace(base, audio=dataclasses.replace(base.audio, **changes.get("audio", {})),
+                               spectrogram=dataclasses.replace(base.spectrogram, **changes.get("spectrogram", {})),
                                model=ModelConfig(name, params),
-                               training=dataclasses.replace(base.training, **training))
+                               training=dataclasses.replace(base.training, **training), fusion=fusion)
 
 
 def summary(rows: list[dict], key: str = "ua") -> tuple[float, float]:
@@ -105,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def arrays_for(recipe: Recipe):
         chain = recipe.audio.scaling
+        if recipe.spectrogram != base.spectrogram:
+            chain += f"-mels{recipe.spectrogram.n_mels}-fft{recipe.spectrogram.n_fft}"
         if chain not in loaded:
             paths = arrays.generate_arrays(manifest, recipe, work / f"arrays-{chain}", n_jobs=args.jobs, progress=False)
             loaded[chain] = arrays.load_arrays(paths.directory)
@@ -127,14 +168,27 @@ def main(argv: list[str] | None = None) -> int:
         parameters = None
         if name in BASELINES:
             grid = "sound" if "grid" in name else "none"
-            folds = traditional.evaluate_model(functionals[rows["row"].to_numpy()], rows["label"], protocol, "rbf_svm",
-                                               labels=config.FOUR_CLASSES, grid=grid, progress=False,
-                                               inner_groups=rows[protocol.group_column].to_numpy()
-                                               if protocol.group_column else None)
+            if "scaled" in name:
+                y_rows = rows["label"].astype(str).to_numpy()
+
+                def scaled_svm(train, test):
+                    model = traditional.make_model("rbf_svm", random_state=base.seed, scaler=True)
+                    return model.fit(functionals[rows["row"].to_numpy()[train]], y_rows[train]).predict(
+                        functionals[rows["row"].to_numpy()[test]])
+
+                folds = evaluation.evaluate_folds(protocol, y_rows, scaled_svm, config.FOUR_CLASSES, progress=False)
+            else:
+                folds = traditional.evaluate_model(
+                    functionals[rows["row"].to_numpy()], rows["label"], protocol, "rbf_svm", labels=config.FOUR_CLASSES,
+                    grid=grid, progress=False,
+                    inner_groups=rows[protocol.group_column].to_numpy() if protocol.group_column else None)
         else:
             recipe = variant_recipe(base, VARIANTS[name])
             spectrograms, _, metadata = arrays_for(recipe)
-            if VARIANTS[name].get("fusion"):
+            if recipe.fusion is not None:
+                folds = fusion.cross_validate_recipe(spectrograms, metadata, recipe=recipe, protocol_name=args.protocol,
+                                                     features=functionals, progress=False)
+            elif VARIANTS[name].get("fusion"):
                 folds = fusion.cross_validate_fusion(spectrograms, metadata, functionals, recipe=recipe,
                                                      protocol_name=args.protocol, progress=False)
             else:
@@ -142,12 +196,19 @@ def main(argv: list[str] | None = None) -> int:
                                              progress=False)
             from ser_utils.models import build_model
 
-            parameters = build_model(recipe.model, spectrograms.shape[1:], len(config.FOUR_CLASSES)).count_params()
+            shape, model_config = tuple(spectrograms.shape[1:]), recipe.model
+            if recipe.fusion is not None and recipe.fusion.network_features:
+                columns = fusion.packed_columns(functionals.shape[1], shape[0])
+                shape = (shape[0], shape[1] + columns)
+                model_config = ModelConfig(model_config.name, {**model_config.params, "packed_columns": columns})
+            parameters = build_model(model_config, shape, len(config.FOUR_CLASSES)).count_params()
         seconds = (time.perf_counter() - start) / len(folds)
         (ua, ua_sd), (wa, wa_sd) = summary(folds, "ua"), summary(folds, "wa")
         results.append((name, ua, ua_sd, wa, wa_sd, seconds, parameters))
+        members = "".join(f", {member} alone {summary(folds, f'ua_{member}')[0]:.3f}" for member in ("network", "svm")
+                          if f"ua_{member}" in folds[0])
         print(f"  {name}: UA {ua:.3f} ± {ua_sd:.3f}, WA {wa:.3f} ± {wa_sd:.3f}, {seconds:.1f} s/fold "
-              f"[{', '.join(format(row['ua'], '.2f') for row in folds)}]", flush=True)
+              f"[{', '.join(format(row['ua'], '.2f') for row in folds)}]{members}", flush=True)
 
     header = f"{'variant':<60}{'UA':>15}{'WA':>15}{'s/fold':>8}{'parameters':>12}"
     print(f"\n{header}\n{'-' * len(header)}")
