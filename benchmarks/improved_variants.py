@@ -61,34 +61,49 @@ VARIANTS: dict[str, dict] = {
     # ``ensemble``: FusionConfig changes (ser_utils.fusion.cross_validate_recipe): members on inner folds
     # (or seeds), the SVM on functionals beside them, and how the two are combined.
     "ensemble: 5 networks on speaker-grouped inner folds (network alone)": {
-        "ensemble": {"members": 5, "combiner": "network"}},
+        "ensemble": {"members": 5, "combiner": "network", "pooling": "arithmetic"}},
     "ensemble: 3 inner-fold networks, 30 epochs (network alone)": {
-        "ensemble": {"members": 3, "combiner": "network"}, "training": {"epochs": 30}},
+        "ensemble": {"members": 3, "combiner": "network", "pooling": "arithmetic"}, "training": {"epochs": 30}},
     "ensemble: 3 seeds on the whole training part (network alone)": {
-        "ensemble": {"members": 3, "member_split": "seeds", "combiner": "network"}},
+        "ensemble": {"members": 3, "member_split": "seeds", "combiner": "network", "pooling": "arithmetic"}},
     "improved + functionals as a second input (one network)": {
         "ensemble": {"members": 1, "member_split": "seeds", "combiner": "network", "network_features": True}},
     "fusion: 5 inner-fold networks + softmax SVM, mean": {
-        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "mean"}},
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "mean", "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + softmax SVM, weight chosen on inner folds": {
-        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "weight"}},
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "weight", "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + softmax SVM, stacking C 1": {
-        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking"}},
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking", "stacking_c": 1.0,
+                     "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + softmax SVM, stacking C 0.1": {
-        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking", "stacking_c": 0.1}},
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking", "stacking_c": 0.1,
+                     "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + Platt SVM, mean": {
-        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "mean"}},
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "mean", "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + Platt SVM, weight chosen on inner folds": {
-        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "weight"}},
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "weight", "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 1": {
-        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking"}},
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 1.0,
+                     "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 0.1": {
-        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 0.1}},
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 0.1,
+                     "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 10": {
-        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 10.0}},
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 10.0,
+                     "pooling": "arithmetic"}},
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 1, no class weights": {
-        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking",
-                     "stacking_class_weight": False}},
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 1.0,
+                     "stacking_class_weight": False, "pooling": "arithmetic"}},
+    "ensemble: 5 inner-fold networks, geometric pooling (network alone)": {
+        "ensemble": {"members": 5, "combiner": "network", "pooling": "geometric"}},
+    "fusion: 5 inner-fold networks (geometric pooling) + Platt SVM, stacking C 0.1": {
+        "ensemble": {"members": 5, "svm_calibration": "platt", "combiner": "stacking", "stacking_c": 0.1,
+                     "pooling": "geometric"}},
+    "fusion: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 1": {
+        "ensemble": {"members": 5, "svm_calibration": "softmax", "combiner": "stacking", "stacking_c": 1.0,
+                     "pooling": "geometric"}},
+    "fusion recipe: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 0.1": {"ensemble": {}},
+    "fusion recipe, 30 epochs per member": {"ensemble": {}, "training": {"epochs": 30}},
 }
 #: ``ser traditional``'s RBF SVM on functionals: without a grid it takes the features unscaled, as
 #: the original did; "scaled" is the same SVC after a StandardScaler fitted on the training part

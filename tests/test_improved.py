@@ -320,3 +320,14 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
     with pytest.raises(ValueError, match="not saved"):
         fusion.cross_validate_recipe(x, metadata, recipe=recipe, protocol_name=protocol, labels=labels,
                                      features=features, progress=False, folds=[1], subset=subset, out_dir="x")
+
+
+def test_members_pool_by_their_mean_or_their_normalised_geometric_mean():
+    members = [np.array([[0.98, 0.02], [0.5, 0.5]]), np.array([[0.4, 0.6], [0.2, 0.8]])]
+    np.testing.assert_allclose(fusion.pool_members(members, "arithmetic"), [[0.69, 0.31], [0.35, 0.65]])
+    geometric = fusion.pool_members(members, "geometric")
+    expected = np.sqrt(np.array(members[0]) * np.array(members[1]))
+    np.testing.assert_allclose(geometric, expected / expected.sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(geometric.sum(axis=1), 1.0)
+    with pytest.raises(ValueError, match="pooling"):
+        fusion.pool_members(members, "median")

@@ -193,22 +193,25 @@ class FusionConfig:
     #: ``"seeds"``: every member on the whole training part, other seeds (no out-of-fold
     #: predictions: combiner ``"network"`` or ``"mean"`` only).
     member_split: str = "inner"
+    #: How the members' test probabilities are pooled: ``"geometric"`` (normalised mean of
+    #: the log-probabilities, as the stacking sees them) or ``"arithmetic"``.
+    pooling: str = "geometric"
     #: Give the network the SVM's features too, packed after the log-mel frames
     #: (:class:`ser_utils.fusion.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
     network_features: bool = False
     #: Feature set of the SVM (:func:`ser_utils.features.extract_features`), made with the
     #: ``seed`` recipe's audio chain, as ``ser traditional`` does.
     features: str = "functionals"
-    #: ``"platt"`` (sigmoids on cross-validated decision values) or ``"softmax"`` of the
-    #: decision values (:func:`ser_utils.fusion.svm_probabilities`).
-    svm_calibration: str = "platt"
+    #: ``"softmax"`` of the decision values or ``"platt"`` (sigmoids on cross-validated
+    #: decision values) (:func:`ser_utils.fusion.svm_probabilities`).
+    svm_calibration: str = "softmax"
     #: ``"stacking"``: a multinomial logistic regression on the log-probabilities of both,
     #: fitted on the inner out-of-fold predictions; ``"weight"``: the weighted mean with the
     #: network weight of best inner out-of-fold UA; ``"mean"``: the plain mean;
     #: ``"network"``: the network ensemble alone (the SVM only reported beside it).
     combiner: str = "stacking"
     #: Inverse regularisation of the stacking regression.
-    stacking_c: float = 1.0
+    stacking_c: float = 0.1
     #: Balanced class weights in the stacking regression.
     stacking_class_weight: bool = True
 

@@ -34,7 +34,7 @@ from .config import FOUR_CLASSES, FusionConfig, Recipe
 
 __all__ = ["FUSION_NETWORK_WEIGHT", "FUSION_FEATURES", "SVM_CALIBRATIONS", "COMBINERS", "WEIGHT_GRID",
            "fuse_probabilities", "svm_probabilities", "unweighted_recall", "choose_network_weight",
-           "fit_combiner", "fuse_fold", "PackedFeatures", "packed_columns", "array_paths", "recipe_features", "cross_validate_recipe",
+           "fit_combiner", "fuse_fold", "pool_members", "PackedFeatures", "packed_columns", "array_paths", "recipe_features", "cross_validate_recipe",
            "cross_validate_fusion", "side_by_side"]
 
 #: Weight of the network's probabilities in the fused mean (the SVM gets the rest).
@@ -47,6 +47,27 @@ PLATT_FOLDS = 5
 COMBINERS: tuple[str, ...] = ("stacking", "weight", "mean", "network")
 #: How the ensemble's members are trained (:class:`~ser_utils.config.FusionConfig`).
 MEMBER_SPLITS: tuple[str, ...] = ("inner", "seeds")
+#: How the members' probabilities are pooled (:func:`pool_members`).
+POOLINGS: tuple[str, ...] = ("geometric", "arithmetic")
+
+
+def pool_members(members: Sequence[np.ndarray], pooling: str = "geometric") -> np.ndarray:
+    """One probability matrix from the members' ``(n, n_classes)`` matrices: their mean
+    (``"arithmetic"``) or their normalised geometric mean (``"geometric"``: the mean of the
+    log-probabilities, floored at 1e-6, back to probabilities).
+
+    Examples
+    --------
+    >>> members = [np.array([[0.98, 0.02]]), np.array([[0.4, 0.6]]), np.array([[0.4, 0.6]])]
+    >>> pool_members(members, "arithmetic").round(3), pool_members(members, "geometric").round(3)
+    (array([[0.593, 0.407]]), array([[0.736, 0.264]]))
+    """
+    _check_choice(pooling, POOLINGS, "pooling")
+    members = np.asarray(members, dtype=np.float64)
+    if pooling == "arithmetic":
+        return members.mean(axis=0)
+    pooled = np.exp(_log(members).mean(axis=0))
+    return pooled / pooled.sum(axis=1, keepdims=True)
 #: Network weights tried on the inner out-of-fold predictions (:func:`choose_network_weight`).
 WEIGHT_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0, 1, 21), 2))
 #: The feature set of the fused SVM: the strongest traditional model of this repository
@@ -349,7 +370,8 @@ def fuse_fold(x_train, y_train: Sequence[str], groups: Sequence | None, features
 
     1. ``recipe.fusion.members`` inner folds of the training part
        (:func:`ser_utils.ensemble.inner_splits`, by speaker); one network per inner fold,
-       validated on it; their mean probabilities on the test part.
+       validated on it; their probabilities on the test part pooled
+       (:func:`pool_members`, ``recipe.fusion.pooling``).
     2. The SVM on functionals (``recipe.fusion.svm_calibration``) fitted on each inner
        fold's training part (its out-of-fold probabilities) and on the whole training part
        (the test part's).
@@ -389,8 +411,9 @@ def fuse_fold(x_train, y_train: Sequence[str], groups: Sequence | None, features
         info.update(ua_network_oof=unweighted_recall(y_train, result.out_of_fold, labels),
                     ua_svm_oof=unweighted_recall(y_train, svm_oof, labels),
                     ua_fused_oof=unweighted_recall(y_train, combine(result.out_of_fold, svm_oof), labels))
-    return combine(result.test, svm_test), {"network": result.test, "svm": svm_test, **fitted, **info,
-                                            "histories": result.histories}
+    network = pool_members(result.members_test, settings.pooling)
+    return combine(network, svm_test), {"network": network, "svm": svm_test, **fitted, **info,
+                                        "histories": result.histories}
 
 
 def array_paths(directory: str | Path) -> list[str]:
