@@ -186,7 +186,7 @@ def main(argv: list[str] | None = None) -> int:
             if "scaled" in name:
                 y_rows = rows["label"].astype(str).to_numpy()
 
-                def scaled_svm(train, test):
+                def scaled_svm(train, test, y_rows=y_rows):
                     model = traditional.make_model("rbf_svm", random_state=base.seed, scaler=True)
                     return model.fit(functionals[rows["row"].to_numpy()[train]], y_rows[train]).predict(
                         functionals[rows["row"].to_numpy()[test]])

@@ -32,10 +32,10 @@ from sklearn.base import clone
 from . import evaluation
 from .config import FOUR_CLASSES, FusionConfig, Recipe
 
-__all__ = ["FUSION_NETWORK_WEIGHT", "FUSION_FEATURES", "SVM_CALIBRATIONS", "COMBINERS", "WEIGHT_GRID",
-           "fuse_probabilities", "svm_probabilities", "unweighted_recall", "choose_network_weight",
-           "fit_combiner", "fuse_fold", "pool_members", "PackedFeatures", "packed_columns", "array_paths", "recipe_features", "cross_validate_recipe",
-           "cross_validate_fusion", "side_by_side"]
+__all__ = ["FUSION_NETWORK_WEIGHT", "FUSION_FEATURES", "SVM_CALIBRATIONS", "COMBINERS", "MEMBER_SPLITS", "POOLINGS",
+           "WEIGHT_GRID", "PLATT_FOLDS", "fuse_probabilities", "svm_probabilities", "unweighted_recall",
+           "choose_network_weight", "pool_members", "fit_combiner", "fuse_fold", "PackedFeatures", "packed_columns",
+           "array_paths", "recipe_features", "cross_validate_recipe", "cross_validate_fusion", "side_by_side"]
 
 #: Weight of the network's probabilities in the fused mean (the SVM gets the rest).
 FUSION_NETWORK_WEIGHT = 0.5
@@ -470,8 +470,7 @@ def cross_validate_recipe(spectrograms, metadata: pd.DataFrame, *, recipe: Recip
         ``seconds`` and ``history`` (the first member's curves).
     """
     from . import config as config_module
-    from .end_to_end import RowView, _clear_keras, _history_summary, _quiet_tensorflow, _SelectedFolds, \
-        four_class_rows
+    from .end_to_end import RowView, _clear_keras, _history_summary, _quiet_tensorflow, _SelectedFolds, four_class_rows
 
     if out_dir is not None:
         raise ValueError("the fusion recipe's fold models (an ensemble and an SVM) are not saved as bundles — "
@@ -522,9 +521,10 @@ def cross_validate_recipe(spectrograms, metadata: pd.DataFrame, *, recipe: Recip
             alone.update({f"ua_{member}": scores["ua"], f"wa_{member}": scores["wa"]})
         histories = info.pop("histories")
         return np.asarray(labels)[fused.argmax(axis=1)], {
-            **alone, **info, **_history_summary(histories[0]), "probabilities": fused, "seed": fold_recipe.training.seed,
-            "validation_split_used": histories[0].get("validation_split_used", "inner folds"), "seconds": round(time.perf_counter() - start, 1),
-            "history": histories[0]}
+            **alone, **info, **_history_summary(histories[0]), "probabilities": fused,
+            "seed": fold_recipe.training.seed,
+            "validation_split_used": histories[0].get("validation_split_used", "inner folds"),
+            "seconds": round(time.perf_counter() - start, 1), "history": histories[0]}
 
     results = evaluation.evaluate_folds(protocol, y, fit_predict, labels, progress=progress)
     _clear_keras()
