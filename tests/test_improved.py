@@ -331,3 +331,13 @@ def test_members_pool_by_their_mean_or_their_normalised_geometric_mean():
     np.testing.assert_allclose(geometric.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="pooling"):
         fusion.pool_members(members, "median")
+
+
+def test_the_fusion_recipe_is_the_improved_network_with_its_ensemble_settings_and_survives_a_round_trip():
+    for profile in config.PROFILES:
+        recipe = config.fusion_recipe("msp-improv", profile)
+        improved = config.improved_recipe("msp-improv", profile)
+        assert recipe.name == "fusion" and recipe.model == improved.model and recipe.training == improved.training
+        assert recipe.fusion.members == 5 and recipe.fusion.combiner == "stacking"
+        assert config.Recipe.from_dict(recipe.to_dict()) == recipe
+    assert config.Recipe.from_dict(improved.to_dict()).fusion is None
