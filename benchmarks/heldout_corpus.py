@@ -45,8 +45,12 @@ SENTENCES: tuple[str, ...] = (
 )
 #: (female voice, male voice) per session: espeak-ng language + voice variant.
 VOICES: tuple[tuple[str, str], ...] = (
-    ("en-us+f2", "en-us+m1"), ("en-gb+f3", "en-gb+m2"), ("en-us+f4", "en-us+m3"),
-    ("en-gb+f5", "en-gb+m4"), ("en-us+Annie", "en-us+m5"), ("en-gb+linda", "en-gb+m6"),
+    ("en-us+f2", "en-us+m1"),
+    ("en-gb+f3", "en-gb+m2"),
+    ("en-us+f4", "en-us+m3"),
+    ("en-gb+f5", "en-gb+m4"),
+    ("en-us+Annie", "en-us+m5"),
+    ("en-gb+linda", "en-gb+m6"),
 )
 EMOTION_LETTERS: dict[str, str] = {"angry": "A", "happy": "H", "sad": "S", "neutral": "N"}
 #: Per emotion: pitch (espeak-ng -p, 0-99), rate (words per minute), amplitude (-a),
@@ -64,12 +68,27 @@ RECORDING_TYPES: tuple[str, ...] = ("R", "T")
 
 def espeak(text: str, voice: str, prosody: dict[str, float], path: Path) -> None:
     """Speak ``text`` into the wav file ``path`` with espeak-ng."""
-    command = ["espeak-ng", "-v", voice, "-p", str(int(np.clip(prosody["pitch"], 0, 99))),
-               "-s", str(int(np.clip(prosody["rate"], 80, 400))), "-a", str(int(np.clip(prosody["amplitude"], 10, 200))),
-               "-g", str(int(max(0, prosody["gap"]))), "-w", str(path), text]
+    command = [
+        "espeak-ng",
+        "-v",
+        voice,
+        "-p",
+        str(int(np.clip(prosody["pitch"], 0, 99))),
+        "-s",
+        str(int(np.clip(prosody["rate"], 80, 400))),
+        "-a",
+        str(int(np.clip(prosody["amplitude"], 10, 200))),
+        "-g",
+        str(int(max(0, prosody["gap"]))),
+        "-w",
+        str(path),
+        text,
+    ]
     if prosody["emphasis"] > 0:
         command[1:1] = ["-k", str(int(prosody["emphasis"]))]
-        text = " ".join(word.upper() if len(word) > 4 else word for word in text.split())  # emphasised words
+        text = " ".join(
+            word.upper() if len(word) > 4 else word for word in text.split()
+        )  # emphasised words
         command[-1] = text
     subprocess.run(command, check=True, capture_output=True)
 
@@ -77,7 +96,9 @@ def espeak(text: str, voice: str, prosody: dict[str, float], path: Path) -> None
 def make_corpus(out_dir: Path, *, seed: int = 0, sentences: int = len(SENTENCES)) -> Path:
     """Write ``out_dir/MSP-IMPROV`` (replacing it) and return its path."""
     if shutil.which("espeak-ng") is None:
-        raise SystemExit("espeak-ng not found — install it (apt-get install espeak-ng) and run again")
+        raise SystemExit(
+            "espeak-ng not found — install it (apt-get install espeak-ng) and run again"
+        )
     rng = np.random.default_rng(seed)
     root = Path(out_dir) / "MSP-IMPROV"
     shutil.rmtree(root, ignore_errors=True)
@@ -88,27 +109,44 @@ def make_corpus(out_dir: Path, *, seed: int = 0, sentences: int = len(SENTENCES)
             gain_db = rng.normal(0.0, 3.0)  # the session's recording level
             for gender, voice in zip("FM", voices):
                 actor = f"{gender}{session:02d}"
-                offsets = {"pitch": rng.normal(0, 5), "rate": rng.normal(0, 10), "amplitude": rng.normal(0, 10)}
+                offsets = {
+                    "pitch": rng.normal(0, 5),
+                    "rate": rng.normal(0, 10),
+                    "amplitude": rng.normal(0, 10),
+                }
                 for number in range(1, sentences + 1):
                     for emotion, letter in EMOTION_LETTERS.items():
                         for kind in RECORDING_TYPES:
-                            prosody = {name: value + rng.normal(0, SPREAD[name]) + offsets.get(name, 0.0)
-                                       for name, value in PROSODY[emotion].items()}
+                            prosody = {
+                                name: value + rng.normal(0, SPREAD[name]) + offsets.get(name, 0.0)
+                                for name, value in PROSODY[emotion].items()
+                            }
                             espeak(SENTENCES[number - 1], voice, prosody, raw)
                             samples, rate = sf.read(raw, dtype="float32")
                             samples = samples * 10 ** (gain_db / 20)
-                            samples = samples + rng.normal(0, 3e-4, size=samples.shape).astype(np.float32)
+                            samples = samples + rng.normal(0, 3e-4, size=samples.shape).astype(
+                                np.float32
+                            )
                             partner = "M" if gender == "F" else "F"
                             turn = f"{gender}{partner if kind == 'T' else gender}01"
                             name = f"MSP-IMPROV-S{number:02d}{letter}-{actor}-{kind}-{turn}"
                             folder = root / f"session{session}" / f"S{number:02d}{letter}" / kind
                             folder.mkdir(parents=True, exist_ok=True)
-                            sf.write(folder / f"{name}.wav", np.clip(samples, -1, 1), rate, subtype="PCM_16")
-                            valence = {"angry": 1.8, "happy": 4.2, "sad": 1.9, "neutral": 3.0}[emotion]
-                            blocks.append(f"UTD-IMPROV-{name[11:]}.avi; {letter}; A:3.000000; V:{valence:.6f}; "
-                                          f"D:3.000000 ; N:3.000000;\n"
-                                          f"R1; {emotion.capitalize()}; {emotion.capitalize()}; A:3.000000; "
-                                          f"V:{valence:.6f}; D:3.000000; N:3.000000;\n")
+                            sf.write(
+                                folder / f"{name}.wav",
+                                np.clip(samples, -1, 1),
+                                rate,
+                                subtype="PCM_16",
+                            )
+                            valence = {"angry": 1.8, "happy": 4.2, "sad": 1.9, "neutral": 3.0}[
+                                emotion
+                            ]
+                            blocks.append(
+                                f"UTD-IMPROV-{name[11:]}.avi; {letter}; A:3.000000; V:{valence:.6f}; "
+                                f"D:3.000000 ; N:3.000000;\n"
+                                f"R1; {emotion.capitalize()}; {emotion.capitalize()}; A:3.000000; "
+                                f"V:{valence:.6f}; D:3.000000; N:3.000000;\n"
+                            )
     (root / "Evaluation.txt").write_text("\n".join(blocks))
     return root
 
@@ -117,8 +155,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path, help="folder that receives MSP-IMPROV/")
     parser.add_argument("--seed", type=int, default=0, help="seed of every random prosody and gain")
-    parser.add_argument("--sentences", type=int, default=len(SENTENCES), choices=range(1, len(SENTENCES) + 1),
-                        metavar=f"1..{len(SENTENCES)}")
+    parser.add_argument(
+        "--sentences",
+        type=int,
+        default=len(SENTENCES),
+        choices=range(1, len(SENTENCES) + 1),
+        metavar=f"1..{len(SENTENCES)}",
+    )
     args = parser.parse_args(argv)
     root = make_corpus(args.out_dir, seed=args.seed, sentences=args.sentences)
     print(f"wrote {sum(1 for _ in root.rglob('*.wav'))} clips and Evaluation.txt to {root}")

@@ -28,7 +28,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ser_utils import config, evaluation  # noqa: E402
-from ser_utils.config import ModelConfig, Recipe  # noqa: E402
+from ser_utils.config import FusionConfig, ModelConfig, Recipe  # noqa: E402
 
 #: name -> changes from the improved recipe: ``audio`` (AudioConfig fields), ``model``
 #: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
@@ -37,41 +37,206 @@ from ser_utils.config import ModelConfig, Recipe  # noqa: E402
 #: ``training smoke`` / ``training full`` are training changes for one profile.
 VARIANTS: dict[str, dict] = {
     "crnn (previous improved recipe)": {
-        "model": ("improved_crnn", {}), "smoke": {"filters": (8, 16), "recurrent_units": 16},
+        "model": ("improved_crnn", {}),
+        "smoke": {"filters": (8, 16), "recurrent_units": 16},
         "audio": {"scaling": "peak"},
         "training": {"learning_rate_schedule": "constant", "learning_rate": 1e-3, "batch_size": 32},
-        "training smoke": {"epochs": 15}, "training full": {"epochs": 40, "early_stopping_patience": 8},
+        "training smoke": {"epochs": 15},
+        "training full": {"epochs": 40, "early_stopping_patience": 8},
     },
     "tcn, utterance norm, peak audio (level removed twice)": {
         "model": ("improved_tcn", {"input_normalisation": "utterance", "level_units": 0}),
-        "audio": {"scaling": "peak"}},
+        "audio": {"scaling": "peak"},
+    },
     "tcn + level branch, utterance norm, peak audio": {
-        "model": ("improved_tcn", {"input_normalisation": "utterance"}), "audio": {"scaling": "peak"}},
-    "tcn + level branch, utterance norm": {"model": ("improved_tcn", {"input_normalisation": "utterance"})},
+        "model": ("improved_tcn", {"input_normalisation": "utterance"}),
+        "audio": {"scaling": "peak"},
+    },
+    "tcn + level branch, utterance norm": {
+        "model": ("improved_tcn", {"input_normalisation": "utterance"})
+    },
     "tcn, corpus norm, no level branch": {"model": ("improved_tcn", {"level_units": 0})},
     "improved: tcn, corpus norm + level branch": {},
-    "improved + level spread (variance per mel bin)": {"model": ("improved_tcn", {"level_spread": True})},
+    "improved + level spread (variance per mel bin)": {
+        "model": ("improved_tcn", {"level_spread": True})
+    },
     "improved + SpecAugment (2 masks, 10 %)": {"training": {"spec_augment_masks": 2}},
     "improved + mixup (alpha 0.2)": {"training": {"mixup_alpha": 0.2}},
     "improved, constant learning rate": {"training": {"learning_rate_schedule": "constant"}},
     "improved, lr 1e-3, batch 32, 30 epochs (first try)": {
-        "training": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 30}},
+        "training": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 30}
+    },
     "fusion: improved + functionals SVM (mean of probabilities)": {"fusion": True},
+    "improved, 128 mels, 64 ms window (finer pitch harmonics)": {
+        "spectrogram": {"n_mels": 128, "n_fft": 1024}
+    },
+    # ``ensemble``: FusionConfig changes (ser_utils.fusion.cross_validate_recipe): members on inner folds
+    # (or seeds), the SVM on functionals beside them, and how the two are combined.
+    "ensemble: 5 networks on speaker-grouped inner folds (network alone)": {
+        "ensemble": {"members": 5, "combiner": "network", "pooling": "arithmetic"}
+    },
+    "ensemble: 3 inner-fold networks, 30 epochs (network alone)": {
+        "ensemble": {"members": 3, "combiner": "network", "pooling": "arithmetic"},
+        "training": {"epochs": 30},
+    },
+    "ensemble: 3 seeds on the whole training part (network alone)": {
+        "ensemble": {
+            "members": 3,
+            "member_split": "seeds",
+            "combiner": "network",
+            "pooling": "arithmetic",
+        }
+    },
+    "improved + functionals as a second input (one network)": {
+        "ensemble": {
+            "members": 1,
+            "member_split": "seeds",
+            "combiner": "network",
+            "network_features": True,
+        }
+    },
+    "fusion: 5 inner-fold networks + softmax SVM, mean": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "softmax",
+            "combiner": "mean",
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + softmax SVM, weight chosen on inner folds": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "softmax",
+            "combiner": "weight",
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + softmax SVM, stacking C 1": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "softmax",
+            "combiner": "stacking",
+            "stacking_c": 1.0,
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + softmax SVM, stacking C 0.1": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "softmax",
+            "combiner": "stacking",
+            "stacking_c": 0.1,
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + Platt SVM, mean": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "mean",
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + Platt SVM, weight chosen on inner folds": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "weight",
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 1": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "stacking",
+            "stacking_c": 1.0,
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 0.1": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "stacking",
+            "stacking_c": 0.1,
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 10": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "stacking",
+            "stacking_c": 10.0,
+            "pooling": "arithmetic",
+        }
+    },
+    "fusion: 5 inner-fold networks + Platt SVM, stacking C 1, no class weights": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "stacking",
+            "stacking_c": 1.0,
+            "stacking_class_weight": False,
+            "pooling": "arithmetic",
+        }
+    },
+    "ensemble: 5 inner-fold networks, geometric pooling (network alone)": {
+        "ensemble": {"members": 5, "combiner": "network", "pooling": "geometric"}
+    },
+    "fusion: 5 inner-fold networks (geometric pooling) + Platt SVM, stacking C 0.1": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "platt",
+            "combiner": "stacking",
+            "stacking_c": 0.1,
+            "pooling": "geometric",
+        }
+    },
+    "fusion: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 1": {
+        "ensemble": {
+            "members": 5,
+            "svm_calibration": "softmax",
+            "combiner": "stacking",
+            "stacking_c": 1.0,
+            "pooling": "geometric",
+        }
+    },
+    "fusion recipe: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 0.1": {
+        "ensemble": {}
+    },
+    "fusion recipe, 30 epochs per member": {"ensemble": {}, "training": {"epochs": 30}},
 }
-BASELINES: tuple[str, ...] = ("rbf_svm functionals", "rbf_svm functionals, grouped grid")
+#: ``ser traditional``'s RBF SVM on functionals: without a grid it takes the features unscaled, as
+#: the original did; "scaled" is the same SVC after a StandardScaler fitted on the training part
+#: (what ``ser traditional`` did before it followed the original there, and the SVM of the fusion).
+BASELINES: tuple[str, ...] = (
+    "rbf_svm functionals",
+    "rbf_svm functionals, scaled",
+    "rbf_svm functionals, grouped grid",
+)
 
 
 def variant_recipe(base: Recipe, changes: dict) -> Recipe:
-    """``base`` with a variant's audio, model and training changes."""
+    """``base`` with a variant's audio, spectrogram, model, training and fusion changes."""
     name, params = changes.get("model", (base.model.name, {}))
     if name == base.model.name:
         params = {**base.model.params, **params}
     elif base.profile == "smoke":
         params = {**changes.get("smoke", {}), **params}
     training = {**changes.get("training", {}), **changes.get(f"training {base.profile}", {})}
-    return dataclasses.replace(base, audio=dataclasses.replace(base.audio, **changes.get("audio", {})),
-                               model=ModelConfig(name, params),
-                               training=dataclasses.replace(base.training, **training))
+    fusion = base.fusion
+    if "ensemble" in changes:
+        fusion = dataclasses.replace(fusion or FusionConfig(), **changes["ensemble"])
+    return dataclasses.replace(
+        base,
+        audio=dataclasses.replace(base.audio, **changes.get("audio", {})),
+        spectrogram=dataclasses.replace(base.spectrogram, **changes.get("spectrogram", {})),
+        model=ModelConfig(name, params),
+        training=dataclasses.replace(base.training, **training),
+        fusion=fusion,
+    )
 
 
 def summary(rows: list[dict], key: str = "ua") -> tuple[float, float]:
@@ -82,11 +247,17 @@ def summary(rows: list[dict], key: str = "ua") -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("root", type=Path, help="an MSP-IMPROV folder (real, synthetic or heldout_corpus.py's)")
+    parser.add_argument(
+        "root", type=Path, help="an MSP-IMPROV folder (real, synthetic or heldout_corpus.py's)"
+    )
     parser.add_argument("--profile", choices=config.PROFILES, default="smoke")
     parser.add_argument("--protocol", default="loso", choices=evaluation.PROTOCOLS)
-    parser.add_argument("--variants", nargs="*", default=None, help="names of VARIANTS / BASELINES (default all)")
-    parser.add_argument("--work", type=Path, default=None, help="folder for arrays (default: a temporary one)")
+    parser.add_argument(
+        "--variants", nargs="*", default=None, help="names of VARIANTS / BASELINES (default all)"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="folder for arrays (default: a temporary one)"
+    )
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
 
@@ -105,8 +276,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def arrays_for(recipe: Recipe):
         chain = recipe.audio.scaling
+        if recipe.spectrogram != base.spectrogram:
+            chain += f"-mels{recipe.spectrogram.n_mels}-fft{recipe.spectrogram.n_fft}"
         if chain not in loaded:
-            paths = arrays.generate_arrays(manifest, recipe, work / f"arrays-{chain}", n_jobs=args.jobs, progress=False)
+            paths = arrays.generate_arrays(
+                manifest, recipe, work / f"arrays-{chain}", n_jobs=args.jobs, progress=False
+            )
             loaded[chain] = arrays.load_arrays(paths.directory)
         return loaded[chain]
 
@@ -114,46 +289,114 @@ def main(argv: list[str] | None = None) -> int:
     spectrograms, _, metadata = arrays_for(base)
     files = evaluation.select_files(manifest)  # the arrays' rows, with their paths
     assert list(files["utterance_id"]) == list(metadata["utterance_id"])
-    functionals = features.extract_features(files, fusion.FUSION_FEATURES, n_jobs=args.jobs, progress=False,
-                                            recipe=config.original_recipe("msp-improv", args.profile),
-                                            cache_dir=work / "features")
+    functionals = features.extract_features(
+        files,
+        fusion.FUSION_FEATURES,
+        n_jobs=args.jobs,
+        progress=False,
+        recipe=config.original_recipe("msp-improv", args.profile),
+        cache_dir=work / "features",
+    )
     rows = subset_rows(metadata)
     protocol = evaluation.make_protocol(args.protocol, rows)
-    print(f"{args.root}: {len(rows)} utterances, {protocol.n_splits} folds ({args.protocol}), "
-          f"{args.profile} profile", flush=True)
+    print(
+        f"{args.root}: {len(rows)} utterances, {protocol.n_splits} folds ({args.protocol}), "
+        f"{args.profile} profile",
+        flush=True,
+    )
     results = []
     for name in names:
         start = time.perf_counter()
         parameters = None
         if name in BASELINES:
             grid = "grouped" if "grid" in name else "none"
-            folds = traditional.evaluate_model(functionals[rows["row"].to_numpy()], rows["label"], protocol, "rbf_svm",
-                                               labels=config.FOUR_CLASSES, grid=grid, progress=False,
-                                               inner_groups=rows[protocol.group_column].to_numpy()
-                                               if protocol.group_column else None)
+            if "scaled" in name:
+                y_rows = rows["label"].astype(str).to_numpy()
+
+                def scaled_svm(train, test, y_rows=y_rows):
+                    model = traditional.make_model(
+                        "rbf_svm", random_state=base.training.seed, scaler=True
+                    )
+                    return model.fit(
+                        functionals[rows["row"].to_numpy()[train]], y_rows[train]
+                    ).predict(functionals[rows["row"].to_numpy()[test]])
+
+                folds = evaluation.evaluate_folds(
+                    protocol, y_rows, scaled_svm, config.FOUR_CLASSES, progress=False
+                )
+            else:
+                folds = traditional.evaluate_model(
+                    functionals[rows["row"].to_numpy()],
+                    rows["label"],
+                    protocol,
+                    "rbf_svm",
+                    labels=config.FOUR_CLASSES,
+                    grid=grid,
+                    progress=False,
+                    inner_groups=rows[protocol.group_column].to_numpy()
+                    if protocol.group_column
+                    else None,
+                )
         else:
             recipe = variant_recipe(base, VARIANTS[name])
             spectrograms, _, metadata = arrays_for(recipe)
-            if VARIANTS[name].get("fusion"):
-                folds = fusion.cross_validate_fusion(spectrograms, metadata, functionals, recipe=recipe,
-                                                     protocol_name=args.protocol, progress=False)
+            if recipe.fusion is not None:
+                folds = fusion.cross_validate_recipe(
+                    spectrograms,
+                    metadata,
+                    recipe=recipe,
+                    protocol_name=args.protocol,
+                    features=functionals,
+                    progress=False,
+                )
+            elif VARIANTS[name].get("fusion"):
+                folds = fusion.cross_validate_fusion(
+                    spectrograms,
+                    metadata,
+                    functionals,
+                    recipe=recipe,
+                    protocol_name=args.protocol,
+                    progress=False,
+                )
             else:
-                folds = cross_validate_model(spectrograms, metadata, recipe=recipe, protocol_name=args.protocol,
-                                             progress=False)
+                folds = cross_validate_model(
+                    spectrograms,
+                    metadata,
+                    recipe=recipe,
+                    protocol_name=args.protocol,
+                    progress=False,
+                )
             from ser_utils.models import build_model
 
-            parameters = build_model(recipe.model, spectrograms.shape[1:], len(config.FOUR_CLASSES)).count_params()
+            shape, model_config = tuple(spectrograms.shape[1:]), recipe.model
+            if recipe.fusion is not None and recipe.fusion.network_features:
+                columns = fusion.packed_columns(functionals.shape[1], shape[0])
+                shape = (shape[0], shape[1] + columns)
+                model_config = ModelConfig(
+                    model_config.name, {**model_config.params, "packed_columns": columns}
+                )
+            parameters = build_model(model_config, shape, len(config.FOUR_CLASSES)).count_params()
         seconds = (time.perf_counter() - start) / len(folds)
         (ua, ua_sd), (wa, wa_sd) = summary(folds, "ua"), summary(folds, "wa")
         results.append((name, ua, ua_sd, wa, wa_sd, seconds, parameters))
-        print(f"  {name}: UA {ua:.3f} ± {ua_sd:.3f}, WA {wa:.3f} ± {wa_sd:.3f}, {seconds:.1f} s/fold "
-              f"[{', '.join(format(row['ua'], '.2f') for row in folds)}]", flush=True)
+        members = "".join(
+            f", {member} alone {summary(folds, f'ua_{member}')[0]:.3f}"
+            for member in ("network", "svm")
+            if f"ua_{member}" in folds[0]
+        )
+        print(
+            f"  {name}: UA {ua:.3f} ± {ua_sd:.3f}, WA {wa:.3f} ± {wa_sd:.3f}, {seconds:.1f} s/fold "
+            f"[{', '.join(format(row['ua'], '.2f') for row in folds)}]{members}",
+            flush=True,
+        )
 
     header = f"{'variant':<60}{'UA':>15}{'WA':>15}{'s/fold':>8}{'parameters':>12}"
     print(f"\n{header}\n{'-' * len(header)}")
     for name, ua, ua_sd, wa, wa_sd, seconds, parameters in results:
-        print(f"{name:<60}{ua:>8.3f} ± {ua_sd:.3f}{wa:>8.3f} ± {wa_sd:.3f}{seconds:>8.1f}"
-              f"{'' if parameters is None else f'{parameters:,}':>12}")
+        print(
+            f"{name:<60}{ua:>8.3f} ± {ua_sd:.3f}{wa:>8.3f} ± {wa_sd:.3f}{seconds:>8.1f}"
+            f"{'' if parameters is None else f'{parameters:,}':>12}"
+        )
     return 0
 
 

@@ -33,6 +33,7 @@ import pandas as pd
 
 from . import config, evaluation
 from .config import FOUR_CLASSES, ModelConfig, Recipe
+from .errors import SerError
 from .progress import logger as progress_log
 
 __all__ = [
@@ -215,6 +216,23 @@ def cross_validate_model(
         ``best_val_accuracy``, ``best_epoch``, ``n_validation``, ``seed`` and ``history``
         (the learning curves).
     """
+    if (
+        recipe.fusion is not None
+    ):  # an ensemble fused with the SVM: its own fold loop, the same folds
+        from .fusion import cross_validate_recipe
+
+        return cross_validate_recipe(
+            spectrograms,
+            metadata,
+            recipe=recipe,
+            protocol_name=protocol_name,
+            labels=labels,
+            out_dir=out_dir,
+            progress=progress,
+            folds=folds,
+            subset=subset,
+            verbose=verbose,
+        )
     from .bundles import save_bundle
     from .training import predict_proba, train_model, validation_split
 
@@ -527,6 +545,12 @@ def train_bundle(
     history : dict
         Learning curves.
     """
+    if recipe.fusion is not None:
+        raise SerError(
+            f"the {recipe.name} recipe is an ensemble of networks fused with an SVM, not one Keras model: "
+            "it cross-validates (ser evaluate) but has no single bundle to save — train the improved "
+            "recipe for `ser predict`"
+        )
     from .bundles import save_bundle
     from .training import train_model
 

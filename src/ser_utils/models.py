@@ -36,15 +36,21 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Sequence
 
-from .config import ModelConfig
-
-
-from ._tensorflow import keras  # noqa: E402
 from keras import layers  # noqa: E402
 
+from ._tensorflow import keras  # noqa: E402
+from .config import ModelConfig, check_choice
+
 __all__ = [
-    "original_cnn_convlstm", "cnn_spectrogram_model", "lstm_frame_model", "improved_crnn", "improved_tcn",
-    "build_model", "keras2_hard_sigmoid", "MODEL_BUILDERS", "POOLINGS",
+    "original_cnn_convlstm",
+    "cnn_spectrogram_model",
+    "lstm_frame_model",
+    "improved_crnn",
+    "improved_tcn",
+    "build_model",
+    "keras2_hard_sigmoid",
+    "MODEL_BUILDERS",
+    "POOLINGS",
 ]
 
 POOLINGS: tuple[str, ...] = ("average", "max")
@@ -59,15 +65,11 @@ def _image_shape(input_shape: Sequence[int | None], builder: str) -> tuple[int |
     if len(shape) == 2:
         shape = (*shape, 1)
     if len(shape) != 3:
-        raise ValueError(f"{builder}: input_shape must be (freq, time) or (freq, time, channels), "
-                         f"got {tuple(input_shape)}")
+        raise ValueError(
+            f"{builder}: input_shape must be (freq, time) or (freq, time, channels), "
+            f"got {tuple(input_shape)}"
+        )
     return shape
-
-
-def _check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
-    if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
-    return value
 
 
 def _check_n_classes(n_classes: int) -> int:
@@ -81,7 +83,7 @@ def _l1(strength: float | None):
 
 
 def _pooling_layer(pooling: str, pool_size, name: str) -> layers.Layer:
-    _check_choice(pooling, POOLINGS, "pooling")
+    check_choice(pooling, POOLINGS, "pooling")
     pool = layers.AveragePooling2D if pooling == "average" else layers.MaxPooling2D
     return pool(pool_size=pool_size, name=name)
 
@@ -91,19 +93,34 @@ def _check_fits(tensor, window, input_shape: tuple, builder: str, layer: str) ->
     window = (window, window) if isinstance(window, int) else tuple(window)
     spatial = tuple(tensor.shape[1:3])
     if any(size is not None and size < win for size, win in zip(spatial, window)):
-        raise ValueError(f"{builder}: input {input_shape} is too small for these blocks: {layer} needs at least "
-                         f"{window} but the feature map is {spatial} there — use a larger input, a smaller "
-                         "pool_size or fewer conv blocks")
+        raise ValueError(
+            f"{builder}: input {input_shape} is too small for these blocks: {layer} needs at least "
+            f"{window} but the feature map is {spatial} there — use a larger input, a smaller "
+            "pool_size or fewer conv blocks"
+        )
 
 
-def _original_conv_blocks(inputs, *, filters: Sequence[int], kernel_size: int, pooling: str, pool_size: int,
-                      l1: float | None, builder: str):
+def _original_conv_blocks(
+    inputs,
+    *,
+    filters: Sequence[int],
+    kernel_size: int,
+    pooling: str,
+    pool_size: int,
+    l1: float | None,
+    builder: str,
+):
     """The original's blocks: Conv2D (valid, ReLU, L1 kernel) -> pooling, once per filter count."""
     x = inputs
     for block, n_filters in enumerate(filters, start=1):
         _check_fits(x, kernel_size, tuple(inputs.shape[1:]), builder, f"conv{block}")
-        x = layers.Conv2D(int(n_filters), kernel_size, activation="relu", kernel_regularizer=_l1(l1),
-                          name=f"conv{block}")(x)
+        x = layers.Conv2D(
+            int(n_filters),
+            kernel_size,
+            activation="relu",
+            kernel_regularizer=_l1(l1),
+            name=f"conv{block}",
+        )(x)
         _check_fits(x, pool_size, tuple(inputs.shape[1:]), builder, f"pool{block}")
         x = _pooling_layer(pooling, pool_size, name=f"pool{block}")(x)
     return x
@@ -131,8 +148,11 @@ def _softmax_output(x, n_classes: int):
 
 
 def _compile(model: keras.Model, learning_rate: float) -> keras.Model:
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="categorical_crossentropy", metrics=["accuracy"])
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     return model
 
 
@@ -196,16 +216,31 @@ def original_cnn_convlstm(
     input_shape = _image_shape(input_shape, "original_cnn_convlstm")
     n_classes = _check_n_classes(n_classes)
     inputs = keras.Input(shape=input_shape, name="spectrogram")
-    x = _original_conv_blocks(inputs, filters=filters, kernel_size=kernel_size, pooling=pooling,
-                          pool_size=pool_size, l1=l1, builder="original_cnn_convlstm")
+    x = _original_conv_blocks(
+        inputs,
+        filters=filters,
+        kernel_size=kernel_size,
+        pooling=pooling,
+        pool_size=pool_size,
+        l1=l1,
+        builder="original_cnn_convlstm",
+    )
     # The original fed the feature map to the ConvLSTM as a sequence of one step.
     x = layers.Reshape((1, *x.shape[1:]), name="sequence_of_one")(x)
     # Keras 2's default gate (the original's), stated: Keras 3 would use sigmoid.
-    x = layers.ConvLSTM2D(int(convlstm_filters), convlstm_kernel, activation="tanh",
-                          recurrent_activation=keras2_hard_sigmoid, padding="same",
-                          return_sequences=True, name="convlstm")(x)
+    x = layers.ConvLSTM2D(
+        int(convlstm_filters),
+        convlstm_kernel,
+        activation="tanh",
+        recurrent_activation=keras2_hard_sigmoid,
+        padding="same",
+        return_sequences=True,
+        name="convlstm",
+    )(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(x)
+    x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(
+        x
+    )
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = _softmax_output(x, n_classes)
     return _compile(keras.Model(inputs, outputs, name="original_cnn_convlstm"), learning_rate)
@@ -250,10 +285,23 @@ def cnn_spectrogram_model(
     input_shape = _image_shape(input_shape, "cnn_spectrogram")
     n_classes = _check_n_classes(n_classes)
     inputs = keras.Input(shape=input_shape, name="spectrogram")
-    x = _original_conv_blocks(inputs, filters=filters, kernel_size=kernel_size, pooling=pooling,
-                          pool_size=pool_size, l1=l1, builder="cnn_spectrogram")
-    x = layers.GlobalAveragePooling2D(name="global_average")(x) if global_pooling else layers.Flatten(name="flatten")(x)
-    x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(x)
+    x = _original_conv_blocks(
+        inputs,
+        filters=filters,
+        kernel_size=kernel_size,
+        pooling=pooling,
+        pool_size=pool_size,
+        l1=l1,
+        builder="cnn_spectrogram",
+    )
+    x = (
+        layers.GlobalAveragePooling2D(name="global_average")(x)
+        if global_pooling
+        else layers.Flatten(name="flatten")(x)
+    )
+    x = layers.Dense(int(dense_units), activation="relu", kernel_regularizer=_l1(l1), name="dense")(
+        x
+    )
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = _softmax_output(x, n_classes)
     return _compile(keras.Model(inputs, outputs, name="cnn_spectrogram"), learning_rate)
@@ -291,9 +339,13 @@ def lstm_frame_model(
     """
     shape = tuple(None if size is None else int(size) for size in input_shape)
     if len(shape) != 2:
-        raise ValueError(f"lstm_frame: input_shape must be (frames, features), got {tuple(input_shape)}")
+        raise ValueError(
+            f"lstm_frame: input_shape must be (frames, features), got {tuple(input_shape)}"
+        )
     if not units:
-        raise ValueError("lstm_frame: units must name at least one LSTM layer, got an empty sequence")
+        raise ValueError(
+            "lstm_frame: units must name at least one LSTM layer, got an empty sequence"
+        )
     n_classes = _check_n_classes(n_classes)
     inputs = keras.Input(shape=shape, name="frame_features")
     x = inputs
@@ -384,23 +436,31 @@ def improved_crnn(
     """
     input_shape = _image_shape(input_shape, "improved_crnn")
     n_classes = _check_n_classes(n_classes)
-    _check_choice(recurrent, RECURRENT_CELLS, "recurrent cell")
-    _check_choice(temporal_pooling, TEMPORAL_POOLINGS, "temporal pooling")
+    check_choice(recurrent, RECURRENT_CELLS, "recurrent cell")
+    check_choice(temporal_pooling, TEMPORAL_POOLINGS, "temporal pooling")
     if not filters:
-        raise ValueError("improved_crnn: filters must name at least one conv block, got an empty sequence")
+        raise ValueError(
+            "improved_crnn: filters must name at least one conv block, got an empty sequence"
+        )
     if pool_sizes is None:
         pool_sizes = _default_crnn_pooling(len(filters))
     pool_sizes = [tuple(int(size) for size in pair) for pair in pool_sizes]
     if len(pool_sizes) != len(filters):
-        raise ValueError(f"improved_crnn: pool_sizes needs one (freq, time) pair per conv block: "
-                         f"{len(filters)} blocks, got {len(pool_sizes)} pairs")
+        raise ValueError(
+            f"improved_crnn: pool_sizes needs one (freq, time) pair per conv block: "
+            f"{len(filters)} blocks, got {len(pool_sizes)} pairs"
+        )
 
     inputs = keras.Input(shape=input_shape, name="log_mel")
     # Standardise each spectrogram over frequency and time: log-mel values sit near -50 dB,
     # far from where the BatchNorm statistics start, and loudness differs between speakers.
-    x = layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="utterance_norm")(inputs)
+    x = layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="utterance_norm")(
+        inputs
+    )
     for block, (n_filters, pool_size) in enumerate(zip(filters, pool_sizes), start=1):
-        x = layers.Conv2D(int(n_filters), kernel_size, padding="same", use_bias=False, name=f"conv{block}")(x)
+        x = layers.Conv2D(
+            int(n_filters), kernel_size, padding="same", use_bias=False, name=f"conv{block}"
+        )(x)
         _check_fits(x, pool_size, input_shape, "improved_crnn", f"pool{block}")
         # Pool before normalising: BatchNorm and ReLU then touch 4-8x fewer values (CPU time).
         x = layers.MaxPooling2D(pool_size=pool_size, name=f"pool{block}")(x)
@@ -413,14 +473,18 @@ def improved_crnn(
     x = layers.Reshape((-1, freq_bins * channels), name="frames")(x)
     x = layers.Dropout(dropout, name="frame_dropout")(x)
     cell = layers.GRU if recurrent == "gru" else layers.LSTM
-    x = layers.Bidirectional(cell(int(recurrent_units), return_sequences=True), name=f"bi{recurrent}")(x)
+    x = layers.Bidirectional(
+        cell(int(recurrent_units), return_sequences=True), name=f"bi{recurrent}"
+    )(x)
     if temporal_pooling == "attention":
         x = _attention_pooling(x, units=int(attention_units), name="attention_pooling")
     else:
-        x = layers.Concatenate(name="average_max_pooling")([
-            layers.GlobalAveragePooling1D(name="mean_over_time")(x),
-            layers.GlobalMaxPooling1D(name="max_over_time")(x),
-        ])
+        x = layers.Concatenate(name="average_max_pooling")(
+            [
+                layers.GlobalAveragePooling1D(name="mean_over_time")(x),
+                layers.GlobalMaxPooling1D(name="max_over_time")(x),
+            ]
+        )
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = _softmax_output(x, n_classes)
     return _compile(keras.Model(inputs, outputs, name="improved_crnn"), learning_rate)
@@ -436,8 +500,9 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
 }
 
 
-def build_model(config: ModelConfig | str, input_shape: Sequence[int | None], n_classes: int,
-                **overrides) -> keras.Model:
+def build_model(
+    config: ModelConfig | str, input_shape: Sequence[int | None], n_classes: int, **overrides
+) -> keras.Model:
     """Build the model a :class:`~ser_utils.config.ModelConfig` (or a builder name) describes.
 
     Parameters
@@ -474,12 +539,17 @@ def build_model(config: ModelConfig | str, input_shape: Sequence[int | None], n_
         raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_BUILDERS)}")
     builder = MODEL_BUILDERS[name]
     params = {**dict(config.params), **overrides}
-    accepted = [parameter.name for parameter in inspect.signature(builder).parameters.values()
-                if parameter.kind is inspect.Parameter.KEYWORD_ONLY]
+    accepted = [
+        parameter.name
+        for parameter in inspect.signature(builder).parameters.values()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
     unknown = sorted(set(params) - set(accepted))
     if unknown:
-        raise ValueError(f"unknown hyperparameter(s) {', '.join(unknown)} for model {name!r}: "
-                         f"expected some of {', '.join(accepted)}")
+        raise ValueError(
+            f"unknown hyperparameter(s) {', '.join(unknown)} for model {name!r}: "
+            f"expected some of {', '.join(accepted)}"
+        )
     return builder(input_shape, n_classes, **params)
 
 
@@ -501,6 +571,8 @@ def improved_tcn(
     dropout: float = 0.3,
     batch_norm_momentum: float = 0.9,
     learning_rate: float = 1e-3,
+    packed_columns: int = 0,
+    functional_units: int = 32,
 ) -> keras.Model:
     """Temporal convolution network over log-mel frames: fast on a CPU, and it keeps level.
 
@@ -548,6 +620,15 @@ def improved_tcn(
         far from dB values near -50: a training part of a few hundred utterances gives a
         few steps per epoch.
     learning_rate : float, default 1e-3
+    packed_columns : int, default 0
+        A second input, packed into the last ``packed_columns`` frames of each example
+        (:class:`ser_utils.fusion.PackedFeatures`): utterance features (e.g. the functionals
+        of the SVM), column after column. They are standardised with training-set
+        statistics (a BatchNormalization), passed through a Dense layer of
+        ``functional_units`` and joined to the pooled sequence; the convolutions see only
+        the log-mel frames before them. 0: none.
+    functional_units : int, default 32
+        Width of the features branch.
 
     Returns
     -------
@@ -561,11 +642,15 @@ def improved_tcn(
     """
     input_shape = _image_shape(input_shape, "improved_tcn")
     if input_shape[2] != 1:
-        raise ValueError(f"improved_tcn: expected one channel (n_mels, frames, 1), got {input_shape}")
+        raise ValueError(
+            f"improved_tcn: expected one channel (n_mels, frames, 1), got {input_shape}"
+        )
     n_classes = _check_n_classes(n_classes)
-    _check_choice(input_normalisation, INPUT_NORMALISATIONS, "input normalisation")
+    check_choice(input_normalisation, INPUT_NORMALISATIONS, "input normalisation")
     if not dilations:
-        raise ValueError("improved_tcn: dilations must name at least one block, got an empty sequence")
+        raise ValueError(
+            "improved_tcn: dilations must name at least one block, got an empty sequence"
+        )
     if int(time_pool) < 1:
         raise ValueError(f"improved_tcn: time_pool must be at least 1, got {time_pool}")
     n_mels = input_shape[0]
@@ -573,8 +658,21 @@ def improved_tcn(
     inputs = keras.Input(shape=input_shape, name="log_mel")
     frames = layers.Reshape((n_mels, -1), name="drop_channel")(inputs)
     frames = layers.Permute((2, 1), name="time_first")(frames)  # (frames, n_mels)
+    packed = None
+    if int(packed_columns) > 0:
+        if input_shape[1] is None or input_shape[1] <= int(packed_columns):
+            raise ValueError(
+                f"improved_tcn: {packed_columns} packed columns need a known number of frames beyond "
+                f"them, got input shape {input_shape}"
+            )
+        packed = layers.Cropping1D(
+            (input_shape[1] - int(packed_columns), 0), name="packed_columns"
+        )(frames)
+        frames = layers.Cropping1D((0, int(packed_columns)), name="log_mel_frames")(frames)
     if input_normalisation == "utterance":
-        x = layers.LayerNormalization(axis=(1, 2), center=False, scale=False, name="utterance_norm")(frames)
+        x = layers.LayerNormalization(
+            axis=(1, 2), center=False, scale=False, name="utterance_norm"
+        )(frames)
     else:
         x = layers.BatchNormalization(momentum=batch_norm_momentum, name="corpus_norm")(frames)
     x = layers.Conv1D(int(channels), 1, use_bias=False, name="projection")(x)
@@ -583,26 +681,45 @@ def improved_tcn(
     x = layers.BatchNormalization(momentum=batch_norm_momentum, name="projection_norm")(x)
     x = layers.Activation("relu", name="projection_relu")(x)
     for block, rate in enumerate(dilations, start=1):
-        y = layers.Conv1D(int(channels), kernel_size, dilation_rate=int(rate), padding="same", use_bias=False,
-                          name=f"conv{block}")(x)
+        y = layers.Conv1D(
+            int(channels),
+            kernel_size,
+            dilation_rate=int(rate),
+            padding="same",
+            use_bias=False,
+            name=f"conv{block}",
+        )(x)
         y = layers.BatchNormalization(momentum=batch_norm_momentum, name=f"norm{block}")(y)
         y = layers.Activation("relu", name=f"relu{block}")(y)
         x = layers.Add(name=f"residual{block}")([x, y])
-    x = layers.Concatenate(name="average_max_pooling")([
-        layers.GlobalAveragePooling1D(name="mean_over_time")(x),
-        layers.GlobalMaxPooling1D(name="max_over_time")(x),
-    ])
+    x = layers.Concatenate(name="average_max_pooling")(
+        [
+            layers.GlobalAveragePooling1D(name="mean_over_time")(x),
+            layers.GlobalMaxPooling1D(name="max_over_time")(x),
+        ]
+    )
     if int(level_units) > 0:
         level = layers.GlobalAveragePooling1D(name="mean_spectrum")(frames)  # dB per mel bin
         if level_spread:  # variance = mean of squares - square of mean, built-in layers only
             squares = layers.GlobalAveragePooling1D(name="mean_square_spectrum")(
-                layers.Multiply(name="squares")([frames, frames]))
+                layers.Multiply(name="squares")([frames, frames])
+            )
             variance = layers.Subtract(name="variance_spectrum")(
-                [squares, layers.Multiply(name="squared_mean")([level, level])])
+                [squares, layers.Multiply(name="squared_mean")([level, level])]
+            )
             level = layers.Concatenate(name="mean_variance_spectrum")([level, variance])
-        level = layers.BatchNormalization(momentum=batch_norm_momentum, name="level_corpus_norm")(level)
+        level = layers.BatchNormalization(momentum=batch_norm_momentum, name="level_corpus_norm")(
+            level
+        )
         level = layers.Dense(int(level_units), activation="relu", name="level")(level)
         x = layers.Concatenate(name="with_level")([x, level])
+    if packed is not None:
+        features = layers.Flatten(name="packed_features")(packed)
+        features = layers.BatchNormalization(
+            momentum=batch_norm_momentum, name="features_corpus_norm"
+        )(features)
+        features = layers.Dense(int(functional_units), activation="relu", name="features")(features)
+        x = layers.Concatenate(name="with_features")([x, features])
     x = layers.Dropout(dropout, name="dropout")(x)
     outputs = _softmax_output(x, n_classes)
     return _compile(keras.Model(inputs, outputs, name="improved_tcn"), learning_rate)

@@ -354,6 +354,11 @@ def deep(
         _check(protocol, evaluation.PROTOCOLS, "protocol")
     if protocol is None and not train_final:
         raise SerError("nothing to run: give a protocol, or train the final model")
+    if train_final and config.get_recipe(recipe, corpus, "smoke").fusion is not None:
+        raise SerError(
+            f"the {recipe} recipe fuses several networks with an SVM and has no single model to "
+            "save — evaluate it (ser evaluate), or train the improved recipe"
+        )
     root = Path(root) if root is not None else paths.corpus_root(corpus)
     recipe_ = config.get_recipe(recipe, corpus, profile or paths.profile(root))
     if epochs is not None:
