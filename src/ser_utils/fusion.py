@@ -1,21 +1,25 @@
 """Late fusion of the end-to-end network with the RBF SVM on functionals, fold by fold.
 
-The network (the improved recipe's model on log-mel arrays) and the SVM (utterance
-functionals, :func:`ser_utils.traditional.make_model` ``("rbf_svm")``) see the same
-training part of each fold and are fused by a weighted mean of their class
-probabilities. Every fold row carries the UA of each member on its own as well as the
-fused one, so one run gives the side-by-side comparison on the same folds and the same
-utterances: network, SVM, fusion.
+The ``fusion`` recipe (:func:`ser_utils.config.fusion_recipe`): in each outer fold the
+training part is cut into speaker-grouped inner folds (:func:`ser_utils.ensemble.inner_splits`);
+one improved network is trained per inner fold and validated on it, and their probabilities
+are pooled by a normalised geometric mean. Beside them, the RBF SVM on utterance
+functionals (scaled on the training part) gives softmax probabilities. A logistic
+regression on both members' log-probabilities, fitted on the inner out-of-fold predictions
+only, combines them; the test fold is only predicted. Every fold row carries the UA of
+each member on its own as well as the fused one, so one run gives the side-by-side
+comparison on the same folds and the same utterances: network ensemble, SVM, fusion.
 
-Examples
---------
->>> from ser_utils import config, features, fusion
->>> recipe = config.improved_recipe("msp-improv", "smoke")
->>> functionals = features.extract_features(metadata, "functionals",
-...                                         recipe=config.original_recipe("msp-improv", "smoke"))  # doctest: +SKIP
->>> rows = fusion.cross_validate_fusion(spectrograms, metadata, functionals, recipe=recipe,
-...                                     protocol_name="loso")  # doctest: +SKIP
->>> fusion.side_by_side(rows)  # doctest: +SKIP
+Whole runs go through :func:`ser_utils.runs.deep` with the ``fusion`` recipe (``ser evaluate
+msp-improv ROOT --recipe fusion --protocol loso``); ``tests/test_improved.py`` runs it on
+small arrays. Pooling the members of an ensemble:
+
+>>> import numpy as np
+>>> members = [np.array([[0.9, 0.1]]), np.array([[0.5, 0.5]])]
+>>> pool_members(members, "arithmetic").round(2).tolist()
+[[0.7, 0.3]]
+>>> pool_members(members, "geometric").round(2).tolist()
+[[0.75, 0.25]]
 """
 
 from __future__ import annotations
