@@ -142,7 +142,10 @@ def features_dir() -> Path:
 
 
 def _recipe_folder(recipe: Recipe) -> str:
-    return f"{recipe.corpus}-{recipe.name}-{recipe.profile}"
+    # The fusion recipe's networks read the improved recipe's arrays (the same audio chain and
+    # input); the arrays' key still holds the chain, so a changed one is never served stale.
+    name = "improved" if recipe.fusion is not None else recipe.name
+    return f"{recipe.corpus}-{name}-{recipe.profile}"
 
 
 def arrays_root() -> Path:
