@@ -163,6 +163,10 @@ def test_evaluate_writes_metrics_without_a_bundle(tmp_path, trained_run, msp_roo
             ["train", "msp-improv", "{root}", "--epochs", "0", "--out", "{tmp}/x"],
             "--epochs must be at least 1",
         ),
+        (
+            ["train", "msp-improv", "{root}", "--recipe", "fusion", "--out", "{tmp}/x"],
+            "the fusion recipe fuses several networks with an SVM and has no single model to save",
+        ),
     ],
 )
 def test_deep_command_errors_are_one_line(capsys, tmp_path, msp_root, argv, message):

@@ -354,6 +354,11 @@ def deep(
         _check(protocol, evaluation.PROTOCOLS, "protocol")
     if protocol is None and not train_final:
         raise SerError("nothing to run: give a protocol, or train the final model")
+    if save_models and config.get_recipe(recipe, corpus, "smoke").fusion is not None:
+        raise SerError(
+            f"the {recipe} recipe's folds are ensembles fused with an SVM: there is no fold model to "
+            "save — leave out --save-models"
+        )
     if train_final and config.get_recipe(recipe, corpus, "smoke").fusion is not None:
         raise SerError(
             f"the {recipe} recipe fuses several networks with an SVM and has no single model to "
