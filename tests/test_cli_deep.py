@@ -173,3 +173,26 @@ def test_deep_command_errors_are_one_line(capsys, tmp_path, msp_root, argv, mess
     assert main([a.format(root=msp_root, tmp=tmp_path) for a in argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_evaluate_runs_the_fusion_recipe_on_the_arrays_and_their_functionals(
+    tmp_path, trained_run, msp_root, monkeypatch
+):
+    monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))  # the functionals' cache
+    arguments = [
+        "evaluate",
+        "msp-improv",
+        str(msp_root),
+        "--recipe",
+        "fusion",
+        "--protocol",
+        "loso",
+    ]
+    arguments += ["--folds", "1", "--epochs", "1", "--profile", "smoke"]
+    arguments += ["--arrays", str(trained_run.parent / "arrays"), "--out", str(tmp_path / "fusion")]
+    assert main(arguments) == 0
+    (fold,) = json.loads((tmp_path / "fusion" / "metrics.json").read_text())["folds"]
+    # the improved recipe's arrays, the SVM's functionals made from the same files, five members
+    assert fold["members"] == 5 and fold["n_test"] == 30
+    assert 0 <= fold["ua_network"] <= 1 and 0 <= fold["ua_svm"] <= 1 and 0 <= fold["ua"] <= 1
+    assert (tmp_path / "outputs" / "features" / "functionals").is_dir()

@@ -631,7 +631,7 @@ def cross_validate_recipe(
         test fold), the combiner's inner out-of-fold scores, ``members``, ``seed``,
         ``seconds`` and ``history`` (the first member's curves).
     """
-    from . import config as config_module
+    from .paths import features_dir
     from .end_to_end import (
         RowView,
         _clear_keras,
@@ -661,7 +661,7 @@ def cross_validate_recipe(
             array_paths(Path(filename).parent),
             recipe,
             n_jobs=n_jobs,
-            cache_dir=config_module.output_dir() / "features",
+            cache_dir=features_dir(),
         )
     features = np.asarray(features)
     if len(features) != len(metadata):
