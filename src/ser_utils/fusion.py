@@ -631,7 +631,6 @@ def cross_validate_recipe(
         test fold), the combiner's inner out-of-fold scores, ``members``, ``seed``,
         ``seconds`` and ``history`` (the first member's curves).
     """
-    from .paths import features_dir
     from .end_to_end import (
         RowView,
         _clear_keras,
@@ -640,6 +639,7 @@ def cross_validate_recipe(
         _SelectedFolds,
         subset_rows,
     )
+    from .paths import features_dir
 
     if out_dir is not None:
         raise ValueError(
