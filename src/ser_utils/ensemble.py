@@ -29,6 +29,7 @@ import numpy as np
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
 from .config import ModelConfig, TrainingConfig
+from .end_to_end import RowView
 
 __all__ = [
     "MEMBER_SEED_STRIDE",
@@ -112,22 +113,6 @@ class EnsembleResult:
     models: list = field(default_factory=list)
 
 
-class _Rows:
-    """Rows of an array-like without copying (as :class:`ser_utils.end_to_end.RowView`)."""
-
-    def __init__(self, array, rows):
-        self.array, self.rows = array, np.asarray(rows, dtype=np.int64)
-        self.shape = (len(self.rows), *array.shape[1:])
-        self.dtype = array.dtype
-        self.ndim = len(self.shape)
-
-    def __len__(self) -> int:
-        return len(self.rows)
-
-    def __getitem__(self, index):
-        return self.array[self.rows[index]]
-
-
 def train_inner_ensemble(
     model: ModelConfig,
     x,
@@ -183,16 +168,16 @@ def train_inner_ensemble(
         label = f"{progress} member {member + 1}" if isinstance(progress, str) else progress
         trained, history = train_model(
             model,
-            _Rows(x, train),
+            RowView(x, train),
             y[train],
             labels=labels,
             config=training,
-            x_val=_Rows(x, held_out),
+            x_val=RowView(x, held_out),
             y_val=y[held_out],
             progress=label,
         )
         out_of_fold[held_out] = predict_proba(
-            trained, _Rows(x, held_out), batch_size=config.batch_size
+            trained, RowView(x, held_out), batch_size=config.batch_size
         )
         if x_test is not None:
             members_test.append(predict_proba(trained, x_test, batch_size=config.batch_size))
