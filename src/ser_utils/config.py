@@ -220,7 +220,7 @@ class FusionConfig:
     #: (:class:`ser_utils.fusion.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
     network_features: bool = False
     #: Feature set of the SVM (:func:`ser_utils.features.extract_features`), made with the
-    #: ``seed`` recipe's audio chain, as ``ser traditional`` does.
+    #: ``original`` recipe's audio chain, as ``ser traditional`` does.
     features: str = "functionals"
     #: ``"softmax"`` of the decision values or ``"platt"`` (sigmoids on cross-validated
     #: decision values) (:func:`ser_utils.fusion.svm_probabilities`).
