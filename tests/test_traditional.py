@@ -58,7 +58,9 @@ def test_original_grid_is_unscaled_and_the_grouped_grid_scales():
     labels = np.array(["angry", "happy", "sad"])[y]
     original = traditional.original_grid_search(X, labels)
     assert list(original.best_estimator_.named_steps) == ["model"]
-    grouped = traditional.grouped_grid_search(X, labels, np.arange(60) % 3, grid={"model__C": [1.0]})
+    grouped = traditional.grouped_grid_search(
+        X, labels, np.arange(60) % 3, grid={"model__C": [1.0]}
+    )
     assert list(grouped.best_estimator_.named_steps) == ["scaler", "model"]
 
 
