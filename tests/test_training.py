@@ -207,6 +207,39 @@ def test_same_seed_gives_identical_weights(trained, data):
         np.testing.assert_array_equal(a, b)
 
 
+def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data):
+    """train_model fits a traced twin of the architecture instead of tracing every new model;
+    the result must be the model a fresh, seeded build and fit gives, dropout included, and a
+    model handed out earlier must not change when the twin trains again."""
+    from ser_utils.models import build_model
+
+    x, y, speakers = data
+    with_dropout = replace(TINY_CRNN, params={**TINY_CRNN.params, "dropout": 0.3})
+    run = replace(TINY_TRAINING, epochs=2)
+    training._TWINS.clear()
+    first, _ = training.train_model(
+        with_dropout, x, y, labels=LABELS, groups=speakers, config=replace(run, seed=11)
+    )  # builds and traces the twin
+    first_weights = [w.copy() for w in first.get_weights()]
+    reused, reused_history = training.train_model(
+        with_dropout, x, y, labels=LABELS, groups=speakers, config=run
+    )
+    assert len(training._TWINS) == 1  # the same twin trained both
+
+    training.set_global_seed(run.seed, deterministic_ops=True)
+    fresh = build_model(with_dropout, x.shape[1:], len(LABELS), learning_rate=run.learning_rate)
+    fresh_history = training.fit_model(fresh, x, y, labels=LABELS, groups=speakers, config=run)
+    assert reused_history["loss"] == fresh_history["loss"]
+    for a, b in zip(reused.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(
+        training.predict_proba(reused, x[:8]), training.predict_proba(fresh, x[:8])
+    )
+    for before, after in zip(first_weights, first.get_weights()):
+        np.testing.assert_array_equal(before, after)
+    assert not np.array_equal(first_weights[0], reused.get_weights()[0])  # another seed
+
+
 def test_early_stopping_needs_validation_data(data):
     x, y, _ = data
     tiny = softmax_regression()

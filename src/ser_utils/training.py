@@ -18,6 +18,7 @@ True
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import random
@@ -627,6 +628,61 @@ def make_strategy(name: str = "default"):
     return tf.distribute.MirroredStrategy()
 
 
+class _Twin:
+    """A compiled model whose training and evaluation functions TensorFlow has already traced
+    (the first fit of a model spends about 2 s tracing, whatever its size). A training run of
+    the same architecture, input shape and optimizer copies its freshly built, seeded model's
+    state into the twin (every variable, random-seed states included), resets the optimizer
+    and fits the twin; the trained state is then copied back, so the run returns its own
+    model, exactly as if it had been fitted itself, and the twin stays private."""
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+        model.optimizer.build(model.trainable_variables)
+        self._optimizer_start = [np.array(v) for v in model.optimizer.variables]
+
+    def start_from(self, fresh: keras.Model) -> None:
+        _copy_state(fresh, self.model)
+        for variable, start in zip(self.model.optimizer.variables, self._optimizer_start):
+            variable.assign(start)
+
+    def hand_to(self, fresh: keras.Model) -> None:
+        _copy_state(self.model, fresh)
+
+
+def _copy_state(source: keras.Model, target: keras.Model) -> None:
+    if len(source.variables) != len(target.variables):
+        raise RuntimeError(f"cannot copy the state of {source.name!r} into {target.name!r}")
+    for to, value in zip(target.variables, source.variables):
+        to.assign(value)
+
+
+_TWINS: collections.OrderedDict[tuple, _Twin] = collections.OrderedDict()
+_TWINS_KEPT = 3  # architectures kept per process, the least recently used dropped first
+
+
+def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, build):
+    """The twin of a model config's build (created on first use), or None where a model
+    cannot be matched by its config: a builder function, or a distribution strategy."""
+    if strategy is not None or not isinstance(model, (str, ModelConfig)):
+        return None
+    name, params = (model, {}) if isinstance(model, str) else (model.name, model.params)
+    key = (
+        name,
+        repr(sorted(params.items())),
+        shape,
+        n_classes,
+        config.learning_rate,
+        config.mixed_precision,
+    )
+    if key not in _TWINS:
+        _TWINS[key] = _Twin(build())
+        while len(_TWINS) > _TWINS_KEPT:
+            _TWINS.popitem(last=False)
+    _TWINS.move_to_end(key)
+    return _TWINS[key]
+
+
 def train_model(
     model: ModelConfig | str | Callable[..., keras.Model],
     x,
@@ -672,20 +728,27 @@ def train_model(
         Trained (best validation weights with early stopping).
     history : dict of str -> list of float
     """
-    set_global_seed(config.seed, deterministic_ops=config.deterministic_ops)
     shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:])
     n_classes = len(tuple(labels))
     strategy = strategy if strategy is not None else make_strategy(config.distribution)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
-    with _precision_policy(config.mixed_precision), scope:
-        if callable(model) and not isinstance(model, (str, ModelConfig)):
-            built = model(shape, n_classes)
-        else:
+
+    def build() -> keras.Model:
+        with _precision_policy(config.mixed_precision), scope:
+            if callable(model) and not isinstance(model, (str, ModelConfig)):
+                return model(shape, n_classes)
             from .models import build_model
 
-            built = build_model(model, shape, n_classes, learning_rate=config.learning_rate)
+            return build_model(model, shape, n_classes, learning_rate=config.learning_rate)
+
+    # The twin is built before seeding, so the seeded build below is the same either way.
+    twin = _traced_twin(model, shape, n_classes, config, strategy, build)
+    set_global_seed(config.seed, deterministic_ops=config.deterministic_ops)
+    built = build()
+    if twin is not None:
+        twin.start_from(built)
     history = fit_model(
-        built,
+        built if twin is None else twin.model,
         x,
         y,
         labels=labels,
@@ -697,6 +760,8 @@ def train_model(
         callbacks=callbacks,
         progress=progress,
     )
+    if twin is not None:
+        twin.hand_to(built)
     return built, history
 
 
