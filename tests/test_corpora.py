@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from pathlib import Path
 
@@ -10,11 +11,12 @@ import pandas as pd
 import pytest
 from conftest import write_msp_tree, write_tone
 
-from ser_utils import config, synthetic
+from ser_utils import config
 from ser_utils.corpora import load_corpus, load_msp_improv, load_tess, windows_walk
 from ser_utils.corpora.msp_improv import parse_evaluation_file, parse_msp_improv_name
 from ser_utils.corpora.tess import parse_tess_name
 from ser_utils.errors import CorpusError
+from ser_utils.synthetic.msp_improv import _msp_layout_folder
 
 REQUIRED = ["path", "utterance_id", "corpus", "label", "speaker", "gender"]
 MSP_REQUIRED = REQUIRED + [
@@ -144,10 +146,18 @@ def test_parse_msp_improv_name_positions():
 
 @pytest.mark.parametrize("layout", ["audio", "nested"])
 @pytest.mark.parametrize("label_file", ["Evaluation.txt", "Evalution.txt"])
-def test_msp_improv_every_layout_and_label_file_name(tmp_path, msp_manifest, layout, label_file):
-    root = synthetic.make_msp_improv(
-        tmp_path / "MSP-IMPROV", size="mini", seed=0, layout=layout, label_file_name=label_file
-    )
+def test_msp_improv_every_layout_and_label_file_name(
+    tmp_path, msp_root, msp_manifest, layout, label_file
+):
+    # the session's mini tree, linked into the layout (the generator's own layouts are tested
+    # in test_synthetic.py)
+    root = tmp_path / "MSP-IMPROV"
+    for wav in msp_root.rglob("*.wav"):
+        parts = wav.relative_to(msp_root).parts  # session{k}/S01A/R/name.wav
+        target = root / _msp_layout_folder(layout, int(parts[0][7:])) / Path(*parts[1:])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(wav, target)
+    shutil.copyfile(msp_root / "Evaluation.txt", root / label_file)
     manifest = load_msp_improv(root)
     pd.testing.assert_frame_equal(manifest.drop(columns="path"), msp_manifest.drop(columns="path"))
 
