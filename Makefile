@@ -69,20 +69,28 @@ test-unit: data
 test-notebooks: data
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
 
-# The notebooks (one kernel after another, in order) run beside the unit tests: each side
-# leaves a core idle much of the time. Their log is printed when both are done. numba's on-disk
-# cache is not safe for two processes that compile different signatures of one function at the
-# same moment (one's index can end up naming the other's machine code: a segfault), so the two
-# runs keep separate numba caches.
-NOTEBOOK_LOG := outputs/test-notebooks.log
+# The notebooks (one kernel after another, in order) run beside the unit tests, which are split
+# in two processes: the tests that train networks, and the rest with every docstring example.
+# Each of the three leaves a core idle much of the time. Their logs are printed when all are done.
+# numba's on-disk cache is not safe for two processes that compile different signatures of one
+# function at the same moment (one's index can end up naming the other's machine code: a
+# segfault), so each run keeps its own numba cache.
+TRAINING_TESTS := $(wildcard tests/test_improved.py tests/test_cli_deep.py tests/test_end_to_end.py \
+	tests/test_training.py tests/test_dry_run.py tests/test_models.py tests/test_prediction.py)
+OTHER_TESTS := $(filter-out $(TRAINING_TESTS),$(wildcard tests/test_*.py)) src/ser_utils --doctest-modules
+TEST_LOGS := outputs/test-logs
 NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
 test: lint data
-	@mkdir -p $(dir $(NOTEBOOK_LOG)); echo "notebooks under nbval, beside the unit tests -> $(NOTEBOOK_LOG)"; \
+	@mkdir -p $(TEST_LOGS); echo "notebooks under nbval and the unit tests in two processes, side by side -> $(TEST_LOGS)/"; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/notebooks $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
-		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(NOTEBOOK_LOG) 2>&1 & notebooks=$$!; \
-	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q $(UNIT_TESTS); unit=$$?; \
-	echo "unit tests done; waiting for the notebooks"; wait $$notebooks; notebooks_status=$$?; \
-	cat $(NOTEBOOK_LOG); test $$unit -eq 0 && test $$notebooks_status -eq 0
+		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(TEST_LOGS)/notebooks.log 2>&1 & notebooks=$$!; \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/training $(BIN)/python -m pytest -q -p no:cacheprovider \
+		$(TRAINING_TESTS) >$(TEST_LOGS)/training.log 2>&1 & training=$$!; \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q -p no:cacheprovider $(OTHER_TESTS) \
+		>$(TEST_LOGS)/unit.log 2>&1; unit=$$?; \
+	wait $$training; training_status=$$?; wait $$notebooks; notebooks_status=$$?; \
+	for log in unit training notebooks; do echo "== $$log"; cat $(TEST_LOGS)/$$log.log; done; \
+	test $$unit -eq 0 && test $$training_status -eq 0 && test $$notebooks_status -eq 0
 
 clean:
 	rm -rf outputs .pytest_cache
