@@ -28,9 +28,6 @@ $(LOCK_STAMP): requirements.lock
 $(STAMP): $(LOCK_STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
-	@# librosa's eagerly typed numba kernels, compiled into numba's on-disk cache once, before
-	@# anything runs in parallel (see the numba cache note at `test` below).
-	$(BIN)/python -c "from ser_utils._numba import compile_librosa_kernels; compile_librosa_kernels()"
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -44,7 +41,10 @@ lock:
 data: venv
 	$(BIN)/ser data prepare
 
+# librosa's eagerly typed numba kernels are compiled into numba's on-disk cache before anything
+# can run in parallel (see the numba cache note at `test` below); seconds once, then free.
 run: data
+	$(BIN)/python -c "from ser_utils._numba import compile_librosa_kernels; compile_librosa_kernels()"
 	$(BIN)/ser run
 
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
@@ -64,7 +64,7 @@ format: venv
 	$(BIN)/ruff check --fix .
 
 test-unit: data
-	$(BIN)/python -m pytest -q $(UNIT_TESTS)
+	$(BIN)/python -m pytest -q -p no:nbval $(UNIT_TESTS)
 
 test-notebooks: data
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
@@ -84,9 +84,9 @@ test: lint data
 	@mkdir -p $(TEST_LOGS); echo "notebooks under nbval and the unit tests in two processes, side by side -> $(TEST_LOGS)/"; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/notebooks $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
 		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(TEST_LOGS)/notebooks.log 2>&1 & notebooks=$$!; \
-	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/training $(BIN)/python -m pytest -q -p no:cacheprovider \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/training $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval \
 		$(TRAINING_TESTS) >$(TEST_LOGS)/training.log 2>&1 & training=$$!; \
-	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q -p no:cacheprovider $(OTHER_TESTS) \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval $(OTHER_TESTS) \
 		>$(TEST_LOGS)/unit.log 2>&1; unit=$$?; \
 	wait $$training; training_status=$$?; wait $$notebooks; notebooks_status=$$?; \
 	for log in unit training notebooks; do echo "== $$log"; cat $(TEST_LOGS)/$$log.log; done; \
