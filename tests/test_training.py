@@ -207,7 +207,7 @@ def test_same_seed_gives_identical_weights(trained, data):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data):
+def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch):
     """train_model fits a traced twin of the architecture instead of tracing every new model;
     the result must be the model a fresh, seeded build and fit gives, dropout included, and a
     model handed out earlier must not change when the twin trains again."""
@@ -238,6 +238,15 @@ def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data):
     for before, after in zip(first_weights, first.get_weights()):
         np.testing.assert_array_equal(before, after)
     assert not np.array_equal(first_weights[0], reused.get_weights()[0])  # another seed
+
+    # a model above the size limit is fitted directly, with the same result
+    monkeypatch.setattr(training, "_TWIN_MAX_PARAMETERS", 0)
+    monkeypatch.setattr(training, "_UNTWINNED", set())
+    training._TWINS.clear()
+    direct, _ = training.train_model(with_dropout, x, y, labels=LABELS, groups=speakers, config=run)
+    assert not training._TWINS and len(training._UNTWINNED) == 1
+    for a, b in zip(direct.get_weights(), fresh.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_early_stopping_needs_validation_data(data):

@@ -659,11 +659,17 @@ def _copy_state(source: keras.Model, target: keras.Model) -> None:
 
 _TWINS: collections.OrderedDict[tuple, _Twin] = collections.OrderedDict()
 _TWINS_KEPT = 3  # architectures kept per process, the least recently used dropped first
+#: Larger models train without a twin: two seconds of tracing are nothing beside their epochs,
+#: and a second copy of their weights and optimizer state would raise the peak memory (the
+#: original model at full size: 33 million parameters).
+_TWIN_MAX_PARAMETERS = 2_000_000
+_UNTWINNED: set[tuple] = set()
 
 
 def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, build):
     """The twin of a model config's build (created on first use), or None where a model
-    cannot be matched by its config: a builder function, or a distribution strategy."""
+    cannot be matched by its config (a builder function, a distribution strategy) or is too
+    large to keep twice."""
     if strategy is not None or not isinstance(model, (str, ModelConfig)):
         return None
     name, params = (model, {}) if isinstance(model, str) else (model.name, model.params)
@@ -675,8 +681,14 @@ def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, buil
         config.learning_rate,
         config.mixed_precision,
     )
+    if key in _UNTWINNED:
+        return None
     if key not in _TWINS:
-        _TWINS[key] = _Twin(build())
+        candidate = build()
+        if candidate.count_params() > _TWIN_MAX_PARAMETERS:
+            _UNTWINNED.add(key)
+            return None
+        _TWINS[key] = _Twin(candidate)
         while len(_TWINS) > _TWINS_KEPT:
             _TWINS.popitem(last=False)
     _TWINS.move_to_end(key)
@@ -727,6 +739,16 @@ def train_model(
     model : keras.Model
         Trained (best validation weights with early stopping).
     history : dict of str -> list of float
+
+    Notes
+    -----
+    A model given by its config is fitted through a traced twin: the first training of an
+    architecture (config, input shape, classes, learning rate, precision) traces TensorFlow's
+    training and validation functions, about 2 s; later trainings of the same architecture copy
+    their freshly built, seeded model into the twin, fit it and copy the result back, which
+    gives the same weights to the bit as fitting the new model itself
+    (``tests/test_training.py``). A builder function, a model under a distribution strategy
+    and a model of more than two million parameters are fitted directly.
     """
     shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:])
     n_classes = len(tuple(labels))
