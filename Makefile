@@ -70,8 +70,9 @@ test-notebooks: data
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider $(NOTEBOOKS)
 
 # The notebooks (one kernel after another, in order) run beside the unit tests, which are split
-# in two processes: the tests that train networks, and the rest with every docstring example.
-# Each of the three leaves a core idle much of the time. Their logs are printed when all are done.
+# in two processes: the tests that train networks, and the rest with every docstring example (the
+# one that prints its progress here). Each of the three leaves a core idle much of the time; the
+# logs of the other two are printed when all are done.
 # numba's on-disk cache is not safe for two processes that compile different signatures of one
 # function at the same moment (one's index can end up naming the other's machine code: a
 # segfault), so each run keeps its own numba cache.
@@ -81,15 +82,15 @@ OTHER_TESTS := $(filter-out $(TRAINING_TESTS),$(wildcard tests/test_*.py)) src/s
 TEST_LOGS := outputs/test-logs
 NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
 test: lint data
-	@mkdir -p $(TEST_LOGS); echo "notebooks under nbval and the unit tests in two processes, side by side -> $(TEST_LOGS)/"; \
+	@mkdir -p $(TEST_LOGS); echo "the notebooks under nbval and the tests that train networks run beside these -> $(TEST_LOGS)/"; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/notebooks $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
 		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(TEST_LOGS)/notebooks.log 2>&1 & notebooks=$$!; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/training $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval \
 		$(TRAINING_TESTS) >$(TEST_LOGS)/training.log 2>&1 & training=$$!; \
-	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval $(OTHER_TESTS) \
-		>$(TEST_LOGS)/unit.log 2>&1; unit=$$?; \
+	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval $(OTHER_TESTS); \
+	unit=$$?; echo "unit tests done; waiting for the tests that train networks and the notebooks"; \
 	wait $$training; training_status=$$?; wait $$notebooks; notebooks_status=$$?; \
-	for log in unit training notebooks; do echo "== $$log"; cat $(TEST_LOGS)/$$log.log; done; \
+	for log in training notebooks; do echo "== $(TEST_LOGS)/$$log.log"; cat $(TEST_LOGS)/$$log.log; done; \
 	test $$unit -eq 0 && test $$training_status -eq 0 && test $$notebooks_status -eq 0
 
 clean:
