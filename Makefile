@@ -77,7 +77,7 @@ test-notebooks: data
 # function at the same moment (one's index can end up naming the other's machine code: a
 # segfault), so each run keeps its own numba cache.
 TRAINING_TESTS := $(wildcard tests/test_improved.py tests/test_cli_deep.py tests/test_end_to_end.py \
-	tests/test_training.py tests/test_models.py tests/test_prediction.py)
+	tests/test_training.py tests/test_dry_run.py tests/test_models.py tests/test_prediction.py)
 OTHER_TESTS := $(filter-out $(TRAINING_TESTS),$(wildcard tests/test_*.py)) src/ser_utils --doctest-modules
 TEST_LOGS := outputs/test-logs
 NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
