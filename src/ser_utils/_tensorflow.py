@@ -6,8 +6,8 @@ so real errors (raised as Python exceptions) still surface.
 
 The import leaves about 400 000 long-lived Python objects, which every full garbage collection
 would walk again (0.2 s each: one per training between folds, plus Python's own). They are
-moved to the permanent generation (``gc.freeze``) once, when this module is first imported: still freed by
-reference counting, never walked again.
+moved to the permanent generation (``gc.freeze``) once, when this module is first imported:
+still freed by reference counting, never walked again.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import gc
 import logging
 import random
 import time
@@ -687,6 +688,8 @@ def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, buil
         candidate = build()
         if candidate.count_params() > _TWIN_MAX_PARAMETERS:
             _UNTWINNED.add(key)
+            del candidate
+            gc.collect()  # its memory is free again for the model that trains
             return None
         _TWINS[key] = _Twin(candidate)
         while len(_TWINS) > _TWINS_KEPT:
