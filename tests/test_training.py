@@ -210,7 +210,9 @@ def test_same_seed_gives_identical_weights(trained, data):
 def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch):
     """train_model fits a traced twin of the architecture instead of tracing every new model;
     the result must be the model a fresh, seeded build and fit gives, dropout included, and a
-    model handed out earlier must not change when the twin trains again."""
+    model handed out earlier must not change when the twin trains again. The fresh model is
+    seeded with TensorFlow's global seed too, which train_model leaves out for a model of
+    ser_utils.models; predictions go through the twin, with the model's own weights."""
     from ser_utils.models import build_model
 
     x, y, speakers = data
@@ -232,11 +234,16 @@ def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch
     assert reused_history["loss"] == fresh_history["loss"]
     for a, b in zip(reused.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
+    assert training._TWIN_OF[reused] in training._TWINS and fresh not in training._TWIN_OF
     np.testing.assert_array_equal(
         training.predict_proba(reused, x[:8]), training.predict_proba(fresh, x[:8])
     )
     for before, after in zip(first_weights, first.get_weights()):
         np.testing.assert_array_equal(before, after)
+    # the earlier model predicts with its own weights, though the twin last held another's
+    np.testing.assert_array_equal(
+        training.predict_proba(first, x[:8]), first.predict(x[:8, ..., None], verbose=0)
+    )
     assert not np.array_equal(first_weights[0], reused.get_weights()[0])  # another seed
 
     # a model above the size limit is fitted directly, with the same result

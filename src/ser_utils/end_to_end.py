@@ -22,6 +22,7 @@ training seeds it repeats with:
 from __future__ import annotations
 
 import dataclasses
+import gc
 import itertools
 import logging
 import time
@@ -115,11 +116,15 @@ def _training_config(recipe: Recipe, **changes) -> config.TrainingConfig:
 
 
 def _clear_keras() -> None:
-    """Release the previous model between trainings: Keras' global state and one garbage
-    collection (about 0.25 s each, so once per training, not more)."""
-    import keras
+    """Release the previous model between trainings: one garbage collection (about 0.25 s,
+    so once per training, not more).
 
-    keras.backend.clear_session(free_memory=True)
+    Not ``keras.backend.clear_session()``: on TensorFlow it also clears the kernel cache, so
+    every traced function, the twins of :func:`ser_utils.training.train_model` included, is
+    instantiated again on its next call, about 0.1 s per function whatever the model's size.
+    What else it resets is not needed here: each training reseeds Keras' generator
+    (:func:`ser_utils.training.set_global_seed`), and layer names do not change a number."""
+    gc.collect()
 
 
 def _quiet_tensorflow() -> None:

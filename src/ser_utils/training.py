@@ -24,6 +24,7 @@ import gc
 import logging
 import random
 import time
+import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -57,7 +58,9 @@ LEARNING_RATE_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 
 
 # ----------------------------------------------------------------------------- seeding
-def set_global_seed(seed: int, *, deterministic_ops: bool = False) -> None:
+def set_global_seed(
+    seed: int, *, deterministic_ops: bool = False, tensorflow_seed: bool = True
+) -> None:
     """Seed Python's ``random``, NumPy's global generator and the Keras/TensorFlow seeds.
 
     Parameters
@@ -67,10 +70,28 @@ def set_global_seed(seed: int, *, deterministic_ops: bool = False) -> None:
         Also make TensorFlow pick deterministic kernels
         (``tf.config.experimental.enable_op_determinism``): bit-identical reruns, slower
         on a GPU. It stays on for the rest of the process.
+    tensorflow_seed : bool, default True
+        Also set TensorFlow's own global seed (``tf.random.set_seed``). That clears
+        TensorFlow's kernel cache, so each traced function is instantiated again on its next
+        call: about 0.1 s per function, whatever the model's size. Keras 3's layers,
+        initialisers and dropout draw only from stateless random ops seeded by Keras' own
+        generator, which this resets in any case, so a model of :mod:`ser_utils.models`
+        gets the same weights to the bit without it (``tests/test_training.py``);
+        :func:`train_model` leaves it out for them, and sets it for a builder function,
+        which may use TensorFlow's stateful random ops.
     """
+    if tensorflow_seed:
+        keras.utils.set_random_seed(seed)  # Python, NumPy, TensorFlow and Keras' generator
+    else:
+        from keras.src.backend.common import global_state
+        from keras.src.random import seed_generator
+        from keras.src.utils import rng_utils
+
+        # keras.utils.set_random_seed without tf.random.set_seed
+        global_state.set_global_attribute(rng_utils.GLOBAL_RANDOM_SEED, seed)
+        global_state.set_global_attribute(seed_generator.GLOBAL_SEED_GENERATOR, None)
     random.seed(seed)
     np.random.seed(seed)
-    keras.utils.set_random_seed(seed)
     if deterministic_ops and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -637,8 +658,8 @@ class _Twin:
     and fits the twin; the trained state is then copied back, so the run returns its own
     model, exactly as if it had been fitted itself, and the twin stays private."""
 
-    def __init__(self, model: keras.Model):
-        self.model = model
+    def __init__(self, model: keras.Model, key: tuple):
+        self.model, self.key = model, key
         model.optimizer.build(model.trainable_variables)
         self._optimizer_start = [np.array(v) for v in model.optimizer.variables]
 
@@ -649,6 +670,11 @@ class _Twin:
 
     def hand_to(self, fresh: keras.Model) -> None:
         _copy_state(self.model, fresh)
+
+    def predict(self, trained: keras.Model, batches) -> np.ndarray:
+        """``trained.predict(batches)`` through the twin's traced prediction function."""
+        _copy_state(trained, self.model)
+        return self.model.predict(batches, verbose=0)
 
 
 def _copy_state(source: keras.Model, target: keras.Model) -> None:
@@ -665,6 +691,8 @@ _TWINS_KEPT = 3  # architectures kept per process, the least recently used dropp
 #: original model at full size: 33 million parameters).
 _TWIN_MAX_PARAMETERS = 2_000_000
 _UNTWINNED: set[tuple] = set()
+#: The twin key of each model :func:`train_model` returned through a twin, for :func:`predict_proba`.
+_TWIN_OF: weakref.WeakKeyDictionary[keras.Model, tuple] = weakref.WeakKeyDictionary()
 
 
 def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, build):
@@ -691,7 +719,7 @@ def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, buil
             del candidate
             gc.collect()  # its memory is free again for the model that trains
             return None
-        _TWINS[key] = _Twin(candidate)
+        _TWINS[key] = _Twin(candidate, key)
         while len(_TWINS) > _TWINS_KEPT:
             _TWINS.popitem(last=False)
     _TWINS.move_to_end(key)
@@ -768,7 +796,10 @@ def train_model(
 
     # The twin is built before seeding, so the seeded build below is the same either way.
     twin = _traced_twin(model, shape, n_classes, config, strategy, build)
-    set_global_seed(config.seed, deterministic_ops=config.deterministic_ops)
+    builder = callable(model) and not isinstance(model, (str, ModelConfig))
+    set_global_seed(
+        config.seed, deterministic_ops=config.deterministic_ops, tensorflow_seed=builder
+    )
     built = build()
     if twin is not None:
         twin.start_from(built)
@@ -787,13 +818,19 @@ def train_model(
     )
     if twin is not None:
         twin.hand_to(built)
+        _TWIN_OF[built] = twin.key
     return built, history
 
 
 def predict_proba(model: keras.Model, x, *, batch_size: int = 32) -> np.ndarray:
     """Class probabilities, shape (n, n_classes), columns in the model's label order.
 
-    ``x`` may be a memmap and may lack the channel axis; it is read batch by batch.
+    ``x`` may be a memmap and may lack the channel axis; it is read batch by batch. A model
+    that :func:`train_model` fitted through a traced twin predicts through the twin too, with
+    its own weights: the same numbers without tracing a prediction function per model.
     """
     batches = ArrayBatches(x, batch_size=batch_size, add_channel_axis=_needs_channel_axis(model, x))
+    twin = _TWINS.get(_TWIN_OF.get(model))
+    if twin is not None:
+        return np.asarray(twin.predict(model, batches), dtype=np.float32)
     return np.asarray(model.predict(batches, verbose=0), dtype=np.float32)
