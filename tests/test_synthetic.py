@@ -436,3 +436,29 @@ def test_a_folder_it_did_not_write_is_never_overwritten(tmp_path):
     tess = synthetic.make_tess(tmp_path / "synthetic" / "TESS", size="mini")
     with pytest.raises(CorpusError, match="synthetic tess corpus"):
         synthetic.make_msp_improv(tess, size="mini")
+
+
+def test_tiny_corpora_are_half_of_mini_with_every_class_in_every_session(tmp_path):
+    """The 'tiny' size ``make test`` runs the notebooks on: what it writes (specs and label
+    file, without rendering), and the mini corpus unchanged by its existence."""
+    specs, label_text = synthetic._msp_specs("tiny", 0, "plain")
+    label_file = tmp_path / "Evaluation.txt"
+    label_file.write_text(label_text, encoding="ascii")
+    blocks = read_blocks(label_file)
+    stems = [Path(spec["path"]).stem for spec in specs]
+    assert len(stems) == 108 and set(stems) == set(blocks)
+    assert sum(stem[20] in "RT" for stem in stems) == 96
+    for session in range(1, 7):
+        counts = Counter(
+            label
+            for stem, (label, _) in blocks.items()
+            if int(stem[17:19]) == session and stem[20] in "RT"
+        )
+        assert all(counts[letter] >= 1 for letter in "AHSN"), (session, counts)
+        assert sum(counts[letter] for letter in "AHSN") == 14
+    tess = synthetic._tess_specs("tiny", 0)
+    names = {Path(spec["path"]).name for spec in tess}
+    assert len(tess) == 70 and "OAF_food_fear.wav" in names
+    # the mini corpus, which every README figure on synthetic data comes from, is as before
+    mini_specs, _ = synthetic._msp_specs("mini", 0, "plain")
+    assert len(mini_specs) == 216 and len(synthetic._tess_specs("mini", 0)) == 140

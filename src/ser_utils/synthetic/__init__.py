@@ -16,6 +16,8 @@ follows the *perceived* (consensus) label, not the acted one, as in the real cor
 
 Sizes
 -----
+``tiny``  TESS 70 files (5 words); MSP-IMPROV 108 files (96 R/T): what ``make test`` runs
+          the notebooks on.
 ``mini``  TESS 140 files (10 words); MSP-IMPROV 216 files, short clips; seconds to write.
 ``full``  TESS 2800 files (200 words); MSP-IMPROV 620 R + 652 T files with the original
           study's consensus counts, plus a few P and S turns (1320 files).
@@ -51,7 +53,8 @@ Modules
 
 from __future__ import annotations
 
-# Re-exported: the public names, and the private _msp_specs and _render that the tests use.
+# Re-exported: the public names, and the private _msp_specs, _tess_specs and _render that the
+# tests use.
 from .msp_improv import (  # noqa: F401
     MSP_IMPROV_LABEL_FILE_NAMES,
     MSP_IMPROV_LAYOUTS,
@@ -60,12 +63,13 @@ from .msp_improv import (  # noqa: F401
     _msp_specs,
     make_msp_improv,
 )
-from .tess import (
+from .tess import (  # noqa: F401
     TESS_FOLDERS,
     TESS_FOOD_FEAR_SAMPLE_RATE,
     TESS_MINI_WORDS,
     TESS_SAMPLE_RATE,
     TESS_WORDS,
+    _tess_specs,
     make_tess,
 )
 from .tree import GENERATOR_VERSION, MARKER_NAME, SIZES  # noqa: F401

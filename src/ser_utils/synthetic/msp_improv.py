@@ -40,6 +40,11 @@ _MSP_MINI_COUNTS: dict[str, dict[str, int]] = {
     "R": {"A": 4, "H": 3, "S": 3, "N": 5, "O": 0, "X": 1},
     "T": {"A": 3, "H": 4, "S": 3, "N": 5, "O": 1, "X": 0},
 }
+# tiny: per session and type, half of mini; every session gets A 4, H 3, S 3, N 4 in R+T.
+_MSP_TINY_COUNTS: dict[str, dict[str, int]] = {
+    "R": {"A": 2, "H": 2, "S": 1, "N": 2, "O": 0, "X": 1},
+    "T": {"A": 2, "H": 1, "S": 2, "N": 2, "O": 1, "X": 0},
+}
 # P and S turns (which letter is which condition is unconfirmed): consensus drawn from
 # the real proportions of "other improvised" and "natural interaction".
 _MSP_PS_PROPORTIONS: dict[str, dict[str, int]] = {
@@ -155,7 +160,7 @@ def _msp_turns(size: str, rng: np.random.Generator) -> list[_Turn]:
                 per_emotion = [total // 4 + (i < total % 4) for i in range(4)]
                 groups = [(None, per_emotion, quota)]
             else:
-                quota = _MSP_MINI_COUNTS[recording_type]
+                quota = (_MSP_MINI_COUNTS if size == "mini" else _MSP_TINY_COUNTS)[recording_type]
                 groups = [
                     (session, [sum(quota.values()) // 4] * 4, quota)
                     for session in range(1, _MSP_SESSIONS + 1)
@@ -189,7 +194,7 @@ def _msp_turns(size: str, rng: np.random.Generator) -> list[_Turn]:
         )
         if complete:
             break
-    per_type = 4 if size == "full" else 2
+    per_type = {"full": 4, "mini": 2, "tiny": 1}[size]
     for session in range(1, _MSP_SESSIONS + 1):
         for recording_type in ("P", "S"):
             proportions = _MSP_PS_PROPORTIONS[recording_type]
@@ -314,7 +319,7 @@ def _msp_layout_folder(layout: str, session: int) -> str:
 
 def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
     rng = np.random.default_rng([seed, _MSP_CODE, 0])
-    n_syllables = {"full": (6, 16), "mini": (3, 7)}[size]
+    n_syllables = {"full": (6, 16), "mini": (3, 7), "tiny": (3, 7)}[size]
     sentences = {
         k: _random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
         for k in range(1, _MSP_SENTENCES + 1)
@@ -326,8 +331,8 @@ def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
         for s in range(1, _MSP_SESSIONS + 1)
         for g in "FM"
     }
-    extra_syllables = {"full": (0, 10), "mini": (0, 2)}[size]
-    speech_range = {"full": (1.5, 6.5), "mini": (0.8, 2.5)}[size]
+    extra_syllables = {"full": (0, 10), "mini": (0, 2), "tiny": (0, 2)}[size]
+    speech_range = {"full": (1.5, 6.5), "mini": (0.8, 2.5), "tiny": (0.8, 2.5)}[size]
     specs, blocks = [], []
     for index, turn in enumerate(turns):
         block, weights = _label_block(turn, raters, rng)
@@ -381,9 +386,10 @@ def make_msp_improv(
     ----------
     root : path
         The corpus folder (e.g. ``<data>/MSP-IMPROV``); created if missing.
-    size : {'mini', 'full'}
+    size : {'tiny', 'mini', 'full'}
         ``'mini'``: 216 short clips (192 R/T, at least 3 of each A/H/S/N consensus per
-        session, some O and X). ``'full'``: 620 R + 652 T turns with the consensus counts
+        session, some O and X). ``'tiny'``: the same kind of clips, 108 (96 R/T, 84 of them
+        A/H/S/N, at least one of each per session); ``make test`` runs the notebooks on it. ``'full'``: 620 R + 652 T turns with the consensus counts
         of Busso et al. (R+T with A/H/S/N: 1218 = angry 284, happy 224, sad 186, neutral
         524) plus 48 P/S turns.
     seed : int

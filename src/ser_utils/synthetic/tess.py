@@ -298,7 +298,7 @@ _DS_STORE = b"\x00\x00\x00\x01Bud1" + b"\x00" * 24
 
 
 def _tess_specs(size: str, seed: int) -> list[dict]:
-    words = TESS_WORDS if size == "full" else TESS_MINI_WORDS
+    words = {"full": TESS_WORDS, "mini": TESS_MINI_WORDS, "tiny": TESS_MINI_WORDS[:5]}[size]
     specs = []
     for speaker_index, speaker_name in enumerate(_TESS_SPEAKERS):
         speaker = _speaker_params(
@@ -346,8 +346,9 @@ def make_tess(
     ----------
     root : path
         The corpus folder (e.g. ``<data>/TESS``); created if missing.
-    size : {'mini', 'full'}
-        ``'mini'``: 10 words (including *food*), 140 files. ``'full'``: the 200 words of
+    size : {'tiny', 'mini', 'full'}
+        ``'mini'``: 10 words (including *food*), 140 files. ``'tiny'``: the first 5 of
+        them (*food* included), 70 files. ``'full'``: the 200 words of
         TESS, 2800 files, 400 per emotion.
     seed : int
         Seed of the generator; the same seed writes byte-identical files.
