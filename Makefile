@@ -72,9 +72,9 @@ test-notebooks: venv
 	$(NOTEBOOK_TEST_ENV) $(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 \
 		-p no:cacheprovider $(NOTEBOOKS)
 
-# The notebooks (one kernel after another, in order) run beside the unit tests, which are split
-# in two processes: the tests that train networks, and the rest with every docstring example (the
-# one that prints its progress here). Each of the three leaves a core idle much of the time; the
+# The notebooks (one kernel after another, in order, then three small test files) run beside the
+# unit tests, which are split in two processes: the tests that train networks, and the rest with
+# every docstring example (the one that prints its progress here). Each of the three leaves a core idle much of the time; the
 # logs of the other two are printed when all are done.
 # The notebooks run in the smoke profile on a synthetic corpus of their own, smaller than the
 # mini corpus of `make run` ('tiny': 96 MSP-IMPROV R/T clips, 70 TESS files), with outputs of
@@ -85,8 +85,11 @@ test-notebooks: venv
 # segfault), so each run keeps its own numba cache: a copy of one into which librosa's eager
 # kernels were compiled once (about 15 s of one core), while the test corpus was written.
 TRAINING_TESTS := $(wildcard tests/test_improved.py tests/test_cli_deep.py tests/test_end_to_end.py \
-	tests/test_training.py tests/test_dry_run.py tests/test_models.py tests/test_prediction.py)
-OTHER_TESTS := $(filter-out $(TRAINING_TESTS),$(wildcard tests/test_*.py)) src/ser_utils --doctest-modules
+	tests/test_training.py)
+# run after the notebooks, in their process, which has the most time to spare
+AFTER_NOTEBOOKS := $(wildcard tests/test_dry_run.py tests/test_models.py tests/test_prediction.py)
+OTHER_TESTS := $(filter-out $(TRAINING_TESTS) $(AFTER_NOTEBOOKS),$(wildcard tests/test_*.py)) \
+	src/ser_utils --doctest-modules
 TEST_LOGS := outputs/test-logs
 TEST_DATA := $(CURDIR)/outputs/test-data
 TEST_OUTPUTS := $(CURDIR)/outputs/test-notebooks
@@ -99,10 +102,10 @@ test: lint venv
 	$(BIN)/ser synth $(TEST_DATA) --size tiny || exit 1; \
 	wait $$kernels || exit 1; \
 	for run in notebooks training unit; do cp -R $(NUMBA_CACHES)/librosa $(NUMBA_CACHES)/$$run; done; \
-	echo "the notebooks under nbval and the tests that train networks run beside these -> $(TEST_LOGS)/"; \
+	echo "the notebooks under nbval (then $(notdir $(AFTER_NOTEBOOKS))) and the tests that train networks run beside these -> $(TEST_LOGS)/"; \
 	$(NOTEBOOK_TEST_ENV) NUMBA_CACHE_DIR=$(NUMBA_CACHES)/notebooks \
 		$(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
-		--nbval-cell-timeout=1800 $(NOTEBOOKS) >$(TEST_LOGS)/notebooks.log 2>&1 & notebooks=$$!; \
+		--nbval-cell-timeout=1800 $(NOTEBOOKS) $(AFTER_NOTEBOOKS) >$(TEST_LOGS)/notebooks.log 2>&1 & notebooks=$$!; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/training $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval \
 		$(TRAINING_TESTS) >$(TEST_LOGS)/training.log 2>&1 & training=$$!; \
 	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/unit $(BIN)/python -m pytest -q -p no:cacheprovider -p no:nbval $(OTHER_TESTS); \

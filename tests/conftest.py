@@ -13,6 +13,16 @@ import soundfile as sf
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+#: Settings a user (or ``make test``, for the notebooks it runs in the same process as some of
+#: these tests) may have exported; each test starts without them.
+USER_SETTINGS = ("SER_PROFILE", "SER_DATA_DIR", "SER_OUTPUT_DIR")
+
+
+@pytest.fixture(autouse=True)
+def _without_user_settings(monkeypatch):
+    for name in USER_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+
 
 @pytest.fixture(scope="session")
 def synthetic_root(tmp_path_factory) -> Path:

@@ -254,14 +254,19 @@ def test_msp_mini_label_file_format(msp_mini):
     assert duplicated > 0
 
 
+def rt_consensus_counts(blocks: dict, session: int) -> Counter:
+    """Consensus labels of one session's R and T turns (label file blocks by file stem)."""
+    return Counter(
+        label
+        for stem, (label, _) in blocks.items()
+        if int(stem[17:19]) == session and stem[20] in "RT"
+    )
+
+
 def test_msp_mini_consensus_composition(msp_mini):
     blocks = read_blocks(msp_mini / "Evaluation.txt")
     for session in range(1, 7):
-        counts = Counter(
-            label
-            for stem, (label, _) in blocks.items()
-            if int(stem[17:19]) == session and stem[20] in "RT"
-        )
+        counts = rt_consensus_counts(blocks, session)
         assert all(counts[letter] >= 3 for letter in "AHSN"), (session, counts)
     overall = Counter(label for label, _ in blocks.values())
     assert overall["O"] >= 1 and overall["X"] >= 1
@@ -415,7 +420,7 @@ def test_an_incomplete_tree_is_rewritten(tmp_path):
 
 
 def test_bad_options_are_refused(tmp_path):
-    with pytest.raises(ValueError, match="expected one of mini, full"):
+    with pytest.raises(ValueError, match="expected one of tiny, mini, full"):
         synthetic.make_tess(tmp_path / "TESS", size="huge")
     with pytest.raises(ValueError, match="expected one of plain, audio, nested"):
         synthetic.make_msp_improv(tmp_path / "MSP", layout="flat")
@@ -449,11 +454,7 @@ def test_tiny_corpora_are_half_of_mini_with_every_class_in_every_session(tmp_pat
     assert len(stems) == 108 and set(stems) == set(blocks)
     assert sum(stem[20] in "RT" for stem in stems) == 96
     for session in range(1, 7):
-        counts = Counter(
-            label
-            for stem, (label, _) in blocks.items()
-            if int(stem[17:19]) == session and stem[20] in "RT"
-        )
+        counts = rt_consensus_counts(blocks, session)
         assert all(counts[letter] >= 1 for letter in "AHSN"), (session, counts)
         assert sum(counts[letter] for letter in "AHSN") == 14
     tess = synthetic._tess_specs("tiny", 0)
