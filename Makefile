@@ -83,7 +83,8 @@ test-notebooks: venv
 # numba's on-disk cache is not safe for two processes that compile different signatures of one
 # function at the same moment (one's index can end up naming the other's machine code: a
 # segfault), so each run keeps its own numba cache: a copy of one into which librosa's eager
-# kernels were compiled once (about 15 s of one core), while the test corpus was written.
+# kernels were compiled once (about 15 s of one core), while the package was installed in .venv,
+# ruff ran and the test corpus was written (the compile needs only the lock's distributions).
 TRAINING_TESTS := $(wildcard tests/test_improved.py tests/test_cli_deep.py tests/test_end_to_end.py \
 	tests/test_training.py)
 # run after the notebooks, in their process, which has the most time to spare
@@ -95,11 +96,12 @@ TEST_DATA := $(CURDIR)/outputs/test-data
 TEST_OUTPUTS := $(CURDIR)/outputs/test-notebooks
 NOTEBOOK_TEST_ENV := SER_PROFILE=smoke SER_DATA_DIR=$(TEST_DATA) SER_OUTPUT_DIR=$(TEST_OUTPUTS)
 NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
-test: lint venv
+test: $(LOCK_STAMP)
 	@mkdir -p $(TEST_LOGS); rm -rf $(NUMBA_CACHES); \
-	NUMBA_CACHE_DIR=$(NUMBA_CACHES)/librosa $(BIN)/python -c \
+	PYTHONPATH=src NUMBA_CACHE_DIR=$(NUMBA_CACHES)/librosa $(BIN)/python -c \
 		"from ser_utils._numba import compile_librosa_kernels; compile_librosa_kernels()" & kernels=$$!; \
-	$(BIN)/ser synth $(TEST_DATA) --size tiny || exit 1; \
+	$(MAKE) --no-print-directory venv lint && $(BIN)/ser synth $(TEST_DATA) --size tiny \
+		|| { kill $$kernels; exit 1; }; \
 	wait $$kernels || exit 1; \
 	for run in notebooks training unit; do cp -R $(NUMBA_CACHES)/librosa $(NUMBA_CACHES)/$$run; done; \
 	echo "the notebooks under nbval (then $(notdir $(AFTER_NOTEBOOKS))) and the tests that train networks run beside these -> $(TEST_LOGS)/"; \
