@@ -785,10 +785,11 @@ def train_model(
     n_classes = len(tuple(labels))
     strategy = strategy if strategy is not None else make_strategy(config.distribution)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    builder = callable(model) and not isinstance(model, (str, ModelConfig))
 
     def build() -> keras.Model:
         with _precision_policy(config.mixed_precision), scope:
-            if callable(model) and not isinstance(model, (str, ModelConfig)):
+            if builder:
                 return model(shape, n_classes)
             from .models import build_model
 
@@ -796,7 +797,6 @@ def train_model(
 
     # The twin is built before seeding, so the seeded build below is the same either way.
     twin = _traced_twin(model, shape, n_classes, config, strategy, build)
-    builder = callable(model) and not isinstance(model, (str, ModelConfig))
     set_global_seed(
         config.seed, deterministic_ops=config.deterministic_ops, tensorflow_seed=builder
     )
