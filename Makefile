@@ -74,8 +74,8 @@ test-notebooks: venv
 
 # The notebooks (one kernel after another, in order, then three small test files) run beside the
 # unit tests, which are split in two processes: the tests that train networks, and the rest with
-# every docstring example (the one that prints its progress here). Each of the three leaves a core idle much of the time; the
-# logs of the other two are printed when all are done.
+# every docstring example (the one that prints its progress here). Each of the three leaves a
+# core idle much of the time; the logs of the other two are printed when all are done.
 # The notebooks run in the smoke profile on a synthetic corpus of their own, smaller than the
 # mini corpus of `make run` ('tiny': 96 MSP-IMPROV R/T clips, 70 TESS files), with outputs of
 # their own: `make test` never reads dataset/ (with the real corpora there it would run the full

@@ -57,10 +57,14 @@ def _corpus_argument(parser: argparse.ArgumentParser) -> None:
 
 
 # ------------------------------------------------------------------ synthetic data
+#: Sizes of the synthetic corpora (ser_utils.synthetic.SIZES, not imported here: it is slow).
+SYNTHETIC_SIZES = ("tiny", "mini", "full")
+
+
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("out_dir", type=Path, help="folder that receives TESS/ and MSP-IMPROV/")
     parser.add_argument("--corpus", choices=(*config.CORPORA, "all"), default="all")
-    parser.add_argument("--size", choices=("tiny", "mini", "full"), default="mini")
+    parser.add_argument("--size", choices=SYNTHETIC_SIZES, default="mini")
     parser.add_argument("--seed", type=int, default=0)
 
 
@@ -83,7 +87,7 @@ def run_synth(args: argparse.Namespace) -> int:
 def _prepare_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--size",
-        choices=("tiny", "mini", "full"),
+        choices=SYNTHETIC_SIZES,
         default="mini",
         help="size of the synthetic corpora made when dataset/ holds none",
     )

@@ -319,7 +319,8 @@ def _msp_layout_folder(layout: str, session: int) -> str:
 
 def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
     rng = np.random.default_rng([seed, _MSP_CODE, 0])
-    n_syllables = {"full": (6, 16), "mini": (3, 7), "tiny": (3, 7)}[size]
+    clips = "full" if size == "full" else "mini"  # tiny: fewer clips of mini's kind
+    n_syllables = {"full": (6, 16), "mini": (3, 7)}[clips]
     sentences = {
         k: _random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
         for k in range(1, _MSP_SENTENCES + 1)
@@ -331,8 +332,8 @@ def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
         for s in range(1, _MSP_SESSIONS + 1)
         for g in "FM"
     }
-    extra_syllables = {"full": (0, 10), "mini": (0, 2), "tiny": (0, 2)}[size]
-    speech_range = {"full": (1.5, 6.5), "mini": (0.8, 2.5), "tiny": (0.8, 2.5)}[size]
+    extra_syllables = {"full": (0, 10), "mini": (0, 2)}[clips]
+    speech_range = {"full": (1.5, 6.5), "mini": (0.8, 2.5)}[clips]
     specs, blocks = [], []
     for index, turn in enumerate(turns):
         block, weights = _label_block(turn, raters, rng)
@@ -389,8 +390,8 @@ def make_msp_improv(
     size : {'tiny', 'mini', 'full'}
         ``'mini'``: 216 short clips (192 R/T, at least 3 of each A/H/S/N consensus per
         session, some O and X). ``'tiny'``: the same kind of clips, 108 (96 R/T, 84 of them
-        A/H/S/N, at least one of each per session); ``make test`` runs the notebooks on it. ``'full'``: 620 R + 652 T turns with the consensus counts
-        of Busso et al. (R+T with A/H/S/N: 1218 = angry 284, happy 224, sad 186, neutral
+        A/H/S/N, at least one of each per session); ``make test`` runs the notebooks on it.
+        ``'full'``: 620 R + 652 T turns with the consensus counts of Busso et al. (R+T with A/H/S/N: 1218 = angry 284, happy 224, sad 186, neutral
         524) plus 48 P/S turns.
     seed : int
         Seed of the generator; the same seed writes byte-identical files.
