@@ -30,9 +30,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ser_utils import config, evaluation  # noqa: E402
 from ser_utils.config import FusionConfig, ModelConfig, Recipe  # noqa: E402
 
+#: The fusion rows measured before speaker normalisation joined the recipe.
+WITHOUT_SPEAKER_NORM = {"speaker_norm": False}
 #: name -> changes from the improved recipe: ``audio`` (AudioConfig fields), ``model``
 #: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
-#: ``fusion`` marks a late fusion with the functionals SVM (:mod:`ser_utils.fusion`).
+#: ``fusion`` marks a late fusion with the functionals SVM (:mod:`ser_utils.fusion`);
+#: ``speaker_norm`` a single network on speaker-normalised log-mel (:mod:`ser_utils.speaker_norm`).
 #: ``smoke`` params apply to the smoke profile only (the small sizes CI trains);
 #: ``training smoke`` / ``training full`` are training changes for one profile.
 VARIANTS: dict[str, dict] = {
@@ -73,14 +76,25 @@ VARIANTS: dict[str, dict] = {
     # ``ensemble``: FusionConfig changes (ser_utils.fusion.cross_validate_recipe): members on inner folds
     # (or seeds), the SVM on functionals beside them, and how the two are combined.
     "ensemble: 5 networks on speaker-grouped inner folds (network alone)": {
-        "ensemble": {"members": 5, "combiner": "network", "pooling": "arithmetic"}
+        "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
+            "members": 5,
+            "combiner": "network",
+            "pooling": "arithmetic",
+        }
     },
     "ensemble: 3 inner-fold networks, 30 epochs (network alone)": {
-        "ensemble": {"members": 3, "combiner": "network", "pooling": "arithmetic"},
+        "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
+            "members": 3,
+            "combiner": "network",
+            "pooling": "arithmetic",
+        },
         "training": {"epochs": 30},
     },
     "ensemble: 3 seeds on the whole training part (network alone)": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 3,
             "member_split": "seeds",
             "combiner": "network",
@@ -89,6 +103,7 @@ VARIANTS: dict[str, dict] = {
     },
     "improved + functionals as a second input (one network)": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 1,
             "member_split": "seeds",
             "combiner": "network",
@@ -97,6 +112,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, mean": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "mean",
@@ -105,6 +121,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, weight chosen on inner folds": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "weight",
@@ -113,6 +130,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, stacking C 1": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "stacking",
@@ -122,6 +140,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, stacking C 0.1": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "stacking",
@@ -131,6 +150,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, mean": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "mean",
@@ -139,6 +159,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, weight chosen on inner folds": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "weight",
@@ -147,6 +168,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 1": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -156,6 +178,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 0.1": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -165,6 +188,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 10": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -174,6 +198,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 1, no class weights": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -183,10 +208,16 @@ VARIANTS: dict[str, dict] = {
         }
     },
     "ensemble: 5 inner-fold networks, geometric pooling (network alone)": {
-        "ensemble": {"members": 5, "combiner": "network", "pooling": "geometric"}
+        "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
+            "members": 5,
+            "combiner": "network",
+            "pooling": "geometric",
+        }
     },
     "fusion: 5 inner-fold networks (geometric pooling) + Platt SVM, stacking C 0.1": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -196,6 +227,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 1": {
         "ensemble": {
+            **WITHOUT_SPEAKER_NORM,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "stacking",
@@ -203,18 +235,29 @@ VARIANTS: dict[str, dict] = {
             "pooling": "geometric",
         }
     },
-    "fusion recipe: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 0.1": {
-        "ensemble": {}
+    "fusion: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 0.1": {
+        "ensemble": WITHOUT_SPEAKER_NORM
     },
-    "fusion recipe, 30 epochs per member": {"ensemble": {}, "training": {"epochs": 30}},
+    "fusion: the same, 30 epochs per member": {
+        "ensemble": WITHOUT_SPEAKER_NORM,
+        "training": {"epochs": 30},
+    },
+    # speaker normalisation (ser_utils.speaker_norm): each speaker's own mean removed
+    "improved, speaker-normalised log-mel (one network)": {"speaker_norm": True},
+    "fusion recipe: the same, both members speaker-normalised": {"ensemble": {}},
 }
 #: ``ser traditional``'s RBF SVM on functionals: without a grid it takes the features unscaled, as
 #: the original did; "scaled" is the same SVC after a StandardScaler fitted on the training part
-#: (what ``ser traditional`` did before it followed the original there, and the SVM of the fusion).
+#: (what ``ser traditional`` did before it followed the original there, and the SVM of the fusion);
+#: "speaker-normalised" the same on features z-normalised within each speaker, as
+#: ``ser traditional --speaker-norm`` (statistics over each speaker's R+T recordings, any label).
 BASELINES: tuple[str, ...] = (
     "rbf_svm functionals",
     "rbf_svm functionals, scaled",
     "rbf_svm functionals, grouped grid",
+    "rbf_svm functionals, speaker-normalised",
+    "rbf_svm functionals, scaled, speaker-normalised",
+    "rbf_svm functionals, grouped grid, speaker-normalised",
 )
 
 
@@ -261,7 +304,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from ser_utils import arrays, features, fusion, traditional
+    from ser_utils import arrays, features, fusion, speaker_norm, traditional
     from ser_utils.corpora import load_corpus
     from ser_utils.end_to_end import cross_validate_model, subset_rows
 
@@ -297,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
         recipe=config.original_recipe("msp-improv", args.profile),
         cache_dir=work / "features",
     )
+    # speaker normalisation: statistics over each speaker's arrays rows, whatever their label
+    speaker_normalised = speaker_norm.normalise_features(functionals, metadata["speaker"])
     rows = subset_rows(metadata)
     protocol = evaluation.make_protocol(args.protocol, rows)
     print(
@@ -310,23 +355,24 @@ def main(argv: list[str] | None = None) -> int:
         parameters = None
         if name in BASELINES:
             grid = "grouped" if "grid" in name else "none"
+            matrix = speaker_normalised if "speaker-normalised" in name else functionals
             if "scaled" in name:
                 y_rows = rows["label"].astype(str).to_numpy()
 
-                def scaled_svm(train, test, y_rows=y_rows):
+                def scaled_svm(train, test, y_rows=y_rows, matrix=matrix):
                     model = traditional.make_model(
                         "rbf_svm", random_state=base.training.seed, scaler=True
                     )
-                    return model.fit(
-                        functionals[rows["row"].to_numpy()[train]], y_rows[train]
-                    ).predict(functionals[rows["row"].to_numpy()[test]])
+                    return model.fit(matrix[rows["row"].to_numpy()[train]], y_rows[train]).predict(
+                        matrix[rows["row"].to_numpy()[test]]
+                    )
 
                 folds = evaluation.evaluate_folds(
                     protocol, y_rows, scaled_svm, config.FOUR_CLASSES, progress=False
                 )
             else:
                 folds = traditional.evaluate_model(
-                    functionals[rows["row"].to_numpy()],
+                    matrix[rows["row"].to_numpy()],
                     rows["label"],
                     protocol,
                     "rbf_svm",
@@ -360,7 +406,9 @@ def main(argv: list[str] | None = None) -> int:
                 )
             else:
                 folds = cross_validate_model(
-                    spectrograms,
+                    speaker_norm.SpeakerNormalised(spectrograms, metadata["speaker"])
+                    if VARIANTS[name].get("speaker_norm")
+                    else spectrograms,
                     metadata,
                     recipe=recipe,
                     protocol_name=args.protocol,

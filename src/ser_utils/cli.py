@@ -209,6 +209,12 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance",
     )
     parser.add_argument(
+        "--speaker-norm",
+        action="store_true",
+        help="z-normalise the features within each speaker, over the speaker's recordings "
+        "whatever their label (the test speaker's unlabelled recordings included)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="joblib workers for features and grid search"
     )
     parser.add_argument(
@@ -235,6 +241,7 @@ def run_traditional(args: argparse.Namespace) -> int:
         random_state=args.random_state,
         split_random_state=args.split_random_state,
         permute_labels=args.permute_labels,
+        speaker_norm=args.speaker_norm,
         n_jobs=args.jobs,
         cache_dir=args.cache_dir,
         out=args.out,

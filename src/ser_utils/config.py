@@ -216,6 +216,11 @@ class FusionConfig:
     #: How the members' test probabilities are pooled: ``"geometric"`` (normalised mean of
     #: the log-probabilities, as the stacking sees them) or ``"arithmetic"``.
     pooling: str = "geometric"
+    #: Speaker normalisation of both members (:mod:`ser_utils.speaker_norm`): the network's
+    #: log-mel bins minus the speaker's mean, the SVM's features z-normalised within each
+    #: speaker — statistics over the speaker's arrays rows whatever their label, the test
+    #: speaker's unlabelled recordings included. (A run config without this key predates it: off.)
+    speaker_norm: bool = True
     #: Give the network the SVM's features too, packed after the log-mel frames
     #: (:class:`ser_utils.fusion.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
     network_features: bool = False
@@ -271,7 +276,9 @@ class Recipe:
                 },
             ),
             training=TrainingConfig(**data["training"]),
-            fusion=FusionConfig(**data["fusion"]) if data.get("fusion") else None,
+            fusion=FusionConfig(**{"speaker_norm": False, **data["fusion"]})
+            if data.get("fusion")
+            else None,
         )
 
 

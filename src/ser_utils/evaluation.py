@@ -71,6 +71,7 @@ __all__ = [
     "SUBSETS",
     "ORIGINAL_SUBSETS",
     "ORIGINAL_ARRAY_SUBSET",
+    "UNLABELLED_SUBSETS",
     "default_subset",
     "select_files",
     "PROTOCOLS",
@@ -111,6 +112,15 @@ SUBSETS: dict[str, str] = {
 ORIGINAL_SUBSETS: dict[str, str] = {"tess": "emotions", "msp-improv": "rt-4class"}
 #: The original's arrays and feature matrices: R+T whatever the label.
 ORIGINAL_ARRAY_SUBSET = "rt"
+#: Each subset's recordings whatever their label: what speaker normalisation takes its
+#: statistics over (:mod:`ser_utils.speaker_norm`), so that no label decides them.
+UNLABELLED_SUBSETS: dict[str, str] = {
+    "rt": "rt",
+    "rt-4class": "rt",
+    "4class": "all",
+    "emotions": "all",
+    "all": "all",
+}
 PROTOCOLS: tuple[str, ...] = ("original-random", "original-4fold", "loso", "speaker")
 #: Protocols whose folds must not share a speaker between training and test.
 SPEAKER_INDEPENDENT: tuple[str, ...] = ("loso", "speaker")

@@ -35,6 +35,7 @@ from sklearn.base import clone
 
 from . import evaluation
 from .config import FOUR_CLASSES, FusionConfig, Recipe, check_choice
+from .speaker_norm import SpeakerNormalised, normalise_features
 
 __all__ = [
     "FUSION_NETWORK_WEIGHT",
@@ -671,6 +672,12 @@ def cross_validate_recipe(
         )
     _quiet_tensorflow()
     source = spectrograms
+    if recipe.fusion.speaker_norm:
+        if "speaker" not in metadata.columns:
+            raise ValueError("speaker normalisation needs the arrays' speaker column")
+        # statistics over every arrays row of each speaker, whatever its label
+        features = normalise_features(features, metadata["speaker"])
+        source = SpeakerNormalised(spectrograms, metadata["speaker"])
     if (
         recipe.fusion.network_features
     ):  # the features packed after the frames, a second input of the network

@@ -35,6 +35,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import config, evaluation, paths, progress
@@ -160,6 +161,7 @@ def traditional(
     random_state: int | None = None,
     split_random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
     permute_labels: int | None = None,
+    speaker_norm: bool = False,
     n_jobs: int = 1,
     cache_dir: str | Path | None = None,
     out: str | Path | None = None,
@@ -189,6 +191,12 @@ def traditional(
         Seed of the ``original-random`` split.
     permute_labels : int, optional
         A control: shuffle the labels within each training part with this seed.
+    speaker_norm : bool, default False
+        Z-normalise the features within each speaker
+        (:func:`ser_utils.speaker_norm.normalise_features`), with statistics over the
+        speaker's recordings of the subset whatever their label
+        (:data:`ser_utils.evaluation.UNLABELLED_SUBSETS`): no label is used, the test
+        speaker's unlabelled recordings are.
     n_jobs, cache_dir, progress
         Feature extraction and grid search workers; feature cache; progress bars.
     out : path, optional
@@ -223,12 +231,14 @@ def traditional(
         model=model,
         recipe=recipe_.name,
         extras=([f"grid-{grid}"] if grid != "none" else [])
-        + ([f"permuted-{permute_labels}"] if permute_labels is not None else []),
+        + ([f"permuted-{permute_labels}"] if permute_labels is not None else [])
+        + (["speaker-norm"] if speaker_norm else []),
     )
     directory = Path(out) if out is not None else paths.run_dir(name)
     check_output_dir(directory, "--out")
     check_output_dir(cache_dir or paths.features_dir(), "--cache-dir")
-    manifest = evaluation.select_subset(load_corpus(corpus, root), subset)
+    corpus_manifest = load_corpus(corpus, root)
+    manifest = evaluation.select_subset(corpus_manifest, subset)
     try:
         splitter = evaluation.make_protocol(protocol, manifest, random_state=split_random_state)
     except ValueError as exc:
@@ -244,9 +254,19 @@ def traditional(
         recipe_.name,
         recipe_.profile,
     )
-    matrix = feature_sets.extract_features(
-        manifest, feature_set, recipe=recipe_, n_jobs=n_jobs, cache_dir=cache_dir, progress=progress
-    )
+    if speaker_norm:
+        matrix = _speaker_normalised_features(
+            corpus_manifest, manifest, subset, feature_set, recipe_, n_jobs, cache_dir, progress
+        )
+    else:
+        matrix = feature_sets.extract_features(
+            manifest,
+            feature_set,
+            recipe=recipe_,
+            n_jobs=n_jobs,
+            cache_dir=cache_dir,
+            progress=progress,
+        )
     random_state = recipe_.training.seed if random_state is None else random_state
     rows = models.nested_evaluation(
         matrix,
@@ -275,11 +295,38 @@ def traditional(
             "grid": grid,
             "random_state": random_state,
             "permuted_labels_seed": permute_labels,
+            "speaker_norm": speaker_norm,
             "split_random_state": split_random_state if protocol == "original-random" else None,
             "n_utterances": len(manifest),
             "n_features": int(matrix.shape[1]),
         },
     )
+
+
+def _speaker_normalised_features(
+    corpus_manifest: pd.DataFrame,
+    manifest: pd.DataFrame,
+    subset: str,
+    feature_set: str,
+    recipe: Recipe,
+    n_jobs: int,
+    cache_dir: str | Path | None,
+    progress: bool,
+) -> np.ndarray:
+    """The features of ``manifest``'s rows, z-normalised within each speaker over the
+    speaker's recordings of ``subset`` whatever their label."""
+    from . import features as feature_sets
+    from .speaker_norm import normalise_features
+
+    if "speaker" not in manifest.columns:
+        raise SerError("--speaker-norm needs the speaker of every utterance: this corpus has none")
+    reference = evaluation.select_subset(corpus_manifest, evaluation.UNLABELLED_SUBSETS[subset])
+    matrix = feature_sets.extract_features(
+        reference, feature_set, recipe=recipe, n_jobs=n_jobs, cache_dir=cache_dir, progress=progress
+    )
+    normalised = normalise_features(matrix, reference["speaker"])
+    position = pd.Series(np.arange(len(reference)), index=reference["utterance_id"].to_numpy())
+    return normalised[position.loc[manifest["utterance_id"].to_numpy()].to_numpy()]
 
 
 # ------------------------------------------------------------------------------ deep
