@@ -415,7 +415,9 @@ def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
 def fusion_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     """The improved recipe's network as an ensemble over speaker-grouped inner folds, fused
     with the RBF SVM on functionals by a stacking regression fitted on the inner
-    out-of-fold predictions (:class:`FusionConfig`; benchmarks/improved_variants.py)."""
+    out-of-fold predictions; both members speaker-normalised, with statistics that use no
+    label but do use the test speaker's unlabelled recordings (:class:`FusionConfig`,
+    :mod:`ser_utils.speaker_norm`; benchmarks/improved_variants.py)."""
     improved = improved_recipe(corpus, profile)
     return dataclasses.replace(
         improved,

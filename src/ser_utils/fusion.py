@@ -9,6 +9,9 @@ regression on both members' log-probabilities, fitted on the inner out-of-fold p
 only, combines them; the test fold is only predicted. Every fold row carries the UA of
 each member on its own as well as the fused one, so one run gives the side-by-side
 comparison on the same folds and the same utterances: network ensemble, SVM, fusion.
+With ``speaker_norm`` (the recipe's setting) both members see speaker-normalised inputs
+(:mod:`ser_utils.speaker_norm`): the network's log-mel bins minus the speaker's mean, the
+SVM's features z-normalised within each speaker.
 
 Whole runs go through :func:`ser_utils.runs.deep` with the ``fusion`` recipe (``ser evaluate
 msp-improv ROOT --recipe fusion --protocol loso``); ``tests/test_improved.py`` runs it on
