@@ -254,19 +254,22 @@ def traditional(
         recipe_.name,
         recipe_.profile,
     )
+    # speaker normalisation takes its statistics over the subset's recordings whatever their label
+    extracted = (
+        evaluation.select_subset(corpus_manifest, evaluation.UNLABELLED_SUBSETS[subset])
+        if speaker_norm
+        else manifest
+    )
+    matrix = feature_sets.extract_features(
+        extracted,
+        feature_set,
+        recipe=recipe_,
+        n_jobs=n_jobs,
+        cache_dir=cache_dir,
+        progress=progress,
+    )
     if speaker_norm:
-        matrix = _speaker_normalised_features(
-            corpus_manifest, manifest, subset, feature_set, recipe_, n_jobs, cache_dir, progress
-        )
-    else:
-        matrix = feature_sets.extract_features(
-            manifest,
-            feature_set,
-            recipe=recipe_,
-            n_jobs=n_jobs,
-            cache_dir=cache_dir,
-            progress=progress,
-        )
+        matrix = _speaker_normalised_rows(matrix, extracted, manifest)
     random_state = recipe_.training.seed if random_state is None else random_state
     rows = models.nested_evaluation(
         matrix,
@@ -303,29 +306,17 @@ def traditional(
     )
 
 
-def _speaker_normalised_features(
-    corpus_manifest: pd.DataFrame,
-    manifest: pd.DataFrame,
-    subset: str,
-    feature_set: str,
-    recipe: Recipe,
-    n_jobs: int,
-    cache_dir: str | Path | None,
-    progress: bool,
+def _speaker_normalised_rows(
+    matrix: np.ndarray, extracted: pd.DataFrame, manifest: pd.DataFrame
 ) -> np.ndarray:
-    """The features of ``manifest``'s rows, z-normalised within each speaker over the
-    speaker's recordings of ``subset`` whatever their label."""
-    from . import features as feature_sets
+    """``matrix`` (the features of ``extracted``'s rows) z-normalised within each speaker,
+    at the rows of ``manifest`` (a subset of ``extracted``)."""
     from .speaker_norm import normalise_features
 
-    if "speaker" not in manifest.columns:
+    if "speaker" not in extracted.columns:
         raise SerError("--speaker-norm needs the speaker of every utterance: this corpus has none")
-    reference = evaluation.select_subset(corpus_manifest, evaluation.UNLABELLED_SUBSETS[subset])
-    matrix = feature_sets.extract_features(
-        reference, feature_set, recipe=recipe, n_jobs=n_jobs, cache_dir=cache_dir, progress=progress
-    )
-    normalised = normalise_features(matrix, reference["speaker"])
-    position = pd.Series(np.arange(len(reference)), index=reference["utterance_id"].to_numpy())
+    normalised = normalise_features(matrix, extracted["speaker"])
+    position = pd.Series(np.arange(len(extracted)), index=extracted["utterance_id"].to_numpy())
     return normalised[position.loc[manifest["utterance_id"].to_numpy()].to_numpy()]
 
 
