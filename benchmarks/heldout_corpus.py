@@ -20,6 +20,7 @@ Nothing is downloaded and no audio is committed: the corpus is written to the fo
     python benchmarks/heldout_corpus.py /tmp/heldout            # 576 clips, about a minute
     ser traditional msp-improv /tmp/heldout/MSP-IMPROV --features functionals --protocol loso
     python benchmarks/improved_variants.py /tmp/heldout/MSP-IMPROV --profile full
+    python benchmarks/heldout_corpus.py --ceiling /tmp/heldout   # the ideal classifier's UA
 """
 
 from __future__ import annotations
@@ -151,6 +152,44 @@ def make_corpus(out_dir: Path, *, seed: int = 0, sentences: int = len(SENTENCES)
     return root
 
 
+def prosody_ceiling(n_per_class: int = 100_000, seed: int = 0) -> dict[str, float]:
+    """Recall per emotion, and their mean (UA), of the ideal classifier that knows each clip's
+    drawn prosody with its speaker's offsets removed: the Bayes rule for :data:`PROSODY` and
+    :data:`SPREAD` (independent normal draws; emphasis and word gap below one unit reach espeak-ng
+    as none, so they are observed censored). No model of the audio can do better on average, and
+    one that must estimate the speaker's offsets from a few recordings does a little worse.
+
+    >>> ceiling = prosody_ceiling(20_000)
+    >>> 0.9 < ceiling["ua"] < 0.97
+    True
+    """
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    emotions, cues = list(PROSODY), list(SPREAD)
+    means = np.array([[PROSODY[emotion][cue] for cue in cues] for emotion in emotions])
+    spreads = np.array([SPREAD[cue] for cue in cues])
+    censored = [cues.index("emphasis"), cues.index("gap")]
+    recalls = {}
+    for truth, emotion in enumerate(emotions):
+        draws = means[truth] + rng.normal(size=(n_per_class, len(cues))) * spreads
+        units = np.floor(np.maximum(draws, 0.0))  # what espeak-ng receives of a censored cue
+        log_likelihood = np.zeros((n_per_class, len(emotions)))
+        for k in range(len(emotions)):
+            for j in range(len(cues)):
+                mean, spread = means[k, j], spreads[j]
+                if j in censored:  # P(the cue lands in its unit; every value below 1 reads as 0)
+                    low = np.where(units[:, j] == 0, -np.inf, units[:, j])
+                    p = norm.cdf((units[:, j] + 1 - mean) / spread) - norm.cdf(
+                        (low - mean) / spread
+                    )
+                    log_likelihood[:, k] += np.log(np.maximum(p, 1e-300))
+                else:
+                    log_likelihood[:, k] += norm.logpdf(draws[:, j], mean, spread)
+        recalls[emotion] = float((log_likelihood.argmax(axis=1) == truth).mean())
+    return {**recalls, "ua": float(np.mean(list(recalls.values())))}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("out_dir", type=Path, help="folder that receives MSP-IMPROV/")
@@ -162,7 +201,16 @@ def main(argv: list[str] | None = None) -> int:
         choices=range(1, len(SENTENCES) + 1),
         metavar=f"1..{len(SENTENCES)}",
     )
+    parser.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="print the UA of the ideal classifier on the drawn prosody (no audio written) and stop",
+    )
     args = parser.parse_args(argv)
+    if args.ceiling:
+        ceiling = prosody_ceiling(seed=args.seed)
+        print(", ".join(f"{name} {value:.3f}" for name, value in ceiling.items()))
+        return 0
     root = make_corpus(args.out_dir, seed=args.seed, sentences=args.sentences)
     print(f"wrote {sum(1 for _ in root.rglob('*.wav'))} clips and Evaluation.txt to {root}")
     return 0

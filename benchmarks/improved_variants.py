@@ -3,7 +3,8 @@
 One row per variant: UA and WA mean ± sd over the folds, seconds per fold. All variants
 see the same folds (``loso``: leave one MSP-IMPROV session out) and the same utterances
 (the 4-class R+T subset), beside the traditional baselines of ``ser traditional`` (RBF SVM
-on functionals, with and without the UA-scored, session-grouped grid) on the same rows.
+on functionals or eGeMAPS, with and without the UA-scored, session-grouped grid and speaker
+normalisation) on the same rows.
 Negative results stay in the table.
 
     python benchmarks/improved_variants.py dataset/MSP-IMPROV --profile smoke
@@ -30,8 +31,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ser_utils import config, evaluation  # noqa: E402
 from ser_utils.config import FusionConfig, ModelConfig, Recipe  # noqa: E402
 
-#: The fusion rows measured before speaker normalisation joined the recipe.
-WITHOUT_SPEAKER_NORM = {"speaker_norm": False}
+#: The fusion recipe's SVM before eGeMAPS joined it: functionals of the original audio chain.
+FUNCTIONALS_SVM = {"features": "functionals", "features_recipe": "original"}
+#: The fusion rows measured before speaker normalisation and eGeMAPS joined the recipe.
+EARLIER_FUSION = {"speaker_norm": False, **FUNCTIONALS_SVM}
 #: name -> changes from the improved recipe: ``audio`` (AudioConfig fields), ``model``
 #: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
 #: ``fusion`` marks a late fusion with the functionals SVM (:mod:`ser_utils.fusion`);
@@ -74,10 +77,10 @@ VARIANTS: dict[str, dict] = {
         "spectrogram": {"n_mels": 128, "n_fft": 1024}
     },
     # ``ensemble``: FusionConfig changes (ser_utils.fusion.cross_validate_recipe): members on inner folds
-    # (or seeds), the SVM on functionals beside them, and how the two are combined.
+    # (or seeds), the SVM beside them (on functionals in these earlier rows), and how the two are combined.
     "ensemble: 5 networks on speaker-grouped inner folds (network alone)": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "combiner": "network",
             "pooling": "arithmetic",
@@ -85,7 +88,7 @@ VARIANTS: dict[str, dict] = {
     },
     "ensemble: 3 inner-fold networks, 30 epochs (network alone)": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 3,
             "combiner": "network",
             "pooling": "arithmetic",
@@ -94,7 +97,7 @@ VARIANTS: dict[str, dict] = {
     },
     "ensemble: 3 seeds on the whole training part (network alone)": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 3,
             "member_split": "seeds",
             "combiner": "network",
@@ -103,7 +106,7 @@ VARIANTS: dict[str, dict] = {
     },
     "improved + functionals as a second input (one network)": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 1,
             "member_split": "seeds",
             "combiner": "network",
@@ -112,7 +115,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, mean": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "mean",
@@ -121,7 +124,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, weight chosen on inner folds": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "weight",
@@ -130,7 +133,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, stacking C 1": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "stacking",
@@ -140,7 +143,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + softmax SVM, stacking C 0.1": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "stacking",
@@ -150,7 +153,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, mean": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "mean",
@@ -159,7 +162,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, weight chosen on inner folds": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "weight",
@@ -168,7 +171,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 1": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -178,7 +181,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 0.1": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -188,7 +191,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 10": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -198,7 +201,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks + Platt SVM, stacking C 1, no class weights": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -209,7 +212,7 @@ VARIANTS: dict[str, dict] = {
     },
     "ensemble: 5 inner-fold networks, geometric pooling (network alone)": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "combiner": "network",
             "pooling": "geometric",
@@ -217,7 +220,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks (geometric pooling) + Platt SVM, stacking C 0.1": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "platt",
             "combiner": "stacking",
@@ -227,7 +230,7 @@ VARIANTS: dict[str, dict] = {
     },
     "fusion: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 1": {
         "ensemble": {
-            **WITHOUT_SPEAKER_NORM,
+            **EARLIER_FUSION,
             "members": 5,
             "svm_calibration": "softmax",
             "combiner": "stacking",
@@ -236,21 +239,29 @@ VARIANTS: dict[str, dict] = {
         }
     },
     "fusion: 5 inner-fold networks (geometric pooling) + softmax SVM, stacking C 0.1": {
-        "ensemble": WITHOUT_SPEAKER_NORM
+        "ensemble": EARLIER_FUSION
     },
     "fusion: the same, 30 epochs per member": {
-        "ensemble": WITHOUT_SPEAKER_NORM,
+        "ensemble": EARLIER_FUSION,
         "training": {"epochs": 30},
     },
     # speaker normalisation (ser_utils.speaker_norm): each speaker's own mean removed
     "improved, speaker-normalised log-mel (one network)": {"speaker_norm": True},
-    "fusion recipe: the same, both members speaker-normalised": {"ensemble": {}},
+    "fusion: the same, both members speaker-normalised (SVM on functionals)": {
+        "ensemble": FUNCTIONALS_SVM
+    },
+    # the SVM of `ser traditional --recipe improved --features egemaps`, the strongest traditional model
+    "fusion recipe: the same, the SVM on eGeMAPS of the improved audio chain": {"ensemble": {}},
 }
 #: ``ser traditional``'s RBF SVM on functionals: without a grid it takes the features unscaled, as
 #: the original did; "scaled" is the same SVC after a StandardScaler fitted on the training part
 #: (what ``ser traditional`` did before it followed the original there, and the SVM of the fusion);
 #: "speaker-normalised" the same on features z-normalised within each speaker, as
 #: ``ser traditional --speaker-norm`` (statistics over each speaker's R+T recordings, any label).
+#: The "egemaps" rows are the same SVM on openSMILE's 88 eGeMAPSv02 functionals
+#: (``ser traditional --features egemaps``); "improved audio" rows take their features from the
+#: improved recipe's audio chain (``--recipe improved``: 16 kHz, no noise reduction) instead of the
+#: original's.
 BASELINES: tuple[str, ...] = (
     "rbf_svm functionals",
     "rbf_svm functionals, scaled",
@@ -258,6 +269,15 @@ BASELINES: tuple[str, ...] = (
     "rbf_svm functionals, speaker-normalised",
     "rbf_svm functionals, scaled, speaker-normalised",
     "rbf_svm functionals, grouped grid, speaker-normalised",
+    "rbf_svm egemaps, scaled",
+    "rbf_svm egemaps, grouped grid",
+    "rbf_svm egemaps, scaled, speaker-normalised",
+    "rbf_svm egemaps, grouped grid, speaker-normalised",
+    "rbf_svm egemaps, improved audio, scaled",
+    "rbf_svm egemaps, improved audio, grouped grid",
+    "rbf_svm egemaps, improved audio, speaker-normalised",
+    "rbf_svm egemaps, improved audio, scaled, speaker-normalised",
+    "rbf_svm egemaps, improved audio, grouped grid, speaker-normalised",
 )
 
 
@@ -332,16 +352,27 @@ def main(argv: list[str] | None = None) -> int:
     spectrograms, _, metadata = arrays_for(base)
     files = evaluation.select_files(manifest)  # the arrays' rows, with their paths
     assert list(files["utterance_id"]) == list(metadata["utterance_id"])
-    functionals = features.extract_features(
-        files,
-        fusion.FUSION_FEATURES,
-        n_jobs=args.jobs,
-        progress=False,
-        recipe=config.original_recipe("msp-improv", args.profile),
-        cache_dir=work / "features",
-    )
-    # speaker normalisation: statistics over each speaker's arrays rows, whatever their label
-    speaker_normalised = speaker_norm.normalise_features(functionals, metadata["speaker"])
+    feature_matrices: dict[str, np.ndarray] = {}
+
+    def feature_matrix(feature_set: str, normalised: bool, chain: str = "original") -> np.ndarray:
+        """``ser traditional --recipe chain --features feature_set [--speaker-norm]``'s matrix,
+        extracted once."""
+        if (feature_set, chain) not in feature_matrices:
+            feature_matrices[feature_set, chain] = features.extract_features(
+                files,
+                feature_set,
+                n_jobs=args.jobs,
+                progress=False,
+                recipe=config.get_recipe(chain, "msp-improv", args.profile),
+                cache_dir=work / "features",
+            )
+        matrix = feature_matrices[feature_set, chain]
+        # speaker normalisation: statistics over each speaker's arrays rows, whatever their label
+        return (
+            speaker_norm.normalise_features(matrix, metadata["speaker"]) if normalised else matrix
+        )
+
+    functionals = feature_matrix(fusion.FUSION_FEATURES, False)
     rows = subset_rows(metadata)
     protocol = evaluation.make_protocol(args.protocol, rows)
     print(
@@ -355,7 +386,11 @@ def main(argv: list[str] | None = None) -> int:
         parameters = None
         if name in BASELINES:
             grid = "grouped" if "grid" in name else "none"
-            matrix = speaker_normalised if "speaker-normalised" in name else functionals
+            matrix = feature_matrix(
+                "egemaps" if "egemaps" in name else "functionals",
+                "speaker-normalised" in name,
+                "improved" if "improved audio" in name else "original",
+            )
             if "scaled" in name:
                 y_rows = rows["label"].astype(str).to_numpy()
 
@@ -386,13 +421,17 @@ def main(argv: list[str] | None = None) -> int:
         else:
             recipe = variant_recipe(base, VARIANTS[name])
             spectrograms, _, metadata = arrays_for(recipe)
+            svm_features = functionals
             if recipe.fusion is not None:
+                svm_features = feature_matrix(
+                    recipe.fusion.features, False, recipe.fusion.features_recipe
+                )
                 folds = fusion.cross_validate_recipe(
                     spectrograms,
                     metadata,
                     recipe=recipe,
                     protocol_name=args.protocol,
-                    features=functionals,
+                    features=svm_features,
                     progress=False,
                 )
             elif VARIANTS[name].get("fusion"):
@@ -418,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
 
             shape, model_config = tuple(spectrograms.shape[1:]), recipe.model
             if recipe.fusion is not None and recipe.fusion.network_features:
-                columns = fusion.packed_columns(functionals.shape[1], shape[0])
+                columns = fusion.packed_columns(svm_features.shape[1], shape[0])
                 shape = (shape[0], shape[1] + columns)
                 model_config = ModelConfig(
                     model_config.name, {**model_config.params, "packed_columns": columns}

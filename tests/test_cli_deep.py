@@ -175,10 +175,10 @@ def test_deep_command_errors_are_one_line(capsys, tmp_path, msp_root, argv, mess
     assert message in err and err.count("\n") == 1
 
 
-def test_evaluate_runs_the_fusion_recipe_on_the_arrays_and_their_functionals(
+def test_evaluate_runs_the_fusion_recipe_on_the_arrays_and_their_egemaps(
     tmp_path, trained_run, msp_root, monkeypatch
 ):
-    monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))  # the functionals' cache
+    monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))  # the features' cache
     arguments = [
         "evaluate",
         "msp-improv",
@@ -192,7 +192,8 @@ def test_evaluate_runs_the_fusion_recipe_on_the_arrays_and_their_functionals(
     arguments += ["--arrays", str(trained_run.parent / "arrays"), "--out", str(tmp_path / "fusion")]
     assert main(arguments) == 0
     (fold,) = json.loads((tmp_path / "fusion" / "metrics.json").read_text())["folds"]
-    # the improved recipe's arrays, the SVM's functionals made from the same files, five members
+    # the improved recipe's arrays, the SVM's eGeMAPS made from the same files, five members
     assert fold["members"] == 5 and fold["n_test"] == 30
     assert 0 <= fold["ua_network"] <= 1 and 0 <= fold["ua_svm"] <= 1 and 0 <= fold["ua"] <= 1
-    assert (tmp_path / "outputs" / "features" / "functionals").is_dir()
+    assert (tmp_path / "outputs" / "features" / "egemaps").is_dir()
+    assert not (tmp_path / "outputs" / "features" / "functionals").exists()

@@ -87,6 +87,36 @@ def test_old_fusion_configs_without_the_setting_read_back_as_not_normalised():
     assert set(evaluation.UNLABELLED_SUBSETS) == set(evaluation.SUBSETS)
 
 
+def test_the_fusion_svm_takes_egemaps_of_the_improved_audio_chain_and_old_configs_the_original(
+    monkeypatch,
+):
+    from ser_utils import features, fusion
+
+    calls = []
+
+    def extract(paths, feature_set, **kwargs):
+        calls.append((feature_set, kwargs["recipe"]))
+        return np.zeros((len(paths), 2))
+
+    monkeypatch.setattr(features, "extract_features", extract)
+    recipe = config.fusion_recipe("msp-improv", "smoke")
+    assert fusion.recipe_features(["a.wav"], recipe).shape == (1, 2)
+    # as `ser traditional --recipe improved --features egemaps`
+    assert calls[-1] == ("egemaps", config.improved_recipe("msp-improv", "smoke"))
+    data = recipe.to_dict()  # a run config written before the setting: functionals, original chain
+    del data["fusion"]["features_recipe"]
+    data["fusion"]["features"] = "functionals"
+    old = config.Recipe.from_dict(data)
+    assert old.fusion.features_recipe == "original"
+    fusion.recipe_features(["a.wav"], old)
+    assert calls[-1] == ("functionals", config.original_recipe("msp-improv", "smoke"))
+    bad = dataclasses.replace(
+        recipe, fusion=dataclasses.replace(recipe.fusion, features_recipe="fast")
+    )
+    with pytest.raises(ValueError, match="features recipe"):
+        fusion.recipe_features(["a.wav"], bad)
+
+
 def test_the_fusion_recipe_normalises_both_members_inputs_by_speaker(monkeypatch):
     from ser_utils import fusion
 

@@ -1,10 +1,10 @@
-"""Late fusion of the end-to-end network with the RBF SVM on functionals, fold by fold.
+"""Late fusion of the end-to-end network with an RBF SVM on utterance features, fold by fold.
 
 The ``fusion`` recipe (:func:`ser_utils.config.fusion_recipe`): in each outer fold the
 training part is cut into speaker-grouped inner folds (:func:`ser_utils.ensemble.inner_splits`);
 one improved network is trained per inner fold and validated on it, and their probabilities
 are pooled by a normalised geometric mean. Beside them, the RBF SVM on utterance
-functionals (scaled on the training part) gives softmax probabilities. A logistic
+features (eGeMAPS in the recipe, scaled on the training part) gives softmax probabilities. A logistic
 regression on both members' log-probabilities, fitted on the inner out-of-fold predictions
 only, combines them; the test fold is only predicted. Every fold row carries the UA of
 each member on its own as well as the fused one, so one run gives the side-by-side
@@ -42,6 +42,7 @@ from .speaker_norm import SpeakerNormalised, normalise_features
 
 __all__ = [
     "FUSION_NETWORK_WEIGHT",
+    "FEATURE_RECIPES",
     "FUSION_FEATURES",
     "SVM_CALIBRATIONS",
     "COMBINERS",
@@ -100,9 +101,11 @@ def pool_members(members: Sequence[np.ndarray], pooling: str = "geometric") -> n
 
 #: Network weights tried on the inner out-of-fold predictions (:func:`choose_network_weight`).
 WEIGHT_GRID: tuple[float, ...] = tuple(np.round(np.linspace(0, 1, 21), 2))
-#: The feature set of the fused SVM: the strongest traditional model of this repository
-#: on leave-one-session-out (benchmarks/improved_variants.py).
+#: The feature set of :func:`cross_validate_fusion`'s SVM (an earlier fusion, kept for the
+#: benchmark's rows); the fusion recipe's is ``FusionConfig.features``.
 FUSION_FEATURES = "functionals"
+#: Recipes whose audio chain the fusion recipe's SVM features may be made from.
+FEATURE_RECIPES: tuple[str, ...] = ("original", "improved")
 
 
 def fuse_probabilities(
@@ -485,7 +488,7 @@ def fuse_fold(
        (:func:`ser_utils.ensemble.inner_splits`, by speaker); one network per inner fold,
        validated on it; their probabilities on the test part pooled
        (:func:`pool_members`, ``recipe.fusion.pooling``).
-    2. The SVM on functionals (``recipe.fusion.svm_calibration``) fitted on each inner
+    2. The SVM on its features (``recipe.fusion.svm_calibration``) fitted on each inner
        fold's training part (its out-of-fold probabilities) and on the whole training part
        (the test part's).
     3. The combiner fitted on the out-of-fold probabilities of both, applied to the test
@@ -577,18 +580,20 @@ def recipe_features(
     cache_dir: str | Path | None = None,
     progress: bool = False,
 ) -> np.ndarray:
-    """The SVM's features (``recipe.fusion.features``) of ``paths``, made with the original
-    recipe's audio chain of the same corpus and profile (as ``ser traditional``)."""
-    from .config import original_recipe
+    """The SVM's features (``recipe.fusion.features``) of ``paths``, made with the audio chain
+    of ``recipe.fusion.features_recipe`` for the same corpus and profile (as ``ser traditional
+    --recipe … --features …``)."""
+    from .config import get_recipe
     from .features import extract_features
 
     settings = recipe.fusion or FusionConfig()
+    check_choice(settings.features_recipe, FEATURE_RECIPES, "features recipe")
     return extract_features(
         list(paths),
         settings.features,
         n_jobs=n_jobs,
         progress=progress,
-        recipe=original_recipe(recipe.corpus, recipe.profile),
+        recipe=get_recipe(settings.features_recipe, recipe.corpus, recipe.profile),
         cache_dir=cache_dir,
     )
 
