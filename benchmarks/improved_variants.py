@@ -477,11 +477,11 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
 
-    header = f"{'variant':<60}{'UA':>15}{'WA':>15}{'s/fold':>8}{'parameters':>12}"
+    header = f"{'variant':<80}{'UA':>15}{'WA':>15}{'s/fold':>8}{'parameters':>12}"
     print(f"\n{header}\n{'-' * len(header)}")
     for name, ua, ua_sd, wa, wa_sd, seconds, parameters in results:
         print(
-            f"{name:<60}{ua:>8.3f} ± {ua_sd:.3f}{wa:>8.3f} ± {wa_sd:.3f}{seconds:>8.1f}"
+            f"{name:<80}{ua:>8.3f} ± {ua_sd:.3f}{wa:>8.3f} ± {wa_sd:.3f}{seconds:>8.1f}"
             f"{'' if parameters is None else f'{parameters:,}':>12}"
         )
     return 0

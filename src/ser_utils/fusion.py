@@ -138,7 +138,7 @@ def svm_probabilities(
     random_state: int,
     calibration: str = "softmax",
 ) -> np.ndarray:
-    """Fit the RBF SVM on functionals (``StandardScaler`` fitted on the training part, SVC
+    """Fit the RBF SVM on utterance features (``StandardScaler`` fitted on the training part, SVC
     C 10, gamma 'scale': :func:`ser_utils.traditional.make_model` ``("rbf_svm", scaler=True)``)
     and return class probabilities on the test part, columns in ``labels`` order (0 for a
     class absent from the training part).
