@@ -352,7 +352,7 @@ def main(argv: list[str] | None = None) -> int:
     spectrograms, _, metadata = arrays_for(base)
     files = evaluation.select_files(manifest)  # the arrays' rows, with their paths
     assert list(files["utterance_id"]) == list(metadata["utterance_id"])
-    feature_matrices: dict[str, np.ndarray] = {}
+    feature_matrices: dict[tuple[str, str], np.ndarray] = {}
 
     def feature_matrix(feature_set: str, normalised: bool, chain: str = "original") -> np.ndarray:
         """``ser traditional --recipe chain --features feature_set [--speaker-norm]``'s matrix,
