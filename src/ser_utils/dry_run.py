@@ -205,10 +205,13 @@ def dry_run(
     steps = (
         timer.steps[1:] if len(timer.steps) > 1 else timer.steps
     )  # the first step also traces the graph
-    seconds_per_step = float(np.median(steps))
+    # the projection is arithmetic on the figures as reported, so a reader can redo it
+    arrays_seconds = round(arrays_seconds, 1)
+    seconds_per_step = round(float(np.median(steps)), 3)
+    validation_seconds = round(timer.validation, 2)
     n_validation = len(train) - train_sizes[0]
     epoch_seconds = [
-        size_steps * seconds_per_step + timer.validation
+        size_steps * seconds_per_step + validation_seconds
         for size_steps in (math.ceil(size / training.batch_size) for size in train_sizes)
     ]
     projected = sum(epoch_seconds) * recipe.training.epochs * seeds + (
@@ -222,11 +225,11 @@ def dry_run(
         n_utterances=len(rows),
         input_shape=tuple(int(d) for d in spectrograms.shape[1:]),
         parameters=int(model.count_params()),
-        arrays_seconds=round(arrays_seconds, 1),
+        arrays_seconds=arrays_seconds,
         arrays_were_cached=cached,
         steps_measured=len(timer.steps),
-        seconds_per_step=round(seconds_per_step, 3),
-        validation_seconds=round(timer.validation, 2),
+        seconds_per_step=seconds_per_step,
+        validation_seconds=validation_seconds,
         n_validation=n_validation,
         train_sizes=tuple(train_sizes),
         batch_size=training.batch_size,
