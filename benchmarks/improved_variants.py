@@ -348,7 +348,6 @@ def main(argv: list[str] | None = None) -> int:
             loaded[chain] = arrays.load_arrays(paths.directory)
         return loaded[chain]
 
-    # The functionals of the original recipe's audio chain: what `ser traditional --features functionals` uses.
     spectrograms, _, metadata = arrays_for(base)
     files = evaluation.select_files(manifest)  # the arrays' rows, with their paths
     assert list(files["utterance_id"]) == list(metadata["utterance_id"])
@@ -372,7 +371,6 @@ def main(argv: list[str] | None = None) -> int:
             speaker_norm.normalise_features(matrix, metadata["speaker"]) if normalised else matrix
         )
 
-    functionals = feature_matrix(fusion.FUSION_FEATURES, False)
     rows = subset_rows(metadata)
     protocol = evaluation.make_protocol(args.protocol, rows)
     print(
@@ -421,7 +419,6 @@ def main(argv: list[str] | None = None) -> int:
         else:
             recipe = variant_recipe(base, VARIANTS[name])
             spectrograms, _, metadata = arrays_for(recipe)
-            svm_features = functionals
             if recipe.fusion is not None:
                 svm_features = feature_matrix(
                     recipe.fusion.features, False, recipe.fusion.features_recipe
@@ -438,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
                 folds = fusion.cross_validate_fusion(
                     spectrograms,
                     metadata,
-                    functionals,
+                    feature_matrix(fusion.FUSION_FEATURES, False),
                     recipe=recipe,
                     protocol_name=args.protocol,
                     progress=False,
