@@ -59,7 +59,7 @@ from numpy.lib.format import open_memmap
 
 from . import evaluation, paths
 from .audio import common_sample_rate, load_and_preprocess, read_audio
-from .config import AudioConfig, Recipe, SpectrogramConfig
+from .config import AudioConfig, Recipe, SpectrogramConfig, check_choice
 from .errors import AudioError, CorpusError, SerError
 from .progress import logger as progress_log
 from .spectrograms import spectrogram, spectrogram_shape
@@ -424,8 +424,7 @@ def generate_arrays(
     """
     from tqdm.auto import tqdm
 
-    if on_error not in ON_ERROR:
-        raise ValueError(f"unknown on_error {on_error!r}: expected one of {', '.join(ON_ERROR)}")
+    check_choice(on_error, ON_ERROR, "on_error")
     if int(n_jobs) < 1:
         raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
     length = recipe.audio.target_length

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from .config import ORIGINAL_SCALE_GAIN, AudioConfig
+from .config import ORIGINAL_SCALE_GAIN, AudioConfig, check_choice
 from .errors import AudioError, CorpusError
 
 __all__ = [
@@ -286,10 +286,7 @@ def preprocess_steps(
         ``{"raw": (samples, sr), "scaled": …, "resampled": …, "trimmed": …, "padded": …,
         "denoised": …}``, each value ``(float32 samples, sample_rate)``.
     """
-    if config.scaling not in SCALINGS:
-        raise ValueError(
-            f"unknown scaling {config.scaling!r}: expected one of {', '.join(SCALINGS)}"
-        )
+    check_choice(config.scaling, SCALINGS, "scaling")
     _check_not_silent(samples)
     steps = {"raw": (np.asarray(samples, dtype=np.float32), sr)}
     if config.scaling != "none":

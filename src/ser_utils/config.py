@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from .errors import ChoiceError
+
 # --------------------------------------------------------------------------- labels
 #: One label vocabulary for every corpus.
 EMOTIONS: tuple[str, ...] = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
@@ -310,9 +312,18 @@ IMPROVED_SAMPLE_RATE = 16_000
 IMPROVED_LENGTH_SECONDS = 6.0
 
 
-def check_choice(value: str, choices: tuple[str, ...], what: str) -> str:
+def check_choice(value: str, choices, what: str) -> str:
+    """``value`` when it is one of ``choices``; otherwise a :class:`~ser_utils.errors.ChoiceError`
+    naming ``what`` was given and the choices — the one check of every name the package takes.
+
+    >>> check_choice("loso", ("loso", "speaker"), "protocol")
+    'loso'
+    >>> check_choice("kfold", ("loso", "speaker"), "protocol")
+    Traceback (most recent call last):
+    ser_utils.errors.ChoiceError: unknown protocol 'kfold': expected one of loso, speaker
+    """
     if value not in choices:
-        raise ValueError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
+        raise ChoiceError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
     return value
 
 
@@ -435,17 +446,15 @@ def fusion_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     )
 
 
-def get_recipe(name: str, corpus: str = "msp-improv", profile: str | None = None) -> Recipe:
-    """Recipe by name (``original`` | ``improved`` | ``fusion``); ``profile`` defaults to
-    :func:`ser_utils.paths.profile` (``SER_PROFILE``, else smoke on synthetic corpora).
+def get_recipe(name: str, corpus: str, profile: str) -> Recipe:
+    """The recipe ``name`` (``original`` | ``improved`` | ``fusion``) for ``corpus`` at ``profile``
+    size: how a name given on the command line becomes a :class:`Recipe`
+    (:func:`ser_utils.paths.profile` tells the profile of a corpus folder).
 
     >>> get_recipe("original", "msp-improv", "full").spectrogram.kind
     'original'
     """
-    from .paths import profile as default_profile
-
     check_choice(name, RECIPES, "recipe")
-    profile = profile or default_profile()
     makers = {"original": original_recipe, "improved": improved_recipe, "fusion": fusion_recipe}
     return makers[name](corpus, profile)
 

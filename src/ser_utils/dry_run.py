@@ -154,10 +154,7 @@ def dry_run(
     from .paths import arrays_dir
     from .training import train_model, validation_split
 
-    if protocol not in evaluation.PROTOCOLS:
-        raise SerError(
-            f"unknown protocol {protocol!r}: expected one of {', '.join(evaluation.PROTOCOLS)}"
-        )
+    config.check_choice(protocol, evaluation.PROTOCOLS, "protocol")
     if seeds < 1 or (max_steps is not None and max_steps < 1):
         raise SerError("--seeds and --max-steps must be at least 1")
     recipe: Recipe = config.get_recipe(recipe_name, corpus, profile)

@@ -19,3 +19,7 @@ class AudioError(SerError, ValueError):
 
 class OutputError(SerError, OSError):
     """An output location is a file where a folder is expected, or cannot be written."""
+
+
+class ChoiceError(SerError, ValueError):
+    """A name that is not one of its choices: a corpus, recipe, protocol, subset, model …"""

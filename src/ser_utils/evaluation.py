@@ -142,11 +142,7 @@ def default_subset(corpus: str) -> str:
     >>> default_subset("msp-improv"), default_subset("tess")
     ('rt-4class', 'emotions')
     """
-    if corpus not in ORIGINAL_SUBSETS:
-        raise ValueError(
-            f"unknown corpus {corpus!r}: expected one of {', '.join(ORIGINAL_SUBSETS)}"
-        )
-    return ORIGINAL_SUBSETS[corpus]
+    return ORIGINAL_SUBSETS[config.check_choice(corpus, tuple(ORIGINAL_SUBSETS), "corpus")]
 
 
 def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
@@ -167,7 +163,7 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
 
     Raises
     ------
-    ValueError
+    ChoiceError
         ``name`` is not one of :data:`SUBSETS`.
     CorpusError
         The subset is empty.
@@ -183,8 +179,7 @@ def select_subset(manifest: pd.DataFrame, name: str) -> pd.DataFrame:
     >>> select_subset(manifest, "4class")["label"].tolist()
     ['angry', 'sad', 'happy']
     """
-    if name not in SUBSETS:
-        raise ValueError(f"unknown subset {name!r}: expected one of {', '.join(SUBSETS)}")
+    config.check_choice(name, tuple(SUBSETS), "subset")
     if "label" not in manifest.columns:
         raise CorpusError(
             "the manifest has no 'label' column — build it with ser_utils.corpora.load_corpus "
@@ -369,8 +364,7 @@ def make_protocol(
     >>> scores["test_score"].tolist()
     [0.5, 0.5, 0.5]
     """
-    if name not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {name!r}: expected one of {', '.join(PROTOCOLS)}")
+    config.check_choice(name, PROTOCOLS, "protocol")
     identity = {
         key: _optional_column(manifest, column)
         for key, column in (("speakers", "speaker"), ("utterance_ids", "utterance_id"))

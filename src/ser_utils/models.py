@@ -538,8 +538,7 @@ def build_model(
     if isinstance(config, str):
         config = ModelConfig(name=config)
     name = config.name
-    if name not in MODEL_BUILDERS:
-        raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODEL_BUILDERS)}")
+    check_choice(name, tuple(MODEL_BUILDERS), "model")
     builder = MODEL_BUILDERS[name]
     params = {**dict(config.params), **overrides}
     accepted = [

@@ -70,12 +70,6 @@ class Run:
     written: dict[str, Path] = field(default_factory=dict)
 
 
-def _check(value: str, choices, what: str) -> str:
-    if value not in choices:
-        raise SerError(f"unknown {what} {value!r}: expected one of {', '.join(choices)}")
-    return value
-
-
 def run_name(
     *,
     corpus: str,
@@ -206,7 +200,7 @@ def traditional(
     from . import traditional as models
     from .corpora import load_corpus
 
-    _check(corpus, config.CORPORA, "corpus")
+    config.check_choice(corpus, config.CORPORA, "corpus")
     subset = subset or evaluation.default_subset(corpus)
     for what, value, choices in (
         ("model", model, tuple(models.MODELS)),
@@ -216,11 +210,8 @@ def traditional(
         ("grid", grid, models.GRIDS),
         ("recipe", recipe, config.RECIPES),
     ):
-        _check(value, choices, what)
-    try:
-        models.check_model_grid(model, grid)
-    except ValueError as exc:
-        raise SerError(str(exc)) from None
+        config.check_choice(value, choices, what)
+    models.check_model_grid(model, grid)
     root = Path(root) if root is not None else paths.corpus_root(corpus)
     recipe_ = config.get_recipe(recipe, corpus, paths.profile(root))
     name = run_name(
@@ -239,10 +230,7 @@ def traditional(
     check_output_dir(cache_dir or paths.features_dir(), "--cache-dir")
     corpus_manifest = load_corpus(corpus, root)
     manifest = evaluation.select_subset(corpus_manifest, subset)
-    try:
-        splitter = evaluation.make_protocol(protocol, manifest, random_state=split_random_state)
-    except ValueError as exc:
-        raise SerError(str(exc)) from None
+    splitter = evaluation.make_protocol(protocol, manifest, random_state=split_random_state)
     log.info(
         "%s %s: %d utterances, %d folds (%s); %s features, %s recipe (%s)",
         corpus,
@@ -386,10 +374,10 @@ def deep(
     from .data_check import check_corpus
     from .end_to_end import cross_validate_seeds, default_training_seeds, train_bundle
 
-    _check(corpus, config.CORPORA, "corpus")
-    _check(recipe, config.RECIPES, "recipe")
+    config.check_choice(corpus, config.CORPORA, "corpus")
+    config.check_choice(recipe, config.RECIPES, "recipe")
     if protocol is not None:
-        _check(protocol, evaluation.PROTOCOLS, "protocol")
+        config.check_choice(protocol, evaluation.PROTOCOLS, "protocol")
     if protocol is None and not train_final:
         raise SerError("nothing to run: give a protocol, or train the final model")
     if save_models and config.get_recipe(recipe, corpus, "smoke").fusion is not None:
@@ -548,7 +536,7 @@ def features(
         ("recipe", recipe, config.RECIPES),
         ("subset", subset, evaluation.SUBSETS),
     ):
-        _check(value, choices, what)
+        config.check_choice(value, choices, what)
     check_output_dir(out, "--out")
     check_output_dir(cache_dir or paths.features_dir(), "--cache-dir")
     manifest = evaluation.select_files(load_corpus(corpus, root), subset)
@@ -588,8 +576,8 @@ def arrays(
     from .arrays import generate_arrays
     from .corpora import load_corpus
 
-    _check(corpus, config.CORPORA, "corpus")
-    _check(subset, evaluation.SUBSETS, "subset")
+    config.check_choice(corpus, config.CORPORA, "corpus")
+    config.check_choice(subset, evaluation.SUBSETS, "subset")
     check_output_dir(out, "--out")
     manifest = load_corpus(corpus, root)
     recipe_ = config.get_recipe(recipe, corpus, profile or paths.profile(root))
@@ -623,17 +611,14 @@ def folds(
     from .corpora import load_corpus
     from .storage import write_csv
 
-    _check(corpus, config.CORPORA, "corpus")
+    config.check_choice(corpus, config.CORPORA, "corpus")
     subset = subset or evaluation.default_subset(corpus)
-    _check(protocol, evaluation.PROTOCOLS, "protocol")
-    _check(subset, evaluation.SUBSETS, "subset")
-    _check(recipe, config.RECIPES, "recipe")
+    config.check_choice(protocol, evaluation.PROTOCOLS, "protocol")
+    config.check_choice(subset, evaluation.SUBSETS, "subset")
+    config.check_choice(recipe, config.RECIPES, "recipe")
     check_output_file(out, "--out")
     rows = evaluation.select_subset(load_corpus(corpus, root), subset)
-    try:
-        splitter = evaluation.make_protocol(protocol, rows, random_state=split_random_state)
-    except ValueError as exc:
-        raise SerError(str(exc)) from None
+    splitter = evaluation.make_protocol(protocol, rows, random_state=split_random_state)
     training = config.get_recipe(recipe, corpus, "full").training
     from .training import (
         validation_split,  # imports TensorFlow: only once the input is known to be good

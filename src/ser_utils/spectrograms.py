@@ -31,7 +31,7 @@ import functools
 
 import numpy as np
 
-from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig
+from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig, check_choice
 
 __all__ = [
     "original_spectrogram",
@@ -236,11 +236,7 @@ def log_mel_spectrogram(
 
 # ------------------------------------------------------------------------ dispatch
 def _check_kind(config: SpectrogramConfig) -> str:
-    if config.kind not in SPECTROGRAM_KINDS:
-        raise ValueError(
-            f"unknown spectrogram kind {config.kind!r}: expected one of {', '.join(SPECTROGRAM_KINDS)}"
-        )
-    return config.kind
+    return check_choice(config.kind, SPECTROGRAM_KINDS, "spectrogram kind")
 
 
 def spectrogram(samples: np.ndarray, sr: int, config: SpectrogramConfig = _DEFAULT) -> np.ndarray:

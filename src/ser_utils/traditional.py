@@ -51,7 +51,8 @@ from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from . import config
-from .config import Recipe
+from .config import Recipe, check_choice
+from .errors import ChoiceError
 from .evaluation import Protocol, evaluate_folds, make_protocol
 
 __all__ = [
@@ -158,8 +159,7 @@ def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipelin
     >>> list(make_model("mlp", random_state=0, scaler=True).named_steps)
     ['scaler', 'model']
     """
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}: expected one of {', '.join(MODELS)}")
+    check_choice(name, tuple(MODELS), "model")
     steps = [("scaler", StandardScaler())] if scaler else []
     return Pipeline([*steps, ("model", MODELS[name](random_state))])
 
@@ -295,14 +295,13 @@ def grouped_grid_search(
 
 # ---------------------------------------------------------------------- evaluation
 def check_model_grid(model_name: str, grid: str = "none") -> None:
-    """Raise ValueError unless ``model_name`` is in :data:`MODELS`, ``grid`` in :data:`GRIDS`
-    and the grid fits the model (the original grid searches SVC kernels only)."""
-    if model_name not in MODELS:
-        raise ValueError(f"unknown model {model_name!r}: expected one of {', '.join(MODELS)}")
-    if grid not in GRIDS:
-        raise ValueError(f"unknown grid {grid!r}: expected one of {', '.join(GRIDS)}")
+    """Raise :class:`~ser_utils.errors.ChoiceError` unless ``model_name`` is in :data:`MODELS`,
+    ``grid`` in :data:`GRIDS` and the grid fits the model (the original grid searches SVC
+    kernels only)."""
+    check_choice(model_name, tuple(MODELS), "model")
+    check_choice(grid, GRIDS, "grid")
     if grid == "original" and model_name not in ("rbf_svm", "linear_svm"):
-        raise ValueError(
+        raise ChoiceError(
             f"the original grid searches SVC kernels: use it with rbf_svm or linear_svm, "
             f"not {model_name!r}"
         )

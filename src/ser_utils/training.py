@@ -32,7 +32,7 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 from ._tensorflow import keras  # noqa: E402
-from .config import ModelConfig, TrainingConfig
+from .config import ModelConfig, TrainingConfig, check_choice
 from .progress import logger as progress_log
 
 log = logging.getLogger(__name__)
@@ -181,10 +181,7 @@ def validation_split(
     """
     n = len(labels)
     mode = config.validation_split
-    if mode not in VALIDATION_SPLITS:
-        raise ValueError(
-            f"unknown validation_split {mode!r}: expected one of {', '.join(VALIDATION_SPLITS)}"
-        )
+    check_choice(mode, VALIDATION_SPLITS, "validation_split")
     if not 0 < config.validation_size < 1:
         raise ValueError(
             f"validation_size must be a fraction in (0, 1), got {config.validation_size}"
@@ -513,11 +510,7 @@ def fit_model(
             f"model {model.name!r} has {n_outputs} outputs but {len(labels)} labels were given "
             f"({', '.join(labels)}) — build the model with n_classes=len(labels)"
         )
-    if config.learning_rate_schedule not in LEARNING_RATE_SCHEDULES:
-        raise ValueError(
-            f"unknown learning_rate_schedule {config.learning_rate_schedule!r}: expected one of "
-            f"{', '.join(LEARNING_RATE_SCHEDULES)}"
-        )
+    check_choice(config.learning_rate_schedule, LEARNING_RATE_SCHEDULES, "learning_rate_schedule")
     codes = encode_labels(y, labels)
     split_used = None
     if len(codes) != len(x):
@@ -639,10 +632,7 @@ def make_strategy(name: str = "default"):
     """The ``tf.distribute`` strategy a config names: ``"default"`` -> None (TensorFlow's own
     placement), ``"mirrored"`` -> ``MirroredStrategy()`` over every visible GPU (the CPU when
     there is none)."""
-    if name not in DISTRIBUTIONS:
-        raise ValueError(
-            f"unknown distribution {name!r}: expected one of {', '.join(DISTRIBUTIONS)}"
-        )
+    check_choice(name, DISTRIBUTIONS, "distribution")
     if name == "default":
         return None
     import tensorflow as tf

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import CORPORA
+from ..config import CORPORA, check_choice
 from .msp_improv import load_msp_improv
 from .tess import load_tess
 from .walk_order import original_order, windows_walk, windows_walk_key
@@ -35,6 +35,4 @@ LOADERS = {"tess": load_tess, "msp-improv": load_msp_improv}
 
 def load_corpus(name: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
     """Manifest of corpus ``name`` ('tess' | 'msp-improv') found under ``root``."""
-    if name not in LOADERS:
-        raise ValueError(f"unknown corpus {name!r}: expected one of {', '.join(CORPORA)}")
-    return LOADERS[name](root, strict=strict)
+    return LOADERS[check_choice(name, CORPORA, "corpus")](root, strict=strict)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..audio import common_sample_rate
-from ..config import AudioConfig, FrameFeatureConfig, Recipe
+from ..config import AudioConfig, FrameFeatureConfig, Recipe, check_choice
 from ..errors import AudioError, SerError
 from ..paths import features_dir
 from ..storage import atomic_path, file_identity
@@ -47,11 +47,7 @@ _SET_LIBRARIES = {"frames": (), "functionals": (), "egemaps": ("opensmile",)}
 
 # --------------------------------------------------------------------- feature sets
 def _check_feature_set(feature_set: str) -> str:
-    if feature_set not in FEATURE_SETS:
-        raise SerError(
-            f"unknown feature set {feature_set!r} — choose one of {', '.join(FEATURE_SETS)}"
-        )
-    return feature_set
+    return check_choice(feature_set, FEATURE_SETS, "feature set")
 
 
 def feature_vector(

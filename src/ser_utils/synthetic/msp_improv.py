@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import MSP_IMPROV_LABELS
+from ..config import MSP_IMPROV_LABELS, check_choice
 from .tree import (
     GENERATOR_VERSION,
     _check_options,
@@ -423,15 +423,8 @@ def make_msp_improv(
     True
     """
     _check_options(size, seed)
-    if layout not in MSP_IMPROV_LAYOUTS:
-        raise ValueError(
-            f"unknown layout {layout!r}: expected one of {', '.join(MSP_IMPROV_LAYOUTS)}"
-        )
-    if label_file_name not in MSP_IMPROV_LABEL_FILE_NAMES:
-        raise ValueError(
-            f"unknown label_file_name {label_file_name!r}: expected one of "
-            f"{', '.join(MSP_IMPROV_LABEL_FILE_NAMES)}"
-        )
+    check_choice(layout, MSP_IMPROV_LAYOUTS, "layout")
+    check_choice(label_file_name, MSP_IMPROV_LABEL_FILE_NAMES, "label_file_name")
     root = Path(root)
     params = {
         "corpus": "msp-improv",

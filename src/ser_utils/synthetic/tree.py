@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from ..config import check_choice
 from ..errors import CorpusError
 from .voice import _render
 
@@ -60,8 +61,7 @@ def _write_all(root: Path, specs: list[dict], seed: int, n_jobs: int | None) -> 
 
 # -------------------------------------------------------------- markers and checks
 def _check_options(size: str, seed: int) -> None:
-    if size not in SIZES:
-        raise ValueError(f"unknown size {size!r}: expected one of {', '.join(SIZES)}")
+    check_choice(size, SIZES, "size")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
 
