@@ -37,8 +37,9 @@ FUNCTIONALS_SVM = {"features": "functionals", "features_recipe": "original"}
 EARLIER_FUSION = {"speaker_norm": False, **FUNCTIONALS_SVM}
 #: name -> changes from the improved recipe: ``audio`` (AudioConfig fields), ``model``
 #: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
-#: ``fusion`` marks a late fusion with the functionals SVM (:mod:`ser_utils.fusion`);
-#: ``speaker_norm`` a single network on speaker-normalised log-mel (:mod:`ser_utils.speaker_norm`).
+#: ``ensemble`` holds the changes from the fusion recipe's settings (``FusionConfig``) of a row
+#: that trains an ensemble or fuses with an SVM; ``speaker_norm`` marks a single network on
+#: speaker-normalised log-mel (:mod:`ser_utils.speaker_norm`).
 #: ``smoke`` params apply to the smoke profile only (the small sizes CI trains);
 #: ``training smoke`` / ``training full`` are training changes for one profile.
 VARIANTS: dict[str, dict] = {
@@ -72,11 +73,20 @@ VARIANTS: dict[str, dict] = {
     "improved, lr 1e-3, batch 32, 30 epochs (first try)": {
         "training": {"learning_rate": 1e-3, "batch_size": 32, "epochs": 30}
     },
-    "fusion: improved + functionals SVM (mean of probabilities)": {"fusion": True},
+    # one network (a seed "ensemble" of one) and the functionals SVM, their probabilities' mean
+    "fusion: improved + functionals SVM (mean of probabilities)": {
+        "ensemble": {
+            **EARLIER_FUSION,
+            "members": 1,
+            "member_split": "seeds",
+            "combiner": "mean",
+            "pooling": "arithmetic",
+        }
+    },
     "improved, 128 mels, 64 ms window (finer pitch harmonics)": {
         "spectrogram": {"n_mels": 128, "n_fft": 1024}
     },
-    # ``ensemble``: FusionConfig changes (ser_utils.fusion.cross_validate_recipe): members on inner folds
+    # ``ensemble``: FusionConfig changes (ser_utils.experiments.fusion): members on inner folds
     # (or seeds), the SVM beside them (on functionals in these earlier rows), and how the two are combined.
     "ensemble: 5 networks on speaker-grouped inner folds (network alone)": {
         "ensemble": {
@@ -302,9 +312,10 @@ def variant_recipe(base: Recipe, changes: dict) -> Recipe:
     )
 
 
-def summary(rows: list[dict], key: str = "ua") -> tuple[float, float]:
-    """Mean and sd (population, as :func:`ser_utils.evaluation.fold_table`) of ``key`` over the folds."""
-    values = np.array([row[key] for row in rows], dtype=float)
+def summary(result, key: str = "ua") -> tuple[float, float]:
+    """Mean and sd (population, as :func:`ser_utils.evaluation.fold_table`) of ``key`` over the
+    folds of a :class:`~ser_utils.evaluation.CrossValidation` (``ua_svm``: a member's UA)."""
+    values = np.array([fold.score(key) for fold in result.folds], dtype=float)
     return float(values.mean()), float(values.std())
 
 
@@ -324,9 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from ser_utils import arrays, features, fusion, speaker_norm, traditional
+    from ser_utils import arrays, features, speaker_norm, traditional
+    from ser_utils.arrays import subset_rows
     from ser_utils.corpora import load_corpus
-    from ser_utils.end_to_end import cross_validate_model, subset_rows
+    from ser_utils.deep.views import SpeakerNormalised, packed_columns
+    from ser_utils.experiments import cross_validate_recipe
 
     names = args.variants or [*BASELINES, *VARIANTS]
     unknown = sorted(set(names) - set(VARIANTS) - set(BASELINES))
@@ -392,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
             if "scaled" in name:
                 y_rows = rows["label"].astype(str).to_numpy()
 
-                def scaled_svm(train, test, y_rows=y_rows, matrix=matrix):
+                def scaled_svm(fold, train, test, y_rows=y_rows, matrix=matrix):
                     model = traditional.make_model(
                         "rbf_svm", random_state=base.training.seed, scaler=True
                     )
@@ -400,7 +413,7 @@ def main(argv: list[str] | None = None) -> int:
                         matrix[rows["row"].to_numpy()[test]]
                     )
 
-                folds = evaluation.evaluate_folds(
+                folds = evaluation.cross_validate(
                     protocol, y_rows, scaled_svm, config.FOUR_CLASSES, progress=False
                 )
             else:
@@ -419,58 +432,42 @@ def main(argv: list[str] | None = None) -> int:
         else:
             recipe = variant_recipe(base, VARIANTS[name])
             spectrograms, _, metadata = arrays_for(recipe)
-            if recipe.fusion is not None:
-                svm_features = feature_matrix(
-                    recipe.fusion.features, False, recipe.fusion.features_recipe
-                )
-                folds = fusion.cross_validate_recipe(
-                    spectrograms,
-                    metadata,
-                    recipe=recipe,
-                    protocol_name=args.protocol,
-                    features=svm_features,
-                    progress=False,
-                )
-            elif VARIANTS[name].get("fusion"):
-                folds = fusion.cross_validate_fusion(
-                    spectrograms,
-                    metadata,
-                    feature_matrix(fusion.FUSION_FEATURES, False),
-                    recipe=recipe,
-                    protocol_name=args.protocol,
-                    progress=False,
-                )
-            else:
-                folds = cross_validate_model(
-                    speaker_norm.SpeakerNormalised(spectrograms, metadata["speaker"])
-                    if VARIANTS[name].get("speaker_norm")
-                    else spectrograms,
-                    metadata,
-                    recipe=recipe,
-                    protocol_name=args.protocol,
-                    progress=False,
-                )
+            svm_features = (
+                feature_matrix(recipe.fusion.features, False, recipe.fusion.features_recipe)
+                if recipe.fusion is not None
+                else None
+            )
+            folds = cross_validate_recipe(
+                SpeakerNormalised(spectrograms, metadata["speaker"])
+                if VARIANTS[name].get("speaker_norm")
+                else spectrograms,
+                metadata,
+                recipe=recipe,
+                protocol_name=args.protocol,
+                features=svm_features,
+                progress=False,
+            )
             from ser_utils.models import build_model
 
             shape, model_config = tuple(spectrograms.shape[1:]), recipe.model
             if recipe.fusion is not None and recipe.fusion.network_features:
-                columns = fusion.packed_columns(svm_features.shape[1], shape[0])
+                columns = packed_columns(svm_features.shape[1], shape[0])
                 shape = (shape[0], shape[1] + columns)
                 model_config = ModelConfig(
                     model_config.name, {**model_config.params, "packed_columns": columns}
                 )
             parameters = build_model(model_config, shape, len(config.FOUR_CLASSES)).count_params()
-        seconds = (time.perf_counter() - start) / len(folds)
+        seconds = (time.perf_counter() - start) / len(folds.folds)
         (ua, ua_sd), (wa, wa_sd) = summary(folds, "ua"), summary(folds, "wa")
         results.append((name, ua, ua_sd, wa, wa_sd, seconds, parameters))
         members = "".join(
             f", {member} alone {summary(folds, f'ua_{member}')[0]:.3f}"
             for member in ("network", "svm")
-            if f"ua_{member}" in folds[0]
+            if member in folds.folds[0].members
         )
         print(
             f"  {name}: UA {ua:.3f} ± {ua_sd:.3f}, WA {wa:.3f} ± {wa_sd:.3f}, {seconds:.1f} s/fold "
-            f"[{', '.join(format(row['ua'], '.2f') for row in folds)}]{members}",
+            f"[{', '.join(format(fold.ua, '.2f') for fold in folds.folds)}]{members}",
             flush=True,
         )
 

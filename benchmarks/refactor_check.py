@@ -263,24 +263,40 @@ def predictions_with_seeds(table: pd.DataFrame, folds: list[dict]) -> list[dict]
 
 def package_api():
     """The package's functions the benchmark rows call: the one place to adapt when they move."""
-    from ser_utils import arrays, config, evaluation, features, fusion, speaker_norm, traditional
+    from types import SimpleNamespace
+
+    from ser_utils import arrays, config, evaluation, features, speaker_norm, traditional
     from ser_utils.corpora import load_corpus
-    from ser_utils.end_to_end import cross_validate_model, subset_rows
+    from ser_utils.deep.views import SpeakerNormalised
+    from ser_utils.experiments import cross_validate_recipe
+
+    def evaluate_folds(protocol, y, fit_predict, labels, **options):
+        # the fold loop passes the fold number first
+        return evaluation.cross_validate(
+            protocol, y, lambda fold, train, test: fit_predict(train, test), labels, **options
+        )
 
     return {
         "config": config,
-        "evaluation": evaluation,
+        "evaluation": SimpleNamespace(
+            make_protocol=evaluation.make_protocol,
+            select_files=evaluation.select_files,
+            evaluate_folds=evaluate_folds,
+        ),
         "arrays": arrays,
         "features": features,
-        "fusion": fusion,
-        "speaker_norm": speaker_norm,
+        "speaker_norm": SimpleNamespace(
+            normalise_features=speaker_norm.normalise_features, SpeakerNormalised=SpeakerNormalised
+        ),
         "traditional": traditional,
         "load_corpus": load_corpus,
-        "subset_rows": subset_rows,
-        "cross_validate_model": cross_validate_model,
-        "cross_validate_recipe": fusion.cross_validate_recipe,
-        "cross_validate_fusion": fusion.cross_validate_fusion,
-        "fold_rows": lambda result: result,  # fold rows as dicts, in fold order
+        "subset_rows": arrays.subset_rows,
+        # one function for every recipe: one network per fold, or the fusion's ensemble and SVM
+        "cross_validate_model": cross_validate_recipe,
+        "cross_validate_recipe": cross_validate_recipe,
+        # the one-network fusion row goes through the recipe machinery (its variant is a recipe)
+        "cross_validate_fusion": None,
+        "fold_rows": lambda result: [fold.to_dict() for fold in result.folds],
     }
 
 

@@ -28,10 +28,11 @@ def test_dry_run_measures_the_original_at_full_size_and_projects_the_run(
     small_full_size_corpus, tmp_path
 ):
     from ser_utils import config
-    from ser_utils.dry_run import dry_run, format_dry_run
+    from ser_utils.experiments import format_dry_run, run_dry_run
 
-    result = dry_run(
-        "msp-improv",
+    recipe = config.original_recipe("msp-improv", "full")
+    result = run_dry_run(
+        recipe,
         small_full_size_corpus,
         protocol="original-4fold",
         seeds=3,
@@ -58,8 +59,8 @@ def test_dry_run_measures_the_original_at_full_size_and_projects_the_run(
         and "4 folds × 25 epochs × 3 seed(s)" in text
     )
 
-    again = dry_run(
-        "msp-improv",
+    again = run_dry_run(
+        recipe,
         small_full_size_corpus,
         seeds=1,
         max_steps=1,

@@ -11,7 +11,8 @@ import pytest
 from ser_utils import config, evaluation
 
 pytest.importorskip("keras")
-from ser_utils import end_to_end  # noqa: E402
+from ser_utils import experiments  # noqa: E402
+from ser_utils.deep.views import RowView  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,7 @@ def tiny_problem():
 
 def test_cross_validate_model_returns_a_scored_row_per_fold(tiny_problem, tmp_path):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_model(
+    result = experiments.cross_validate_recipe(
         x,
         metadata,
         recipe=recipe,
@@ -61,59 +62,54 @@ def test_cross_validate_model_returns_a_scored_row_per_fold(tiny_problem, tmp_pa
         out_dir=tmp_path / "models",
         progress=False,
     )
-    assert [row["fold"] for row in rows] == [1, 2, 3, 4]
-    assert sum(row["n_test"] for row in rows) == 48  # only the 4-class R+T rows
-    for row in rows:
-        assert {
-            "wa",
-            "ua",
-            "macro_f1",
-            "per_class",
-            "confusion",
-            "history",
-            "best_val_accuracy",
-        } <= set(row)
-        assert 0.0 <= row["ua"] <= 1.0 and 0.0 <= row["wa"] <= 1.0
-        assert np.sum(row["confusion"]) == row["n_test"] == 12
+    assert [fold.fold for fold in result.folds] == [1, 2, 3, 4]
+    assert sum(fold.n_test for fold in result.folds) == 48  # only the 4-class R+T rows
+    for fold in result.folds:
+        assert "best_val_accuracy" in fold.details and fold.history is not None
+        assert list(fold.per_class.index) == list(config.FOUR_CLASSES)
+        assert 0.0 <= fold.ua <= 1.0 and 0.0 <= fold.wa <= 1.0
+        assert fold.confusion.sum() == fold.n_test == 12
         assert (
-            row["n_validation"] == 8
+            fold.n_validation == 8
         )  # ceil(20 % of the 36 training rows), as train_test_split takes
-        assert row["epochs"] == 1 and len(row["history"]["val_accuracy"]) == 1
-    assert [row["seed"] for row in rows] == [recipe.training.seed + fold for fold in (1, 2, 3, 4)]
-    table = evaluation.fold_table(rows)
+        assert fold.details["epochs"] == 1 and len(fold.history["val_accuracy"]) == 1
+    assert [fold.seed for fold in result.folds] == [
+        recipe.training.seed + fold for fold in (1, 2, 3, 4)
+    ]
+    table = evaluation.fold_table(result)
     assert list(table.index[-2:]) == ["mean", "std"]
     assert (tmp_path / "models" / "fold4" / "model.keras").is_file()
 
 
 def test_loso_on_a_subset_of_folds_holds_out_whole_sessions(tiny_problem):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_model(
+    result = experiments.cross_validate_recipe(
         x, metadata, recipe=recipe, protocol_name="loso", folds=[2], progress=False
     )
-    assert len(rows) == 1
-    assert rows[0]["test_group"] == "2" and rows[0]["n_test"] == 12
+    (fold,) = result.folds
+    assert fold.fold == 1 and fold.test_group == "2" and fold.n_test == 12
 
 
 def test_original_4fold_runs_three_training_seeds_in_the_full_profile_and_one_in_smoke():
     assert (
         len(
-            end_to_end.default_training_seeds(
+            experiments.default_training_seeds(
                 config.original_recipe("msp-improv", "full"), "original-4fold"
             )
         )
         >= 3
     )
-    assert end_to_end.default_training_seeds(
+    assert experiments.default_training_seeds(
         config.original_recipe("msp-improv", "smoke"), "original-4fold"
     ) == (0,)
-    assert end_to_end.default_training_seeds(
+    assert experiments.default_training_seeds(
         config.original_recipe("msp-improv", "full"), "loso"
     ) == (0,)
 
 
 def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_problem):
     x, metadata, recipe = tiny_problem
-    rows = end_to_end.cross_validate_seeds(
+    result = experiments.cross_validate_seeds(
         x,
         metadata,
         recipe=recipe,
@@ -122,21 +118,21 @@ def test_cross_validate_seeds_repeats_the_same_folds_with_other_draws(tiny_probl
         folds=[1],
         progress=False,
     )
-    assert [(row["training_seed"], row["fold"], row["seed"]) for row in rows] == [
+    first, second = result.folds
+    assert [(fold.training_seed, fold.fold, fold.seed) for fold in result.folds] == [
         (3, 1, 4),
         (7, 1, 8),
     ]
-    assert (
-        rows[0]["predictions"]["utterance_id"] == rows[1]["predictions"]["utterance_id"]
-    )  # same test fold
-    assert rows[0]["history"]["loss"] != rows[1]["history"]["loss"]  # another draw
-    table = end_to_end.compare_with_original(rows)
+    assert result.seeds == (3, 7)
+    assert first.predictions.utterance_id == second.predictions.utterance_id  # same test fold
+    assert first.history["loss"] != second.history["loss"]  # another draw
+    table = evaluation.compare_with_original(result)
     assert table.at[1, "seeds"] == 2 and table.at[1, "original WA"] == 53.44
-    assert table.at[1, "WA"] == pytest.approx(100 * np.mean([row["wa"] for row in rows]), abs=0.01)
+    assert table.at[1, "WA"] == pytest.approx(100 * np.mean([first.wa, second.wa]), abs=0.01)
 
 
 def test_exploration_grid_holds_every_combination_of_the_originals_values():
-    grid = end_to_end.exploration_grid("full")
+    grid = experiments.exploration_grid("full")
     assert len(grid) == 2 * 4 * 3 * 4 * 2
     final = {
         "pooling": "average",
@@ -147,15 +143,15 @@ def test_exploration_grid_holds_every_combination_of_the_originals_values():
     }
     assert final in grid.values()
     assert {changes["filters"] for changes in grid.values()} == {(16, 32), (32, 64), (64, 128)}
-    assert len(end_to_end.exploration_grid("smoke")) == 2
+    assert len(experiments.exploration_grid("smoke")) == 2
 
 
 def test_explore_hyperparameters_trains_each_variant_for_the_given_epochs(tiny_problem):
     x, metadata, recipe = tiny_problem
-    table, histories = end_to_end.explore_hyperparameters(
+    table, histories = experiments.explore_hyperparameters(
         x, metadata, recipe=recipe, progress=False
     )
-    assert list(table.index) == list(end_to_end.exploration_grid("smoke"))
+    assert list(table.index) == list(experiments.exploration_grid("smoke"))
     assert (table["epochs"] == config.SMOKE_EXPLORATION_EPOCHS).all()
     assert table.attrs["n_validation"] == 10  # 20 % of the 48 four-class rows
     assert all(
@@ -165,6 +161,6 @@ def test_explore_hyperparameters_trains_each_variant_for_the_given_epochs(tiny_p
 
 def test_row_view_reads_only_the_chosen_rows():
     base = np.arange(30).reshape(10, 3)
-    view = end_to_end.RowView(base, [1, 4, 7])
+    view = RowView(base, [1, 4, 7])
     assert len(view) == 3 and view.shape == (3, 3)
     np.testing.assert_array_equal(view[np.array([0, 2])], base[[1, 7]])

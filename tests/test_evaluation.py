@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.dummy import DummyClassifier
-from sklearn.model_selection import StratifiedKFold, cross_validate, train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import cross_validate as sklearn_cross_validate
 
 from ser_utils import config
 from ser_utils.errors import CorpusError, SerError
@@ -16,20 +17,23 @@ from ser_utils.evaluation import (
     METRICS,
     PROTOCOLS,
     SUBSETS,
+    CrossValidation,
+    FoldPrediction,
+    FoldPredictions,
+    FoldResult,
     LeakageError,
     Protocol,
     check_no_leakage,
     class_report,
     compute_metrics,
-    evaluate_folds,
+    cross_validate,
     fold_table,
     make_protocol,
     original_table,
     prediction_table,
-    save_results,
     select_subset,
-    summarise_folds,
 )
+from ser_utils.reports import write_results
 
 
 def hand_manifest() -> pd.DataFrame:
@@ -228,7 +232,7 @@ def test_protocols_plug_into_cross_validate():
     manifest = hand_manifest()
     protocol = make_protocol("loso", manifest)
     X = np.zeros((len(manifest), 1))
-    scores = cross_validate(
+    scores = sklearn_cross_validate(
         DummyClassifier(strategy="most_frequent"),
         X,
         manifest["label"],
@@ -265,7 +269,7 @@ class LeakySplitter:
         yield from self.splits
 
 
-def _never_called(train, test):
+def _never_called(fold, train, test):
     raise AssertionError("fit_predict must not run on a leaking fold")
 
 
@@ -281,7 +285,7 @@ def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
     with pytest.raises(
         LeakageError, match="protocol 'original-4fold' fold 1: 1 rows in training and test"
     ):
-        evaluate_folds(
+        cross_validate(
             leaky,
             manifest["label"],
             _never_called,
@@ -314,7 +318,7 @@ def test_leakage_guard_stops_a_speaker_independent_protocol_sharing_a_speaker(na
         real.utterance_ids,
     )
     with pytest.raises(LeakageError, match=f"protocol '{name}' fold 1: (session 1|speaker F01)"):
-        evaluate_folds(
+        cross_validate(
             leaky,
             manifest["label"],
             _never_called,
@@ -334,43 +338,68 @@ def test_leakage_guard_lets_the_seed_protocols_share_speakers_by_design(msp_mani
 
 
 # ------------------------------------------------------------------ fold reports
-def test_evaluate_folds_scores_each_fold_and_keeps_the_callables_info():
+def test_cross_validate_scores_each_fold_and_keeps_the_callables_details():
     manifest = hand_manifest()
     subset = select_subset(manifest, "4class")
     protocol = make_protocol("loso", subset)
     seen = []
 
-    def fit_predict(train, test):
-        seen.append((train, test))
+    def fit_predict(fold, train, test):
+        seen.append((fold, train, test))
         majority = subset["label"].iloc[train].mode().iloc[0]
-        return np.array([majority] * len(test)), {"majority": majority}
+        return FoldPrediction([majority] * len(test), details={"majority": majority})
 
-    rows = evaluate_folds(
+    result = cross_validate(
         protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False
     )
-    assert [row["fold"] for row in rows] == [1, 2, 3]
-    assert [row["test_group"] for row in rows] == ["1", "2", "3"]
-    for row, (train, test) in zip(rows, seen):
+    assert [fold.fold for fold in result.folds] == [number for number, _, _ in seen] == [1, 2, 3]
+    assert [fold.test_group for fold in result.folds] == ["1", "2", "3"]
+    for fold, (_, train, test) in zip(result.folds, seen):
         truth = subset["label"].iloc[test].to_numpy()
-        assert row["wa"] == pytest.approx(np.mean(truth == row["majority"]))
-        assert row["n_train"] == len(train) and row["n_test"] == len(test)
-        assert np.asarray(row["confusion"]).sum() == len(test)
-        assert list(row["per_class"]) == list(config.FOUR_CLASSES)
+        assert fold.wa == pytest.approx(np.mean(truth == fold.details["majority"]))
+        assert fold.n_train == len(train) and fold.n_test == len(test)
+        assert fold.confusion.sum() == len(test)
+        assert list(fold.per_class.index) == list(config.FOUR_CLASSES)
+    assert result.summary.n_folds == 3 and result.summary.wa == pytest.approx(
+        np.mean([fold.wa for fold in result.folds])
+    )
+    assert (result.confusion == sum(fold.confusion for fold in result.folds)).all()
 
 
-def test_evaluate_folds_keeps_each_test_prediction_with_its_utterance_id():
+def test_cross_validate_scores_each_member_alone_on_the_same_test_rows():
+    manifest = hand_manifest()
+    subset = select_subset(manifest, "4class")
+    y = subset["label"].to_numpy()
+    one_hot = np.eye(4)[[config.FOUR_CLASSES.index(label) for label in y]]
+
+    def fit_predict(fold, train, test):
+        wrong = np.roll(one_hot[test], 1, axis=1)  # always the next class: UA 0
+        return FoldPrediction(
+            y[test], one_hot[test], members={"right": one_hot[test], "wrong": wrong}
+        )
+
+    result = cross_validate(
+        make_protocol("loso", subset), y, fit_predict, config.FOUR_CLASSES, progress=False
+    )
+    fold = result.folds[0]
+    assert fold.members == {"right": {"ua": 1.0, "wa": 1.0}, "wrong": {"ua": 0.0, "wa": 0.0}}
+    assert fold.score("ua_wrong") == 0.0 and fold.to_dict()["wa_right"] == 1.0
+    assert FoldResult.from_dict(fold.to_dict()).to_dict() == fold.to_dict()
+
+
+def test_cross_validate_keeps_each_test_prediction_with_its_utterance_id():
     manifest = hand_manifest()
     subset = select_subset(manifest, "4class")
     protocol = make_protocol("loso", subset)
 
-    def fit_predict(train, test):
+    def fit_predict(fold, train, test):
         probabilities = np.tile([0.1, 0.2, 0.3, 0.4], (len(test), 1))  # always 'sad'
-        return np.array(["sad"] * len(test)), {"probabilities": probabilities}
+        return FoldPrediction(["sad"] * len(test), probabilities)
 
-    rows = evaluate_folds(
+    result = cross_validate(
         protocol, subset["label"], fit_predict, config.FOUR_CLASSES, progress=False
     )
-    table = prediction_table(rows)
+    table = prediction_table(result)
     assert list(table.columns) == [
         "utterance_id",
         "fold",
@@ -386,54 +415,62 @@ def test_evaluate_folds_keeps_each_test_prediction_with_its_utterance_id():
     merged = table.merge(subset[["utterance_id", "label", "session"]])
     assert (merged["true"] == merged["label"]).all() and (merged["fold"] == merged["session"]).all()
     assert (table["predicted"] == "sad").all() and (table["p_sad"] == 0.4).all()
-    assert "probabilities" not in rows[0] and "predictions" not in fold_table(rows).columns
+    assert "predictions" not in fold_table(result).columns
 
 
-def test_evaluate_folds_rejects_a_wrong_number_of_predictions():
+def test_cross_validate_rejects_a_wrong_number_of_predictions():
     manifest = hand_manifest()
     protocol = make_protocol("loso", manifest)
     with pytest.raises(ValueError, match="fold 1: fit_predict returned 1 predictions"):
-        evaluate_folds(
+        cross_validate(
             protocol,
             manifest["label"],
-            lambda train, test: ["angry"],
+            lambda fold, train, test: ["angry"],
             list(config.EMOTIONS) + ["other", "no_agreement"],
             progress=False,
         )
 
 
-FOLD_ROWS = [
-    {
-        "fold": 1,
-        "wa": 0.5,
-        "ua": 0.4,
-        "macro_f1": 0.3,
-        "n_train": 30,
-        "n_test": 10,
-        "best_params": {"C": 1},
-        "confusion": [[1, 0], [0, 1]],
-        "per_class": {"a": {"recall": 1.0}, "b": {"recall": 1.0}},
-    },
-    {
-        "fold": 2,
-        "wa": 0.7,
-        "ua": 0.6,
-        "macro_f1": 0.5,
-        "n_train": 30,
-        "n_test": 10,
-        "best_params": {"C": 10},
-        "confusion": [[2, 1], [0, 3]],
-        "per_class": {"a": {"recall": 2 / 3}, "b": {"recall": 1.0}},
-    },
-]
+def fold_result(fold, wa, ua, macro_f1, *, confusion=((1, 0), (0, 1)), **fields) -> FoldResult:
+    """A fold of two classes ``a`` and ``b`` with the given scores, as the fold loop makes one."""
+    return FoldResult(
+        fold=fold,
+        wa=wa,
+        ua=ua,
+        macro_f1=macro_f1,
+        n_train=30,
+        n_test=10,
+        test_group=None,
+        confusion=np.asarray(confusion),
+        per_class=pd.DataFrame({"recall": [1.0, 1.0]}, index=["a", "b"]),
+        predictions=FoldPredictions((), (), ()),
+        **fields,
+    )
+
+
+FOLDS = CrossValidation(
+    "loso",
+    ("a", "b"),
+    (
+        fold_result(1, 0.5, 0.4, 0.3, details={"best_params": {"C": 1}}),
+        fold_result(
+            2, 0.7, 0.6, 0.5, details={"best_params": {"C": 10}}, confusion=((2, 1), (0, 3))
+        ),
+    ),
+)
 
 
 def test_original_table_gives_mean_and_sd_over_training_seeds():
-    rows = [
-        {"fold": fold, "training_seed": seed, "wa": wa, "ua": wa - 0.1, "macro_f1": wa - 0.2}
-        for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()
-    ]
-    table = original_table(rows)
+    result = CrossValidation(
+        "original-4fold",
+        ("a", "b"),
+        tuple(
+            fold_result(fold, wa, wa - 0.1, wa - 0.2, training_seed=seed)
+            for (seed, fold), wa in {(0, 1): 0.5, (0, 2): 0.7, (1, 1): 0.6, (1, 2): 0.5}.items()
+        ),
+    )
+    assert result.seeds == (0, 1)
+    table = original_table(result)
     assert list(table.index) == [1, 2, "mean"]
     assert table.at[1, "wa"] == pytest.approx(0.55) and table.at[1, "wa_sd"] == pytest.approx(0.05)
     assert table.at[2, "wa"] == pytest.approx(0.6) and table.at[2, "wa_sd"] == pytest.approx(0.1)
@@ -445,7 +482,7 @@ def test_original_table_gives_mean_and_sd_over_training_seeds():
 
 
 def test_fold_table_has_one_row_per_fold_then_mean_and_std():
-    table = fold_table(FOLD_ROWS)
+    table = fold_table(FOLDS)
     assert list(table.index) == [1, 2, "mean", "std"]
     assert list(table.columns[:5]) == ["wa", "ua", "macro_f1", "n_train", "n_test"]
     assert table.loc["mean", "wa"] == pytest.approx(0.6)
@@ -453,11 +490,11 @@ def test_fold_table_has_one_row_per_fold_then_mean_and_std():
     assert table.loc["mean", "ua"] == pytest.approx(0.5)
     assert table.loc[2, "best_params"] == "C=10"
     assert "confusion" not in table.columns and "per_class" not in table.columns
-    assert summarise_folds(FOLD_ROWS)["macro_f1_std"] == pytest.approx(0.1)
+    assert FOLDS.summary.macro_f1_std == pytest.approx(0.1)
 
 
-def test_save_results_writes_json_and_csv(tmp_path):
-    paths = save_results("demo", FOLD_ROWS, out_dir=tmp_path, extra={"model": "rbf_svm"})
+def test_write_results_writes_json_and_csv(tmp_path):
+    paths, _ = write_results("demo", FOLDS, out_dir=tmp_path, extra={"model": "rbf_svm"})
     assert paths == {"json": tmp_path / "demo.json", "csv": tmp_path / "demo.csv"}
     data = json.loads(paths["json"].read_text())
     assert {"name", "wa", "ua", "macro_f1", "wa_std", "folds", "model"} <= set(data)

@@ -12,7 +12,10 @@ import pytest
 from ser_utils import config
 
 pytest.importorskip("keras")
-from ser_utils import end_to_end, fusion, models, training  # noqa: E402
+from ser_utils import models, training  # noqa: E402
+from ser_utils.deep import ensemble  # noqa: E402
+from ser_utils.deep.views import PackedFeatures  # noqa: E402
+from ser_utils.experiments import fusion, network  # noqa: E402
 
 LABELS = config.FOUR_CLASSES
 
@@ -266,7 +269,7 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
         # one fold shows the protocol runs; both TESS speakers, since each leaves one to train on
         folds = None if (corpus, protocol) == ("tess", "speaker") else [1]
         if recipe.fusion is not None:
-            rows = fusion.cross_validate_recipe(
+            result = network.cross_validate_recipe(
                 x,
                 metadata,
                 recipe=recipe,
@@ -278,7 +281,7 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
                 subset=subset,
             )
         else:
-            rows = end_to_end.cross_validate_model(
+            result = network.cross_validate_recipe(
                 x,
                 metadata,
                 recipe=recipe,
@@ -288,8 +291,9 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
                 folds=folds,
                 subset=subset,
             )
-        assert len(rows) == (2 if folds is None else 1) and all(0 <= row["ua"] <= 1 for row in rows)
-        used = {row["history"].get("validation_split_used") for row in rows}
+        assert len(result.folds) == (2 if folds is None else 1)
+        assert all(0 <= fold.ua <= 1 for fold in result.folds)
+        used = {fold.history.get("validation_split_used") for fold in result.folds}
         if recipe_name == "original":
             assert used == {"random"}
         elif corpus == "tess" and protocol == "speaker":
@@ -300,8 +304,6 @@ def test_every_recipe_runs_under_every_protocol_of_its_corpus(two_corpora, corpu
 
 # ------------------------------------------------------- inner-fold ensemble and stacking
 def test_inner_splits_hold_out_each_speaker_once_or_fall_back_to_stratified_folds():
-    from ser_utils import ensemble
-
     y = np.tile(LABELS, 6)
     speakers = np.repeat(["F01", "M01", "F02", "M02", "F03", "M03"], 4)
     splits = ensemble.inner_splits(y, speakers, n_folds=3, seed=0)
@@ -384,7 +386,7 @@ def test_packed_features_reach_the_features_branch_unchanged():
     rng = np.random.default_rng(3)
     spectrograms = rng.normal(-40, 5, size=(6, 8, 12)).astype(np.float32)
     features = rng.normal(size=(6, 19)).astype(np.float32)
-    packed = fusion.PackedFeatures(spectrograms, features)
+    packed = PackedFeatures(spectrograms, features)
     assert packed.columns == 3 and packed.shape == (6, 8, 15) and len(packed) == 6
     rows = packed[np.array([1, 4])]
     np.testing.assert_array_equal(rows[:, :, :12], spectrograms[[1, 4]])
@@ -429,7 +431,7 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
         * 3
     )
     protocol, subset = "speaker", "all"
-    rows = fusion.cross_validate_recipe(
+    result = network.cross_validate_recipe(
         x,
         metadata,
         recipe=recipe,
@@ -440,17 +442,16 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
         folds=[1],
         subset=subset,
     )
-    assert len(rows) == 1
-    row = rows[0]
-    assert row["members"] == 2 and row["n_test"] == len(row["predictions"]["utterance_id"])
-    assert row["ua_svm"] >= 0.9  # the features carry the label
-    probabilities = np.array(row["predictions"]["probabilities"])
-    assert 0 <= row["ua"] <= 1 and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
+    (fold,) = result.folds
+    assert fold.details["members"] == 2 and fold.n_test == len(fold.predictions.utterance_id)
+    assert fold.members["svm"]["ua"] >= 0.9  # the features carry the label
+    probabilities = fold.predictions.probabilities
+    assert 0 <= fold.ua <= 1 and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-4)
     np.testing.assert_array_equal(
-        np.asarray(labels)[probabilities.argmax(axis=1)], row["predictions"]["predicted"]
+        np.asarray(labels)[probabilities.argmax(axis=1)], fold.predictions.predicted
     )
     with pytest.raises(ValueError, match="not saved"):
-        fusion.cross_validate_recipe(
+        network.cross_validate_recipe(
             x,
             metadata,
             recipe=recipe,
@@ -467,14 +468,14 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
 def test_members_pool_by_their_mean_or_their_normalised_geometric_mean():
     members = [np.array([[0.98, 0.02], [0.5, 0.5]]), np.array([[0.4, 0.6], [0.2, 0.8]])]
     np.testing.assert_allclose(
-        fusion.pool_members(members, "arithmetic"), [[0.69, 0.31], [0.35, 0.65]]
+        ensemble.pool_members(members, "arithmetic"), [[0.69, 0.31], [0.35, 0.65]]
     )
-    geometric = fusion.pool_members(members, "geometric")
+    geometric = ensemble.pool_members(members, "geometric")
     expected = np.sqrt(np.array(members[0]) * np.array(members[1]))
     np.testing.assert_allclose(geometric, expected / expected.sum(axis=1, keepdims=True))
     np.testing.assert_allclose(geometric.sum(axis=1), 1.0)
     with pytest.raises(ValueError, match="pooling"):
-        fusion.pool_members(members, "median")
+        ensemble.pool_members(members, "median")
 
 
 def test_the_fusion_recipe_is_the_improved_network_with_its_ensemble_settings_and_survives_a_round_trip():

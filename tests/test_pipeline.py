@@ -23,14 +23,16 @@ def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(
             (
                 "code",
                 """
-from ser_utils import config, evaluation, runs
+from ser_utils import config, evaluation, experiments
 from ser_utils.notebook import setup
 
 context = setup(PROFILE, DATA_DIR, OUTPUT_DIR)
 true, predicted = ["angry", "sad", "sad"], ["angry", "sad", "angry"]
-rows = [{"fold": 1, "n_train": 9, "n_test": 3, **evaluation.compute_metrics(true, predicted, config.FOUR_CLASSES),
-         "predictions": {"utterance_id": ["u1", "u2", "u3"], "true": true, "predicted": predicted}}]
-runs.write_run("toy_run", rows, recipe=config.original_recipe("msp-improv", "smoke"), directory=None,
+m = evaluation.compute_metrics(true, predicted, config.FOUR_CLASSES)
+fold = evaluation.FoldResult(1, m["wa"], m["ua"], m["macro_f1"], 9, 3, None, m["confusion"], m["per_class"],
+                             evaluation.FoldPredictions(("u1", "u2", "u3"), tuple(true), tuple(predicted)))
+result = evaluation.CrossValidation("loso", config.FOUR_CLASSES, (fold,))
+experiments.write_run("toy_run", result, recipe=config.original_recipe("msp-improv", "smoke"), directory=None,
                run_config={"kind": "traditional", "corpus": "msp-improv", "subset": "rt-4class", "protocol": "loso",
                            "model": "rbf_svm"})
 """,

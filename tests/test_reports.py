@@ -4,40 +4,44 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ser_utils import config, runs
+from ser_utils import config
+from ser_utils import experiments as runs
+from ser_utils.evaluation import CrossValidation, FoldResult
 
 
-def fake_rows(seeds=(0, 1, 2)):
-    """Fold rows as evaluate_folds writes them, four folds per training seed, two test utterances each."""
-    rows = []
+def fake_folds(seeds=(0, 1, 2)) -> CrossValidation:
+    """Folds as the fold loop makes them, four per training seed, two test utterances each."""
+    folds = []
     for seed in seeds:
         for fold in range(1, 5):
-            rows.append(
-                {
-                    "fold": fold,
-                    "training_seed": seed,
-                    "wa": 0.5,
-                    "ua": 0.25 + 0.01 * seed,
-                    "macro_f1": 0.2,
-                    "n_train": 6,
-                    "n_test": 2,
-                    "confusion": [[1, 0, 0, 0], [0, 0, 0, 1], [0] * 4, [0] * 4],
-                    "per_class": {label: {} for label in config.FOUR_CLASSES},
-                    "predictions": {
-                        "utterance_id": [f"u{fold}a", f"u{fold}b"],
-                        "true": ["angry", "happy"],
-                        "predicted": ["angry", "sad"],
-                        "probabilities": [[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.3, 0.4]],
-                    },
-                }
+            folds.append(
+                FoldResult.from_dict(
+                    {
+                        "fold": fold,
+                        "training_seed": seed,
+                        "wa": 0.5,
+                        "ua": 0.25 + 0.01 * seed,
+                        "macro_f1": 0.2,
+                        "n_train": 6,
+                        "n_test": 2,
+                        "confusion": [[1, 0, 0, 0], [0, 0, 0, 1], [0] * 4, [0] * 4],
+                        "per_class": {label: {} for label in config.FOUR_CLASSES},
+                        "predictions": {
+                            "utterance_id": [f"u{fold}a", f"u{fold}b"],
+                            "true": ["angry", "happy"],
+                            "predicted": ["angry", "sad"],
+                            "probabilities": [[0.7, 0.1, 0.1, 0.1], [0.1, 0.2, 0.3, 0.4]],
+                        },
+                    }
+                )
             )
-    return rows
+    return CrossValidation("original-4fold", config.FOUR_CLASSES, tuple(folds))
 
 
 def test_original_protocol_report_shows_the_seeds_and_the_original_beside_them(tmp_path, msp_root):
     run = runs.write_run(
         "demo",
-        fake_rows(),
+        fake_folds(),
         recipe=config.original_recipe("msp-improv", "full"),
         directory=tmp_path,
         corpus_root=msp_root,
@@ -69,7 +73,7 @@ def test_run_directories_hold_one_format_for_traditional_and_deep_runs(tmp_path,
     common = {"corpus": "msp-improv", "subset": "rt-4class", "protocol": "original-4fold"}
     traditional = runs.write_run(
         "t",
-        fake_rows(seeds=(0,)),
+        fake_folds(seeds=(0,)),
         recipe=recipe,
         directory=tmp_path / "t",
         corpus_root=msp_root,
@@ -77,7 +81,7 @@ def test_run_directories_hold_one_format_for_traditional_and_deep_runs(tmp_path,
     )
     deep = runs.write_run(
         "d",
-        fake_rows(seeds=(0,)),
+        fake_folds(seeds=(0,)),
         recipe=recipe,
         directory=tmp_path / "d",
         corpus_root=msp_root,
@@ -91,7 +95,7 @@ def test_run_directories_hold_one_format_for_traditional_and_deep_runs(tmp_path,
     )
     assert runs.load_run(tmp_path / "t")["config"]["features"] == "frames"
     assert "(scikit-learn) · features: frames" in (tmp_path / "t" / "report.md").read_text()
-    assert traditional.summary["ua"] == deep.summary["ua"] == 0.25
+    assert traditional.cross_validation.summary.ua == deep.cross_validation.summary.ua == 0.25
 
 
 def test_run_names_differ_in_everything_that_changes_a_result():
@@ -101,7 +105,7 @@ def test_run_names_differ_in_everything_that_changes_a_result():
         "inputs": "frames",
         "protocol": "loso",
         "model": "rbf_svm",
-        "recipe": "original",
+        "recipe_name": "original",
     }
     names = {runs.run_name(**base)} | {runs.run_name(**{**base, key: "other"}) for key in base}
     names.add(runs.run_name(**base, extras=["grid-grouped"]))

@@ -18,7 +18,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from ser_utils import config, traditional
 from ser_utils.cli import main
-from ser_utils.evaluation import make_protocol, select_subset, summarise_folds
+from ser_utils.evaluation import make_protocol, select_subset
 
 
 # ------------------------------------------------------------------------- models
@@ -150,16 +150,16 @@ def test_permuted_training_labels_give_chance_ua_under_loso(msp_frame_features):
     X, subset = msp_frame_features
     y = subset["label"].to_numpy()
     protocol = make_protocol("loso", subset)
-    true_ua = summarise_folds(
-        traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False)
-    )["ua"]
+    true_ua = traditional.evaluate_model(X, y, protocol, "rbf_svm", progress=False).summary.ua
     permuted = []
     for seed in range(config.CONTROL_PERMUTATION_SEED, config.CONTROL_PERMUTATION_SEED + 3):
-        rows = traditional.evaluate_model(
+        result = traditional.evaluate_model(
             X, y, protocol, "rbf_svm", progress=False, permute_labels=seed
         )
-        assert [row["permuted_seed"] for row in rows] == [seed + fold for fold in range(1, 7)]
-        permuted.append(summarise_folds(rows)["ua"])
+        assert [fold.details["permuted_seed"] for fold in result.folds] == [
+            seed + fold for fold in range(1, 7)
+        ]
+        permuted.append(result.summary.ua)
     assert abs(np.mean(permuted) - 0.25) < 0.10
     assert true_ua > 0.40
     assert true_ua - np.mean(permuted) > 0.12
@@ -178,10 +178,12 @@ def test_permuting_shuffles_only_the_training_labels(msp_frame_features, monkeyp
         ],
     )
     protocol = make_protocol("original-random", subset)
-    (row,) = traditional.evaluate_model(X, y, protocol, "tree", progress=False, permute_labels=5)
+    (fold,) = traditional.evaluate_model(
+        X, y, protocol, "tree", progress=False, permute_labels=5
+    ).folds
     ((train, test),) = protocol.split(y)
     assert sorted(seen[0]) == sorted(y[train]) and not np.array_equal(seen[0], y[train])
-    assert row["n_test"] == len(test)
+    assert fold.n_test == len(test)
 
 
 def test_nested_search_never_sees_the_test_session(msp_frame_features, monkeypatch):
@@ -194,27 +196,29 @@ def test_nested_search_never_sees_the_test_session(msp_frame_features, monkeypat
         return search(features, y, groups, **kwargs)
 
     monkeypatch.setattr(traditional, "grouped_grid_search", spy)
-    rows = traditional.nested_evaluation(
+    result = traditional.nested_evaluation(
         X, subset, model="rbf_svm", protocol="loso", grid="grouped", progress=False
     )
-    assert len(rows) == len(seen_groups) == 6
-    for row, groups in zip(rows, seen_groups):
-        assert int(row["test_group"]) not in groups and len(groups) == 5
-        assert row["inner_cv"] == "leave-one-group-out (5)"
-        assert set(row["best_params"]) == {"C", "gamma", "class_weight"}
-        assert 0.0 <= row["inner_score"] <= 1.0
+    assert len(result.folds) == len(seen_groups) == 6
+    for fold, groups in zip(result.folds, seen_groups):
+        assert int(fold.test_group) not in groups and len(groups) == 5
+        assert fold.details["inner_cv"] == "leave-one-group-out (5)"
+        assert set(fold.details["best_params"]) == {"C", "gamma", "class_weight"}
+        assert 0.0 <= fold.details["inner_score"] <= 1.0
 
 
 def test_evaluate_random_splits_repeats_the_original_split_per_random_state(msp_frame_features):
     X, subset = msp_frame_features
-    rows = traditional.evaluate_random_splits(X, subset, "linear_svm")
-    assert [row["random_state"] for row in rows] == list(config.ORIGINAL_EVALUATION_RANDOM_STATES)
-    for row in rows:
-        protocol = make_protocol("original-random", subset, random_state=row["random_state"])
+    result = traditional.evaluate_random_splits(X, subset, "linear_svm")
+    states = [fold.details["random_state"] for fold in result.folds]
+    assert states == list(config.ORIGINAL_EVALUATION_RANDOM_STATES)
+    assert [fold.fold for fold in result.folds] == [1, 2, 3]
+    for fold, state in zip(result.folds, states):
+        protocol = make_protocol("original-random", subset, random_state=state)
         (single,) = traditional.evaluate_model(
             X, subset["label"], protocol, "linear_svm", progress=False
-        )
-        assert row["ua"] == single["ua"] and row["n_test"] == round(
+        ).folds
+        assert fold.ua == single.ua and fold.n_test == round(
             len(subset) * config.ORIGINAL_SPLIT_TEST_SIZE
         )
 

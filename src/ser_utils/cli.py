@@ -1,7 +1,8 @@
 """The ``ser`` command: the notebooks' pipeline without a notebook.
 
 This module only parses arguments and prints results: every sub-command calls the function
-of :mod:`ser_utils.runs` (or of the stage's module) that the notebooks call. Errors the
+of :mod:`ser_utils.experiments` (or of the stage's module) that the notebooks call; a recipe
+named on the command line becomes a :class:`~ser_utils.config.Recipe` here. Errors the
 user can fix (a missing label file, a corrupt wav, an unknown corpus) are printed as one
 line, ``error: …``, with exit status 2 — never a traceback.
 
@@ -50,6 +51,12 @@ def command(name: str, add_arguments: Callable[[argparse.ArgumentParser], None],
         return run
 
     return register
+
+
+def recipe_for(name: str, corpus: str, root: Path, profile: str | None = None):
+    """The recipe a command names, for its corpus at ``profile`` (default: the corpus
+    folder's, :func:`ser_utils.paths.profile`)."""
+    return config.get_recipe(name, corpus, profile or paths.profile(root))
 
 
 def _corpus_argument(parser: argparse.ArgumentParser) -> None:
@@ -228,17 +235,17 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
 
 @command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
 def run_traditional(args: argparse.Namespace) -> int:
-    from . import runs
+    from . import experiments
 
-    run = runs.traditional(
-        args.corpus,
+    config.check_choice(args.corpus, config.CORPORA, "corpus")
+    run = experiments.run_traditional(
+        recipe_for(args.recipe, args.corpus, args.root),
         args.root,
         model=args.model,
         protocol=args.protocol,
         subset=args.subset,
         feature_set=args.features,
         grid=args.grid,
-        recipe=args.recipe,
         random_state=args.random_state,
         split_random_state=args.split_random_state,
         permute_labels=args.permute_labels,
@@ -249,10 +256,10 @@ def run_traditional(args: argparse.Namespace) -> int:
     )
     from .evaluation import fold_table
 
-    print(fold_table(run.rows).to_string(float_format=lambda v: f"{v:.3f}"))
-    summary = run.summary
+    print(fold_table(run.cross_validation).to_string(float_format=lambda v: f"{v:.3f}"))
+    summary = run.cross_validation.summary
     print(
-        f"UA {summary['ua']:.3f} ± {summary['ua_std']:.3f}  WA {summary['wa']:.3f} ± {summary['wa_std']:.3f}  "
+        f"UA {summary.ua:.3f} ± {summary.ua_std:.3f}  WA {summary.wa:.3f} ± {summary.wa_std:.3f}  "
         f"-> {run.directory}"
     )
     return 0
@@ -293,15 +300,14 @@ def _folds_arguments(parser: argparse.ArgumentParser) -> None:
     "folds", _folds_arguments, "write which utterance is train, validation or test in every fold"
 )
 def run_folds(args: argparse.Namespace) -> int:
-    from . import runs
+    from . import experiments
 
-    table = runs.folds(
-        args.corpus,
+    table = experiments.run_folds(
+        recipe_for(args.recipe, args.corpus, args.root),
         args.root,
         protocol=args.protocol,
         out=args.out,
         subset=args.subset,
-        recipe=args.recipe,
         split_random_state=args.split_random_state,
     )
     print(table.groupby(["fold", "split"]).size().unstack(fill_value=0).to_string())
@@ -367,17 +373,15 @@ def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
-    from . import runs
+    from . import experiments
     from .evaluation import original_table
 
-    run = runs.deep(
-        args.corpus,
+    run = experiments.run_deep(
+        recipe_for(args.recipe, args.corpus, args.root, args.profile),
         args.root,
-        recipe=args.recipe,
         protocol=args.protocol,
         train_final=train_final,
         out=args.out,
-        profile=args.profile,
         arrays_directory=args.arrays,
         folds=args.folds,
         epochs=args.epochs,
@@ -385,8 +389,8 @@ def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
         save_models=getattr(args, "save_models", False),
         n_jobs=args.n_jobs,
     )
-    if run.rows:
-        print(original_table(run.rows).round(3).to_string())
+    if run.cross_validation is not None:
+        print(original_table(run.cross_validation).round(3).to_string())
     for name, path in run.written.items():
         print(f"  {name:<16}{path}")
     return 0
@@ -445,15 +449,13 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
     "one fold, one epoch at full size: peak memory, seconds per step, projected time of the whole run",
 )
 def run_dry_run(args: argparse.Namespace) -> int:
-    from .dry_run import dry_run, format_dry_run
+    from .experiments import format_dry_run, run_dry_run
 
     check_output_dir(args.arrays or paths.arrays_root(), "--arrays")
-    result = dry_run(
-        args.corpus,
+    result = run_dry_run(
+        config.get_recipe(args.recipe, args.corpus, args.profile),
         args.root,
-        recipe_name=args.recipe,
         protocol=args.protocol,
-        profile=args.profile,
         seeds=args.seeds,
         max_steps=args.max_steps,
         arrays=args.arrays,
@@ -535,14 +537,12 @@ def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
     "stream preprocessed audio and spectrograms of a corpus to .npy files",
 )
 def run_arrays(args: argparse.Namespace) -> int:
-    from . import runs
+    from . import experiments
 
-    info = runs.arrays(
-        args.corpus,
+    info = experiments.run_arrays(
+        recipe_for(args.recipe, args.corpus, args.root, args.profile),
         args.root,
         out=args.out,
-        recipe=args.recipe,
-        profile=args.profile,
         subset=args.subset,
         n_jobs=args.n_jobs,
         skip_bad_files=args.skip_bad_files,
@@ -591,14 +591,14 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
     "extract a feature matrix (cached per file) and its metadata CSV",
 )
 def run_features(args: argparse.Namespace) -> int:
-    from . import runs
+    from . import experiments
 
-    path, shape, info = runs.features(
-        args.corpus,
+    config.check_choice(args.corpus, config.CORPORA, "corpus")
+    path, shape, info = experiments.run_features(
+        recipe_for(args.recipe, args.corpus, args.root),
         args.root,
         feature_set=args.feature_set,
         out=args.out,
-        recipe=args.recipe,
         subset=args.subset,
         n_jobs=args.n_jobs,
         cache_dir=args.cache_dir,

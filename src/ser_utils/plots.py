@@ -16,6 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from .evaluation import Summary, fold_table
+
 __all__ = [
     "class_balance",
     "durations",
@@ -216,7 +218,7 @@ def learning_curves(
 
 
 def fold_metrics_bar(
-    rows,
+    result,
     *,
     metrics: tuple[str, ...] = ("ua", "wa"),
     chance: float | None = None,
@@ -225,11 +227,11 @@ def fold_metrics_bar(
 ):
     """Grouped bars of ``metrics`` per fold, with each metric's mean as a dotted line.
 
-    ``rows`` are fold rows (:func:`ser_utils.evaluation.evaluate_folds`) or a
-    :func:`~ser_utils.evaluation.fold_table` (its 'mean'/'std' rows are skipped);
+    ``result`` is a :class:`~ser_utils.evaluation.CrossValidation` or its
+    :func:`~ser_utils.evaluation.fold_table` (the 'mean'/'std' rows are skipped);
     ``chance`` draws a grey line (e.g. 1 / number of classes).
     """
-    table = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows).set_index("fold")
+    table = result if isinstance(result, pd.DataFrame) else fold_table(result)
     table = table.drop(index=[i for i in ("mean", "std") if i in table.index])
     ax = _axes(ax, (max(4.0, 0.8 * len(table) + 2), 3.2))
     positions = np.arange(len(table))
@@ -254,15 +256,20 @@ def fold_metrics_bar(
 
 
 def results_bar(
-    summaries: dict[str, dict],
+    summaries: dict[str, Summary | dict],
     *,
     metrics: tuple[str, ...] = ("ua", "wa"),
     chance: float | None = None,
     ax=None,
     title: str = "",
 ):
-    """Compare runs: ``{name: {"ua": mean, "ua_std": std, …}}`` (e.g. saved results JSONs) as
-    grouped bars with the fold standard deviation as error bars."""
+    """Compare runs: ``{name: summary}`` — a :class:`~ser_utils.evaluation.Summary` or a dict
+    ``{"ua": mean, "ua_std": std, …}`` (e.g. a saved ``metrics.json``) — as grouped bars with
+    the fold standard deviation as error bars."""
+    summaries = {
+        name: summary.to_dict() if isinstance(summary, Summary) else summary
+        for name, summary in summaries.items()
+    }
     names = list(summaries)
     ax = _axes(ax, (max(4.0, 1.1 * len(names) + 2), 3.4))
     positions = np.arange(len(names))

@@ -3,6 +3,7 @@ describes its files), and the pipeline's summary ``outputs/report.md`` over ever
 
 from __future__ import annotations
 
+import logging
 import platform
 import time
 from pathlib import Path
@@ -12,15 +13,19 @@ import pandas as pd
 
 from . import config, evaluation, paths, plots
 from .config import Recipe
+from .evaluation import CrossValidation
 from .storage import atomic_path, write_csv, write_json
 
 __all__ = [
     "run_environment",
+    "write_results",
     "write_run_directory",
     "results_table",
     "write_summary_report",
     "METRIC_NAMES",
 ]
+
+log = logging.getLogger(__name__)
 
 METRIC_NAMES = {
     "ua": "UA (unweighted average recall)",
@@ -85,13 +90,28 @@ def _markdown_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def write_results(
+    name: str, result: CrossValidation, *, out_dir: str | Path, extra: dict | None = None
+) -> tuple[dict[str, Path], pd.DataFrame]:
+    """Write ``<name>.json`` (the summary, labels, summed confusion, every fold and ``extra``)
+    and ``<name>.csv`` (the fold table) atomically; return both paths and the fold table."""
+    table = evaluation.fold_table(result)
+    data = {"name": name, **result.to_dict(), **(extra or {})}
+    paths_written = {
+        "json": write_json(data, Path(out_dir) / f"{name}.json"),
+        "csv": write_csv(table, Path(out_dir) / f"{name}.csv", index=True),
+    }
+    log.info("results of %s -> %s", name, paths_written["json"])
+    return paths_written, table
+
+
 def write_run_directory(
     run_dir: str | Path,
     *,
     name: str,
     recipe: Recipe,
     corpus_root: str | Path,
-    rows: list[dict] | None,
+    cross_validation: CrossValidation | None,
     run_config: dict,
     histories: dict[str, dict],
     bundle: Path | None = None,
@@ -106,8 +126,8 @@ def write_run_directory(
     recipe : Recipe
     corpus_root : path
         The corpus the run read.
-    rows : list of dict or None
-        Fold rows of :func:`ser_utils.evaluation.evaluate_folds`.
+    cross_validation : CrossValidation or None
+        The run's folds (:func:`ser_utils.evaluation.cross_validate`).
     run_config : dict
         What was run: ``kind`` ("traditional" or "deep"), ``corpus``, ``subset``,
         ``protocol`` (None: no cross-validation), ``model``, … — written to ``config.json``.
@@ -145,11 +165,11 @@ def write_run_directory(
         },
         run_dir / "config.json",
     )
-    summary = None
-    if rows:
-        saved = evaluation.save_results(
+    table = None
+    if cross_validation is not None:
+        saved, table = write_results(
             "metrics",
-            rows,
+            cross_validation,
             out_dir=run_dir,
             extra={
                 "run": name,
@@ -165,10 +185,9 @@ def write_run_directory(
         )
         written.update(metrics=saved["json"], fold_table=saved["csv"])
         written["predictions"] = write_csv(
-            evaluation.prediction_table(rows), run_dir / "predictions.csv"
+            evaluation.prediction_table(cross_validation), run_dir / "predictions.csv"
         )
-        summary = evaluation.summarise_folds(rows)
-        confusion, labels = evaluation.total_confusion(rows)
+        confusion, labels = cross_validation.confusion, list(cross_validation.labels)
         fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
         plots.confusion_matrix_heatmap(
             confusion, labels, normalise=None, ax=axes[0], title="counts, all folds"
@@ -195,8 +214,8 @@ def write_run_directory(
         run_config=run_config,
         recipe=recipe,
         protocol=protocol,
-        rows=rows,
-        summary=summary,
+        cross_validation=cross_validation,
+        table=table,
         written=written,
         bundle=bundle,
         synthetic=synthetic,
@@ -231,8 +250,8 @@ def _write_report(
     run_config,
     recipe,
     protocol,
-    rows,
-    summary,
+    cross_validation,
+    table,
     written,
     bundle,
     synthetic,
@@ -268,24 +287,25 @@ def _write_report(
         f"{recipe.audio.trim} · length {recipe.audio.target_length} · denoise {recipe.audio.denoise}",
         "",
     ]
-    if rows:
-        draws = sorted({row.get("training_seed") for row in rows}, key=str)
-        table = evaluation.fold_table(rows)[list(evaluation.SCORE_KEYS) + ["n_test"]]
+    if cross_validation is not None:
+        folds, summary = cross_validation.folds, cross_validation.summary
+        draws = sorted({fold.training_seed for fold in folds}, key=str)
+        table = table[list(evaluation.SCORE_KEYS) + ["n_test"]]
         if len(draws) > 1:
-            table.index = [f"{row['fold']} · seed {row['training_seed']}" for row in rows] + [
+            table.index = [f"{fold.fold} · seed {fold.training_seed}" for fold in folds] + [
                 "mean",
                 "std",
             ]
         runs = (
-            f"{summary['n_folds'] // len(draws)} folds × {len(draws)} training seeds"
+            f"{summary.n_folds // len(draws)} folds × {len(draws)} training seeds"
             if len(draws) > 1
-            else f"{summary['n_folds']} folds"
+            else f"{summary.n_folds} folds"
         )
         lines += [
             f"## {protocol}: {runs}",
             "",
-            "UA " + f"{summary['ua']:.3f} ± {summary['ua_std']:.3f} · WA {summary['wa']:.3f} ± "
-            f"{summary['wa_std']:.3f} · macro-F1 {summary['macro_f1']:.3f}",
+            "UA " + f"{summary.ua:.3f} ± {summary.ua_std:.3f} · WA {summary.wa:.3f} ± "
+            f"{summary.wa_std:.3f} · macro-F1 {summary.macro_f1:.3f}",
             "",
             _markdown_table(table.rename_axis("fold")),
             "",
@@ -299,7 +319,9 @@ def _write_report(
                 "Mean and standard deviation over the seeds, per fold and of the draws' fold means.",
                 "",
                 _markdown_table(
-                    evaluation.original_table(rows).drop(columns="n_seeds").rename_axis("fold")
+                    evaluation.original_table(cross_validation)
+                    .drop(columns="n_seeds")
+                    .rename_axis("fold")
                 ),
                 "",
             ]
@@ -307,12 +329,12 @@ def _write_report(
         if (
             deep_original
             and protocol == "original-4fold"
-            and {row["fold"] for row in rows} == set(range(1, config.ORIGINAL_N_FOLDS + 1))
+            and {fold.fold for fold in folds} == set(range(1, config.ORIGINAL_N_FOLDS + 1))
         ):
-            from .end_to_end import compare_with_original
-
             beside = (
-                compare_with_original(rows).rename(columns={"seeds": "n_seeds"}).rename_axis("fold")
+                evaluation.compare_with_original(cross_validation)
+                .rename(columns={"seeds": "n_seeds"})
+                .rename_axis("fold")
             )
             lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
         if deep_original and protocol == "original-4fold":

@@ -24,15 +24,14 @@ Two classes that one feature separates, three sessions left out in turn:
 ...                          "speaker": np.repeat(["F01", "M01", "F02", "M02", "F03", "M03"], 4)})
 >>> X = np.random.default_rng(0).normal(size=(24, 5)) + 3 * (manifest["label"] == "angry").to_numpy()[:, None]
 >>> protocol = evaluation.make_protocol("loso", manifest)
->>> rows = evaluate_model(X, manifest["label"], protocol, "rbf_svm", progress=False)
->>> float(evaluation.fold_table(rows).loc["mean", "ua"])
+>>> result = evaluate_model(X, manifest["label"], protocol, "rbf_svm", progress=False)
+>>> result.summary.ua
 1.0
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 import logging
 import time
 import warnings
@@ -53,7 +52,7 @@ from sklearn.tree import DecisionTreeClassifier
 from . import config
 from .config import Recipe, check_choice
 from .errors import ChoiceError
-from .evaluation import Protocol, evaluate_folds, make_protocol
+from .evaluation import CrossValidation, FoldPrediction, Protocol, cross_validate, make_protocol
 
 __all__ = [
     "MODELS",
@@ -335,7 +334,7 @@ def evaluate_model(
     n_jobs: int | None = None,
     progress: bool = True,
     permute_labels: int | None = None,
-) -> list[dict]:
+) -> CrossValidation:
     """Fit ``model_name`` on each training part of ``protocol`` and score its test part.
 
     The original's models (``grid`` 'none' or 'original') take the features unscaled, as the
@@ -370,24 +369,21 @@ def evaluate_model(
 
     Returns
     -------
-    list of dict
-        Fold rows of :func:`ser_utils.evaluation.evaluate_folds`, plus ``fit_seconds`` and, when
-        tuned, ``best_params``, ``inner_score`` and ``inner_cv``; ``permuted_seed`` for a
-        permuted-label run.
+    CrossValidation
+        Each fold's details: ``fit_seconds`` and, when tuned, ``best_params``, ``inner_score``
+        and ``inner_cv``; ``permuted_seed`` for a permuted-label run.
     """
     check_model_grid(model_name, grid)
     y = np.asarray(y).astype(str)
     features = _check_features(features, y)
     labels = list(labels) if labels is not None else label_order(y)
 
-    folds = itertools.count(1)  # fold numbers, so each training part is shuffled differently
-
-    def fit_predict(train: np.ndarray, test: np.ndarray):
+    def fit_predict(fold: int, train: np.ndarray, test: np.ndarray) -> FoldPrediction:
         start = time.perf_counter()
         info: dict = {}
         y_train = y[train]
         if permute_labels is not None:
-            seed = int(permute_labels) + next(folds)
+            seed = int(permute_labels) + fold  # each training part is shuffled differently
             y_train = np.random.default_rng(seed).permutation(y_train)
             info["permuted_seed"] = seed
         with warnings.catch_warnings():
@@ -419,9 +415,9 @@ def evaluate_model(
                 }
                 info["inner_score"] = float(search.best_score_)
         info["fit_seconds"] = round(time.perf_counter() - start, 3)
-        return estimator.predict(features[test]), info
+        return FoldPrediction(estimator.predict(features[test]), details=info)
 
-    return evaluate_folds(protocol, y, fit_predict, labels, progress=progress)
+    return cross_validate(protocol, y, fit_predict, labels, progress=progress)
 
 
 def nested_evaluation(
@@ -437,7 +433,7 @@ def nested_evaluation(
     n_jobs: int | None = None,
     progress: bool = True,
     permute_labels: int | None = None,
-) -> list[dict]:
+) -> CrossValidation:
     """Outer ``protocol`` with a grid search on the training part of every fold.
 
     Parameters
@@ -458,8 +454,8 @@ def nested_evaluation(
 
     Returns
     -------
-    list of dict
-        Fold rows, each with the ``best_params`` chosen on its training part.
+    CrossValidation
+        Each fold with the ``best_params`` chosen on its training part (in its details).
     """
     if isinstance(protocol, str):
         protocol = make_protocol(protocol, manifest)
@@ -558,13 +554,14 @@ def evaluate_random_splits(
     labels: Sequence[str] | None = None,
     model_random_state: int = 0,
     progress: bool = False,
-) -> list[dict]:
+) -> CrossValidation:
     """The original's stage-4 evaluation: one random 75/25 split per ``random_states`` value
-    (default 1, 3, 4); one row per split with ``fold`` = its position and ``random_state``."""
-    rows = []
+    (default 1, 3, 4); one fold per split, numbered by its position, with its ``random_state``
+    in the details."""
+    folds = []
     for number, split_state in enumerate(random_states, start=1):
         protocol = make_protocol("original-random", manifest, random_state=split_state)
-        (row,) = evaluate_model(
+        result = evaluate_model(
             features,
             manifest["label"],
             protocol,
@@ -573,5 +570,10 @@ def evaluate_random_splits(
             random_state=model_random_state,
             progress=progress,
         )
-        rows.append({**row, "fold": number, "random_state": split_state})
-    return rows
+        (fold,) = result.folds
+        folds.append(
+            dataclasses.replace(
+                fold, fold=number, details={**fold.details, "random_state": split_state}
+            )
+        )
+    return CrossValidation("original-random", result.labels, tuple(folds))

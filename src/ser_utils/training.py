@@ -8,12 +8,8 @@ fits. :func:`fit_model` fits a model that already exists. Arrays are read batch 
 copied whole into memory. A GPU is used when TensorFlow sees one; nothing requires it.
 A trained model is saved with :func:`ser_utils.bundles.save_bundle`.
 
-Training a model takes seconds to minutes, so its worked examples are the tests
-(``tests/test_training.py``); the splits are quick:
-
->>> validation_split(["a", "a", "b", "b", "a", "b"], groups=["s1", "s1", "s2", "s2", "s3", "s3"],
-...                  config=TrainingConfig(validation_split="speaker", validation_size=0.3))[1].size > 0
-True
+Training a model takes seconds to minutes, so its worked examples are the tests. The
+validation part comes from :mod:`ser_utils.deep.validation`.
 """
 
 from __future__ import annotations
@@ -28,11 +24,11 @@ import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.utils.class_weight import compute_class_weight
 
 from ._tensorflow import keras  # noqa: E402
 from .config import ModelConfig, TrainingConfig, check_choice
+from .deep.validation import VALIDATION_SPLITS, validation_split, validation_split_used
 from .progress import logger as progress_log
 
 log = logging.getLogger(__name__)
@@ -51,9 +47,11 @@ __all__ = [
     "fit_model",
     "train_model",
     "predict_proba",
+    "history_summary",
+    "release_models",
+    "quiet_tensorflow",
 ]
 
-VALIDATION_SPLITS: tuple[str, ...] = ("random", "speaker")
 LEARNING_RATE_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
 
 
@@ -143,100 +141,6 @@ def balanced_class_weights(codes: np.ndarray, n_classes: int) -> dict[int, float
     result = {code: 1.0 for code in range(n_classes)}
     result.update({int(code): float(weight) for code, weight in zip(present, weights)})
     return result
-
-
-# ---------------------------------------------------------------------------- splits
-def validation_split(
-    labels: Sequence, *, groups: Sequence | None = None, config: TrainingConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the training and validation parts of one training set.
-
-    Parameters
-    ----------
-    labels : sequence, length n
-        One label per example (only the length is used by the random split).
-    groups : sequence, length n, optional
-        Speaker (or session) of each example; required by the ``"speaker"`` split.
-    config : TrainingConfig
-        ``validation_split`` picks the split, ``validation_size`` the fraction held out,
-        ``validation_random_state`` the seed.
-
-    Returns
-    -------
-    train_idx, val_idx : np.ndarray of int
-        ``"random"``: exactly the original's
-        ``train_test_split(np.arange(n), test_size=0.2, random_state=727)`` (shuffled order,
-        no stratification). ``"speaker"``: :class:`~sklearn.model_selection.GroupShuffleSplit`,
-        so no group is in both parts (about ``validation_size`` of the groups held out).
-        When the training part holds a single group (TESS leave-one-speaker-out leaves one
-        speaker to train on), a speaker-independent split is impossible: the split falls
-        back to a random one stratified by label, and :func:`validation_split_used` says so.
-
-    Examples
-    --------
-    >>> from ser_utils.config import TrainingConfig
-    >>> train, val = validation_split(["a"] * 10, config=TrainingConfig())
-    >>> len(train), len(val)
-    (8, 2)
-    """
-    n = len(labels)
-    mode = config.validation_split
-    check_choice(mode, VALIDATION_SPLITS, "validation_split")
-    if not 0 < config.validation_size < 1:
-        raise ValueError(
-            f"validation_size must be a fraction in (0, 1), got {config.validation_size}"
-        )
-    indices = np.arange(n)
-    if mode == "random":
-        train_idx, val_idx = train_test_split(
-            indices, test_size=config.validation_size, random_state=config.validation_random_state
-        )
-        return np.asarray(train_idx), np.asarray(val_idx)
-    if groups is None:
-        raise ValueError(
-            "the 'speaker' validation split needs groups (one speaker per example) — "
-            "pass groups=manifest['speaker'] or use validation_split='random'"
-        )
-    groups = np.asarray(groups)
-    if len(groups) != n:
-        raise ValueError(
-            f"groups has {len(groups)} entries for {n} examples — pass one group per example"
-        )
-    if validation_split_used(groups, config=config) == "stratified":
-        labels = np.asarray(labels)
-        # Stratify only when every class can give one example to each part.
-        _, counts = np.unique(labels, return_counts=True)
-        n_val = int(np.ceil(config.validation_size * n))
-        stratify = labels if counts.min() >= 2 and min(n_val, n - n_val) >= len(counts) else None
-        train_idx, val_idx = train_test_split(
-            indices,
-            test_size=config.validation_size,
-            stratify=stratify,
-            random_state=config.validation_random_state,
-        )
-        return np.asarray(train_idx), np.asarray(val_idx)
-    splitter = GroupShuffleSplit(
-        n_splits=1, test_size=config.validation_size, random_state=config.validation_random_state
-    )
-    train_idx, val_idx = next(splitter.split(indices, groups=groups))
-    return train_idx, val_idx
-
-
-def validation_split_used(groups: Sequence | None, *, config: TrainingConfig) -> str:
-    """The validation split :func:`validation_split` actually makes: ``"random"``, ``"speaker"``
-    or ``"stratified"`` (the ``"speaker"`` split when ``groups`` holds a single group).
-
-    Examples
-    --------
-    >>> from ser_utils.config import TrainingConfig
-    >>> validation_split_used(["OAF"] * 6, config=TrainingConfig(validation_split="speaker"))
-    'stratified'
-    >>> validation_split_used(["OAF", "YAF"] * 3, config=TrainingConfig(validation_split="speaker"))
-    'speaker'
-    """
-    if config.validation_split != "speaker" or groups is None:
-        return config.validation_split
-    return "speaker" if len(np.unique(np.asarray(groups))) >= 2 else "stratified"
 
 
 # ---------------------------------------------------------------------------- batches
@@ -824,3 +728,37 @@ def predict_proba(model: keras.Model, x, *, batch_size: int = 32) -> np.ndarray:
     if twin is not None:
         return np.asarray(twin.predict(model, batches), dtype=np.float32)
     return np.asarray(model.predict(batches, verbose=0), dtype=np.float32)
+
+
+def history_summary(history: dict) -> dict:
+    """The number of epochs run and, from the learning curves, the best validation accuracy,
+    its epoch, the last validation and training accuracies."""
+    summary = {"epochs": len(history.get("loss", []))}
+    if history.get("val_accuracy"):
+        best = int(np.argmax(history["val_accuracy"]))
+        summary.update(
+            best_val_accuracy=float(history["val_accuracy"][best]),
+            best_epoch=best + 1,
+            final_val_accuracy=float(history["val_accuracy"][-1]),
+        )
+    if history.get("accuracy"):
+        summary["final_train_accuracy"] = float(history["accuracy"][-1])
+    return summary
+
+
+def release_models() -> None:
+    """Release the previous model between trainings: one garbage collection (about 0.25 s,
+    so once per training, not more).
+
+    Not ``keras.backend.clear_session()``: on TensorFlow it also clears the kernel cache, so
+    every traced function, the twins of :func:`train_model` included, is
+    instantiated again on its next call, about 0.1 s per function whatever the model's size.
+    What else it resets is not needed here: each training reseeds Keras' generator
+    (:func:`set_global_seed`), and layer names do not change a number."""
+    gc.collect()
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's retracing warnings: each fold builds a new model, so TensorFlow
+    warns about retracing predict, which is expected."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -17,6 +17,15 @@ import pandas as pd
 
 from ..config import CORPORA, check_choice
 from .msp_improv import load_msp_improv
+from .subsets import (
+    ORIGINAL_ARRAY_SUBSET,
+    ORIGINAL_SUBSETS,
+    SUBSETS,
+    UNLABELLED_SUBSETS,
+    default_subset,
+    select_files,
+    select_subset,
+)
 from .tess import load_tess
 from .walk_order import original_order, windows_walk, windows_walk_key
 
@@ -28,6 +37,13 @@ __all__ = [
     "original_order",
     "windows_walk",
     "windows_walk_key",
+    "SUBSETS",
+    "ORIGINAL_SUBSETS",
+    "ORIGINAL_ARRAY_SUBSET",
+    "UNLABELLED_SUBSETS",
+    "default_subset",
+    "select_subset",
+    "select_files",
 ]
 
 LOADERS = {"tess": load_tess, "msp-improv": load_msp_improv}

@@ -5,13 +5,14 @@ Instead of a single validation part of one or two speakers, the training part is
 every inner fold but ``k`` and validated on fold ``k`` (its learning curves; early stopping
 when the recipe asks for it). The members' probabilities are averaged on new utterances,
 and each member's probabilities on its own held-out inner fold make **out-of-fold**
-predictions for the whole training part: what :mod:`ser_utils.fusion` fits its fusion on,
-without ever looking at the test fold.
+predictions for the whole training part: what the fusion recipe
+(:mod:`ser_utils.experiments.fusion`) fits its combiner on, without ever looking at the test
+fold. :func:`pool_members` pools the members' probabilities on new utterances.
 
 Examples
 --------
-Training the members takes a while (``tests/test_improved.py`` does it on small arrays);
-the inner folds hold out whole speakers, or fall back to stratified folds when a single
+Training the members takes a while (the tests do it on small arrays); the inner folds hold
+out whole speakers, or fall back to stratified folds when a single
 training speaker is left:
 
 >>> import numpy as np
@@ -32,12 +33,15 @@ from dataclasses import dataclass, field
 import numpy as np
 from sklearn.model_selection import GroupKFold, StratifiedKFold
 
-from .config import ModelConfig, TrainingConfig
-from .end_to_end import RowView
+from ..config import ModelConfig, TrainingConfig, check_choice
+from .views import RowView
 
 __all__ = [
     "MEMBER_SEED_STRIDE",
+    "POOLINGS",
     "inner_splits",
+    "pool_members",
+    "log_probabilities",
     "EnsembleResult",
     "train_inner_ensemble",
     "train_seed_ensemble",
@@ -46,6 +50,34 @@ __all__ = [
 #: Member ``k`` of a run seeded ``s`` is seeded ``s + k * MEMBER_SEED_STRIDE``: far from the
 #: seeds of the other folds (``seed + fold``), so no two trainings share a seed.
 MEMBER_SEED_STRIDE = 1000
+#: How the members' probabilities are pooled (:func:`pool_members`).
+POOLINGS: tuple[str, ...] = ("geometric", "arithmetic")
+#: Probabilities are floored here before their logarithm is taken.
+PROBABILITY_FLOOR = 1e-6
+
+
+def log_probabilities(probabilities: np.ndarray) -> np.ndarray:
+    """The logarithm of probabilities floored at :data:`PROBABILITY_FLOOR`, as float64."""
+    return np.log(np.clip(np.asarray(probabilities, dtype=np.float64), PROBABILITY_FLOOR, 1.0))
+
+
+def pool_members(members: Sequence[np.ndarray], pooling: str = "geometric") -> np.ndarray:
+    """One probability matrix from the members' ``(n, n_classes)`` matrices: their mean
+    (``"arithmetic"``) or their normalised geometric mean (``"geometric"``: the mean of the
+    log-probabilities, floored at 1e-6, back to probabilities).
+
+    Examples
+    --------
+    >>> members = [np.array([[0.98, 0.02]]), np.array([[0.4, 0.6]]), np.array([[0.4, 0.6]])]
+    >>> pool_members(members, "arithmetic").round(3), pool_members(members, "geometric").round(3)
+    (array([[0.593, 0.407]]), array([[0.736, 0.264]]))
+    """
+    check_choice(pooling, POOLINGS, "pooling")
+    members = np.asarray(members, dtype=np.float64)
+    if pooling == "arithmetic":
+        return members.mean(axis=0)
+    pooled = np.exp(log_probabilities(members).mean(axis=0))
+    return pooled / pooled.sum(axis=1, keepdims=True)
 
 
 def inner_splits(
@@ -137,7 +169,7 @@ def train_inner_ensemble(
     ----------
     model : ModelConfig
     x : array-like, shape (n, ...)
-        The training part (a memmap or :class:`ser_utils.end_to_end.RowView` is read batch by batch).
+        The training part (a memmap or :class:`ser_utils.deep.views.RowView` is read batch by batch).
     y : sequence of str, length n
     labels : sequence of str
     config : TrainingConfig
@@ -159,8 +191,9 @@ def train_inner_ensemble(
     -------
     EnsembleResult
     """
-    from .end_to_end import _clear_keras
-    from .training import predict_proba, train_model
+
+    # TensorFlow: loaded when the first member trains
+    from ..training import predict_proba, release_models, train_model
 
     y = np.asarray(y).astype(str)
     labels = list(labels)
@@ -190,7 +223,7 @@ def train_inner_ensemble(
             models.append(trained)
         del trained
         if not keep_models:
-            _clear_keras()
+            release_models()
     test = np.mean(members_test, axis=0) if members_test else None
     return EnsembleResult(out_of_fold, test, members_test, splits, histories, models)
 
@@ -210,8 +243,9 @@ def train_seed_ensemble(
     """``n_members`` networks trained on the whole training part (each with ``config``'s own
     validation split), seeded ``config.seed + k * MEMBER_SEED_STRIDE``: an ensemble of
     seeds, without out-of-fold predictions (``out_of_fold`` None, ``splits`` empty)."""
-    from .end_to_end import _clear_keras
-    from .training import predict_proba, train_model
+
+    # TensorFlow: loaded when the first member trains
+    from ..training import predict_proba, release_models, train_model
 
     y = np.asarray(y).astype(str)
     members_test, histories = [], []
@@ -225,6 +259,6 @@ def train_seed_ensemble(
             members_test.append(predict_proba(trained, x_test, batch_size=config.batch_size))
         histories.append(history)
         del trained
-        _clear_keras()
+        release_models()
     test = np.mean(members_test, axis=0) if members_test else None
     return EnsembleResult(None, test, members_test, [], histories)

@@ -24,13 +24,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from joblib.externals.loky import get_reusable_executor
 
-from . import config, evaluation
-from .config import FOUR_CLASSES, Recipe
-from .errors import SerError
-from .progress import logger as progress_log
+from ..arrays import generate_arrays, load_arrays, subset_rows
+from ..config import FOUR_CLASSES, Recipe, check_choice
+from ..data_check import check_corpus
+from ..deep.validation import validation_split
+from ..deep.views import RowView
+from ..errors import SerError
+from ..evaluation import PROTOCOLS, make_protocol
+from ..paths import arrays_dir
+from ..progress import logger as progress_log
 
-__all__ = ["DryRun", "dry_run", "format_dry_run", "peak_memory_mb"]
+__all__ = ["DryRun", "run_dry_run", "format_dry_run", "peak_memory_mb"]
 
 
 def peak_memory_mb() -> tuple[float, float]:
@@ -46,7 +52,7 @@ def peak_memory_mb() -> tuple[float, float]:
 
 @dataclass(frozen=True)
 class DryRun:
-    """What :func:`dry_run` measured and projected. Times in seconds, memory in MiB."""
+    """What :func:`run_dry_run` measured and projected. Times in seconds, memory in MiB."""
 
     recipe: str
     profile: str
@@ -75,14 +81,13 @@ class DryRun:
 
 def _end_idle_workers() -> None:
     """Shut joblib's reusable worker processes down (they stay alive, idle, after a parallel call)."""
-    from joblib.externals.loky import get_reusable_executor
-
     get_reusable_executor().shutdown(wait=True)
 
 
 def _step_timer(max_steps: int | None):
     """A Keras callback timing each training batch and the validation pass; it stops
-    training after ``max_steps`` batches when given. (Built here: Keras loads only when needed.)"""
+    training after ``max_steps`` batches when given."""
+    # TensorFlow: the callback class derives from Keras', loaded only when the dry run trains
     import keras
 
     class StepTimer(keras.callbacks.Callback):
@@ -108,13 +113,11 @@ def _step_timer(max_steps: int | None):
     return StepTimer()
 
 
-def dry_run(
-    corpus: str,
+def run_dry_run(
+    recipe: Recipe,
     root: str | Path,
     *,
-    recipe_name: str = "original",
     protocol: str = "original-4fold",
-    profile: str = "full",
     seeds: int = 1,
     max_steps: int | None = None,
     arrays: str | Path | None = None,
@@ -125,14 +128,13 @@ def dry_run(
 
     Parameters
     ----------
-    corpus : {"msp-improv", "tess"}
+    recipe : Recipe
+        The real run's recipe, for its corpus at its profile (``full``: the real sizes); its
+        epochs and batch size are the real run's.
     root : path
         The corpus folder.
-    recipe_name : str, default "original"
-        :func:`ser_utils.config.get_recipe` name; its epochs and batch size are the real run's.
     protocol : str, default "original-4fold"
         The protocol the real run will use (:data:`ser_utils.evaluation.PROTOCOLS`).
-    profile : {"full", "smoke"}, default "full"
     seeds : int, default 1
         Training seeds of the real run (each repeats every fold).
     max_steps : int, optional
@@ -148,28 +150,22 @@ def dry_run(
     -------
     DryRun
     """
-    from .arrays import generate_arrays, load_arrays
-    from .data_check import check_corpus
-    from .end_to_end import RowView, subset_rows
-    from .paths import arrays_dir
-    from .training import train_model, validation_split
-
-    config.check_choice(protocol, evaluation.PROTOCOLS, "protocol")
+    check_choice(protocol, PROTOCOLS, "protocol")
     if seeds < 1 or (max_steps is not None and max_steps < 1):
         raise SerError("--seeds and --max-steps must be at least 1")
-    recipe: Recipe = config.get_recipe(recipe_name, corpus, profile)
-    manifest = check_corpus(corpus, root)
+    # TensorFlow: loaded once the input is known to be good
+    from ..training import train_model
+
+    manifest = check_corpus(recipe.corpus, root)
     folder = Path(arrays) if arrays else arrays_dir(recipe)
     cached = (folder / "arrays.json").is_file()
     start = time.perf_counter()
-    paths = generate_arrays(manifest, recipe, folder, n_jobs=n_jobs, progress=progress)
+    written = generate_arrays(manifest, recipe, folder, n_jobs=n_jobs, progress=progress)
     arrays_seconds = time.perf_counter() - start
     _end_idle_workers()  # frees their memory for training, and getrusage then counts their peak
-    spectrograms, _, metadata = load_arrays(paths.directory)
+    spectrograms, _, metadata = load_arrays(written.directory)
     rows = subset_rows(metadata)
-    protocol_splits = evaluation.make_protocol(protocol, rows).split(
-        rows["label"].astype(str).to_numpy()
-    )
+    protocol_splits = make_protocol(protocol, rows).split(rows["label"].astype(str).to_numpy())
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
     positions = rows["row"].to_numpy()
