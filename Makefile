@@ -45,7 +45,7 @@ data: venv
 # librosa's eagerly typed numba kernels are compiled into numba's on-disk cache before anything
 # can run in parallel (see the numba cache note at `test` below); seconds once, then free.
 run: data
-	$(BIN)/python -c "from ser_utils._numba import compile_librosa_kernels; compile_librosa_kernels()"
+	$(BIN)/python -c "from ser_utils.audio.kernels import compile_librosa_kernels; compile_librosa_kernels()"
 	$(BIN)/ser run
 
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
@@ -99,7 +99,7 @@ NUMBA_CACHES := $(CURDIR)/outputs/numba-cache
 test: $(LOCK_STAMP)
 	@mkdir -p $(TEST_LOGS); rm -rf $(NUMBA_CACHES); \
 	PYTHONPATH=src NUMBA_CACHE_DIR=$(NUMBA_CACHES)/librosa $(BIN)/python -c \
-		"from ser_utils._numba import compile_librosa_kernels; compile_librosa_kernels()" & kernels=$$!; \
+		"from ser_utils.audio.kernels import compile_librosa_kernels; compile_librosa_kernels()" & kernels=$$!; \
 	$(MAKE) --no-print-directory venv lint && $(BIN)/ser synth $(TEST_DATA) --size tiny \
 		|| { kill $$kernels; exit 1; }; \
 	wait $$kernels || exit 1; \

@@ -9,7 +9,7 @@ full profile's sizes, for two numbers of files N (``--limit`` and half of it):
     recipe resamples, with ``kaiser_best`` (needs resampy; ``soxr_vhq`` when it is missing);
     noise reduction on the padded clip; the spectrogram frame by frame; everything kept in
     Python lists and turned into arrays at the end, then saved;
-(b) **ours**: :func:`ser_utils.arrays.generate_arrays` with ``n_jobs`` workers, streamed
+(b) **ours**: :func:`ser_utils.deep.arrays.generate_arrays` with ``n_jobs`` workers, streamed
     to memory-mapped ``.npy`` files.
 
 Reported: wall time of each subprocess and their ratio; peak memory, sampled from /proc
@@ -128,7 +128,7 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
     import noisereduce
 
     from ser_utils import config
-    from ser_utils.spectrograms import original_spectrogram_reference
+    from ser_utils.audio.spectrograms import original_spectrogram_reference
 
     recipe = config.get_recipe(recipe_name, "msp-improv", "full")
     audio = recipe.audio
@@ -196,7 +196,8 @@ def original_style(manifest_csv: str, recipe_name: str, out_dir: str) -> dict:
 def ours(manifest_csv: str, recipe_name: str, out_dir: str, n_jobs: int) -> dict:
     import resource
 
-    from ser_utils import arrays, config
+    from ser_utils import config
+    from ser_utils.deep import arrays
 
     recipe = config.get_recipe(recipe_name, "msp-improv", "full")
     paths = arrays.generate_arrays(

@@ -39,7 +39,7 @@ EARLIER_FUSION = {"speaker_norm": False, **FUNCTIONALS_SVM}
 #: (builder name and params; None keeps the recipe's) and ``training`` (TrainingConfig fields).
 #: ``ensemble`` holds the changes from the fusion recipe's settings (``FusionConfig``) of a row
 #: that trains an ensemble or fuses with an SVM; ``speaker_norm`` marks a single network on
-#: speaker-normalised log-mel (:mod:`ser_utils.speaker_norm`).
+#: speaker-normalised log-mel (:mod:`ser_utils.features.speaker_norm`).
 #: ``smoke`` params apply to the smoke profile only (the small sizes CI trains);
 #: ``training smoke`` / ``training full`` are training changes for one profile.
 VARIANTS: dict[str, dict] = {
@@ -255,7 +255,7 @@ VARIANTS: dict[str, dict] = {
         "ensemble": EARLIER_FUSION,
         "training": {"epochs": 30},
     },
-    # speaker normalisation (ser_utils.speaker_norm): each speaker's own mean removed
+    # speaker normalisation (ser_utils.features.speaker_norm): each speaker's own mean removed
     "improved, speaker-normalised log-mel (one network)": {"speaker_norm": True},
     "fusion: the same, both members speaker-normalised (SVM on functionals)": {
         "ensemble": FUNCTIONALS_SVM
@@ -335,11 +335,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args(argv)
 
-    from ser_utils import arrays, features, speaker_norm, traditional
-    from ser_utils.arrays import subset_rows
+    from ser_utils import features, traditional
     from ser_utils.corpora import load_corpus
+    from ser_utils.deep import arrays
+    from ser_utils.deep.arrays import subset_rows
     from ser_utils.deep.views import SpeakerNormalised, packed_columns
     from ser_utils.experiments import cross_validate_recipe
+    from ser_utils.features import speaker_norm
 
     names = args.variants or [*BASELINES, *VARIANTS]
     unknown = sorted(set(names) - set(VARIANTS) - set(BASELINES))
@@ -447,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
                 features=svm_features,
                 progress=False,
             )
-            from ser_utils.models import build_model
+            from ser_utils.deep.models import build_model
 
             shape, model_config = tuple(spectrograms.shape[1:]), recipe.model
             if recipe.fusion is not None and recipe.fusion.network_features:

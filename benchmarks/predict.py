@@ -25,12 +25,13 @@ import numpy as np
 import soundfile as sf
 
 from ser_utils import config
-from ser_utils.spectrograms import spectrogram_shape
+from ser_utils.audio.spectrograms import spectrogram_shape
 
 
 def make_bundle(recipe_name: str, profile: str, folder: Path) -> Path:
-    from ser_utils.models import build_model
-    from ser_utils.training import save_bundle, set_global_seed
+    from ser_utils.deep.bundles import save_bundle
+    from ser_utils.deep.models import build_model
+    from ser_utils.deep.training import set_global_seed
 
     recipe = config.get_recipe(recipe_name, "msp-improv", profile)
     rate = recipe.audio.target_sr or config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE
@@ -65,8 +66,8 @@ def make_clip(folder: Path, seconds: float = 5.0) -> Path:
 
 
 def warm_latency(bundle_dir: Path, clip: Path, repeats: int) -> tuple[float, float]:
-    from ser_utils.prediction import predict_files
-    from ser_utils.training import load_bundle
+    from ser_utils.deep.bundles import load_bundle
+    from ser_utils.deep.prediction import predict_files
 
     bundle = load_bundle(bundle_dir)
     predict_files(bundle, [clip])  # first call builds the graph
@@ -81,7 +82,7 @@ def warm_latency(bundle_dir: Path, clip: Path, repeats: int) -> tuple[float, flo
 def cold_latency(bundle_dir: Path, clip: Path) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "ser_utils.cli", "predict", str(bundle_dir), str(clip)],
+        [sys.executable, "-m", "ser_utils.app.cli", "predict", str(bundle_dir), str(clip)],
         check=True,
         capture_output=True,
     )
@@ -105,7 +106,7 @@ def main() -> None:
         )
         for name in config.RECIPES:
             bundle_dir = make_bundle(name, args.profile, folder)
-            from ser_utils.training import load_bundle
+            from ser_utils.deep.bundles import load_bundle
 
             parameters = load_bundle(bundle_dir).model.count_params()
             median, best = warm_latency(bundle_dir, clip, args.repeats)

@@ -265,10 +265,12 @@ def package_api():
     """The package's functions the benchmark rows call: the one place to adapt when they move."""
     from types import SimpleNamespace
 
-    from ser_utils import arrays, config, evaluation, features, speaker_norm, traditional
+    from ser_utils import config, evaluation, features, traditional
     from ser_utils.corpora import load_corpus
+    from ser_utils.deep import arrays
     from ser_utils.deep.views import SpeakerNormalised
     from ser_utils.experiments import cross_validate_recipe
+    from ser_utils.features import speaker_norm
 
     def evaluate_folds(protocol, y, fit_predict, labels, **options):
         # the fold loop passes the fold number first

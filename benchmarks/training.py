@@ -1,6 +1,6 @@
 """Seconds per epoch of the real training loop: the original CNN-ConvLSTM against the improved model.
 
-Each recipe's model is trained by :func:`ser_utils.training.train_model` — the function the
+Each recipe's model is trained by :func:`ser_utils.deep.training.train_model` — the function the
 notebooks and ``ser train`` call — on a memory-mapped ``.npy`` of random spectrograms of
 the recipe's real input shape (``full``: original log-power 442 × 382, improved log-mel
 64 × 601), written to a temporary folder, with the recipe's own training configuration:
@@ -31,7 +31,7 @@ import numpy as np
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from ser_utils import config  # noqa: E402
-from ser_utils.spectrograms import spectrogram_shape  # noqa: E402
+from ser_utils.audio.spectrograms import spectrogram_shape  # noqa: E402
 
 RECIPES: tuple[str, ...] = ("original", "improved")
 
@@ -60,11 +60,11 @@ def write_arrays(directory: Path, shape: tuple[int, int], *, n: int, seed: int) 
 def time_training(
     recipe_name: str, *, profile: str, n: int, epochs: int, directory: Path, seed: int = 0
 ) -> dict:
-    """Train the recipe's model with :func:`ser_utils.training.train_model` for ``1 + epochs``
+    """Train the recipe's model with :func:`ser_utils.deep.training.train_model` for ``1 + epochs``
     epochs on memmapped random arrays; the seconds of every epoch after the first."""
     import keras
 
-    from ser_utils import training
+    from ser_utils.deep import training
 
     recipe = config.get_recipe(recipe_name, "msp-improv", profile)
     shape = input_shape(recipe)

@@ -11,12 +11,13 @@ import pandas as pd
 import pytest
 from conftest import write_tone
 
-from ser_utils import arrays, config, evaluation
+from ser_utils import config, evaluation
+from ser_utils.app.cli import main
 from ser_utils.audio import load_and_preprocess
-from ser_utils.cli import main
+from ser_utils.audio.spectrograms import spectrogram
 from ser_utils.corpora import original_order
+from ser_utils.deep import arrays
 from ser_utils.errors import AudioError, SerError
-from ser_utils.spectrograms import spectrogram
 
 FILES = ("audio.npy", "spectrograms.npy", "labels.npy", "metadata.csv")
 

@@ -28,7 +28,7 @@ import soundfile as sf
 from conftest import write_msp_tree, write_tone
 
 from ser_utils import config
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 #: Four R-type files, one per consensus label: enough for arrays, features and checks.
@@ -92,10 +92,10 @@ def subprocess_env() -> dict[str, str]:
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory) -> Path:
     """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
-    from ser_utils.bundles import save_bundle
-    from ser_utils.models import build_model
-    from ser_utils.spectrograms import spectrogram_shape
-    from ser_utils.training import set_global_seed
+    from ser_utils.audio.spectrograms import spectrogram_shape
+    from ser_utils.deep.bundles import save_bundle
+    from ser_utils.deep.models import build_model
+    from ser_utils.deep.training import set_global_seed
 
     recipe = config.improved_recipe("msp-improv", "smoke")
     set_global_seed(0)
@@ -687,7 +687,7 @@ def test_raw_data_is_never_modified(tmp_path, capsys):
 def test_predict_checks_the_audio_before_importing_tensorflow(tmp_path):
     bundle = fake_bundle(tmp_path)
     code = (
-        "import sys; from ser_utils.cli import main; status = main(sys.argv[1:]); "
+        "import sys; from ser_utils.app.cli import main; status = main(sys.argv[1:]); "
         "print('tensorflow loaded' if 'tensorflow' in sys.modules else 'tensorflow not loaded'); sys.exit(status)"
     )
     result = subprocess.run(
@@ -733,7 +733,7 @@ def test_sigterm_during_arrays_ends_every_worker_and_a_rerun_is_correct(tmp_path
     argv = [
         sys.executable,
         "-m",
-        "ser_utils.cli",
+        "ser_utils.app.cli",
         "arrays",
         "msp-improv",
         str(root),

@@ -7,7 +7,7 @@ import pytest
 from conftest import write_msp_tree, write_tone
 
 from ser_utils import config, paths
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 
 
 def run(capsys, *argv):

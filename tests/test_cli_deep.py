@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from ser_utils import config
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 
 
 @pytest.fixture(scope="module")

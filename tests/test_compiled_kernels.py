@@ -6,7 +6,7 @@ many signal lengths and memory alignments. This machine's own CPU target is the 
 the suite compiles for.
 
 Each process first compiles what ``make`` compiles before any worker starts
-(:func:`ser_utils._numba.compile_librosa_kernels`): parallel workers that found the cache empty
+(:func:`ser_utils.audio.kernels.compile_librosa_kernels`): parallel workers that found the cache empty
 would each compile and write it at once, and numba's cache is not safe for that. The test checks
 that this alone fills the cache with librosa's eager kernels."""
 
@@ -24,7 +24,7 @@ import pytest
 #: compiles its eager (signature-typed) ufuncs; the calls compile the lazy ones.
 KERNELS = r"""
 import os, pathlib
-from ser_utils._numba import compile_librosa_kernels
+from ser_utils.audio.kernels import compile_librosa_kernels
 compile_librosa_kernels()
 cached = {p.name.split("-")[0] for p in pathlib.Path(os.environ["NUMBA_CACHE_DIR"]).rglob("*.nbi")}
 print("cached before any call:", " ".join(sorted(cached)))

@@ -16,7 +16,7 @@ from ser_utils.corpora import load_corpus, load_msp_improv, load_tess, windows_w
 from ser_utils.corpora.msp_improv import parse_evaluation_file, parse_msp_improv_name
 from ser_utils.corpora.tess import parse_tess_name
 from ser_utils.errors import CorpusError
-from ser_utils.synthetic.msp_improv import _msp_layout_folder
+from ser_utils.synthetic.msp_improv import msp_layout_folder
 
 REQUIRED = ["path", "utterance_id", "corpus", "label", "speaker", "gender"]
 MSP_REQUIRED = REQUIRED + [
@@ -154,7 +154,7 @@ def test_msp_improv_every_layout_and_label_file_name(
     root = tmp_path / "MSP-IMPROV"
     for wav in msp_root.rglob("*.wav"):
         parts = wav.relative_to(msp_root).parts  # session{k}/S01A/R/name.wav
-        target = root / _msp_layout_folder(layout, int(parts[0][7:])) / Path(*parts[1:])
+        target = root / msp_layout_folder(layout, int(parts[0][7:])) / Path(*parts[1:])
         target.parent.mkdir(parents=True, exist_ok=True)
         os.link(wav, target)
     shutil.copyfile(msp_root / "Evaluation.txt", root / label_file)

@@ -72,7 +72,7 @@ def test_dry_run_measures_the_original_at_full_size_and_projects_the_run(
 
 
 def test_dry_run_refuses_an_unknown_protocol_in_one_line(small_full_size_corpus, tmp_path):
-    from ser_utils.cli import main
+    from ser_utils.app.cli import main
 
     assert (
         main(

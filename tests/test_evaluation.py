@@ -513,7 +513,7 @@ def test_subsets_and_protocols_are_named_as_documented():
 
 
 def test_confusion_matrix_heatmap_shows_row_normalised_recall():
-    from ser_utils import plots
+    from ser_utils.reports import plots
 
     ax = plots.confusion_matrix_heatmap(np.array([[3, 1], [0, 2]]), ["angry", "sad"])
     assert [t.get_text() for t in ax.texts] == ["0.75", "0.25", "0.00", "1.00"]

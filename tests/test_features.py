@@ -14,7 +14,7 @@ import pytest
 import soundfile as sf
 
 from ser_utils import audio, config, features
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 from ser_utils.errors import AudioError, SerError
 
 TOLERANCE = 1e-4  # the original's float32 numbers, up to rounding
@@ -144,10 +144,10 @@ def test_functionals_summarise_only_the_frames_before_the_padding(msp_original_c
     samples, sr = msp_original_clip
     frames = features.frame_features(samples, sr)
     active = features.n_active_frames(samples, hop_length=config.MSP_IMPROV_ORIGINAL_HOP)
-    values = features.functionals(frames)
+    values = features.frame_functionals(frames)
     names = features.functional_names()
     assert values.shape == (34 * 9,) and len(names) == 34 * 9 == len(set(names))
-    np.testing.assert_array_equal(values, features.functionals(frames, n_valid=active))
+    np.testing.assert_array_equal(values, features.frame_functionals(frames, n_valid=active))
     table = dict(zip(names, values))
     speech = frames[:active].astype(np.float64)
     assert table["mfcc_01_mean"] == pytest.approx(speech[:, 0].mean(), rel=1e-5)
@@ -158,7 +158,7 @@ def test_functionals_summarise_only_the_frames_before_the_padding(msp_original_c
 
 def test_egemaps_gives_88_finite_functionals(tess_original_clip):
     samples, sr = tess_original_clip
-    values = features.egemaps(features.strip_padding(samples), sr)
+    values = features.egemaps_functionals(features.strip_padding(samples), sr)
     names = features.egemaps_names()
     assert values.shape == (88,) and len(names) == 88
     assert np.all(np.isfinite(values))
@@ -403,9 +403,9 @@ def test_egemaps_works_in_a_process_that_loaded_tensorflow_first():
     import sys
 
     code = (
-        "import numpy as np; from ser_utils import training, features; "
+        "import numpy as np; from ser_utils import features; from ser_utils.deep import training; "
         "x = (0.1 * np.sin(np.arange(16000) / 10)).astype(np.float32); "
-        "v = features.egemaps(x, 16000); print(v.shape, bool(np.isfinite(v).all()))"
+        "v = features.egemaps_functionals(x, 16000); print(v.shape, bool(np.isfinite(v).all()))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]

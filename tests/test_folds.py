@@ -7,7 +7,7 @@ import pandas as pd
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from ser_utils import config
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 from ser_utils.corpora import windows_walk
 
 

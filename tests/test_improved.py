@@ -12,8 +12,11 @@ import pytest
 from ser_utils import config
 
 pytest.importorskip("keras")
-from ser_utils import models, training  # noqa: E402
-from ser_utils.deep import ensemble  # noqa: E402
+from ser_utils.deep import (
+    ensemble,  # noqa: E402
+    models,  # noqa: E402
+    training,  # noqa: E402
+)
 from ser_utils.deep.views import PackedFeatures  # noqa: E402
 from ser_utils.experiments import fusion, network  # noqa: E402
 

@@ -5,7 +5,9 @@ import pytest
 
 from ser_utils import config
 
-models = pytest.importorskip("ser_utils.models", reason="the deep models need TensorFlow and Keras")
+models = pytest.importorskip(
+    "ser_utils.deep.models", reason="the deep models need TensorFlow and Keras"
+)
 keras = models.keras
 
 ORIGINAL_INPUT = (*config.ORIGINAL_SPECTROGRAM_SHAPE, 1)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ser_utils import pipeline
-from ser_utils.notebook import write_notebook
+from ser_utils.app import pipeline
+from ser_utils.app.notebook import write_notebook
 from ser_utils.progress import hide_progress, show_progress
 
 
@@ -24,7 +24,7 @@ def test_run_all_executes_the_numbered_notebooks_and_writes_the_report(
                 "code",
                 """
 from ser_utils import config, evaluation, experiments
-from ser_utils.notebook import setup
+from ser_utils.app.notebook import setup
 
 context = setup(PROFILE, DATA_DIR, OUTPUT_DIR)
 true, predicted = ["angry", "sad", "sad"], ["angry", "sad", "angry"]

@@ -10,17 +10,17 @@ import soundfile as sf
 from conftest import write_tone
 
 from ser_utils import audio, config
-from ser_utils.cli import main
-from ser_utils.prediction import audio_windows, predict_files
-from ser_utils.spectrograms import spectrogram_shape
+from ser_utils.app.cli import main
+from ser_utils.audio.spectrograms import spectrogram_shape
+from ser_utils.deep.prediction import audio_windows, predict_files
 
 
 @pytest.fixture(scope="module")
 def bundle_dir(tmp_path_factory):
     """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
-    from ser_utils.bundles import save_bundle
-    from ser_utils.models import build_model
-    from ser_utils.training import set_global_seed
+    from ser_utils.deep.bundles import save_bundle
+    from ser_utils.deep.models import build_model
+    from ser_utils.deep.training import set_global_seed
 
     recipe = config.improved_recipe("msp-improv", "smoke")
     set_global_seed(0)
@@ -38,7 +38,7 @@ def bundle_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def bundle(bundle_dir):
-    from ser_utils.bundles import load_bundle
+    from ser_utils.deep.bundles import load_bundle
 
     return load_bundle(bundle_dir)
 

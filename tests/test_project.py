@@ -39,7 +39,7 @@ def test_notebooks_are_numbered_in_order():
 
 def test_importing_the_package_and_its_data_modules_does_not_import_tensorflow():
     code = (
-        "import sys, ser_utils, ser_utils.cli, ser_utils.corpora, ser_utils.audio, ser_utils.data_check; "
+        "import sys, ser_utils, ser_utils.app.cli, ser_utils.corpora, ser_utils.audio, ser_utils.corpora.check; "
         "print('tensorflow' in sys.modules)"
     )
     out = subprocess.run(
@@ -50,7 +50,7 @@ def test_importing_the_package_and_its_data_modules_does_not_import_tensorflow()
 
 # ---------------------------------------------------------------------------- Colab
 def test_every_notebook_carries_the_one_colab_cell_and_the_readme_its_badge():
-    from ser_utils import notebook
+    from ser_utils.app import notebook
 
     readme = (ROOT / "README.md").read_text()
     for path in NOTEBOOKS:
@@ -67,7 +67,7 @@ def _run_colab_cell(
     import os
     import types
 
-    from ser_utils import notebook
+    from ser_utils.app import notebook
 
     calls, directories = [], []
 
@@ -100,7 +100,7 @@ def test_colab_cell_installs_the_clone(tmp_path, monkeypatch, capsys):
 def test_colab_cell_falls_back_to_an_uploaded_copy_when_cloning_fails(
     tmp_path, monkeypatch, capsys
 ):
-    from ser_utils.notebook import REPOSITORY_URL
+    from ser_utils.app.notebook import REPOSITORY_URL
 
     uploaded = tmp_path / "content" / "speech-emotion-recognition-main"
     (uploaded / "src" / "ser_utils").mkdir(parents=True)
@@ -121,7 +121,7 @@ def test_colab_cell_says_what_to_do_when_neither_clone_nor_copy_exists(tmp_path,
 def test_set_repository_url_rewrites_cells_and_badges_in_a_copy(tmp_path):
     import shutil
 
-    from ser_utils import notebook
+    from ser_utils.app import notebook
 
     shutil.copytree(ROOT / "notebooks", tmp_path / "notebooks")
     shutil.copy(ROOT / "README.md", tmp_path / "README.md")

@@ -1,4 +1,4 @@
-"""Speaker normalisation (ser_utils.speaker_norm): what it removes, what it keeps, where its
+"""Speaker normalisation (ser_utils.features.speaker_norm): what it removes, what it keeps, where its
 statistics come from, and how ``ser traditional --speaker-norm`` and the fusion recipe use it."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from ser_utils import config, evaluation
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 from ser_utils.deep.views import RowView, SpeakerNormalised, padding_frames, speaker_bin_means
-from ser_utils.speaker_norm import normalise_features
+from ser_utils.features.speaker_norm import normalise_features
 
 
 def test_a_speakers_own_offset_and_scale_leave_the_normalised_features_unchanged():

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 
 from ser_utils import config
-from ser_utils.config import SpectrogramConfig
-from ser_utils.spectrograms import (
+from ser_utils.audio.spectrograms import (
     log_mel_spectrogram,
     original_spectrogram,
     original_spectrogram_reference,
     spectrogram,
     spectrogram_shape,
 )
+from ser_utils.config import SpectrogramConfig
 
 
 def definition_by_hand(samples: np.ndarray, sr: int) -> np.ndarray:

@@ -112,7 +112,7 @@ def msp_mini(tmp_path_factory) -> Path:
 def msp_original_specs(tmp_path_factory) -> tuple[list[dict], Path]:
     """What ``make_msp_improv(size="full")`` writes — each file's spec and the label file —
     without rendering the 1320 clips (the mini tree tests cover the writing)."""
-    specs, label_text = synthetic._msp_specs("full", 0, "plain")
+    specs, label_text = synthetic.msp_specs("full", 0, "plain")
     label_file = tmp_path_factory.mktemp("labels") / "Evaluation.txt"
     label_file.write_text(label_text, encoding="ascii")
     return specs, label_file
@@ -374,7 +374,7 @@ def test_msp_original_clip_lengths_fit_the_originals_padding(msp_original_specs)
     specs = [spec for spec in msp_original_specs[0] if Path(spec["path"]).name[20] in "RT"][::60]
     lengths, trimmed = [], []
     for spec in specs:
-        samples, rate = synthetic._render(spec, 0)
+        samples, rate = synthetic.render(spec, 0)
         assert rate == 44_100
         samples = samples.astype(np.float32) / 32768
         lengths.append(samples.size)
@@ -446,7 +446,7 @@ def test_a_folder_it_did_not_write_is_never_overwritten(tmp_path):
 def test_tiny_corpora_are_half_of_mini_with_every_class_in_every_session(tmp_path):
     """The 'tiny' size ``make test`` runs the notebooks on: what it writes (specs and label
     file, without rendering), and the mini corpus unchanged by its existence."""
-    specs, label_text = synthetic._msp_specs("tiny", 0, "plain")
+    specs, label_text = synthetic.msp_specs("tiny", 0, "plain")
     label_file = tmp_path / "Evaluation.txt"
     label_file.write_text(label_text, encoding="ascii")
     blocks = read_blocks(label_file)
@@ -457,9 +457,9 @@ def test_tiny_corpora_are_half_of_mini_with_every_class_in_every_session(tmp_pat
         counts = rt_consensus_counts(blocks, session)
         assert all(counts[letter] >= 1 for letter in "AHSN"), (session, counts)
         assert sum(counts[letter] for letter in "AHSN") == 14
-    tess = synthetic._tess_specs("tiny", 0)
+    tess = synthetic.tess_specs("tiny", 0)
     names = {Path(spec["path"]).name for spec in tess}
     assert len(tess) == 70 and "OAF_food_fear.wav" in names
     # the mini corpus, which every README figure on synthetic data comes from, is as before
-    mini_specs, _ = synthetic._msp_specs("mini", 0, "plain")
-    assert len(mini_specs) == 216 and len(synthetic._tess_specs("mini", 0)) == 140
+    mini_specs, _ = synthetic.msp_specs("mini", 0, "plain")
+    assert len(mini_specs) == 216 and len(synthetic.tess_specs("mini", 0)) == 140

@@ -12,12 +12,13 @@ from sklearn.datasets import make_classification
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import GroupKFold, LeaveOneGroupOut, StratifiedKFold
 from sklearn.neural_network import MLPClassifier
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 from sklearn.tree import DecisionTreeClassifier
 
 from ser_utils import config, traditional
-from ser_utils.cli import main
+from ser_utils.app.cli import main
 from ser_utils.evaluation import make_protocol, select_subset
 
 
@@ -70,13 +71,13 @@ def test_evaluate_model_scales_only_for_the_grouped_grid(monkeypatch):
     )
     labels = np.array(["angry", "sad"])[y]
     fitted = []
-    original_fit = traditional.Pipeline.fit
+    original_fit = Pipeline.fit
 
     def spy(self, *args, **kwargs):
         fitted.append(list(self.named_steps))
         return original_fit(self, *args, **kwargs)
 
-    monkeypatch.setattr(traditional.Pipeline, "fit", spy)
+    monkeypatch.setattr(Pipeline, "fit", spy)
     protocol = make_protocol("original-random", None)
     traditional.evaluate_model(X, labels, protocol, "mlp", progress=False)
     assert fitted == [["model"]]
@@ -169,9 +170,9 @@ def test_permuting_shuffles_only_the_training_labels(msp_frame_features, monkeyp
     X, subset = msp_frame_features
     y = subset["label"].to_numpy()
     seen = []
-    original_fit = traditional.Pipeline.fit
+    original_fit = Pipeline.fit
     monkeypatch.setattr(
-        traditional.Pipeline,
+        Pipeline,
         "fit",
         lambda self, X_, y_, **kw: (seen.append(np.asarray(y_)), original_fit(self, X_, y_, **kw))[
             1
@@ -195,7 +196,7 @@ def test_nested_search_never_sees_the_test_session(msp_frame_features, monkeypat
         seen_groups.append(set(groups))
         return search(features, y, groups, **kwargs)
 
-    monkeypatch.setattr(traditional, "grouped_grid_search", spy)
+    monkeypatch.setattr(traditional.evaluate, "grouped_grid_search", spy)
     result = traditional.nested_evaluation(
         X, subset, model="rbf_svm", protocol="loso", grid="grouped", progress=False
     )

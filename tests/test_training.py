@@ -7,10 +7,14 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from ser_utils import bundles, config
+from ser_utils import config
+from ser_utils.deep import bundles
 
-training = pytest.importorskip("ser_utils.training", reason="training needs TensorFlow and Keras")
+training = pytest.importorskip(
+    "ser_utils.deep.training", reason="training needs TensorFlow and Keras"
+)
 keras = training.keras
+from ser_utils.deep import twins  # noqa: E402
 
 LABELS = config.FOUR_CLASSES
 #: A CRNN small enough to train in a second on (16 freq, 24 frames) inputs.
@@ -212,13 +216,13 @@ def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch
     the result must be the model a fresh, seeded build and fit gives, dropout included, and a
     model handed out earlier must not change when the twin trains again. The fresh model is
     seeded with TensorFlow's global seed too, which train_model leaves out for a model of
-    ser_utils.models; predictions go through the twin, with the model's own weights."""
-    from ser_utils.models import build_model
+    ser_utils.deep.models; predictions go through the twin, with the model's own weights."""
+    from ser_utils.deep.models import build_model
 
     x, y, speakers = data
     with_dropout = replace(TINY_CRNN, params={**TINY_CRNN.params, "dropout": 0.3})
     run = replace(TINY_TRAINING, epochs=2)
-    training._TWINS.clear()
+    twins.TWINS.clear()
     first, _ = training.train_model(
         with_dropout, x, y, labels=LABELS, groups=speakers, config=replace(run, seed=11)
     )  # builds and traces the twin
@@ -226,7 +230,7 @@ def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch
     reused, reused_history = training.train_model(
         with_dropout, x, y, labels=LABELS, groups=speakers, config=run
     )
-    assert len(training._TWINS) == 1  # the same twin trained both
+    assert len(twins.TWINS) == 1  # the same twin trained both
 
     training.set_global_seed(run.seed, deterministic_ops=True)
     fresh = build_model(with_dropout, x.shape[1:], len(LABELS), learning_rate=run.learning_rate)
@@ -234,7 +238,7 @@ def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch
     assert reused_history["loss"] == fresh_history["loss"]
     for a, b in zip(reused.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
-    assert training._TWIN_OF[reused] in training._TWINS and fresh not in training._TWIN_OF
+    assert twins.TWIN_OF[reused] in twins.TWINS and fresh not in twins.TWIN_OF
     np.testing.assert_array_equal(
         training.predict_proba(reused, x[:8]), training.predict_proba(fresh, x[:8])
     )
@@ -247,11 +251,11 @@ def test_a_reused_traced_model_trains_exactly_like_a_fresh_one(data, monkeypatch
     assert not np.array_equal(first_weights[0], reused.get_weights()[0])  # another seed
 
     # a model above the size limit is fitted directly, with the same result
-    monkeypatch.setattr(training, "_TWIN_MAX_PARAMETERS", 0)
-    monkeypatch.setattr(training, "_UNTWINNED", set())
-    training._TWINS.clear()
+    monkeypatch.setattr(twins, "TWIN_MAX_PARAMETERS", 0)
+    monkeypatch.setattr(twins, "UNTWINNED", set())
+    twins.TWINS.clear()
     direct, _ = training.train_model(with_dropout, x, y, labels=LABELS, groups=speakers, config=run)
-    assert not training._TWINS and len(training._UNTWINNED) == 1
+    assert not twins.TWINS and len(twins.UNTWINNED) == 1
     for a, b in zip(direct.get_weights(), fresh.get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -202,8 +202,8 @@ class TrainingConfig:
 @dataclass(frozen=True)
 class FusionConfig:
     """An ensemble of the recipe's network over speaker-grouped inner folds, fused with the
-    RBF SVM on utterance features, eGeMAPS by default (:mod:`ser_utils.fusion`,
-    :mod:`ser_utils.ensemble`).
+    RBF SVM on utterance features, eGeMAPS by default (:mod:`ser_utils.experiments.fusion`,
+    :mod:`ser_utils.deep.ensemble`).
 
     Every choice is made on the training part of a fold: each member is validated on its
     held-out inner fold, whose predictions (out-of-fold) also fit the combiner.
@@ -219,13 +219,14 @@ class FusionConfig:
     #: How the members' test probabilities are pooled: ``"geometric"`` (normalised mean of
     #: the log-probabilities, as the stacking sees them) or ``"arithmetic"``.
     pooling: str = "geometric"
-    #: Speaker normalisation of both members (:mod:`ser_utils.speaker_norm`): the network's
+    #: Speaker normalisation of both members (:mod:`ser_utils.features.speaker_norm`): the network's
     #: log-mel bins minus the speaker's mean, the SVM's features z-normalised within each
     #: speaker — statistics over the speaker's arrays rows whatever their label, the test
-    #: speaker's unlabelled recordings included. (A run config without this key predates it: off.)
+    #: speaker's unlabelled recordings included. (:meth:`Recipe.from_dict` reads a saved recipe without
+    #: this key as off.)
     speaker_norm: bool = True
     #: Give the network the SVM's features too, packed after the log-mel frames
-    #: (:class:`ser_utils.fusion.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
+    #: (:class:`ser_utils.deep.views.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
     network_features: bool = False
     #: Feature set of the SVM (:func:`ser_utils.features.extract_features`): ``"egemaps"``
     #: (openSMILE's 88 eGeMAPSv02 functionals) or ``"functionals"`` (of the 34 frame features).
@@ -233,10 +234,11 @@ class FusionConfig:
     #: Recipe whose audio chain the SVM's features are made from, as ``ser traditional
     #: --recipe``: ``"improved"`` (16 kHz, trimmed, no noise reduction) or ``"original"``
     #: (the original's chain, whose noise reduction costs eGeMAPS most of its value:
-    #: benchmarks/improved_variants.py). (A run config without this key predates it: original.)
+    #: benchmarks/improved_variants.py). (:meth:`Recipe.from_dict` reads a saved recipe without
+    #: this key as original.)
     features_recipe: str = "improved"
     #: ``"softmax"`` of the decision values or ``"platt"`` (sigmoids on cross-validated
-    #: decision values) (:func:`ser_utils.fusion.svm_probabilities`).
+    #: decision values) (:func:`ser_utils.traditional.svm_probabilities`).
     svm_calibration: str = "softmax"
     #: ``"stacking"``: a multinomial logistic regression on the log-probabilities of both,
     #: fitted on the inner out-of-fold predictions; ``"weight"``: the weighted mean with the
@@ -369,7 +371,7 @@ def original_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe
 def improved_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     """The fixed chain: 16 kHz, trimming, log-mel input at the recorded level, a temporal
     convolution network that standardises with training-set statistics and sees the
-    utterance's mean spectrum (:func:`ser_utils.models.improved_tcn`), class weights, a
+    utterance's mean spectrum (:func:`ser_utils.deep.models.improved_tcn`), class weights, a
     cosine learning-rate schedule over a fixed number of epochs and a speaker-grouped
     validation part (a stratified one when a single training speaker is left, as under
     TESS leave-one-speaker-out).
@@ -437,7 +439,7 @@ def fusion_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     traditional --recipe improved --features egemaps``) by a stacking regression fitted on the inner
     out-of-fold predictions; both members speaker-normalised, with statistics that use no
     label but do use the test speaker's unlabelled recordings (:class:`FusionConfig`,
-    :mod:`ser_utils.speaker_norm`; benchmarks/improved_variants.py)."""
+    :mod:`ser_utils.features.speaker_norm`; benchmarks/improved_variants.py)."""
     improved = improved_recipe(corpus, profile)
     return dataclasses.replace(
         improved,

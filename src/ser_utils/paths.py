@@ -8,7 +8,7 @@ directory (``outputs/`` by default)::
     features/                        the per-file feature cache and saved matrices
     arrays/<corpus>-<recipe>-<profile>/   streamed .npy arrays
     models/<corpus>-<recipe>-<profile>/   model bundles
-    runs/<run name>/                 one directory per experiment (:mod:`ser_utils.runs`)
+    runs/<run name>/                 one directory per experiment (:mod:`ser_utils.experiments.runs`)
     notebooks/                       executed notebooks (ser run)
     report.md                        the pipeline's summary
 

@@ -1,21 +1,28 @@
-"""Corpus loaders: one module per corpus, each returning a manifest DataFrame.
+"""Corpora: one module per corpus (its folder layout in the docstring), each returning a
+manifest DataFrame in the original's walk order; the subsets; the check of a copy.
 
-``load_corpus("msp-improv", "dataset/MSP-IMPROV")`` reads a copy of the corpus; a wrong
-folder is one clear error:
-
->>> from ser_utils.corpora import load_corpus
->>> load_corpus("msp-improv", "no/such/MSP-IMPROV")  # doctest: +ELLIPSIS
-Traceback (most recent call last):
-ser_utils.errors.CorpusError: MSP-IMPROV folder not found: no/such/MSP-IMPROV — place your copy at ...
+Modules
+-------
+:mod:`~ser_utils.corpora.tess`, :mod:`~ser_utils.corpora.msp_improv`
+    The loaders, :func:`load_tess` and :func:`load_msp_improv` (:func:`load_corpus` by name).
+:mod:`~ser_utils.corpora.walk_order`
+    The original's Windows directory walk, the same on every platform.
+:mod:`~ser_utils.corpora.subsets`
+    Which utterances take part, by name (:func:`select_subset`, :func:`select_files`).
+:mod:`~ser_utils.corpora.check`
+    ``ser data check``: every file usable, the counts, the saved manifest.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
-
-from ..config import CORPORA, check_choice
+from .check import (
+    available_corpora,
+    build_manifest,
+    check_corpus,
+    format_summary,
+    read_or_build_manifest,
+)
+from .loading import LOADERS, load_corpus
 from .msp_improv import load_msp_improv
 from .subsets import (
     ORIGINAL_ARRAY_SUBSET,
@@ -44,11 +51,9 @@ __all__ = [
     "default_subset",
     "select_subset",
     "select_files",
+    "check_corpus",
+    "format_summary",
+    "build_manifest",
+    "read_or_build_manifest",
+    "available_corpora",
 ]
-
-LOADERS = {"tess": load_tess, "msp-improv": load_msp_improv}
-
-
-def load_corpus(name: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
-    """Manifest of corpus ``name`` ('tess' | 'msp-improv') found under ``root``."""
-    return LOADERS[check_choice(name, CORPORA, "corpus")](root, strict=strict)

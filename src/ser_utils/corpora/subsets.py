@@ -41,7 +41,7 @@ ORIGINAL_SUBSETS: dict[str, str] = {"tess": "emotions", "msp-improv": "rt-4class
 #: The original's arrays and feature matrices: R+T whatever the label.
 ORIGINAL_ARRAY_SUBSET = "rt"
 #: Each subset's recordings whatever their label: what speaker normalisation takes its
-#: statistics over (:mod:`ser_utils.speaker_norm`), so that no label decides them.
+#: statistics over (:mod:`ser_utils.features.speaker_norm`), so that no label decides them.
 UNLABELLED_SUBSETS: dict[str, str] = {
     "rt": "rt",
     "rt-4class": "rt",

@@ -90,7 +90,7 @@ def inner_splits(
     ``min(n_folds, n_groups)`` folds: no speaker on both sides). With a single group (TESS
     leave-one-speaker-out leaves one training speaker) or none, stratified by label
     (:class:`~sklearn.model_selection.StratifiedKFold`, shuffled with ``seed``), as
-    :func:`ser_utils.training.validation_split` falls back.
+    :func:`ser_utils.deep.training.validation_split` falls back.
 
     Examples
     --------
@@ -185,7 +185,7 @@ def train_inner_ensemble(
         Keep the trained members (for a saved ensemble); otherwise each is released after
         predicting.
     progress : bool or str
-        As :func:`ser_utils.training.fit_model`; the member number is appended.
+        As :func:`ser_utils.deep.training.fit_model`; the member number is appended.
 
     Returns
     -------
@@ -193,7 +193,7 @@ def train_inner_ensemble(
     """
 
     # TensorFlow: loaded when the first member trains
-    from ..training import predict_proba, release_models, train_model
+    from .training import predict_proba, release_models, train_model
 
     y = np.asarray(y).astype(str)
     labels = list(labels)
@@ -245,7 +245,7 @@ def train_seed_ensemble(
     seeds, without out-of-fold predictions (``out_of_fold`` None, ``splits`` empty)."""
 
     # TensorFlow: loaded when the first member trains
-    from ..training import predict_proba, release_models, train_model
+    from .training import predict_proba, release_models, train_model
 
     y = np.asarray(y).astype(str)
     members_test, histories = [], []

@@ -6,10 +6,10 @@ a copy on disk or in memory.
     Some rows of an array: a fold's training or test part.
 :class:`SpeakerNormalised`
     Spectrograms minus their speaker's mean bin levels (speaker normalisation,
-    :mod:`ser_utils.speaker_norm`), computed as each batch is read.
+    :mod:`ser_utils.features.speaker_norm`), computed as each batch is read.
 :class:`PackedFeatures`
     Spectrograms with each row's utterance features packed into extra frames: the second input
-    of :func:`ser_utils.models.improved_tcn` ``(packed_columns=…)``.
+    of :func:`ser_utils.deep.models.improved_tcn` ``(packed_columns=…)``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..speaker_norm import speaker_array
+from ..features.speaker_norm import speaker_array
 
 __all__ = [
     "RowView",
@@ -33,7 +33,7 @@ __all__ = [
 class RowView:
     """Rows ``rows`` of ``array`` as an array-like — ``len``, ``shape``, ``dtype`` and integer
     indexing — without copying: a fold's training part of a memory-mapped ``.npy`` is read
-    batch by batch by :class:`ser_utils.training.ArrayBatches`, never loaded whole.
+    batch by batch by :class:`ser_utils.deep.training.ArrayBatches`, never loaded whole.
 
     Parameters
     ----------
@@ -59,7 +59,7 @@ class RowView:
 def padding_frames(spectrogram: np.ndarray) -> np.ndarray:
     """Frames of one ``(n_bins, frames)`` spectrogram that are padding: every bin at the
     spectrogram's minimum (the floor that digital silence reaches in the log spectra of
-    :mod:`ser_utils.spectrograms`).
+    :mod:`ser_utils.audio.spectrograms`).
 
     >>> padding_frames(np.array([[-80.0, -3.0, -80.0], [-80.0, -80.0, -80.0]])).tolist()
     [True, False, True]
@@ -144,7 +144,7 @@ def packed_columns(n_features: int, n_mels: int) -> int:
 class PackedFeatures:
     """Spectrograms ``(N, n_mels, frames)`` with each row's utterance features packed into
     :func:`packed_columns` extra frames at the end, column after column (zero-padded): the
-    second input of :func:`ser_utils.models.improved_tcn` ``(packed_columns=…)``, read batch
+    second input of :func:`ser_utils.deep.models.improved_tcn` ``(packed_columns=…)``, read batch
     by batch like the spectrograms themselves (an array-like: ``len``, ``shape``, ``dtype``,
     integer indexing).
 

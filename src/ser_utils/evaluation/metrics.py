@@ -18,7 +18,7 @@ from sklearn.metrics import (
 
 __all__ = ["SCORE_KEYS", "METRICS", "class_report", "compute_metrics"]
 
-#: The headline metrics of every fold row, in report order after ``fold``.
+#: The headline metrics of every fold, in report order after ``fold``.
 SCORE_KEYS: tuple[str, ...] = ("wa", "ua", "macro_f1")
 
 #: name -> ``metric(y_true, y_pred)``; ``ua`` is the unweighted average recall.

@@ -270,7 +270,7 @@ def fold_assignments(
     validation : callable, optional
         ``validation(labels, speakers) -> (fit_positions, validation_positions)`` over one
         training part, as the recipe's training holds it out (e.g.
-        :func:`ser_utils.training.validation_split` with the recipe's training config: for
+        :func:`ser_utils.deep.training.validation_split` with the recipe's training config: for
         the original, ``train_test_split(train, test_size=0.2, random_state=727)``, not
         stratified). None: every training row is ``train``.
 

@@ -33,7 +33,11 @@ Modules
 from __future__ import annotations
 
 from .dry_run import DryRun, format_dry_run, run_dry_run
-from .exploration import ORIGINAL_EXPLORATION, exploration_grid, explore_hyperparameters
+from .exploration import (
+    ORIGINAL_EXPLORATION,
+    exploration_grid,
+    explore_hyperparameters,
+)
 from .fusion import side_by_side
 from .network import (
     compositions,

@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 from joblib.externals.loky import get_reusable_executor
 
-from ..arrays import generate_arrays, load_arrays, subset_rows
 from ..config import FOUR_CLASSES, Recipe, check_choice
-from ..data_check import check_corpus
+from ..corpora.check import check_corpus
+from ..deep.arrays import generate_arrays, load_arrays, subset_rows
 from ..deep.validation import validation_split
 from ..deep.views import RowView
 from ..errors import SerError
@@ -154,7 +154,7 @@ def run_dry_run(
     if seeds < 1 or (max_steps is not None and max_steps < 1):
         raise SerError("--seeds and --max-steps must be at least 1")
     # TensorFlow: loaded once the input is known to be good
-    from ..training import train_model
+    from ..deep.training import train_model
 
     manifest = check_corpus(recipe.corpus, root)
     folder = Path(arrays) if arrays else arrays_dir(recipe)

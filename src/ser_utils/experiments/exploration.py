@@ -17,8 +17,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import config
-from ..arrays import subset_rows
 from ..config import FOUR_CLASSES, ModelConfig, Recipe
+from ..deep.arrays import subset_rows
 from ..deep.validation import validation_split
 from ..deep.views import RowView
 
@@ -118,7 +118,8 @@ def explore_hyperparameters(
         The learning curves of each variant.
     """
     # TensorFlow: loaded when the first variant trains
-    from ..training import history_summary, quiet_tensorflow, release_models, train_model
+    from ..deep.backend import quiet_tensorflow
+    from ..deep.training import history_summary, release_models, train_model
 
     quiet_tensorflow()
     variants = dict(exploration_grid(recipe.profile) if variants is None else variants)

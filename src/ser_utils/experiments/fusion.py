@@ -10,7 +10,7 @@ regression on both members' log-probabilities, fitted on the inner out-of-fold p
 only, combines them; the test fold is only predicted. Every fold also scores each member on
 its own, so one run gives the side-by-side comparison on the same folds and the same
 utterances: network ensemble, SVM, fusion (:func:`side_by_side`). With ``speaker_norm`` (the
-recipe's setting) both members see speaker-normalised inputs (:mod:`ser_utils.speaker_norm`):
+recipe's setting) both members see speaker-normalised inputs (:mod:`ser_utils.features.speaker_norm`):
 the network's log-mel bins minus the speaker's mean, the SVM's features z-normalised within
 each speaker.
 
@@ -33,13 +33,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.special import softmax
-from sklearn.base import clone
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.linear_model import LogisticRegression
 
-from ..arrays import array_paths
 from ..config import FOUR_CLASSES, FusionConfig, Recipe, check_choice, get_recipe
+from ..deep.arrays import array_paths
 from ..deep.ensemble import (
     log_probabilities,
     pool_members,
@@ -49,20 +46,17 @@ from ..deep.ensemble import (
 from ..deep.views import PackedFeatures, RowView, SpeakerNormalised
 from ..evaluation import CrossValidation, FoldPrediction
 from ..features import extract_features
+from ..features.speaker_norm import normalise_features
 from ..paths import features_dir
-from ..speaker_norm import normalise_features
-from ..traditional import make_model
+from ..traditional.probabilities import svm_probabilities
 
 __all__ = [
     "FUSION_NETWORK_WEIGHT",
     "FEATURE_RECIPES",
-    "SVM_CALIBRATIONS",
     "COMBINERS",
     "MEMBER_SPLITS",
     "WEIGHT_GRID",
-    "PLATT_FOLDS",
     "fuse_probabilities",
-    "svm_probabilities",
     "unweighted_recall",
     "choose_network_weight",
     "fit_combiner",
@@ -75,10 +69,6 @@ __all__ = [
 
 #: Weight of the network's probabilities in the fused mean (the SVM gets the rest).
 FUSION_NETWORK_WEIGHT = 0.5
-#: ``"softmax"`` of the SVM's decision values or ``"platt"`` (``SVC(probability=True)``).
-SVM_CALIBRATIONS: tuple[str, ...] = ("softmax", "platt")
-#: Folds of the Platt calibration (stratified, in row order: no randomness).
-PLATT_FOLDS = 5
 #: How :func:`fit_combiner` fuses the network ensemble and the SVM (:class:`~ser_utils.config.FusionConfig`).
 COMBINERS: tuple[str, ...] = ("stacking", "weight", "mean", "network")
 #: How the ensemble's members are trained (:class:`~ser_utils.config.FusionConfig`).
@@ -108,53 +98,6 @@ def fuse_probabilities(
     if not 0 <= network_weight <= 1:
         raise ValueError(f"network_weight must be in [0, 1], got {network_weight}")
     return network_weight * network + (1 - network_weight) * svm
-
-
-def svm_probabilities(
-    features_train: np.ndarray,
-    y_train: Sequence[str],
-    features_test: np.ndarray,
-    *,
-    labels: Sequence[str],
-    random_state: int,
-    calibration: str = "softmax",
-) -> np.ndarray:
-    """Fit the RBF SVM on utterance features (``StandardScaler`` fitted on the training part, SVC
-    C 10, gamma 'scale': :func:`ser_utils.traditional.make_model` ``("rbf_svm", scaler=True)``)
-    and return class probabilities on the test part, columns in ``labels`` order (0 for a
-    class absent from the training part).
-
-    ``calibration``: ``"softmax"``, a softmax over the one-vs-rest decision values (votes
-    plus a confidence in (-0.5, 0.5)), which keeps the SVM's own prediction as the most
-    probable class, ties between votes aside; ``"platt"``, Platt scaling: one SVM fitted on
-    the whole training part, one sigmoid per class fitted on the decision values of
-    :data:`PLATT_FOLDS` stratified folds (no randomness), normalised to sum to 1 —
-    :class:`~sklearn.calibration.CalibratedClassifierCV` with ``ensemble=False``, which
-    scikit-learn 1.9 recommends in place of ``SVC(probability=True)``. It may change the
-    predicted class.
-    """
-    check_choice(calibration, SVM_CALIBRATIONS, "SVM calibration")
-    model = clone(make_model("rbf_svm", random_state=random_state, scaler=True))
-    _, counts = np.unique(np.asarray(y_train).astype(str), return_counts=True)
-    if calibration == "platt" and counts.min() >= 2:  # (a class seen once keeps the softmax)
-        # one SVM on the whole training part, its sigmoids fitted on the decision values of
-        # stratified folds (fewer than PLATT_FOLDS when a class has fewer examples)
-        model = CalibratedClassifierCV(
-            model, method="sigmoid", cv=min(PLATT_FOLDS, int(counts.min())), ensemble=False
-        )
-    else:
-        calibration = "softmax"
-    model.fit(np.asarray(features_train), np.asarray(y_train).astype(str))
-    probabilities = np.zeros((len(features_test), len(labels)))
-    columns = [list(labels).index(label) for label in model.classes_]
-    if calibration == "platt":
-        probabilities[:, columns] = model.predict_proba(np.asarray(features_test))
-        return probabilities
-    decision = model.decision_function(np.asarray(features_test))
-    if decision.ndim == 1:  # two classes: one signed distance for classes_[1]
-        decision = np.stack([-decision, decision], axis=1) / 2
-    probabilities[:, columns] = softmax(decision, axis=1)
-    return probabilities
 
 
 def unweighted_recall(
@@ -307,7 +250,7 @@ def fuse_fold(
     """One fold of the fusion recipe: train on the training part only, predict the test part.
 
     1. ``recipe.fusion.members`` inner folds of the training part
-       (:func:`ser_utils.ensemble.inner_splits`, by speaker); one network per inner fold,
+       (:func:`ser_utils.deep.ensemble.inner_splits`, by speaker); one network per inner fold,
        validated on it; their probabilities on the test part pooled
        (:func:`pool_members`, ``recipe.fusion.pooling``).
     2. The SVM on its features (``recipe.fusion.svm_calibration``) fitted on each inner
@@ -427,7 +370,7 @@ def fusion_inputs(
         With ``recipe.fusion``.
     features : np.ndarray, shape (N, D), optional
         The SVM's features, row-aligned with ``metadata``. Default: made from the files of the
-        arrays folder ``spectrograms`` was memory-mapped from (:func:`ser_utils.arrays.array_paths`,
+        arrays folder ``spectrograms`` was memory-mapped from (:func:`ser_utils.deep.arrays.array_paths`,
         :func:`recipe_features`, cached under ``outputs/features``).
     out_dir : None
         Saving an ensemble's fold models is not supported.
@@ -508,7 +451,7 @@ def fusion_fold(
 
     def fit_predict(fold: int, train: np.ndarray, test: np.ndarray) -> FoldPrediction:
         # TensorFlow: loaded when the first member trains
-        from ..training import history_summary, release_models
+        from ..deep.training import history_summary, release_models
 
         fold_recipe = dataclasses.replace(
             recipe, training=dataclasses.replace(recipe.training, seed=recipe.training.seed + fold)

@@ -3,7 +3,7 @@
 :func:`cross_validate_recipe` is the one place that decides how a recipe's folds train: one
 network per fold (the original and improved recipes), or an ensemble fused with an SVM (the
 fusion recipe, :mod:`ser_utils.experiments.fusion`). Either way the folds come from the same
-rows — the arrays' rows of the evaluated subset (:func:`ser_utils.arrays.subset_rows`) — and
+rows — the arrays' rows of the evaluated subset (:func:`ser_utils.deep.arrays.subset_rows`) — and
 go through the one fold loop (:func:`ser_utils.evaluation.cross_validate`). Within a fold every
 choice — the validation part, early stopping, class weights — is made on the training part;
 the test fold is only predicted. :func:`run_deep` is the whole run: arrays, every fold of
@@ -27,10 +27,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import config, paths, progress
-from ..arrays import generate_arrays, load_arrays, subset_rows
+from .. import config, paths
 from ..config import FOUR_CLASSES, Recipe, check_choice
-from ..data_check import check_corpus
+from ..corpora.check import check_corpus
+from ..deep.arrays import generate_arrays, load_arrays, subset_rows
+from ..deep.validation import validation_split
 from ..deep.views import RowView
 from ..errors import SerError
 from ..evaluation import (
@@ -44,6 +45,7 @@ from ..evaluation import (
     fold_composition,
     make_protocol,
 )
+from ..progress import logger as progress_log
 from ..storage import check_output_dir, read_json
 from . import fusion
 from .runs import Run, run_name, write_run
@@ -59,7 +61,7 @@ __all__ = [
     "run_deep",
 ]
 
-log = progress.logger
+log = progress_log
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,7 @@ class NetworkFolds:
     Attributes
     ----------
     rows : pandas.DataFrame
-        :func:`ser_utils.arrays.subset_rows`: the evaluated rows, with ``row``, each one's row
+        :func:`ser_utils.deep.arrays.subset_rows`: the evaluated rows, with ``row``, each one's row
         in the arrays.
     protocol : Protocol
         Over ``rows`` (only the selected folds, when ``folds`` was given).
@@ -108,7 +110,7 @@ class NetworkFolds:
             protocol = dataclasses.replace(
                 protocol, splitter=SelectedFolds(protocol.splitter, folds)
             )
-            progress.logger.info(
+            progress_log.info(
                 f"{protocol_name}: running only fold(s) {', '.join(map(str, protocol.splitter.folds))} "
                 f"of {protocol.splitter.splitter.get_n_splits(groups=protocol.groups)}"
             )
@@ -133,9 +135,8 @@ def _network_fold(
 ):
     """``fit_predict`` of one network per fold, seeded ``recipe.training.seed + fold``."""
     # TensorFlow: loaded when the first network trains
-    from ..bundles import save_bundle
-    from ..deep.validation import validation_split
-    from ..training import history_summary, predict_proba, release_models, train_model
+    from ..deep.bundles import save_bundle
+    from ..deep.training import history_summary, predict_proba, release_models, train_model
 
     y, positions, protocol_name = folds.y, folds.positions, folds.protocol.name
 
@@ -214,7 +215,7 @@ def cross_validate_recipe(
     Parameters
     ----------
     spectrograms : array or memmap, shape (N, F, T)
-        From :func:`ser_utils.arrays.load_arrays`.
+        From :func:`ser_utils.deep.arrays.load_arrays`.
     metadata : pandas.DataFrame
         N rows, row-aligned with ``spectrograms`` (``label``, ``speaker``, ``session``,
         ``recording_type``).
@@ -251,7 +252,8 @@ def cross_validate_recipe(
         network) or the members' scores and the combiner's inner out-of-fold scores (fusion).
     """
     # TensorFlow: loaded when the first network trains
-    from ..training import quiet_tensorflow, release_models
+    from ..deep.backend import quiet_tensorflow
+    from ..deep.training import release_models
 
     labels = list(labels)
     if recipe.fusion is not None:
@@ -370,14 +372,14 @@ def train_bundle(
     Returns
     -------
     directory : Path
-        The bundle (:func:`ser_utils.bundles.load_bundle` reads it back).
+        The bundle (:func:`ser_utils.deep.bundles.load_bundle` reads it back).
     history : dict
         Learning curves.
     """
     check_single_network(recipe, "a bundle for `ser predict`")
     # TensorFlow: loaded when the network trains
-    from ..bundles import save_bundle
-    from ..training import release_models, train_model
+    from ..deep.bundles import save_bundle
+    from ..deep.training import release_models, train_model
 
     subset = subset or default_subset(recipe.corpus)
     rows = subset_rows(metadata, subset=subset, labels=labels)

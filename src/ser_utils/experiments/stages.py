@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import config, paths, progress
-from ..arrays import generate_arrays
+from .. import config, paths
 from ..config import Recipe, check_choice
 from ..corpora import (
     ORIGINAL_ARRAY_SUBSET,
@@ -18,14 +17,16 @@ from ..corpora import (
     select_files,
     select_subset,
 )
+from ..deep.arrays import generate_arrays
 from ..deep.validation import validation_split
 from ..evaluation import PROTOCOLS, fold_assignments, make_protocol
 from ..features import FEATURE_SETS, ExtractionInfo, extract_features, save_features
+from ..progress import logger as progress_log
 from ..storage import check_output_dir, check_output_file, read_json, write_csv
 
 __all__ = ["run_features", "run_arrays", "run_folds"]
 
-log = progress.logger
+log = progress_log
 
 
 def run_features(

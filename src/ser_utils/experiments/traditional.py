@@ -14,20 +14,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import config, paths, progress
+from .. import config, paths
 from ..config import Recipe, check_choice
 from ..corpora import UNLABELLED_SUBSETS, default_subset, load_corpus, select_subset
 from ..errors import SerError
 from ..evaluation import PROTOCOLS, SUBSETS, make_protocol
 from ..features import FEATURE_SETS, extract_features
-from ..speaker_norm import normalise_features
+from ..features.speaker_norm import normalise_features
+from ..progress import logger as progress_log
 from ..storage import check_output_dir
 from ..traditional import GRIDS, MODELS, check_model_grid, nested_evaluation
 from .runs import Run, run_name, write_run
 
 __all__ = ["run_traditional", "speaker_normalised_rows"]
 
-log = progress.logger
+log = progress_log
 
 
 def run_traditional(
@@ -74,7 +75,7 @@ def run_traditional(
         A control: shuffle the labels within each training part with this seed.
     speaker_norm : bool, default False
         Z-normalise the features within each speaker
-        (:func:`ser_utils.speaker_norm.normalise_features`), with statistics over the
+        (:func:`ser_utils.features.speaker_norm.normalise_features`), with statistics over the
         speaker's recordings of the subset whatever their label
         (:data:`ser_utils.corpora.UNLABELLED_SUBSETS`): no label is used, the test
         speaker's unlabelled recordings are.

@@ -2,7 +2,7 @@
 
 Three feature sets (:data:`FEATURE_SETS`):
 
-``seed``
+``frames``
     The original study's 34 frame features — MFCC (20), chroma_stft (12), RMS (1) and
     zero-crossing rate (1) — over every frame of the padded clip, flattened to one
     vector per clip (623 × 34 = 21 182 values for MSP-IMPROV, 239 × 34 = 8126 for TESS).
@@ -62,7 +62,7 @@ Modules
 
 from __future__ import annotations
 
-from ..spectrograms import log_mel_spectrogram, original_spectrogram
+from ..audio.spectrograms import log_mel_spectrogram, original_spectrogram
 from .cache import (
     CACHE_VERSION,
     FEATURE_SETS,
@@ -75,7 +75,7 @@ from .cache import (
     feature_names,
     feature_vector,
 )
-from .egemaps import egemaps, egemaps_names
+from .egemaps import egemaps_functionals, egemaps_names
 from .frames import (
     flatten_frames,
     frame_feature_names,
@@ -84,7 +84,7 @@ from .frames import (
     n_frames,
     strip_padding,
 )
-from .functionals import FUNCTIONALS, functional_names, functionals
+from .functionals import FUNCTIONALS, frame_functionals, functional_names
 from .store import (
     features_path,
     load_features,
@@ -104,9 +104,9 @@ __all__ = [
     "n_frames",
     "n_active_frames",
     "strip_padding",
-    "functionals",
+    "frame_functionals",
     "functional_names",
-    "egemaps",
+    "egemaps_functionals",
     "egemaps_names",
     "feature_vector",
     "feature_names",

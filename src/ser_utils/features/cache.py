@@ -15,15 +15,21 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+import joblib
 import numpy as np
 import pandas as pd
+from joblib.parallel import get_active_backend
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
+from .. import audio
 from ..audio import common_sample_rate
+from ..audio.kernels import compile_librosa_kernels
 from ..config import AudioConfig, FrameFeatureConfig, Recipe, check_choice
 from ..errors import AudioError, SerError
 from ..paths import features_dir
 from ..storage import atomic_path, file_identity
-from .egemaps import egemaps, egemaps_names
+from .egemaps import egemaps_functionals, egemaps_names
 from .frames import (
     flatten_frames,
     frame_feature_names,
@@ -32,7 +38,7 @@ from .frames import (
     n_frames,
     strip_padding,
 )
-from .functionals import functional_names, functionals
+from .functionals import frame_functionals, functional_names
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +63,18 @@ def feature_vector(
     *,
     config: FrameFeatureConfig = FrameFeatureConfig(),
 ) -> np.ndarray:
-    """One clip's vector of ``feature_set`` (``seed`` | ``functionals`` | ``egemaps``), float32.
+    """One clip's vector of ``feature_set`` (``frames`` | ``functionals`` | ``egemaps``), float32.
 
-    ``seed``: :func:`frame_features` flattened; ``functionals``: :func:`functionals` of the
-    frames before the padding; ``egemaps``: :func:`egemaps` of the clip without its padding.
+    ``frames``: :func:`frame_features` flattened; ``functionals``: :func:`frame_functionals` of the
+    frames before the padding; ``egemaps``: :func:`egemaps_functionals` of the clip without its padding.
     """
     _check_feature_set(feature_set)
     if feature_set == "frames":
         return frame_features(samples, sr, config=config, flatten=True)
     if feature_set == "functionals":
         valid = n_active_frames(samples, hop_length=config.hop_length, n_fft=config.n_fft)
-        return functionals(frame_features(samples, sr, config=config), n_valid=valid)
-    return egemaps(strip_padding(samples), sr)
+        return frame_functionals(frame_features(samples, sr, config=config), n_valid=valid)
+    return egemaps_functionals(strip_padding(samples), sr)
 
 
 def feature_names(
@@ -77,12 +83,12 @@ def feature_names(
     config: FrameFeatureConfig = FrameFeatureConfig(),
     n_samples: int | None = None,
 ) -> list[str]:
-    """Column names of ``feature_set``; ``seed`` needs the clip length ``n_samples``
+    """Column names of ``feature_set``; ``frames`` needs the clip length ``n_samples``
     (names ``mfcc_01@0``, ``mfcc_01@1``, …, feature-major like :func:`flatten_frames`)."""
     _check_feature_set(feature_set)
     if feature_set == "frames":
         if n_samples is None:
-            raise ValueError("seed feature names need n_samples (the padded clip length)")
+            raise ValueError("frames feature names need n_samples (the padded clip length)")
         count = n_frames(n_samples, hop_length=config.hop_length)
         return [f"{name}@{t}" for name in frame_feature_names(config) for t in range(count)]
     if feature_set == "functionals":
@@ -196,7 +202,7 @@ class PreloadedAudio:
 def _vectors(
     samples: np.ndarray, sr: int, feature_sets: Sequence[str], frame_config: FrameFeatureConfig
 ) -> dict[str, np.ndarray]:
-    """:func:`feature_vector` of several sets, computing the frame features once for seed + functionals."""
+    """:func:`feature_vector` of several sets, computing the frame features once for frames + functionals."""
     if "frames" in feature_sets and "functionals" in feature_sets:
         frames = frame_features(samples, sr, config=frame_config)
         valid = n_active_frames(
@@ -204,7 +210,7 @@ def _vectors(
         )
         shared = {
             "frames": flatten_frames(frames),
-            "functionals": functionals(frames, n_valid=valid),
+            "functionals": frame_functionals(frames, n_valid=valid),
         }
     else:
         shared = {}
@@ -225,8 +231,6 @@ def _compute(
 ) -> dict[str, np.ndarray]:
     """Load and preprocess one file once, compute the feature sets of ``targets`` and write their
     cache entries (runs in the joblib workers)."""
-    from .. import audio
-
     if audio_loader is None:
         samples, sr = audio.load_and_preprocess(path, audio_config)
     else:
@@ -287,10 +291,6 @@ def extract_feature_sets(
     matrices : dict set -> np.ndarray (N, D_set), float32, in manifest order
     infos : dict set -> ExtractionInfo
     """
-    import joblib
-    from threadpoolctl import threadpool_limits
-    from tqdm.auto import tqdm
-
     feature_sets = [_check_feature_set(name) for name in dict.fromkeys(feature_sets)]
     start = time.perf_counter()
     paths = _paths(manifest)
@@ -354,8 +354,6 @@ def extract_feature_sets(
         # One BLAS thread per file, in workers and here alike: the numbers do not depend on n_jobs.
         with contextlib.ExitStack() as stack:
             if workers > 1:
-                from .._numba import compile_librosa_kernels
-
                 compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
                 # The active joblib backend is kept (e.g. "dask" under joblib.parallel_backend("dask"),
                 # to scale out); only the local default gets one BLAS thread per worker process.
@@ -386,7 +384,7 @@ def extract_feature_sets(
         lengths = {v.shape for v in vectors[name]}
         if len(lengths) > 1:
             raise SerError(
-                f"{name} features of different lengths {sorted(lengths)} — the seed feature set needs "
+                f"{name} features of different lengths {sorted(lengths)} — the frames feature set needs "
                 "clips of one length: use a recipe whose AudioConfig.target_length is set"
             )
         width = next(iter(lengths))[0] if lengths else 0
@@ -403,8 +401,6 @@ def extract_feature_sets(
 
 def _default_joblib_backend() -> bool:
     """True unless the caller chose a joblib backend (``joblib.parallel_backend`` / ``parallel_config``)."""
-    from joblib.parallel import get_active_backend
-
     backend, _ = get_active_backend()
     return type(backend).__name__ in {"LokyBackend", "MultiprocessingBackend"}
 
@@ -455,7 +451,7 @@ def extract_features(
     Raises
     ------
     SerError
-        Unknown feature set, or clips of different lengths for the ``seed`` set.
+        Unknown feature set, or clips of different lengths for the ``frames`` set.
     AudioError
         A file is missing or unreadable (the message names it).
 

@@ -3,19 +3,21 @@ loaded (openSMILE's native library aborts in a process that loaded TensorFlow fi
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
+import multiprocessing
 import sys
 
 import numpy as np
 
 from ..errors import SerError
-from .frames import _as_float_audio
+from .frames import as_float_audio
 
 
 @functools.lru_cache(maxsize=1)
 def _smile():
     try:
-        import opensmile
+        import opensmile  # optional (the egemaps extra); it must load before TensorFlow
     except ImportError:
         raise SerError(
             "eGeMAPS features need openSMILE — pip install opensmile (or ser-utils[egemaps])"
@@ -26,14 +28,14 @@ def _smile():
     )
 
 
-def egemaps(samples: np.ndarray, sr: int) -> np.ndarray:
+def egemaps_functionals(samples: np.ndarray, sr: int) -> np.ndarray:
     """The 88 eGeMAPSv02 functionals of openSMILE (works offline; configs ship with the package).
 
     Returns
     -------
     np.ndarray, shape (88,), float32 — in the order of :func:`egemaps_names`.
     """
-    samples = _as_float_audio(samples).astype(np.float32, copy=False)
+    samples = as_float_audio(samples).astype(np.float32, copy=False)
     return _outside_tensorflow(_egemaps_values, samples, int(sr))
 
 
@@ -55,9 +57,6 @@ def _outside_tensorflow(function, *args):
 
 @functools.lru_cache(maxsize=1)
 def _spawned_worker():
-    import concurrent.futures
-    import multiprocessing
-
     # "spawn": a fresh interpreter that has not loaded TensorFlow (a fork would inherit it).
     return concurrent.futures.ProcessPoolExecutor(
         max_workers=1, mp_context=multiprocessing.get_context("spawn")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 
+import librosa
 import numpy as np
 
 from ..config import FrameFeatureConfig
@@ -47,7 +48,7 @@ def strip_padding(samples: np.ndarray) -> np.ndarray:
     return np.asarray(samples)[: max(_nonzero_end(samples), 1)]
 
 
-def _as_float_audio(samples: np.ndarray) -> np.ndarray:
+def as_float_audio(samples: np.ndarray) -> np.ndarray:
     samples = np.asarray(samples)
     if samples.ndim != 1 or samples.size == 0:
         raise ValueError(f"expected mono samples of shape (n,), got shape {samples.shape}")
@@ -102,9 +103,7 @@ def frame_features(
     >>> frame_features(y, 44_100).shape
     (623, 34)
     """
-    import librosa
-
-    y = _as_float_audio(samples)
+    y = as_float_audio(samples)
     hop, n_fft = int(config.hop_length), int(config.n_fft)
     total = n_frames(len(y), hop_length=hop)
     active = n_active_frames(y, hop_length=hop, n_fft=n_fft)
@@ -160,16 +159,12 @@ def frame_features(
 def _mel_basis(sr: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
     """``librosa.filters.mel`` as ``melspectrogram`` builds it, made once per (sr, n_fft). Kept dense:
     the same BLAS product as librosa's einsum rounds alike (a sparse product differs by ~1e-4 in MFCC)."""
-    import librosa
-
     return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels)
 
 
 @functools.lru_cache(maxsize=256)
 def _chroma_basis(sr: int, n_fft: int, n_chroma: int, tuning: float) -> np.ndarray:
     """``librosa.filters.chroma`` for one tuning (estimates fall on a 0.01 grid, so few differ)."""
-    import librosa
-
     return librosa.filters.chroma(sr=sr, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)
 
 
@@ -186,8 +181,9 @@ def _estimate_tuning(
     """``librosa.estimate_tuning(S=power, sr=sr, bins_per_octave=...)`` with piptrack's peak picking
     done only on the bins between ``fmin`` and ``fmax`` (the only ones piptrack keeps) instead
     of all 1025, with the same float32 arithmetic."""
-    import librosa
-    import librosa.core.pitch  # a submodule the lazy loader does not expose as an attribute by itself
+    # its import compiles numba kernels: only when tuning is estimated, after the parent process
+    # compiled them (audio.kernels); the lazy loader does not expose it as an attribute by itself
+    import librosa.core.pitch
 
     interpolate = getattr(librosa.core.pitch, "_parabolic_interpolation", None)
     freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)

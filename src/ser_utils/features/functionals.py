@@ -8,7 +8,7 @@ import numpy as np
 
 from .frames import frame_feature_names
 
-#: Statistics of :func:`functionals`, in output order.
+#: Statistics of :func:`frame_functionals`, in output order.
 FUNCTIONALS: tuple[str, ...] = (
     "mean",
     "std",
@@ -22,17 +22,17 @@ FUNCTIONALS: tuple[str, ...] = (
 )
 
 
-def functionals(frames: np.ndarray, *, n_valid: int | None = None) -> np.ndarray:
+def frame_functionals(frames: np.ndarray, *, n_valid: int | None = None) -> np.ndarray:
     """Utterance-level statistics of frame features, over the frames that are not padding.
 
     Parameters
     ----------
     frames : np.ndarray, shape (frames, d)
-        E.g. :func:`frame_features` (d = 34).
+        E.g. :func:`~ser_utils.features.frames.frame_features` (d = 34).
     n_valid : int, optional
-        Number of leading frames that are speech (see :func:`n_active_frames`). By default
+        Number of leading frames that are speech (see :func:`~ser_utils.features.frames.n_active_frames`). By default
         the trailing frames identical to a silent frame (RMS column exactly 0, as
-        :func:`frame_features` gives for zero padding) are dropped.
+        :func:`~ser_utils.features.frames.frame_features` gives for zero padding) are dropped.
 
     Returns
     -------
@@ -65,7 +65,7 @@ def functionals(frames: np.ndarray, *, n_valid: int | None = None) -> np.ndarray
 
 
 def functional_names(names: Sequence[str] | None = None) -> list[str]:
-    """Names of :func:`functionals` of the columns ``names`` (default :func:`frame_feature_names`):
+    """Names of :func:`frame_functionals` of the columns ``names`` (default :func:`frame_feature_names`):
     ``mfcc_01_mean``, ``mfcc_01_std``, …"""
     names = frame_feature_names() if names is None else list(names)
     return [f"{name}_{stat}" for name in names for stat in FUNCTIONALS]

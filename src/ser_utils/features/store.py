@@ -10,8 +10,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import evaluation
 from ..config import Recipe
+from ..corpora.check import read_or_build_manifest
+from ..corpora.subsets import select_files, select_subset
 from ..errors import SerError
 from ..paths import features_dir
 from ..storage import atomic_path, read_json, write_csv, write_json
@@ -96,10 +97,8 @@ def load_or_extract(
     matrix : np.ndarray (N, D) float32
     metadata : DataFrame, row-aligned (the manifest rows)
     """
-    from ..data_check import read_or_build_manifest
-
     directory = Path(directory) if directory is not None else features_dir()
-    files = evaluation.select_files(read_or_build_manifest(corpus))
+    files = select_files(read_or_build_manifest(corpus))
     try:
         matrix, metadata = load_features(directory, corpus=corpus, feature_set=feature_set)
         description = read_description(directory, corpus=corpus, feature_set=feature_set)
@@ -123,8 +122,6 @@ def select_rows(
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """The rows of ``matrix`` in subset ``subset`` of :func:`ser_utils.evaluation.select_subset`
     (a name of :data:`ser_utils.evaluation.SUBSETS`), and their metadata (index reset)."""
-    from ..evaluation import select_subset
-
     if len(matrix) != len(metadata):
         raise ValueError(f"{len(matrix)} feature rows for {len(metadata)} metadata rows")
     chosen = select_subset(metadata.assign(_row=np.arange(len(metadata))), subset)

@@ -53,15 +53,14 @@ Modules
 
 from __future__ import annotations
 
-# Re-exported: the public names, and the private _msp_specs, _tess_specs and _render that the
-# tests use.
+# Re-exported: the public names, with the file specs and the renderer the tests read.
 from .msp_improv import (  # noqa: F401
     MSP_IMPROV_LABEL_FILE_NAMES,
     MSP_IMPROV_LAYOUTS,
     MSP_IMPROV_ORIGINAL_COUNTS,
     MSP_IMPROV_SAMPLE_RATE,
-    _msp_specs,
     make_msp_improv,
+    msp_specs,
 )
 from .tess import (  # noqa: F401
     TESS_FOLDERS,
@@ -69,11 +68,11 @@ from .tess import (  # noqa: F401
     TESS_MINI_WORDS,
     TESS_SAMPLE_RATE,
     TESS_WORDS,
-    _tess_specs,
     make_tess,
+    tess_specs,
 )
 from .tree import GENERATOR_VERSION, MARKER_NAME, SIZES  # noqa: F401
-from .voice import TESS_DURATION_RANGE, TESS_MEAN_DURATION, _render  # noqa: F401
+from .voice import TESS_DURATION_RANGE, TESS_MEAN_DURATION, render  # noqa: F401
 
 __all__ = [
     "make_tess",

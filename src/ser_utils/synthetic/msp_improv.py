@@ -12,16 +12,17 @@ from pathlib import Path
 import numpy as np
 
 from ..config import MSP_IMPROV_LABELS, check_choice
+from .phonetics import random_sentence
 from .tree import (
     GENERATOR_VERSION,
-    _check_options,
-    _finish,
-    _is_complete,
-    _start,
-    _write_all,
-    _write_bytes,
+    check_options,
+    finish_tree,
+    is_complete,
+    start_tree,
+    write_bytes,
+    write_files,
 )
-from .voice import _MSP_CODE, _random_sentence, _speaker_params
+from .voice import MSP_CODE, speaker_params
 
 log = logging.getLogger(__name__)
 
@@ -309,7 +310,7 @@ def _label_block(turn: _Turn, raters: list[str], rng: np.random.Generator) -> tu
     return "\n".join([header, *lines]), weights
 
 
-def _msp_layout_folder(layout: str, session: int) -> str:
+def msp_layout_folder(layout: str, session: int) -> str:
     return {
         "plain": f"session{session}",
         "audio": f"Audio/session{session}",
@@ -317,18 +318,18 @@ def _msp_layout_folder(layout: str, session: int) -> str:
     }[layout]
 
 
-def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
-    rng = np.random.default_rng([seed, _MSP_CODE, 0])
+def msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
+    rng = np.random.default_rng([seed, MSP_CODE, 0])
     clips = "full" if size == "full" else "mini"  # tiny: fewer clips of mini's kind
     n_syllables = {"full": (6, 16), "mini": (3, 7)}[clips]
     sentences = {
-        k: _random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
+        k: random_sentence(rng, int(rng.integers(n_syllables[0], n_syllables[1] + 1)))
         for k in range(1, _MSP_SENTENCES + 1)
     }
     raters = list(dict.fromkeys(_rater_id(rng) for _ in range(400)))
     turns = sorted(_msp_turns(size, rng), key=lambda t: t.name)
     speakers = {
-        (g, s): _speaker_params(np.random.default_rng([seed, _MSP_CODE, 2, s * 2 + (g == "M")]), g)
+        (g, s): speaker_params(np.random.default_rng([seed, MSP_CODE, 2, s * 2 + (g == "M")]), g)
         for s in range(1, _MSP_SESSIONS + 1)
         for g in "FM"
     }
@@ -342,15 +343,15 @@ def _msp_specs(size: str, seed: int, layout: str) -> tuple[list[dict], str]:
         if (
             turn.recording_type != "R"
         ):  # improvised speech: words around (or instead of) the sentence
-            extra = _random_sentence(
+            extra = random_sentence(
                 rng, int(rng.integers(extra_syllables[0] + 1, extra_syllables[1] + 2))
             )
             syllables = extra + syllables if turn.recording_type == "T" else extra
-        folder = f"{_msp_layout_folder(layout, turn.session)}/S{turn.sentence:02d}{turn.acted}/{turn.recording_type}"
+        folder = f"{msp_layout_folder(layout, turn.session)}/S{turn.sentence:02d}{turn.acted}/{turn.recording_type}"
         specs.append(
             {
                 "index": index,
-                "corpus_code": _MSP_CODE,
+                "corpus_code": MSP_CODE,
                 "path": f"{folder}/{turn.name}.wav",
                 "sample_rate": MSP_IMPROV_SAMPLE_RATE,
                 "speaker": speakers[turn.gender, turn.session],
@@ -422,7 +423,7 @@ def make_msp_improv(
     >>> (root / "Evaluation.txt").read_text().startswith("UTD-IMPROV-S01")
     True
     """
-    _check_options(size, seed)
+    check_options(size, seed)
     check_choice(layout, MSP_IMPROV_LAYOUTS, "layout")
     check_choice(label_file_name, MSP_IMPROV_LABEL_FILE_NAMES, "label_file_name")
     root = Path(root)
@@ -434,17 +435,17 @@ def make_msp_improv(
         "layout": layout,
         "version": GENERATOR_VERSION,
     }
-    if _is_complete(root, params, "Audio" if layout == "audio" else "."):
+    if is_complete(root, params, "Audio" if layout == "audio" else "."):
         return root
     owned = (
         tuple(f"session{k}" for k in range(1, _MSP_SESSIONS + 1))
         + ("Audio",)
         + MSP_IMPROV_LABEL_FILE_NAMES
     )
-    _start(root, params, owned)
-    specs, label_text = _msp_specs(size, int(seed), layout)
+    start_tree(root, params, owned)
+    specs, label_text = msp_specs(size, int(seed), layout)
     log.info("writing %d synthetic MSP-IMPROV files to %s", len(specs), root)
-    _write_all(root, specs, int(seed), n_jobs)
-    _write_bytes(root / label_file_name, label_text.encode("ascii"))
-    _finish(root, params, len(specs))
+    write_files(root, specs, int(seed), n_jobs)
+    write_bytes(root / label_file_name, label_text.encode("ascii"))
+    finish_tree(root, params, len(specs))
     return root

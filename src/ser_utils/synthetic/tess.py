@@ -10,16 +10,17 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TESS_LABELS
+from .phonetics import Syllable, word_syllable
 from .tree import (
     GENERATOR_VERSION,
-    _check_options,
-    _finish,
-    _is_complete,
-    _start,
-    _write_all,
-    _write_bytes,
+    check_options,
+    finish_tree,
+    is_complete,
+    start_tree,
+    write_bytes,
+    write_files,
 )
-from .voice import _TESS_CODE, _speaker_params, _Syllable, _word_syllable
+from .voice import TESS_CODE, speaker_params
 
 log = logging.getLogger(__name__)
 
@@ -280,9 +281,9 @@ TESS_MINI_WORDS: tuple[str, ...] = (
 
 # The carrier phrase "Say the word" before each target word.
 _TESS_CARRIER = (
-    _Syllable("s", "ei", "", 1, True),
-    _Syllable("dh", "schwa", "", 0, True),
-    _Syllable("l", "er", "b", 1, True),
+    Syllable("s", "ei", "", 1, True),
+    Syllable("dh", "schwa", "", 0, True),
+    Syllable("l", "er", "b", 1, True),
 )
 
 
@@ -297,25 +298,25 @@ _APPLE_DOUBLE = (
 _DS_STORE = b"\x00\x00\x00\x01Bud1" + b"\x00" * 24
 
 
-def _tess_specs(size: str, seed: int) -> list[dict]:
+def tess_specs(size: str, seed: int) -> list[dict]:
     words = {"full": TESS_WORDS, "mini": TESS_MINI_WORDS, "tiny": TESS_MINI_WORDS[:5]}[size]
     specs = []
     for speaker_index, speaker_name in enumerate(_TESS_SPEAKERS):
-        speaker = _speaker_params(
-            np.random.default_rng([seed, _TESS_CODE, 2, speaker_index]), speaker_name
+        speaker = speaker_params(
+            np.random.default_rng([seed, TESS_CODE, 2, speaker_index]), speaker_name
         )
         for emotion in _TESS_EMOTIONS:
             folder = TESS_FOLDERS[speaker_name, emotion]
             for word in words:
                 name = f"{speaker_name}_{word}_{emotion}.wav"
-                target = _word_syllable(word)
+                target = word_syllable(word)
                 length_factor = (
                     1.0 + 0.04 * (target.onset in ("ch", "s", "sh")) + 0.03 * bool(target.coda)
                 )
                 specs.append(
                     {
                         "index": len(specs),
-                        "corpus_code": _TESS_CODE,
+                        "corpus_code": TESS_CODE,
                         "path": f"{_TESS_OUTER}/{_TESS_INNER}/{folder}/{name}",
                         "sample_rate": TESS_FOOD_FEAR_SAMPLE_RATE
                         if name == "OAF_food_fear.wav"
@@ -375,15 +376,15 @@ def make_tess(
     >>> len(list(root.rglob("[OY]AF_*.wav")))
     140
     """
-    _check_options(size, seed)
+    check_options(size, seed)
     root = Path(root)
     params = {"corpus": "tess", "size": size, "seed": int(seed), "version": GENERATOR_VERSION}
-    if _is_complete(root, params, _TESS_OUTER):
+    if is_complete(root, params, _TESS_OUTER):
         return root
-    _start(root, params, (_TESS_OUTER, "__MACOSX"))
-    specs = _tess_specs(size, int(seed))
+    start_tree(root, params, (_TESS_OUTER, "__MACOSX"))
+    specs = tess_specs(size, int(seed))
     log.info("writing %d synthetic TESS files to %s", len(specs), root)
-    _write_all(root, specs, int(seed), n_jobs)
+    write_files(root, specs, int(seed), n_jobs)
     inner = root / _TESS_OUTER / _TESS_INNER
     junk = [
         spec["path"]
@@ -393,7 +394,7 @@ def make_tess(
     junk += [spec["path"] for spec in specs[:: max(1, len(specs) // 4)]]
     for path in dict.fromkeys(junk):
         folder, name = path.rsplit("/", 1)
-        _write_bytes(root / "__MACOSX" / folder / f"._{name}", _APPLE_DOUBLE)
-    _write_bytes(inner / ".DS_Store", _DS_STORE)
-    _finish(root, params, len(specs))
+        write_bytes(root / "__MACOSX" / folder / f"._{name}", _APPLE_DOUBLE)
+    write_bytes(inner / ".DS_Store", _DS_STORE)
+    finish_tree(root, params, len(specs))
     return root

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+from joblib import Parallel, delayed, effective_n_jobs
 
 from ..config import check_choice
 from ..errors import CorpusError
-from .voice import _render
+from .voice import render
 
 SIZES: tuple[str, ...] = ("tiny", "mini", "full")
 #: Written last into a finished tree; holds the options it was made with.
@@ -23,7 +24,7 @@ MARKER_NAME = ".synthetic.json"
 GENERATOR_VERSION = 1
 
 
-def _write_bytes(path: Path, data: bytes) -> None:
+def write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_bytes(data)
@@ -40,18 +41,16 @@ def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
 
 def _write_chunk(root: str, specs: list[dict], seed: int) -> None:
     for spec in specs:
-        samples, sample_rate = _render(spec, seed)
+        samples, sample_rate = render(spec, seed)
         _write_wav(Path(root) / spec["path"], samples, sample_rate)
 
 
-def _write_all(root: Path, specs: list[dict], seed: int, n_jobs: int | None) -> None:
+def write_files(root: Path, specs: list[dict], seed: int, n_jobs: int | None) -> None:
     if n_jobs is None:
         n_jobs = -1 if len(specs) > 400 else 1
     if n_jobs == 1:
         _write_chunk(str(root), specs, seed)
         return
-    from joblib import Parallel, delayed, effective_n_jobs
-
     workers = effective_n_jobs(n_jobs)
     chunks = [specs[i :: workers * 8] for i in range(workers * 8)]
     Parallel(n_jobs=n_jobs)(
@@ -60,7 +59,7 @@ def _write_all(root: Path, specs: list[dict], seed: int, n_jobs: int | None) -> 
 
 
 # -------------------------------------------------------------- markers and checks
-def _check_options(size: str, seed: int) -> None:
+def check_options(size: str, seed: int) -> None:
     check_choice(size, SIZES, "size")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
@@ -81,7 +80,7 @@ def _count_wavs(folder: Path) -> int:
     )
 
 
-def _is_complete(root: Path, params: dict, data_folder: str) -> bool:
+def is_complete(root: Path, params: dict, data_folder: str) -> bool:
     """``root`` holds a finished tree made with ``params`` (and no file went missing)."""
     marker = _read_marker(root)
     return (
@@ -92,7 +91,7 @@ def _is_complete(root: Path, params: dict, data_folder: str) -> bool:
     )
 
 
-def _start(root: Path, params: dict, owned: tuple[str, ...]) -> None:
+def start_tree(root: Path, params: dict, owned: tuple[str, ...]) -> None:
     """Clear what an earlier synthetic run left (only where its marker proves the tree is
     synthetic) and mark the tree as being written."""
     marker = _read_marker(root)
@@ -114,16 +113,16 @@ def _start(root: Path, params: dict, owned: tuple[str, ...]) -> None:
             "pass an empty or new folder, so that a real corpus is never overwritten"
         )
     root.mkdir(parents=True, exist_ok=True)
-    _write_bytes(
+    write_bytes(
         root / MARKER_NAME, json.dumps({"params": params, "complete": False}, indent=2).encode()
     )
 
 
-def _finish(root: Path, params: dict, n_files: int) -> None:
+def finish_tree(root: Path, params: dict, n_files: int) -> None:
     record = {
         "params": params,
         "complete": True,
         "n_files": n_files,
         "generator": f"ser_utils.synthetic v{GENERATOR_VERSION}",
     }
-    _write_bytes(root / MARKER_NAME, (json.dumps(record, indent=2) + "\n").encode())
+    write_bytes(root / MARKER_NAME, (json.dumps(record, indent=2) + "\n").encode())

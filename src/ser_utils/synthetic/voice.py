@@ -1,23 +1,23 @@
 """The voice: a speech-like synthesiser with numpy/scipy alone — emotional prosody profiles,
-phonetics (vowel formants, consonant classes, syllables from spelling, pseudo-sentences),
-speaker parameters, the harmonic source and formant filters, and :func:`_render`, which turns
-one file's spec into its 16-bit samples (a pure function of ``(seed, file index)``)."""
+speaker parameters, the harmonic source and formant filters over the syllables of
+:mod:`~ser_utils.synthetic.phonetics`, and :func:`render`, which turns one file's spec into its
+16-bit samples (a pure function of ``(seed, file index)``)."""
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import signal
 
 from ..config import EMOTIONS
+from .phonetics import BANDWIDTHS, LIQUID, NASAL, VOWELS
 
 #: Corpus codes of the specs: they seed each file's generators (``[seed, code, ...]``).
-_TESS_CODE = 1
-_MSP_CODE = 2
+TESS_CODE = 1
+MSP_CODE = 2
 
-#: Length of the TESS clips :func:`_render` writes (s).
+#: Length of the TESS clips :func:`render` writes (s).
 TESS_DURATION_RANGE = (1.25, 2.98)
 TESS_MEAN_DURATION = 2.06
 
@@ -56,169 +56,9 @@ _PROSODY_TABLE = {emotion: np.array(values) for emotion, values in _PROSODY.item
 _PROSODY_SPREAD = np.array([1.5, 0.3, 2.5, 0.08, 0.15, 0.3, 0.2, 0.05, 0.06, 1.5, 0.02, 0.02, 0.05])
 _MULTIPLICATIVE = np.array([k in ("f0_range", "tempo", "jitter", "shimmer") for k in _PROSODY_KEYS])
 
-# ---------------------------------------------------------------------- phonetics
-# Adult male formants F1-F4 (Hz), Peterson & Barney / Hillenbrand; F5 added below.
-_VOWELS_F1_F4 = {
-    "i": (270, 2290, 3010, 3500),
-    "I": (390, 1990, 2550, 3500),
-    "ei": (480, 2100, 2700, 3500),
-    "E": (530, 1840, 2480, 3500),
-    "ae": (660, 1720, 2410, 3500),
-    "a": (730, 1090, 2440, 3500),
-    "O": (570, 840, 2410, 3400),
-    "o": (500, 900, 2400, 3400),
-    "U": (440, 1020, 2240, 3400),
-    "u": (300, 870, 2240, 3400),
-    "V": (640, 1190, 2390, 3500),
-    "er": (490, 1350, 1690, 3300),
-    "schwa": (500, 1500, 2500, 3500),
-    "ai": (700, 1350, 2500, 3500),
-    "au": (700, 1100, 2450, 3400),
-    "oi": (550, 1000, 2450, 3400),
-}
-_VOWELS = {name: formants + (4500,) for name, formants in _VOWELS_F1_F4.items()}
-_VOWEL_NAMES = tuple(_VOWELS)
-_VOWEL_WEIGHTS = np.array([8, 9, 5, 7, 6, 5, 4, 4, 2, 4, 6, 3, 12, 4, 2, 1], dtype=float)
-_NASAL = (250, 1100, 2200, 3300, 4500)
-_LIQUID = (350, 1050, 2500, 3400, 4500)
-_BANDWIDTHS = np.array([70.0, 90.0, 130.0, 180.0, 300.0])
-# Consonant classes: p voiceless plosive, b voiced plosive, ch affricate, s, sh, f, h,
-# m nasal, l liquid/glide, dh weak voiced fricative.
-_ONSETS = ("p", "b", "ch", "s", "sh", "f", "h", "m", "l", "dh", "")
-_ONSET_WEIGHTS = np.array([10, 8, 2, 8, 3, 4, 3, 8, 9, 3, 6], dtype=float)
-_CODAS = ("", "p", "b", "s", "m", "l", "f")
-_CODA_WEIGHTS = np.array([10, 6, 4, 4, 5, 4, 2], dtype=float)
-
-
-@dataclass(frozen=True)
-class _Syllable:
-    onset: str
-    vowel: str
-    coda: str
-    stress: int  # 0 unstressed, 1 stressed, 2 nuclear accent
-    word_end: bool
-
-
-def _consonant_class(letters: str, *, onset: bool) -> str:
-    if not letters:
-        return ""
-    for prefix, kind in (
-        ("ch", "ch"),
-        ("sh", "sh"),
-        ("th", "f"),
-        ("wh", "h"),
-        ("ph", "f"),
-        ("kn", "m"),
-        ("tch", "ch"),
-        ("ck", "p"),
-        ("dg", "ch"),
-    ):
-        if letters.startswith(prefix) if onset else letters.endswith(prefix):
-            return kind
-    letter = letters[0] if onset else letters[-1]
-    return {
-        "p": "p",
-        "t": "p",
-        "k": "p",
-        "c": "p",
-        "q": "p",
-        "b": "b",
-        "d": "b",
-        "g": "b",
-        "j": "ch",
-        "s": "s",
-        "z": "s",
-        "x": "s",
-        "f": "f",
-        "v": "f",
-        "h": "h",
-        "m": "m",
-        "n": "m",
-        "l": "l",
-        "r": "l",
-        "w": "l",
-        "y": "l",
-    }.get(letter, "")
-
-
-def _word_vowel(word: str) -> str:
-    for pattern, vowel in (
-        ("ough", "O"),
-        ("oo", "u"),
-        ("ou", "au"),
-        ("oi", "oi"),
-        ("oy", "oi"),
-        ("ee", "i"),
-        ("ea", "i"),
-        ("ie", "i"),
-        ("ei", "i"),
-        ("ai", "ei"),
-        ("ay", "ei"),
-        ("ar", "a"),
-        ("er", "er"),
-        ("ir", "er"),
-        ("ur", "er"),
-        ("or", "O"),
-        ("aw", "O"),
-        ("au", "O"),
-        ("al", "O"),
-        ("oa", "o"),
-        ("ui", "u"),
-    ):
-        if pattern in word:
-            return vowel
-    if len(word) >= 4 and word.endswith("e") and word[-3] in "aiou":
-        return {"a": "ei", "i": "ai", "o": "o", "u": "u"}[word[-3]]
-    for letter in word:
-        if letter in "aeiou":
-            return {"a": "ae", "e": "E", "i": "I", "o": "a", "u": "V"}[letter]
-    return "I"
-
-
-def _word_syllable(word: str) -> _Syllable:
-    """The target word of TESS as one syllable: onset, vowel and coda from its spelling."""
-    vowels = [i for i, c in enumerate(word) if c in "aeiouy" and i > 0 or c in "aeiou"]
-    first = vowels[0] if vowels else len(word)
-    last = max((i for i, c in enumerate(word.rstrip("e") or word) if c in "aeiou"), default=first)
-    onset = _consonant_class(word[:first], onset=True)
-    coda = _consonant_class((word.rstrip("e") or word)[last + 1 :], onset=False)
-    coda = {"ch": "s", "sh": "s", "h": ""}.get(coda, coda)
-    return _Syllable(onset, _word_vowel(word), coda, 2, True)
-
-
-def _random_sentence(rng: np.random.Generator, n_syllables: int) -> tuple[_Syllable, ...]:
-    """A fixed pseudo-sentence: words of 1-3 syllables, stress on content words, the last
-    stressed syllable carrying the nuclear accent."""
-    syllables: list[_Syllable] = []
-    while len(syllables) < n_syllables:
-        length = min(int(rng.choice([1, 1, 1, 2, 2, 3])), n_syllables - len(syllables))
-        content = length > 1 or rng.random() < 0.45
-        for position in range(length):
-            onset = _ONSETS[rng.choice(len(_ONSETS), p=_ONSET_WEIGHTS / _ONSET_WEIGHTS.sum())]
-            vowel = _VOWEL_NAMES[
-                rng.choice(len(_VOWEL_NAMES), p=_VOWEL_WEIGHTS / _VOWEL_WEIGHTS.sum())
-            ]
-            coda = _CODAS[rng.choice(len(_CODAS), p=_CODA_WEIGHTS / _CODA_WEIGHTS.sum())]
-            stress = 1 if content and position == 0 else 0
-            syllables.append(
-                _Syllable(
-                    onset,
-                    "schwa" if stress == 0 and rng.random() < 0.5 else vowel,
-                    coda,
-                    stress,
-                    position == length - 1,
-                )
-            )
-    stressed = [i for i, s in enumerate(syllables) if s.stress] or [len(syllables) - 1]
-    nuclear = syllables[stressed[-1]]
-    syllables[stressed[-1]] = _Syllable(
-        nuclear.onset, nuclear.vowel, nuclear.coda, 2, nuclear.word_end
-    )
-    return tuple(syllables)
-
 
 # ------------------------------------------------------------------------ speakers
-def _speaker_params(rng: np.random.Generator, kind: str) -> dict:
+def speaker_params(rng: np.random.Generator, kind: str) -> dict:
     """Voice of one speaker; kind 'F', 'M', 'OAF' (older, lower, breathier) or 'YAF'."""
     if kind == "OAF":
         return {
@@ -345,7 +185,7 @@ def _layout(syllables, prosody: dict, rng: np.random.Generator) -> list[tuple[st
         if kind in ("p", "b", "ch"):
             closure = rng.uniform(0.03, 0.05) * scale
             if kind == "b":  # voice bar
-                segments.append(("voiced", closure, {"formants": _NASAL, "amp": 0.08}))
+                segments.append(("voiced", closure, {"formants": NASAL, "amp": 0.08}))
             else:
                 segments.append(("closure", closure, {}))
             segments.append(
@@ -381,7 +221,7 @@ def _layout(syllables, prosody: dict, rng: np.random.Generator) -> list[tuple[st
                     "voiced",
                     rng.uniform(0.04, 0.07) * scale,
                     {
-                        "formants": _NASAL if kind == "m" else _LIQUID,
+                        "formants": NASAL if kind == "m" else LIQUID,
                         "amp": {"m": 0.35, "l": 0.5, "dh": 0.25}[kind],
                     },
                 )
@@ -534,7 +374,7 @@ def _synthesise_speech(
 
     formant_scale = speaker["formants"]
     emotion_scale = np.array([prosody["f1"], prosody["f2"], 1.0, 1.0, 1.0])
-    bandwidths = _BANDWIDTHS * (1.0 + prosody["breath"])
+    bandwidths = BANDWIDTHS * (1.0 + prosody["breath"])
     out = np.zeros(total)
     # Louder emotions stress harder: more contrast between syllables.
     contrast = float(np.clip(1.0 + 0.05 * prosody["energy"], 0.7, 1.4))
@@ -551,7 +391,7 @@ def _synthesise_speech(
         if kind == "noise":
             noise = rng.standard_normal(length)
             if info["band"] is None:  # aspiration through the following vowel's formants
-                formants = np.asarray(_VOWELS[info["vowel"]]) * formant_scale * emotion_scale
+                formants = np.asarray(VOWELS[info["vowel"]]) * formant_scale * emotion_scale
                 noise = signal.sosfilt(_formant_sos(formants, bandwidths * 1.5, sample_rate), noise)
             else:
                 noise = signal.sosfilt(_band_sos(sample_rate, *_NOISE_BANDS[info["band"]]), noise)
@@ -560,7 +400,7 @@ def _synthesise_speech(
             out[first:last] += info["amp"] * decline * 0.3 * env * noise
             continue
         if kind == "vowel":
-            formants = np.asarray(_VOWELS[info["vowel"]]) * formant_scale * emotion_scale
+            formants = np.asarray(VOWELS[info["vowel"]]) * formant_scale * emotion_scale
             amp = info["amp"] ** contrast
             attack = int(0.02 * sample_rate)
         else:
@@ -594,14 +434,14 @@ def _to_pcm16(samples: np.ndarray) -> np.ndarray:
     return np.round(np.clip(samples, -1.0, 32766 / 32767) * 32767).astype(np.int16)
 
 
-def _render(spec: dict, seed: int) -> tuple[np.ndarray, int]:
+def render(spec: dict, seed: int) -> tuple[np.ndarray, int]:
     """The samples (int16) and sample rate of one file, a pure function of (seed, index)."""
     rng = np.random.default_rng([seed, spec["corpus_code"], 1, spec["index"]])
     sample_rate = spec["sample_rate"]
     prosody = _utterance_prosody(
         rng, spec["weights"], spec["speaker"], spec["intensity"], spec["spread"]
     )
-    if spec["corpus_code"] == _TESS_CODE:
+    if spec["corpus_code"] == TESS_CODE:
         # 0.975: the mean of 1 / tempo over speakers and emotions is about 1.03
         total = float(
             np.clip(

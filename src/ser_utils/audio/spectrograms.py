@@ -19,7 +19,7 @@ Examples
 --------
 >>> import numpy as np
 >>> from ser_utils.config import MSP_IMPROV_ORIGINAL_LENGTH, ORIGINAL_SPECTROGRAM_SAMPLE_RATE
->>> from ser_utils.spectrograms import original_spectrogram
+>>> from ser_utils.audio.spectrograms import original_spectrogram
 >>> samples = np.random.default_rng(0).standard_normal(MSP_IMPROV_ORIGINAL_LENGTH).astype(np.float32)
 >>> original_spectrogram(samples, ORIGINAL_SPECTROGRAM_SAMPLE_RATE).shape
 (442, 382)
@@ -29,9 +29,10 @@ from __future__ import annotations
 
 import functools
 
+import librosa
 import numpy as np
 
-from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig, check_choice
+from ..config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, SpectrogramConfig, check_choice
 
 __all__ = [
     "original_spectrogram",
@@ -184,8 +185,6 @@ def original_spectrogram_reference(
 # ------------------------------------------------------------------------ log-mel
 @functools.lru_cache(maxsize=8)
 def _mel_basis(sr: int, n_fft: int, n_mels: int) -> np.ndarray:
-    import librosa
-
     return librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels).astype(np.float64)
 
 
@@ -219,8 +218,6 @@ def log_mel_spectrogram(
     >>> log_mel_spectrogram(np.ones(32_000, dtype=np.float32), 16_000).shape
     (64, 201)
     """
-    import librosa
-
     samples = _check_signal(samples)
     n_fft, hop = int(config.n_fft), int(config.mel_hop_length)
     padded = np.pad(np.asarray(samples, dtype=np.float64), n_fft // 2)
@@ -243,7 +240,7 @@ def spectrogram(samples: np.ndarray, sr: int, config: SpectrogramConfig = _DEFAU
     """The spectrogram ``config.kind`` names: ``"original"`` (:func:`original_spectrogram`) or
     ``"logmel"`` (:func:`log_mel_spectrogram` at ``sr``).
 
-    The original spectrogram is computed at :data:`config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE`
+    The original spectrogram is computed at :data:`~ser_utils.config.ORIGINAL_SPECTROGRAM_SAMPLE_RATE`
     (44.1 kHz: window 1764, hop 882, 442 bins) **whatever** ``sr`` is, as the original did:
     a 48 kHz clip of 338 368 samples still gives ``(442, 382)``.
 

@@ -1,29 +1,25 @@
-"""Reports: the Markdown report and figures of a run directory (:mod:`ser_utils.runs`
-describes its files), and the pipeline's summary ``outputs/report.md`` over every run."""
+"""The files of a run directory (:mod:`ser_utils.experiments.runs` lists them): its config,
+metrics, fold table, predictions, figures and the Markdown report that embeds them."""
 
 from __future__ import annotations
 
+import importlib.metadata as metadata
 import logging
 import platform
 import time
 from pathlib import Path
 
-import numpy as np
+import matplotlib.pyplot as plt
 import pandas as pd
 
-from . import config, evaluation, paths, plots
-from .config import Recipe
-from .evaluation import CrossValidation
-from .storage import atomic_path, write_csv, write_json
+from .. import config, evaluation, paths
+from ..config import Recipe
+from ..evaluation import CrossValidation
+from ..storage import atomic_path, write_csv, write_json
+from . import plots
+from .markdown import markdown_table
 
-__all__ = [
-    "run_environment",
-    "write_results",
-    "write_run_directory",
-    "results_table",
-    "write_summary_report",
-    "METRIC_NAMES",
-]
+__all__ = ["run_environment", "write_results", "write_run_directory", "METRIC_NAMES"]
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +32,6 @@ METRIC_NAMES = {
 
 def run_environment() -> dict:
     """Versions that decide the numbers of a run."""
-    import importlib.metadata as metadata
-
     versions = {}
     for package in (
         "numpy",
@@ -61,8 +55,6 @@ def run_environment() -> dict:
 
 
 def _learning_curve_figure(histories: dict[str, dict]):
-    import matplotlib.pyplot as plt
-
     histories = {name: h for name, h in histories.items() if h and "loss" in h}
     if not histories:
         return None
@@ -73,21 +65,6 @@ def _learning_curve_figure(histories: dict[str, dict]):
         row[1].set_title(f"{name}: accuracy")
     fig.tight_layout()
     return fig
-
-
-def _markdown_table(frame: pd.DataFrame) -> str:
-    frame = frame.copy()
-    header = "| " + " | ".join([frame.index.name or ""] + [str(c) for c in frame.columns]) + " |"
-    lines = [header, "|" + "---|" * (len(frame.columns) + 1)]
-    for index, row in frame.iterrows():
-        cells = [
-            (f"{v:.0f}" if str(column).startswith("n_") else f"{v:.3f}")
-            if isinstance(v, (float, np.floating))
-            else str(v)
-            for column, v in row.items()
-        ]
-        lines.append("| " + " | ".join([str(index)] + cells) + " |")
-    return "\n".join(lines)
 
 
 def write_results(
@@ -122,7 +99,7 @@ def write_run_directory(
     Parameters
     ----------
     name : str
-        The run's name (:func:`ser_utils.runs.run_name`), the report's title.
+        The run's name (:func:`ser_utils.experiments.run_name`), the report's title.
     recipe : Recipe
     corpus_root : path
         The corpus the run read.
@@ -145,8 +122,6 @@ def write_run_directory(
     dict of name -> Path
         Everything written.
     """
-    import matplotlib.pyplot as plt
-
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     synthetic = paths.is_synthetic(Path(corpus_root).parent)
@@ -239,7 +214,7 @@ def _composition_lines(composition: dict[str, pd.DataFrame]) -> list[str]:
     ]
     for name, table in composition.items():
         shown = table.drop(columns=[c for c in ("test_speakers",) if c in table.columns])
-        lines += [f"### {name}", "", _markdown_table(shown.rename_axis("fold")), ""]
+        lines += [f"### {name}", "", markdown_table(shown.rename_axis("fold")), ""]
     return lines
 
 
@@ -307,7 +282,7 @@ def _write_report(
             "UA " + f"{summary.ua:.3f} ± {summary.ua_std:.3f} · WA {summary.wa:.3f} ± "
             f"{summary.wa_std:.3f} · macro-F1 {summary.macro_f1:.3f}",
             "",
-            _markdown_table(table.rename_axis("fold")),
+            markdown_table(table.rename_axis("fold")),
             "",
             "![confusion matrix](confusion.png)",
             "",
@@ -318,7 +293,7 @@ def _write_report(
                 "",
                 "Mean and standard deviation over the seeds, per fold and of the draws' fold means.",
                 "",
-                _markdown_table(
+                markdown_table(
                     evaluation.original_table(cross_validation)
                     .drop(columns="n_seeds")
                     .rename_axis("fold")
@@ -336,7 +311,7 @@ def _write_report(
                 .rename(columns={"seeds": "n_seeds"})
                 .rename_axis("fold")
             )
-            lines += ["### Beside the original (%)", "", _markdown_table(beside), ""]
+            lines += ["### Beside the original (%)", "", markdown_table(beside), ""]
         if deep_original and protocol == "original-4fold":
             lines += [
                 f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} mean "
@@ -359,88 +334,3 @@ def _write_report(
     with atomic_path(run_dir / "report.md") as tmp:
         tmp.write_text("\n".join(lines) + "\n")
     return run_dir / "report.md"
-
-
-# ------------------------------------------------------------------ the pipeline's summary
-def results_table(runs_dir: str | Path) -> pd.DataFrame:
-    """One row per run directory under ``runs_dir`` (``outputs/runs``): what was run and its fold means."""
-    import json
-
-    records = []
-    for path in sorted(Path(runs_dir).glob("*/metrics.json")):
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError:
-            continue
-        if not isinstance(data, dict) or "ua" not in data:
-            continue
-        records.append(
-            {
-                "run": path.parent.name,
-                "corpus": data.get("corpus"),
-                "subset": data.get("subset"),
-                "recipe": data.get("recipe"),
-                "protocol": data.get("protocol"),
-                "model": data.get("model"),
-                "folds": len(data.get("folds", [])),
-                "UA": data.get("ua"),
-                "WA": data.get("wa"),
-                "macro-F1": data.get("macro_f1"),
-            }
-        )
-    return pd.DataFrame.from_records(
-        records,
-        columns=[
-            "run",
-            "corpus",
-            "subset",
-            "recipe",
-            "protocol",
-            "model",
-            "folds",
-            "UA",
-            "WA",
-            "macro-F1",
-        ],
-    )
-
-
-def write_summary_report(
-    *, notebooks: list[Path] = (), synthetic: bool, profile: str, seconds: float | None = None
-) -> Path:
-    """``outputs/report.md`` (:func:`ser_utils.paths.summary_report_path`): every run directory
-    (:func:`ser_utils.paths.runs_dir`) and the executed notebooks, after ``ser run``."""
-    report = paths.summary_report_path()
-    table = results_table(paths.runs_dir())
-    lines = [
-        "# Pipeline report",
-        "",
-        f"Profile `{profile}` · data: {'synthetic corpora' if synthetic else 'real corpora'}"
-        + (f" · run time {seconds / 60:.1f} min" if seconds else ""),
-        "",
-    ]
-    if synthetic:
-        lines += [
-            "> **Synthetic corpora.** These numbers show that every stage runs; they say nothing about "
-            "emotion recognition on real speech.",
-            "",
-        ]
-    lines += ["## Results (fold means; UA = unweighted average recall, WA = accuracy)", ""]
-    lines += [
-        _markdown_table(table.set_index("run")) if len(table) else "No results were saved.",
-        "",
-    ]
-    lines += [
-        f"The original study reported {config.ORIGINAL_RESULTS['cnn_convlstm_mean_wa']:.2%} WA for the "
-        "CNN-ConvLSTM under original-4fold on the real MSP-IMPROV.",
-        "",
-        "## Executed notebooks",
-        "",
-    ]
-    lines += [
-        f"- [{nb.name}]({nb.relative_to(report.parent) if nb.is_relative_to(report.parent) else nb})"
-        for nb in notebooks
-    ]
-    with atomic_path(report) as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
-    return report

@@ -27,10 +27,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ._tensorflow import keras
-from .config import Recipe
-from .errors import SerError
-from .storage import new_file_mode, new_folder_mode, write_json
+from ..config import Recipe
+from ..errors import SerError
+from ..storage import new_file_mode, new_folder_mode, write_json
+from .backend import keras
 from .training import predict_proba
 
 __all__ = ["Bundle", "BundleError", "save_bundle", "load_bundle", "BUNDLE_FILES"]
@@ -56,7 +56,7 @@ class Bundle:
     recipe : Recipe
         The recipe it was trained with.
     history : dict or None
-        Learning curves (:func:`ser_utils.training.fit_model`'s return value).
+        Learning curves (:func:`ser_utils.deep.training.fit_model`'s return value).
     extra : dict
         Free-form metadata given to :func:`save_bundle` (fold, speakers held out, …).
     directory : Path or None
@@ -116,7 +116,7 @@ def save_bundle(
     recipe : Recipe or dict
         The recipe the model was trained with (a dict must be ``Recipe.to_dict()``-shaped).
     history : dict, optional
-        Learning curves, e.g. :func:`ser_utils.training.fit_model`'s return value.
+        Learning curves, e.g. :func:`ser_utils.deep.training.fit_model`'s return value.
     extra : dict, optional
         JSON-able metadata stored in ``bundle.json``.
 
@@ -182,13 +182,13 @@ def load_bundle(directory: str | Path) -> Bundle:
     if not directory.is_dir():
         raise BundleError(
             f"model bundle not found: {directory} — train a model and save it there with "
-            "ser_utils.bundles.save_bundle, or pass the folder that holds model.keras"
+            "ser_utils.deep.bundles.save_bundle, or pass the folder that holds model.keras"
         )
     missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
     if missing:
         raise BundleError(
             f"model bundle {directory} is incomplete (missing {', '.join(missing)}) — "
-            "train and save the model again with ser_utils.bundles.save_bundle"
+            "train and save the model again with ser_utils.deep.bundles.save_bundle"
         )
     try:
         labels = tuple(json.loads((directory / "labels.json").read_text()))
@@ -199,7 +199,7 @@ def load_bundle(directory: str | Path) -> Bundle:
     except (json.JSONDecodeError, KeyError, TypeError) as exc:
         raise BundleError(
             f"model bundle {directory} holds an unreadable JSON file ({exc}) — "
-            "save the model again with ser_utils.bundles.save_bundle"
+            "save the model again with ser_utils.deep.bundles.save_bundle"
         ) from None
     from . import models  # noqa: F401 -- registers the original model's Keras 2 gate before loading
 
@@ -209,7 +209,7 @@ def load_bundle(directory: str | Path) -> Bundle:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise BundleError(
             f"model bundle {directory}: cannot load model.keras ({reason}) — "
-            "save the model again with ser_utils.bundles.save_bundle"
+            "save the model again with ser_utils.deep.bundles.save_bundle"
         ) from None
     n_outputs = model.outputs[0].shape[-1]
     if n_outputs != len(labels):

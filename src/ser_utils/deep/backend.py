@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import logging
 import os
 import sys
 
@@ -46,4 +47,10 @@ import keras  # noqa: E402
 gc.collect()
 gc.freeze()
 
-__all__ = ["keras"]
+__all__ = ["keras", "quiet_tensorflow"]
+
+
+def quiet_tensorflow() -> None:
+    """Silence TensorFlow's retracing warnings: each fold builds a new model, so TensorFlow
+    warns about retracing predict, which is expected."""
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)

@@ -47,8 +47,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
-import shutil
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,15 +54,20 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numpy.lib.format import open_memmap
+from joblib import Parallel, delayed
+from tqdm.auto import tqdm
 
-from . import evaluation, paths
-from .audio import common_sample_rate, load_and_preprocess, read_audio
-from .config import FOUR_CLASSES, AudioConfig, Recipe, SpectrogramConfig, check_choice
-from .errors import AudioError, CorpusError, SerError
-from .progress import logger as progress_log
-from .spectrograms import spectrogram, spectrogram_shape
-from .storage import file_identity, read_json, write_csv, write_json
+from .. import paths
+from ..audio import common_sample_rate, load_and_preprocess, read_audio
+from ..audio.kernels import compile_librosa_kernels
+from ..audio.spectrograms import spectrogram, spectrogram_shape
+from ..config import FOUR_CLASSES, AudioConfig, Recipe, SpectrogramConfig, check_choice
+from ..corpora.check import read_or_build_manifest
+from ..corpora.subsets import ORIGINAL_ARRAY_SUBSET, default_subset, select_files, select_subset
+from ..errors import AudioError, CorpusError, SerError
+from ..progress import logger as progress_log
+from ..storage import file_identity, read_json, write_csv
+from .streaming import StreamingArrays, npy_shape
 
 __all__ = [
     "ArrayPaths",
@@ -99,8 +102,6 @@ METADATA_COLUMNS: tuple[str, ...] = (
 )
 ARRAYS_FORMAT_VERSION = 1
 INFO_FILE = "arrays.json"
-PARTIAL_FOLDER = ".partial"
-PROGRESS_FILE = "progress.json"
 
 
 @dataclass(frozen=True)
@@ -189,20 +190,12 @@ def _process_file(
     return samples, image
 
 
-# ---------------------------------------------------------------------- file helpers
-def _npy_shape(path: Path) -> tuple | None:
-    """Shape of a ``.npy`` file from its header, or None when it is missing or unreadable."""
-    try:
-        return tuple(np.load(path, mmap_mode="r").shape)
-    except (OSError, ValueError):
-        return None
-
-
-def _changed_files(paths: ArrayPaths, rows: pd.DataFrame, identities: list[list]) -> int | None:
+# -------------------------------------------------------------------- completeness
+def _changed_files(files: ArrayPaths, rows: pd.DataFrame, identities: list[list]) -> int | None:
     """How many files of ``rows`` differ from those the existing arrays were made from
     (by utterance id); None when there are no earlier arrays to compare with."""
     try:
-        info = read_json(paths.info)
+        info = read_json(files.info)
         before = dict(zip(info["file_ids"], map(list, info["files"])))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -210,147 +203,21 @@ def _changed_files(paths: ArrayPaths, rows: pd.DataFrame, identities: list[list]
     return sum(before.get(utterance_id) != identity for utterance_id, identity in now.items())
 
 
-def _complete(paths: ArrayPaths, key: str) -> bool:
-    if not paths.info.is_file():
+def _complete(files: ArrayPaths, key: str) -> bool:
+    if not files.info.is_file():
         return False
     try:
-        info = read_json(paths.info)
+        info = read_json(files.info)
     except (OSError, ValueError):
         return False
     if info.get("key") != key:
         return False
     return (
-        _npy_shape(paths.audio) == tuple(info["audio_shape"])
-        and _npy_shape(paths.spectrograms) == tuple(info["spectrogram_shape"])
-        and _npy_shape(paths.labels) == (info["n"],)
-        and paths.metadata.is_file()
+        npy_shape(files.audio) == tuple(info["audio_shape"])
+        and npy_shape(files.spectrograms) == tuple(info["spectrogram_shape"])
+        and npy_shape(files.labels) == (info["n"],)
+        and files.metadata.is_file()
     )
-
-
-def _create_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> None:
-    """A new ``.npy`` of ``shape`` (header written, data left sparse on disk)."""
-    array = open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-    del array
-
-
-def _write_rows(path: Path, start: int, rows: list[np.ndarray]) -> None:
-    """Write ``rows`` from row ``start`` of an existing ``.npy``, flush, unmap (RSS stays flat)."""
-    array = open_memmap(path, mode="r+")
-    try:
-        array[start : start + len(rows)] = np.stack(rows)
-        array.flush()
-    finally:
-        del array
-
-
-def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None:
-    """Copy the rows ``keep`` of ``source`` into a new ``.npy`` ``target``, a chunk at a time."""
-    src = np.load(source, mmap_mode="r")
-    _create_npy(target, (len(keep), *src.shape[1:]), src.dtype)
-    for start in range(0, len(keep), chunk):
-        _write_rows(target, start, list(src[keep[start : start + chunk]]))
-    del src
-
-
-class StreamingArrays:
-    """Row-aligned ``.npy`` outputs written a chunk of rows at a time and put in place at once.
-
-    Each array ``<name>.npy`` is created under ``<directory>/.partial/`` with its final shape
-    (sparse on disk until written) and filled through a memory map (:meth:`write`), so memory
-    stays flat whatever the number of rows. After every chunk ``.partial/progress.json``
-    records the key, the rows done and the rows skipped: a run stopped by an error, Ctrl-C or
-    SIGTERM leaves the partial files, and the next run with the same key resumes from the
-    first row not done (:meth:`open`); partial files of another key are discarded.
-    :meth:`commit` moves the arrays and any side files written into :attr:`partial` into
-    ``directory`` (``os.replace``, never a half-written file in place), writes the info file
-    last and removes ``.partial/``.
-
-    Parameters
-    ----------
-    directory : Path
-        Folder of the finished files.
-    key : str
-        What the rows depend on.
-    shapes : dict of str to tuple
-        Name (file ``<name>.npy``) and final shape of each array, rows first, all with the
-        same number of rows; float32.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> folder = Path(tempfile.mkdtemp())
-    >>> writer = StreamingArrays(folder, "key-1", {"audio": (4, 3)}).open()
-    >>> writer.write({"audio": [np.ones(3), np.ones(3)]})
-    >>> StreamingArrays(folder, "key-1", {"audio": (4, 3)}).open().done  # an interrupted run resumes here
-    2
-    >>> writer.write({"audio": [np.zeros(3), np.zeros(3)]})
-    >>> writer.commit([], {"key": "key-1"}, folder / "arrays.json")
-    >>> np.load(folder / "audio.npy").sum(axis=1).tolist()
-    [3.0, 3.0, 0.0, 0.0]
-    """
-
-    def __init__(self, directory: Path, key: str, shapes: dict[str, tuple[int, ...]]):
-        self.directory, self.key, self.shapes = Path(directory), key, dict(shapes)
-        self.n = next(iter(self.shapes.values()))[0]
-        self.partial = self.directory / PARTIAL_FOLDER
-        self.done, self.skipped = 0, []
-
-    def path(self, name: str) -> Path:
-        """``.partial/<name>``: where an array (``<name>.npy``) or a side file is written before :meth:`commit`."""
-        return self.partial / name
-
-    def _array(self, name: str) -> Path:
-        return self.path(f"{name}.npy")
-
-    def _save_progress(self) -> None:
-        write_json(
-            {"key": self.key, "n": self.n, "done": self.done, "skipped": self.skipped},
-            self.path(PROGRESS_FILE),
-        )
-
-    def open(self) -> StreamingArrays:
-        """Resume the partial files of the same key and shapes, or start new ones; sets :attr:`done`
-        and :attr:`skipped` (the rows left out so far, as recorded in ``progress.json``)."""
-        progress_path = self.path(PROGRESS_FILE)
-        state = read_json(progress_path) if progress_path.is_file() else {}
-        resumable = state.get("key") == self.key and all(
-            _npy_shape(self._array(name)) == shape for name, shape in self.shapes.items()
-        )
-        if not resumable:
-            shutil.rmtree(self.partial, ignore_errors=True)
-            self.partial.mkdir(parents=True)
-            for name, shape in self.shapes.items():
-                _create_npy(self._array(name), shape)  # sparse until written
-            state = {"key": self.key, "n": self.n, "done": 0, "skipped": []}
-            write_json(state, progress_path)
-        self.done, self.skipped = int(state["done"]), list(state["skipped"])
-        return self
-
-    def write(self, chunk: dict[str, list[np.ndarray]], skipped: list[dict] | None = None) -> None:
-        """Write the next rows of every array (``chunk[name]``, one list of rows each, all of one
-        length) from row :attr:`done`, record ``skipped`` (entries for rows of this chunk) and
-        the progress."""
-        count = len(next(iter(chunk.values())))
-        for name in self.shapes:
-            _write_rows(self._array(name), self.done, chunk[name])
-        self.done += count
-        self.skipped += skipped or []
-        self._save_progress()
-
-    def keep_rows(self, keep: np.ndarray, chunk: int) -> None:
-        """Keep only the rows ``keep`` of every array (copied ``chunk`` rows at a time)."""
-        for name in self.shapes:
-            _copy_rows(self._array(name), self.path(f"{name}.kept.npy"), keep, chunk)
-            os.replace(self.path(f"{name}.kept.npy"), self._array(name))
-
-    def commit(self, side_files: list[str], info: dict, info_path: Path) -> None:
-        """Move the arrays, then ``side_files`` (names written under :attr:`partial`), into
-        ``directory``; write ``info`` to ``info_path`` (the mark of complete outputs) and
-        remove ``.partial/``."""
-        for name in [*(f"{name}.npy" for name in self.shapes), *side_files]:
-            os.replace(self.path(name), self.directory / name)
-        write_json(info, info_path)
-        shutil.rmtree(self.partial, ignore_errors=True)
 
 
 def _processed_files(stack: contextlib.ExitStack, arguments, n_jobs: int):
@@ -358,10 +225,6 @@ def _processed_files(stack: contextlib.ExitStack, arguments, n_jobs: int):
     processes when more than 1 (closed by ``stack``), else here."""
     if n_jobs <= 1:
         return (_process_file(*args) for args in arguments)
-    from joblib import Parallel, delayed
-
-    from ._numba import compile_librosa_kernels
-
     compile_librosa_kernels()  # here, before the workers: numba's cache is not safe for racing writers
     # Results come back in order, as the workers finish them; at most pre_dispatch files
     # are in flight, so memory is bounded and the workers never wait for the writes.
@@ -383,7 +246,7 @@ def generate_arrays(
     *,
     n_jobs: int = 2,
     progress: bool = True,
-    subset: str = evaluation.ORIGINAL_ARRAY_SUBSET,
+    subset: str = ORIGINAL_ARRAY_SUBSET,
     chunk_size: int | None = None,
     on_error: str = "raise",
 ) -> ArrayPaths:
@@ -403,7 +266,7 @@ def generate_arrays(
     progress : bool, default True
         tqdm progress bar over the files.
     subset : str, default "rt"
-        Which files (:func:`evaluation.select_files`).
+        Which files (:func:`ser_utils.corpora.select_files`).
     chunk_size : int, optional
         Rows per write (default ``8 * n_jobs``): the parent holds at most one chunk of results
         (plus the few files in flight), writes it and records the progress, so peak memory
@@ -425,8 +288,6 @@ def generate_arrays(
     CorpusError
         The subset is empty, or the files' sample rates differ while the recipe keeps them.
     """
-    from tqdm.auto import tqdm
-
     check_choice(on_error, ON_ERROR, "on_error")
     if int(n_jobs) < 1:
         raise ValueError(f"n_jobs must be at least 1, got {n_jobs}")
@@ -440,19 +301,19 @@ def generate_arrays(
         raise CorpusError(
             "the manifest has no 'path' column — build it with ser_utils.corpora.load_corpus"
         )
-    paths = ArrayPaths.under(out_dir)
-    rows = evaluation.select_files(manifest, subset)
+    files = ArrayPaths.under(out_dir)
+    rows = select_files(manifest, subset)
     identities = _identities(rows)
     key = _key(rows, recipe, subset, identities)
-    if _complete(paths, key):
-        log.info("arrays in %s are up to date (key %s…): nothing to do", paths.directory, key[:12])
+    if _complete(files, key):
+        log.info("arrays in %s are up to date (key %s…): nothing to do", files.directory, key[:12])
         if progress:  # a progress line, like the "out of date" one below: what `ser arrays` shows
-            progress_log.info(f"arrays up to date: {paths.directory} ({len(rows)} utterances)")
-        return paths
-    changed = _changed_files(paths, rows, identities)
+            progress_log.info(f"arrays up to date: {files.directory} ({len(rows)} utterances)")
+        return files
+    changed = _changed_files(files, rows, identities)
     if changed:
         progress_log.info(
-            f"arrays out of date: {changed} of {len(rows)} files changed since {paths.directory} was made "
+            f"arrays out of date: {changed} of {len(rows)} files changed since {files.directory} was made "
             "— generating them again"
         )
 
@@ -460,10 +321,10 @@ def generate_arrays(
     sample_rate = _output_sample_rate(rows, recipe.audio)
     shape = spectrogram_shape(length, sample_rate, recipe.spectrogram)
     chunk_size = int(chunk_size or 8 * int(n_jobs))
-    paths.directory.mkdir(parents=True, exist_ok=True)
-    paths.info.unlink(missing_ok=True)  # from here on the folder is not complete
+    files.directory.mkdir(parents=True, exist_ok=True)
+    files.info.unlink(missing_ok=True)  # from here on the folder is not complete
     writer = StreamingArrays(
-        paths.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}
+        files.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}
     ).open()
     start = writer.done
     log.info(
@@ -471,7 +332,7 @@ def generate_arrays(
         n,
         recipe.corpus,
         recipe.name,
-        paths.directory,
+        files.directory,
         start,
     )
 
@@ -531,7 +392,7 @@ def generate_arrays(
             "%d of %d files skipped (listed in %s), e.g. %s",
             len(skipped),
             n,
-            paths.info.name,
+            files.info.name,
             skipped[0]["error"],
         )
     labels = metadata["label"].astype(str).to_numpy()
@@ -557,10 +418,10 @@ def generate_arrays(
             "audio_config": dataclasses.asdict(recipe.audio),
             "spectrogram_config": dataclasses.asdict(recipe.spectrogram),
         },
-        paths.info,
+        files.info,
     )
-    log.info("arrays complete: %s", paths.directory)
-    return paths
+    log.info("arrays complete: %s", files.directory)
+    return files
 
 
 def ensure_arrays(
@@ -569,16 +430,14 @@ def ensure_arrays(
     out_dir: str | Path | None = None,
     n_jobs: int = 2,
     progress: bool = True,
-    subset: str = evaluation.ORIGINAL_ARRAY_SUBSET,
+    subset: str = ORIGINAL_ARRAY_SUBSET,
 ) -> ArrayPaths:
     """The arrays of ``recipe`` for its corpus under the data directory, generated when missing.
 
-    Reads (or builds) the corpus manifest (:func:`ser_utils.data_check.read_or_build_manifest`)
+    Reads (or builds) the corpus manifest (:func:`ser_utils.corpora.check.read_or_build_manifest`)
     and calls :func:`generate_arrays` into ``out_dir`` (default :func:`ser_utils.paths.arrays_dir`), which
     returns at once when the arrays are complete and up to date.
     """
-    from .data_check import read_or_build_manifest
-
     manifest = read_or_build_manifest(recipe.corpus)
     return generate_arrays(
         manifest,
@@ -615,18 +474,18 @@ def load_arrays(
     SerError
         The folder holds no complete arrays, or its files disagree in length.
     """
-    paths = ArrayPaths.under(out_dir)
-    if not paths.info.is_file():
+    files = ArrayPaths.under(out_dir)
+    if not files.info.is_file():
         raise SerError(
-            f"no complete arrays in {paths.directory} — generate them with `ser arrays CORPUS ROOT "
-            f"--recipe original --out {paths.directory}` or notebook 04_generate_arrays"
+            f"no complete arrays in {files.directory} — generate them with `ser arrays CORPUS ROOT "
+            f"--recipe original --out {files.directory}` or notebook 04_generate_arrays"
         )
-    spectrograms = np.load(paths.spectrograms, mmap_mode="r" if mmap else None)
-    labels = np.load(paths.labels)
-    metadata = pd.read_csv(paths.metadata)
+    spectrograms = np.load(files.spectrograms, mmap_mode="r" if mmap else None)
+    labels = np.load(files.labels)
+    metadata = pd.read_csv(files.metadata)
     if not len(spectrograms) == len(labels) == len(metadata):
         raise SerError(
-            f"arrays in {paths.directory} disagree: {len(spectrograms)} spectrograms, {len(labels)} "
+            f"arrays in {files.directory} disagree: {len(spectrograms)} spectrograms, {len(labels)} "
             f"labels, {len(metadata)} metadata rows — delete the folder and generate them again"
         )
     return spectrograms, labels, metadata
@@ -655,8 +514,8 @@ def subset_rows(
             if "corpus" in frame.columns and len(frame)
             else "msp-improv"
         )
-        subset = evaluation.default_subset(corpus)
-    frame = evaluation.select_subset(frame, subset)
+        subset = default_subset(corpus)
+    frame = select_subset(frame, subset)
     return frame[frame["label"].isin(list(labels)).to_numpy()].reset_index(drop=True)
 
 

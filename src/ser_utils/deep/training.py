@@ -1,4 +1,4 @@
-"""Seeded training of the Keras models and the validation split.
+"""Seeded training of the Keras models.
 
 :func:`train_model` is the one call a notebook needs: it seeds every generator, builds the
 model (under a ``tf.distribute`` strategy and the mixed-precision policy when asked),
@@ -6,7 +6,7 @@ holds out the validation part the :class:`~ser_utils.config.TrainingConfig` desc
 fits. :func:`fit_model` fits a model that already exists. Arrays are read batch by batch
 (:class:`ArrayBatches`), so a memory-mapped ``.npy`` of thousands of spectrograms is never
 copied whole into memory. A GPU is used when TensorFlow sees one; nothing requires it.
-A trained model is saved with :func:`ser_utils.bundles.save_bundle`.
+A trained model is saved with :func:`ser_utils.deep.bundles.save_bundle`.
 
 Training a model takes seconds to minutes, so its worked examples are the tests. The
 validation part comes from :mod:`ser_utils.deep.validation`.
@@ -14,22 +14,23 @@ validation part comes from :mod:`ser_utils.deep.validation`.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import gc
 import logging
 import random
 import time
-import weakref
 from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.utils.class_weight import compute_class_weight
 
-from ._tensorflow import keras  # noqa: E402
-from .config import ModelConfig, TrainingConfig, check_choice
-from .deep.validation import VALIDATION_SPLITS, validation_split, validation_split_used
-from .progress import logger as progress_log
+from ..config import ModelConfig, TrainingConfig, check_choice
+from ..progress import logger as progress_log
+from .backend import keras
+from .batches import ArrayBatches
+from .models import build_model
+from .twins import TWIN_OF, traced_twin, twin_of
+from .validation import VALIDATION_SPLITS, validation_split, validation_split_used
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,6 @@ __all__ = [
     "predict_proba",
     "history_summary",
     "release_models",
-    "quiet_tensorflow",
 ]
 
 LEARNING_RATE_SCHEDULES: tuple[str, ...] = ("constant", "cosine")
@@ -73,14 +73,15 @@ def set_global_seed(
         TensorFlow's kernel cache, so each traced function is instantiated again on its next
         call: about 0.1 s per function, whatever the model's size. Keras 3's layers,
         initialisers and dropout draw only from stateless random ops seeded by Keras' own
-        generator, which this resets in any case, so a model of :mod:`ser_utils.models`
-        gets the same weights to the bit without it (``tests/test_training.py``);
+        generator, which this resets in any case, so a model of :mod:`ser_utils.deep.models`
+        gets the same weights to the bit without it (``tests/deep/test_training.py``);
         :func:`train_model` leaves it out for them, and sets it for a builder function,
         which may use TensorFlow's stateful random ops.
     """
     if tensorflow_seed:
         keras.utils.set_random_seed(seed)  # Python, NumPy, TensorFlow and Keras' generator
     else:
+        # Keras' own seed state, set without tf.random.set_seed (no public API does that)
         from keras.src.backend.common import global_state
         from keras.src.random import seed_generator
         from keras.src.utils import rng_utils
@@ -91,7 +92,7 @@ def set_global_seed(
     random.seed(seed)
     np.random.seed(seed)
     if deterministic_ops and keras.backend.backend() == "tensorflow":
-        import tensorflow as tf
+        import tensorflow as tf  # loaded already (keras); only this branch names it
 
         tf.config.experimental.enable_op_determinism()
 
@@ -141,147 +142,6 @@ def balanced_class_weights(codes: np.ndarray, n_classes: int) -> dict[int, float
     result = {code: 1.0 for code in range(n_classes)}
     result.update({int(code): float(weight) for code, weight in zip(present, weights)})
     return result
-
-
-# ---------------------------------------------------------------------------- batches
-class ArrayBatches(keras.utils.PyDataset):
-    """Batches sliced from an array (or a ``np.load(..., mmap_mode="r")`` memmap) by index.
-
-    Only one batch is in memory at a time: rows are read in sorted order (sequential reads
-    on a memmap), cast to float32 and given a trailing channel axis when asked.
-
-    Parameters
-    ----------
-    x : array, shape (n, ...)
-    codes : array of int, shape (n,), optional
-        Class codes; batches are ``(x, one_hot)`` (or ``(x,)`` without codes).
-    n_classes : int
-        Width of the one-hot targets.
-    indices : array of int, optional
-        Rows of ``x`` to use (default all).
-    batch_size : int, default 32
-    shuffle : bool, default False
-        Reshuffle ``indices`` every epoch, from a generator seeded with ``seed``.
-    seed : int, default 0
-    class_weight : dict, optional
-        code -> weight; batches then carry per-example weights as a third element.
-    add_channel_axis : bool, default False
-    spec_augment_masks : int, default 0
-        SpecAugment (Park et al. 2019): per example, this many masks along axis 1
-        (frequency) and as many along axis 2 (time), each a random band of at most
-        ``spec_augment_width`` of the axis, set to the example's mean. 0: off.
-    spec_augment_width : float, default 0.1
-    mixup_alpha : float, default 0.0
-        mixup (Zhang et al. 2018): each example is mixed with another of the batch,
-        ``w x_i + (1 - w) x_j`` and the same for the one-hot targets and the weights,
-        ``w = max(b, 1 - b)`` with ``b ~ Beta(alpha, alpha)`` (the example itself dominates).
-        0: off.
-
-    Augmentation draws from a generator seeded with ``(seed, epoch, batch)``, so a run is
-    reproducible; use it on training batches only.
-    """
-
-    def __init__(
-        self,
-        x,
-        codes: np.ndarray | None = None,
-        *,
-        n_classes: int | None = None,
-        indices: np.ndarray | None = None,
-        batch_size: int = 32,
-        shuffle: bool = False,
-        seed: int = 0,
-        class_weight: dict[int, float] | None = None,
-        add_channel_axis: bool = False,
-        spec_augment_masks: int = 0,
-        spec_augment_width: float = 0.1,
-        mixup_alpha: float = 0.0,
-    ):
-        super().__init__(workers=1, use_multiprocessing=False)
-        self.x = x
-        self.codes = None if codes is None else np.asarray(codes)
-        if self.codes is not None and n_classes is None:
-            raise ValueError("ArrayBatches: n_classes is required with codes")
-        self.n_classes = n_classes
-        self.indices = np.arange(len(x)) if indices is None else np.asarray(indices, dtype=np.int64)
-        if self.indices.size == 0:
-            raise ValueError("ArrayBatches: no examples to batch (empty indices)")
-        self.batch_size = int(batch_size)
-        self.shuffle = shuffle
-        self.seed = seed
-        self.class_weight = class_weight
-        self.add_channel_axis = add_channel_axis
-        if spec_augment_masks < 0 or not 0 < spec_augment_width <= 1 or mixup_alpha < 0:
-            raise ValueError(
-                f"ArrayBatches: spec_augment_masks must be >= 0 (got {spec_augment_masks}), "
-                f"spec_augment_width in (0, 1] (got {spec_augment_width}) and mixup_alpha >= 0 "
-                f"(got {mixup_alpha})"
-            )
-        self.spec_augment_masks = int(spec_augment_masks)
-        self.spec_augment_width = float(spec_augment_width)
-        self.mixup_alpha = float(mixup_alpha)
-        self.epoch = 0
-        self._order = self._epoch_order()
-
-    def _epoch_order(self) -> np.ndarray:
-        if not self.shuffle:
-            return self.indices
-        return np.random.default_rng([self.seed, self.epoch]).permutation(self.indices)
-
-    def __len__(self) -> int:
-        return -(-len(self.indices) // self.batch_size)
-
-    def __getitem__(self, batch: int):
-        rows = np.sort(self._order[batch * self.batch_size : (batch + 1) * self.batch_size])
-        inputs = np.asarray(self.x[rows], dtype=np.float32)
-        rng = np.random.default_rng([self.seed, self.epoch, batch])
-        if self.spec_augment_masks:
-            inputs = inputs.copy()  # never write into the caller's array
-            _spec_augment(inputs, rng, masks=self.spec_augment_masks, width=self.spec_augment_width)
-        if self.add_channel_axis:
-            inputs = inputs[..., np.newaxis]
-        if self.codes is None:
-            return (inputs,)
-        codes = self.codes[rows]
-        targets = np.eye(self.n_classes, dtype=np.float32)[codes]
-        weights = (
-            None
-            if self.class_weight is None
-            else np.array([self.class_weight[int(code)] for code in codes], dtype=np.float32)
-        )
-        if self.mixup_alpha and len(rows) > 1:
-            partner = rng.permutation(len(rows))
-            mix = rng.beta(self.mixup_alpha, self.mixup_alpha, size=len(rows)).astype(np.float32)
-            mix = np.maximum(mix, 1 - mix)
-            inputs = _mix(inputs, partner, mix)
-            targets = _mix(targets, partner, mix)
-            weights = None if weights is None else _mix(weights, partner, mix)
-        return (inputs, targets) if weights is None else (inputs, targets, weights)
-
-    def on_epoch_end(self) -> None:
-        self.epoch += 1
-        self._order = self._epoch_order()
-
-
-def _spec_augment(batch: np.ndarray, rng: np.random.Generator, *, masks: int, width: float) -> None:
-    """Mask ``masks`` random bands along axis 1 and along axis 2 of every example, in place,
-    with the example's mean (a log spectrogram's zero is a loud value, not silence)."""
-    for example in batch:
-        fill = example.mean()
-        for axis in (0, 1):
-            size = example.shape[axis]
-            for _ in range(masks):
-                band = int(rng.integers(0, max(1, int(width * size)) + 1))
-                start = int(rng.integers(0, size - band + 1))
-                index = [slice(None)] * example.ndim
-                index[axis] = slice(start, start + band)
-                example[tuple(index)] = fill
-
-
-def _mix(values: np.ndarray, partner: np.ndarray, mix: np.ndarray) -> np.ndarray:
-    """``mix * values + (1 - mix) * values[partner]``, ``mix`` broadcast over the example axes."""
-    weight = mix.reshape((-1,) + (1,) * (values.ndim - 1))
-    return (weight * values + (1 - weight) * values[partner]).astype(np.float32)
 
 
 def _needs_channel_axis(model: keras.Model, x) -> bool:
@@ -539,85 +399,9 @@ def make_strategy(name: str = "default"):
     check_choice(name, DISTRIBUTIONS, "distribution")
     if name == "default":
         return None
-    import tensorflow as tf
+    import tensorflow as tf  # loaded already (keras); only this branch names it
 
     return tf.distribute.MirroredStrategy()
-
-
-class _Twin:
-    """A compiled model whose training and evaluation functions TensorFlow has already traced
-    (the first fit of a model spends about 2 s tracing, whatever its size). A training run of
-    the same architecture, input shape and optimizer copies its freshly built, seeded model's
-    state into the twin (every variable, random-seed states included), resets the optimizer
-    and fits the twin; the trained state is then copied back, so the run returns its own
-    model, exactly as if it had been fitted itself, and the twin stays private."""
-
-    def __init__(self, model: keras.Model, key: tuple):
-        self.model, self.key = model, key
-        model.optimizer.build(model.trainable_variables)
-        self._optimizer_start = [np.array(v) for v in model.optimizer.variables]
-
-    def start_from(self, fresh: keras.Model) -> None:
-        _copy_state(fresh, self.model)
-        for variable, start in zip(self.model.optimizer.variables, self._optimizer_start):
-            variable.assign(start)
-
-    def hand_to(self, fresh: keras.Model) -> None:
-        _copy_state(self.model, fresh)
-
-    def predict(self, trained: keras.Model, batches) -> np.ndarray:
-        """``trained.predict(batches)`` through the twin's traced prediction function."""
-        _copy_state(trained, self.model)
-        return self.model.predict(batches, verbose=0)
-
-
-def _copy_state(source: keras.Model, target: keras.Model) -> None:
-    if len(source.variables) != len(target.variables):
-        raise RuntimeError(f"cannot copy the state of {source.name!r} into {target.name!r}")
-    for to, value in zip(target.variables, source.variables):
-        to.assign(value)
-
-
-_TWINS: collections.OrderedDict[tuple, _Twin] = collections.OrderedDict()
-_TWINS_KEPT = 3  # architectures kept per process, the least recently used dropped first
-#: Larger models train without a twin: two seconds of tracing are nothing beside their epochs,
-#: and a second copy of their weights and optimizer state would raise the peak memory (the
-#: original model at full size: 33 million parameters).
-_TWIN_MAX_PARAMETERS = 2_000_000
-_UNTWINNED: set[tuple] = set()
-#: The twin key of each model :func:`train_model` returned through a twin, for :func:`predict_proba`.
-_TWIN_OF: weakref.WeakKeyDictionary[keras.Model, tuple] = weakref.WeakKeyDictionary()
-
-
-def _traced_twin(model, shape, n_classes, config: TrainingConfig, strategy, build):
-    """The twin of a model config's build (created on first use), or None where a model
-    cannot be matched by its config (a builder function, a distribution strategy) or is too
-    large to keep twice."""
-    if strategy is not None or not isinstance(model, (str, ModelConfig)):
-        return None
-    name, params = (model, {}) if isinstance(model, str) else (model.name, model.params)
-    key = (
-        name,
-        repr(sorted(params.items())),
-        shape,
-        n_classes,
-        config.learning_rate,
-        config.mixed_precision,
-    )
-    if key in _UNTWINNED:
-        return None
-    if key not in _TWINS:
-        candidate = build()
-        if candidate.count_params() > _TWIN_MAX_PARAMETERS:
-            _UNTWINNED.add(key)
-            del candidate
-            gc.collect()  # its memory is free again for the model that trains
-            return None
-        _TWINS[key] = _Twin(candidate, key)
-        while len(_TWINS) > _TWINS_KEPT:
-            _TWINS.popitem(last=False)
-    _TWINS.move_to_end(key)
-    return _TWINS[key]
 
 
 def train_model(
@@ -641,7 +425,7 @@ def train_model(
     Parameters
     ----------
     model : ModelConfig, str or callable
-        A model config or builder name (built with :func:`ser_utils.models.build_model`,
+        A model config or builder name (built with :func:`ser_utils.deep.models.build_model`,
         Adam's learning rate taken from ``config.learning_rate``), or a function
         ``build(input_shape, n_classes) -> compiled keras.Model``.
     x, y, labels, groups, x_val, y_val, verbose, callbacks, progress
@@ -672,7 +456,7 @@ def train_model(
     training and validation functions, about 2 s; later trainings of the same architecture copy
     their freshly built, seeded model into the twin, fit it and copy the result back, which
     gives the same weights to the bit as fitting the new model itself
-    (``tests/test_training.py``). A builder function, a model under a distribution strategy
+    (``tests/deep/test_training.py``). A builder function, a model under a distribution strategy
     and a model of more than two million parameters are fitted directly.
     """
     shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:])
@@ -685,12 +469,10 @@ def train_model(
         with _precision_policy(config.mixed_precision), scope:
             if builder:
                 return model(shape, n_classes)
-            from .models import build_model
-
             return build_model(model, shape, n_classes, learning_rate=config.learning_rate)
 
     # The twin is built before seeding, so the seeded build below is the same either way.
-    twin = _traced_twin(model, shape, n_classes, config, strategy, build)
+    twin = traced_twin(model, shape, n_classes, config, strategy, build)
     set_global_seed(
         config.seed, deterministic_ops=config.deterministic_ops, tensorflow_seed=builder
     )
@@ -712,7 +494,7 @@ def train_model(
     )
     if twin is not None:
         twin.hand_to(built)
-        _TWIN_OF[built] = twin.key
+        TWIN_OF[built] = twin.key
     return built, history
 
 
@@ -724,7 +506,7 @@ def predict_proba(model: keras.Model, x, *, batch_size: int = 32) -> np.ndarray:
     its own weights: the same numbers without tracing a prediction function per model.
     """
     batches = ArrayBatches(x, batch_size=batch_size, add_channel_axis=_needs_channel_axis(model, x))
-    twin = _TWINS.get(_TWIN_OF.get(model))
+    twin = twin_of(model)
     if twin is not None:
         return np.asarray(twin.predict(model, batches), dtype=np.float32)
     return np.asarray(model.predict(batches, verbose=0), dtype=np.float32)
@@ -756,9 +538,3 @@ def release_models() -> None:
     What else it resets is not needed here: each training reseeds Keras' generator
     (:func:`set_global_seed`), and layer names do not change a number."""
     gc.collect()
-
-
-def quiet_tensorflow() -> None:
-    """Silence TensorFlow's retracing warnings: each fold builds a new model, so TensorFlow
-    warns about retracing predict, which is expected."""
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)

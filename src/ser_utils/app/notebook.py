@@ -21,9 +21,10 @@ from pathlib import Path
 
 import nbformat
 
-from . import paths
-from .progress import logger as progress_log
-from .progress import show_progress
+from .. import paths
+from ..progress import logger as progress_log
+from ..progress import show_progress
+from .pipeline import prepare_data
 
 __all__ = [
     "setup",
@@ -110,7 +111,7 @@ def colab_badge_url(notebook_name: str, url: str = REPOSITORY_URL) -> str:
 def set_repository_url(url: str, *, root: str | Path | None = None) -> list[Path]:
     """Point every notebook's Colab cell and the README's badges at ``url`` (after a fork).
 
-    Also change :data:`REPOSITORY_URL` to ``url``; ``tests/test_project.py`` checks that the
+    Also change :data:`REPOSITORY_URL` to ``url``; ``tests/app/test_notebook.py`` checks that the
     three agree. Returns the files rewritten.
     """
     root = Path(root or paths.repository_root())
@@ -141,8 +142,6 @@ class Context:
 
 def setup(profile: str = "", data_dir: str | Path = "", output_dir: str | Path = "") -> Context:
     """Export the notebook's parameters, prepare the data and print where everything is."""
-    from .data_check import prepare_data
-
     for name, value in (
         ("SER_PROFILE", profile),
         ("SER_DATA_DIR", data_dir),

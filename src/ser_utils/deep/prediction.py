@@ -6,7 +6,7 @@ longer than that length is one window, padded (and denoised) exactly as in train
 a longer clip is cut into half-overlapping windows whose class probabilities are averaged.
 
 Usage: ``predict_files(load_bundle("outputs/runs/<run>/model"), ["clip.wav"])`` gives one row
-per clip (``ser predict`` prints it); ``tests/test_prediction.py`` trains a small bundle and
+per clip (``ser predict`` prints it); ``tests/deep/test_prediction.py`` trains a small bundle and
 predicts with it. The inputs are checked before TensorFlow is imported:
 
 >>> import tempfile
@@ -27,10 +27,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .audio import pad_or_crop, preprocess, read_audio, reduce_noise
-from .config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
-from .errors import AudioError, SerError
-from .spectrograms import spectrogram
+from ..audio import pad_or_crop, preprocess, read_audio, reduce_noise
+from ..audio.spectrograms import spectrogram
+from ..config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
+from ..errors import AudioError, SerError
 
 __all__ = [
     "audio_windows",
@@ -51,7 +51,7 @@ NEAR_SILENT_DBFS = -60.0
 def check_bundle_files(directory: str | Path) -> Recipe:
     """Check a bundle's recipe and model file without loading TensorFlow; returns the recipe.
 
-    Catches what :func:`ser_utils.bundles.load_bundle` would report late or obscurely: a
+    Catches what :func:`ser_utils.deep.bundles.load_bundle` would report late or obscurely: a
     missing folder, a ``recipe.json`` with invalid values, an empty or corrupt ``model.keras``
     (a Keras file is a zip archive; its checksums are verified).
 

@@ -1,18 +1,6 @@
-"""The original study's scikit-learn models, its grid search, and a grouped, nested search.
-
-Every model is a :class:`~sklearn.pipeline.Pipeline` ending in ``("model", estimator)``.
-The original's models take the raw flattened frame features, **without scaling**, as the
-original did (its models and its grid search); the grouped search puts a ``StandardScaler``
-first, fitted on the training part of each fold only.
-Hyperparameters are the original's; every estimator with randomness gets
-its ``random_state`` from the caller.
-
-Tuning
-------
-:func:`original_grid_search` is the original's: SVC kernel × C × gamma, plain 5-fold CV,
-scoring accuracy. :func:`grouped_grid_search` scores UA (balanced accuracy) and splits its
-inner folds by speaker or session *of the training part*, so tuning never sees a test
-speaker. :func:`nested_evaluation` runs an outer protocol with such a search in each fold.
+"""A traditional model cross-validated under a protocol, through the one fold loop: plain, or
+tuned in every fold on its training part alone (a nested search); and the original's own
+evaluations (random splits, 5-fold cross-validation on acted labels).
 
 Examples
 --------
@@ -32,278 +20,35 @@ Two classes that one feature separates, three sessions left out in turn:
 from __future__ import annotations
 
 import dataclasses
-import logging
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, LeaveOneGroupOut, StratifiedKFold, cross_val_score
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC
-from sklearn.tree import DecisionTreeClassifier
+from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from . import config
-from .config import Recipe, check_choice
-from .errors import ChoiceError
-from .evaluation import CrossValidation, FoldPrediction, Protocol, cross_validate, make_protocol
+from .. import config
+from ..config import Recipe
+from ..evaluation import (
+    CrossValidation,
+    FoldPrediction,
+    Protocol,
+    cross_validate,
+    make_protocol,
+)
+from .models import check_model_grid, label_order, make_model
+from .search import grouped_grid_search, original_grid_search
 
 __all__ = [
-    "MODELS",
-    "GRIDS",
-    "ORIGINAL_GRID",
-    "SOUND_GRIDS",
-    "make_model",
-    "original_grid_search",
-    "grouped_grid_search",
-    "inner_splitter",
-    "check_model_grid",
     "evaluate_model",
     "nested_evaluation",
     "evaluate_random_splits",
-    "label_order",
     "untrimmed_recipe",
     "original_cross_validation",
 ]
-
-log = logging.getLogger(__name__)
-
-
-def _mlp(random_state: int) -> MLPClassifier:
-    # learning_rate='adaptive' only acts with solver='sgd'; kept as the original set it (solver adam).
-    return MLPClassifier(
-        hidden_layer_sizes=(100,),
-        alpha=0.01,
-        learning_rate="adaptive",
-        max_iter=400,
-        random_state=random_state,
-    )
-
-
-def _tree(random_state: int) -> DecisionTreeClassifier:
-    return DecisionTreeClassifier(max_depth=15, random_state=random_state)
-
-
-def _linear_svm(random_state: int) -> SVC:
-    return SVC(kernel="linear", C=0.05, random_state=random_state)
-
-
-def _forest(random_state: int) -> RandomForestClassifier:
-    return RandomForestClassifier(
-        n_estimators=25, max_depth=15, max_features=5, random_state=random_state
-    )
-
-
-def _rbf_svm(random_state: int) -> SVC:
-    return SVC(kernel="rbf", C=10, gamma="scale", random_state=random_state)
-
-
-#: name -> estimator factory ``f(random_state)``, with the original study's hyperparameters.
-MODELS: dict[str, Callable[[int], object]] = {
-    "mlp": _mlp,
-    "tree": _tree,
-    "linear_svm": _linear_svm,
-    "forest": _forest,
-    "rbf_svm": _rbf_svm,
-}
-
-#: The original fine-tuning grid (SVC; best: rbf, C 10, gamma scale).
-ORIGINAL_GRID: dict[str, list] = {
-    "model__kernel": ["linear", "rbf"],
-    "model__C": [1, 10, 100],
-    "model__gamma": ["scale", "auto"],
-}
-#: Grids of the grouped search, per model: small, and with class weights for UA.
-SOUND_GRIDS: dict[str, dict[str, list]] = {
-    "rbf_svm": {
-        "model__C": [0.1, 1, 10, 100],
-        "model__gamma": ["scale"],
-        "model__class_weight": [None, "balanced"],
-    },
-    "linear_svm": {"model__C": [0.001, 0.01, 0.05, 0.5], "model__class_weight": [None, "balanced"]},
-    "mlp": {"model__alpha": [0.01, 0.1, 1.0]},
-    "tree": {"model__max_depth": [5, 15, None], "model__class_weight": [None, "balanced"]},
-    "forest": {"model__max_features": [5, "sqrt"], "model__class_weight": [None, "balanced"]},
-}
-GRIDS: tuple[str, ...] = ("none", "original", "grouped")
-
-
-def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipeline:
-    """The model ``name`` of :data:`MODELS` as ``Pipeline([model])``, or ``[scaler, model]``.
-
-    Parameters
-    ----------
-    name : str
-        ``mlp`` (100 hidden, alpha 0.01, adaptive lr, max_iter 400), ``tree`` (max_depth 15),
-        ``linear_svm`` (C 0.05), ``forest`` (25 trees, max_depth 15, max_features 5) or
-        ``rbf_svm`` (C 10, gamma 'scale').
-    random_state : int
-        Seed of every random choice of the estimator.
-    scaler : bool, default False
-        Put a ``StandardScaler`` before the model (the grouped search); the original fed its
-        features unscaled.
-
-    Examples
-    --------
-    >>> make_model("rbf_svm", random_state=0).named_steps["model"].C
-    10
-    >>> list(make_model("mlp", random_state=0).named_steps)
-    ['model']
-    >>> list(make_model("mlp", random_state=0, scaler=True).named_steps)
-    ['scaler', 'model']
-    """
-    check_choice(name, tuple(MODELS), "model")
-    steps = [("scaler", StandardScaler())] if scaler else []
-    return Pipeline([*steps, ("model", MODELS[name](random_state))])
-
-
-def label_order(y: Sequence[str]) -> list[str]:
-    """The labels present in ``y`` in the vocabulary order of :data:`config.EMOTIONS`
-    (for the four MSP-IMPROV classes this is :data:`config.FOUR_CLASSES`)."""
-    present = set(map(str, np.unique(np.asarray(y))))
-    unknown = sorted(present - set(config.EMOTIONS))
-    return [label for label in config.EMOTIONS if label in present] + unknown
-
-
-# -------------------------------------------------------------------------- tuning
-def original_grid_search(
-    features: np.ndarray,
-    y: Sequence[str],
-    *,
-    random_state: int = 0,
-    cv: int = config.ORIGINAL_GRID_CV,
-    n_jobs: int | None = None,
-) -> GridSearchCV:
-    """The original fine-tuning: SVC kernel {linear, rbf} × C {1, 10, 100} × gamma {scale, auto},
-    ``cv``-fold (stratified, unshuffled) cross-validation, scoring accuracy.
-
-    Parameters
-    ----------
-    features : array (n, d)
-        Training features only.
-    y : sequence of str
-        Training labels.
-    random_state : int, default 0
-    cv : int, default :data:`config.ORIGINAL_GRID_CV` (5)
-    n_jobs : int, optional
-        joblib workers of the search.
-
-    Returns
-    -------
-    GridSearchCV
-        Fitted; ``best_params_``, ``best_score_`` and ``best_estimator_`` (refitted on all of
-        ``features``).
-    """
-    search = GridSearchCV(
-        make_model("rbf_svm", random_state=random_state),
-        ORIGINAL_GRID,
-        cv=cv,
-        scoring="accuracy",
-        n_jobs=n_jobs,
-    )
-    return search.fit(features, np.asarray(y))
-
-
-def inner_splitter(
-    groups: np.ndarray | None, y: Sequence[str], *, n_splits: int = config.ORIGINAL_GRID_CV
-):
-    """The inner CV of a grouped search over the training part.
-
-    ``LeaveOneGroupOut`` when the training part holds 2 to ``n_splits`` groups (e.g. the
-    5 training sessions of a LOSO fold), ``GroupKFold(n_splits)`` when it holds more;
-    ``StratifiedKFold`` (with a warning) when it holds a single group — a speaker-independent
-    inner split is then impossible (TESS with one speaker left for training).
-
-    Returns
-    -------
-    (splitter, groups, description)
-    """
-    from sklearn.model_selection import GroupKFold
-
-    if groups is not None:
-        n_groups = len(pd.unique(groups))
-        if 2 <= n_groups <= n_splits:
-            return LeaveOneGroupOut(), groups, f"leave-one-group-out ({n_groups})"
-        if n_groups > n_splits:
-            return GroupKFold(n_splits=n_splits), groups, f"group-{n_splits}-fold"
-        warnings.warn(
-            "the training part holds a single speaker/session: the inner CV of the grouped search "
-            "falls back to stratified folds (not speaker-independent)",
-            stacklevel=3,
-        )
-    counts = pd.Series(np.asarray(y)).value_counts()
-    folds = int(max(2, min(n_splits, counts.min())))
-    return StratifiedKFold(n_splits=folds, shuffle=False), None, f"stratified-{folds}-fold"
-
-
-def grouped_grid_search(
-    features: np.ndarray,
-    y: Sequence[str],
-    groups: np.ndarray | None,
-    *,
-    model: str = "rbf_svm",
-    grid: dict | None = None,
-    random_state: int = 0,
-    n_splits: int = config.ORIGINAL_GRID_CV,
-    n_jobs: int | None = None,
-) -> GridSearchCV:
-    """Grid search scored by UA (balanced accuracy) with inner folds grouped by ``groups``.
-
-    Parameters
-    ----------
-    features : array (n, d)
-        Training features only.
-    y : sequence of str
-        Training labels.
-    groups : array (n,) or None
-        Speaker or session of each training utterance; no group is in an inner train and
-        validation part at once (see :func:`inner_splitter`).
-    model : str, default 'rbf_svm'
-        A name of :data:`MODELS`.
-    grid : dict, optional
-        Parameter grid (``model__…`` keys); default :data:`SOUND_GRIDS` ``[model]``.
-    random_state : int, default 0
-    n_splits : int, default 5
-        Inner folds when there are more groups than this.
-    n_jobs : int, optional
-        joblib workers of the search.
-
-    Returns
-    -------
-    GridSearchCV
-        Fitted; ``inner_cv_`` describes the inner split.
-    """
-    splitter, inner_groups, description = inner_splitter(groups, y, n_splits=n_splits)
-    search = GridSearchCV(
-        make_model(model, random_state=random_state, scaler=True),
-        grid or SOUND_GRIDS[model],
-        cv=splitter,
-        scoring="balanced_accuracy",
-        n_jobs=n_jobs,
-    )
-    search.fit(features, np.asarray(y), groups=inner_groups)
-    search.inner_cv_ = description
-    return search
-
-
-# ---------------------------------------------------------------------- evaluation
-def check_model_grid(model_name: str, grid: str = "none") -> None:
-    """Raise :class:`~ser_utils.errors.ChoiceError` unless ``model_name`` is in :data:`MODELS`,
-    ``grid`` in :data:`GRIDS` and the grid fits the model (the original grid searches SVC
-    kernels only)."""
-    check_choice(model_name, tuple(MODELS), "model")
-    check_choice(grid, GRIDS, "grid")
-    if grid == "original" and model_name not in ("rbf_svm", "linear_svm"):
-        raise ChoiceError(
-            f"the original grid searches SVC kernels: use it with rbf_svm or linear_svm, "
-            f"not {model_name!r}"
-        )
 
 
 def _check_features(features: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -348,7 +93,7 @@ def evaluate_model(
     protocol : Protocol
         From :func:`ser_utils.evaluation.make_protocol`.
     model_name : str
-        A name of :data:`MODELS`.
+        A name of :data:`~ser_utils.traditional.models.MODELS`.
     labels : sequence of str, optional
         Class order of the reports; default :func:`label_order` of ``y``.
     grid : {'none', 'original', 'grouped'}, default 'none'
@@ -524,7 +269,7 @@ def original_cross_validation(
 
     The original reported 0.42 ± 0.03 for the RBF SVM on acted labels after trimming
     (``scores.mean() ± scores.std()``); which C it used at that stage is not recorded, so
-    :data:`MODELS` ``[model_name]`` (C 10, gamma 'scale' for ``rbf_svm``) is used, unscaled.
+    :data:`~ser_utils.traditional.models.MODELS` ``[model_name]`` (C 10, gamma 'scale' for ``rbf_svm``) is used, unscaled.
 
     Returns
     -------

@@ -1,4 +1,5 @@
-"""Preparing the data directory and checking a corpus (``ser data prepare`` / ``ser data check``)."""
+"""Checking a copy of a corpus (``ser data check``): every file usable, the counts a reader
+compares with the corpus's own, and the manifest saved under ``outputs/manifests``."""
 
 from __future__ import annotations
 
@@ -7,14 +8,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from . import config, paths
-from .audio import file_problem
-from .corpora import load_corpus
-from .errors import CorpusError
-from .storage import write_csv
+from .. import config, paths
+from ..audio.reading import file_problem
+from ..errors import CorpusError
+from ..storage import write_csv
+from .loading import load_corpus
+from .subsets import select_subset
 
 __all__ = [
-    "prepare_data",
     "check_corpus",
     "format_summary",
     "manifest_path",
@@ -24,32 +25,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-def prepare_data(*, size: str = "mini", seed: int = 0) -> Path:
-    """The data directory to use; makes the synthetic corpora when ``dataset/`` holds none.
-
-    ``SER_DATA_DIR`` wins when set (it must then hold a corpus). Making the synthetic
-    corpora is idempotent: a complete copy with the same parameters is left as it is.
-    """
-    base = paths.data_dir()
-    if base == paths.synthetic_dir():
-        from . import synthetic
-
-        log.info(
-            "no corpus in %s: writing synthetic '%s' corpora to %s",
-            paths.user_dataset_dir(),
-            size,
-            base,
-        )
-        synthetic.make_tess(paths.corpus_root("tess", base), size=size, seed=seed)
-        synthetic.make_msp_improv(paths.corpus_root("msp-improv", base), size=size, seed=seed)
-    elif not available_corpora(base):
-        raise CorpusError(
-            f"SER_DATA_DIR={base} holds neither TESS/ nor MSP-IMPROV/ — point it at the folder "
-            "that holds them, or unset it to use dataset/"
-        )
-    return base
 
 
 def available_corpora(base: Path | None = None) -> list[str]:
@@ -92,8 +67,6 @@ def format_summary(manifest: pd.DataFrame) -> str:
             f"  sessions:        {_counts(manifest['session'])}",
             f"  recording types: {_counts(manifest['recording_type'])}",
         ]
-        from .evaluation import select_subset
-
         try:
             rt4 = select_subset(manifest, "rt-4class")
         except CorpusError:

@@ -16,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from .evaluation import Summary, fold_table
+from ..evaluation import Summary, fold_table
+from ..storage import atomic_path
 
 __all__ = [
     "class_balance",
@@ -72,8 +73,7 @@ def waveform(samples: np.ndarray, sr: int, *, ax=None, title: str = ""):
 
 def spectrogram_image(samples: np.ndarray, sr: int, *, ax=None, title: str = ""):
     """Log-power STFT (dB) with librosa.display."""
-    import librosa
-    import librosa.display
+    import librosa.display  # matplotlib helpers of librosa, a second to import: this figure only
 
     ax = _axes(ax, (6, 3))
     power = (
@@ -107,8 +107,6 @@ def preprocessing_steps(steps: dict[str, tuple[np.ndarray, int]], *, title: str 
 
 def save_figure(fig_or_ax, path) -> None:
     """Save a figure (or the figure of an axes) as PNG, atomically."""
-    from .storage import atomic_path
-
     fig = getattr(fig_or_ax, "figure", fig_or_ax)
     with atomic_path(path) as tmp:
         fig.savefig(tmp, dpi=120, bbox_inches="tight", format="png")
@@ -138,7 +136,7 @@ def confusion_matrix_heatmap(
         Divide by the row sums (recall per class on the diagonal), the column sums
         (precision), the total, or show counts.
     """
-    import seaborn as sns
+    import seaborn as sns  # a second to import: the heatmap alone needs it
 
     counts = np.asarray(confusion, dtype=float)
     if counts.shape != (len(labels), len(labels)):

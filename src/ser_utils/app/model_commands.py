@@ -1,0 +1,302 @@
+"""``ser`` commands of the models: ``traditional``, ``train``, ``evaluate``, ``dry-run`` and
+``predict``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .. import config, paths
+from ..storage import check_output_dir
+from .commands import command, corpus_argument, recipe_for
+
+
+# ------------------------------------------------------------- traditional models
+def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
+    # Names are checked in run_traditional (not argparse choices) so a wrong one is a one-line error.
+    parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
+    parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
+    parser.add_argument(
+        "--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)"
+    )
+    parser.add_argument(
+        "--protocol",
+        default="original-random",
+        help="original-random (default), original-4fold, loso (MSP-IMPROV) or speaker",
+    )
+    parser.add_argument(
+        "--subset",
+        default=None,
+        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all",
+    )
+    parser.add_argument(
+        "--features", default="frames", help="feature set: frames (default), functionals or egemaps"
+    )
+    parser.add_argument(
+        "--grid",
+        default="none",
+        help="none (default), original (SVC grid, 5-fold, accuracy) or grouped (UA, speaker-grouped)",
+    )
+    parser.add_argument(
+        "--recipe",
+        default="original",
+        help="audio chain of the features: original (default) or improved",
+    )
+    parser.add_argument(
+        "--random-state", type=int, default=None, help="seed of the models (default: the recipe's)"
+    )
+    parser.add_argument(
+        "--split-random-state",
+        type=int,
+        default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+        help="seed of the original-random split (default %(default)s)",
+    )
+    parser.add_argument(
+        "--permute-labels",
+        type=int,
+        nargs="?",
+        const=config.CONTROL_PERMUTATION_SEED,
+        default=None,
+        metavar="SEED",
+        help="control run: shuffle the labels within each training part (seed, "
+        f"default {config.CONTROL_PERMUTATION_SEED}); scores must be at chance",
+    )
+    parser.add_argument(
+        "--speaker-norm",
+        action="store_true",
+        help="z-normalise the features within each speaker, over the speaker's recordings "
+        "whatever their label (the test speaker's unlabelled recordings included)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="joblib workers for features and grid search"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the run directory (default outputs/runs/<run name>)"
+    )
+
+
+@command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
+def traditional_command(args: argparse.Namespace) -> int:
+    from .. import experiments  # the command's stage, loaded when it runs
+
+    config.check_choice(args.corpus, config.CORPORA, "corpus")
+    run = experiments.run_traditional(
+        recipe_for(args.recipe, args.corpus, args.root),
+        args.root,
+        model=args.model,
+        protocol=args.protocol,
+        subset=args.subset,
+        feature_set=args.features,
+        grid=args.grid,
+        random_state=args.random_state,
+        split_random_state=args.split_random_state,
+        permute_labels=args.permute_labels,
+        speaker_norm=args.speaker_norm,
+        n_jobs=args.jobs,
+        cache_dir=args.cache_dir,
+        out=args.out,
+    )
+    from ..evaluation import fold_table  # the command's stage, loaded when it runs
+
+    print(fold_table(run.cross_validation).to_string(float_format=lambda v: f"{v:.3f}"))
+    summary = run.cross_validation.summary
+    print(
+        f"UA {summary.ua:.3f} ± {summary.ua_std:.3f}  WA {summary.wa:.3f} ± {summary.wa_std:.3f}  "
+        f"-> {run.directory}"
+    )
+    return 0
+
+
+# ------------------------------------------------------------ deep models: train / evaluate
+def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
+    corpus_argument(parser)
+    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
+    parser.add_argument(
+        "--protocol",
+        required=protocol_required,
+        default=None,
+        help="original-4fold | loso | original-random | speaker"
+        + ("" if protocol_required else " (cross-validate before the final model)"),
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="the run directory (default outputs/runs/<run name>)"
+    )
+    parser.add_argument(
+        "--profile",
+        choices=config.PROFILES,
+        default=None,
+        help="full (the original sizes) or smoke (tiny); default: smoke on synthetic data",
+    )
+    parser.add_argument(
+        "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
+    )
+    parser.add_argument(
+        "--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override the recipe's number of epochs"
+    )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="SEED",
+        help="training seeds, one cross-validation each (default: "
+        + ", ".join(
+            f"{profile} {' '.join(map(str, seeds))}"
+            for profile, seeds in config.ORIGINAL_4FOLD_TRAINING_SEEDS.items()
+        )
+        + " for original-4fold; the recipe's seed otherwise)",
+    )
+    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+
+
+def _train_arguments(parser: argparse.ArgumentParser) -> None:
+    _deep_arguments(parser, protocol_required=False)
+
+
+def _evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    _deep_arguments(parser, protocol_required=True)
+    parser.add_argument("--save-models", action="store_true", help="save each fold's model bundle")
+
+
+def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
+    from .. import experiments  # the command's stage, loaded when it runs
+    from ..evaluation import original_table  # the command's stage, loaded when it runs
+
+    run = experiments.run_deep(
+        recipe_for(args.recipe, args.corpus, args.root, args.profile),
+        args.root,
+        protocol=args.protocol,
+        train_final=train_final,
+        out=args.out,
+        arrays_directory=args.arrays,
+        folds=args.folds,
+        epochs=args.epochs,
+        seeds=args.seeds,
+        save_models=getattr(args, "save_models", False),
+        n_jobs=args.n_jobs,
+    )
+    if run.cross_validation is not None:
+        print(original_table(run.cross_validation).round(3).to_string())
+    for name, path in run.written.items():
+        print(f"  {name:<16}{path}")
+    return 0
+
+
+@command(
+    "train",
+    _train_arguments,
+    "train a deep model (optionally cross-validated first) and save its bundle",
+)
+def train_command(args: argparse.Namespace) -> int:
+    return _deep_run(args, train_final=True)
+
+
+@command(
+    "evaluate",
+    _evaluate_arguments,
+    "cross-validate a deep model under a protocol and write a report",
+)
+def evaluate_command(args: argparse.Namespace) -> int:
+    return _deep_run(args, train_final=False)
+
+
+def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
+    corpus_argument(parser)
+    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
+    parser.add_argument(
+        "--protocol",
+        default="original-4fold",
+        help="the protocol of the real run (default original-4fold)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=config.PROFILES,
+        default="full",
+        help="full (the original sizes, default) or smoke",
+    )
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="training seeds of the real run (default 1)"
+    )
+    parser.add_argument(
+        "--max-steps",
+        type=int,
+        default=None,
+        help="stop the measured epoch after this many training steps",
+    )
+    parser.add_argument(
+        "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
+    )
+    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+
+
+@command(
+    "dry-run",
+    _dry_run_arguments,
+    "one fold, one epoch at full size: peak memory, seconds per step, projected time of the whole run",
+)
+def dry_run_command(args: argparse.Namespace) -> int:
+    from ..experiments import (  # the command's stage, loaded when it runs
+        format_dry_run,
+        run_dry_run,
+    )
+
+    check_output_dir(args.arrays or paths.arrays_root(), "--arrays")
+    result = run_dry_run(
+        config.get_recipe(args.recipe, args.corpus, args.profile),
+        args.root,
+        protocol=args.protocol,
+        seeds=args.seeds,
+        max_steps=args.max_steps,
+        arrays=args.arrays,
+        n_jobs=args.n_jobs,
+    )
+    print(format_dry_run(result))
+    return 0
+
+
+# ----------------------------------------------------------------------- prediction
+def _predict_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("bundle", type=Path, help="a model bundle folder (written by ser train)")
+    parser.add_argument("audio", nargs="+", type=Path, help="wav files or folders holding them")
+    parser.add_argument("--json", action="store_true", help="print JSON records instead of a table")
+    parser.add_argument(
+        "--per-window", action="store_true", help="one row per window of long clips"
+    )
+
+
+@command(
+    "predict", _predict_arguments, "predict the emotion of wav files with a trained model bundle"
+)
+def predict_command(args: argparse.Namespace) -> int:
+    from ..deep.prediction import (  # the command's stage, loaded when it runs
+        check_bundle_files,
+        collect_audio_paths,
+        predict_files,
+    )
+
+    # Bad paths and a broken bundle fail before TensorFlow is imported (several seconds).
+    collect_audio_paths(args.audio)
+    check_bundle_files(args.bundle)
+    from ..deep.bundles import load_bundle  # the command's stage, loaded when it runs
+
+    table = predict_files(load_bundle(args.bundle), args.audio, per_window=args.per_window)
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print(table.to_string(index=False))
+    warned = table.drop_duplicates("file")
+    warned = warned[warned["warning"] != ""]
+    if len(warned):
+        print(
+            f"warning: {len(warned)} of {table['file'].nunique()} clips: the label is not meaningful — "
+            f"{warned['file'].iloc[0]}: {warned['warning'].iloc[0]}",
+            file=sys.stderr,
+        )
+    return 0

@@ -1,0 +1,156 @@
+"""Row-aligned ``.npy`` outputs written a chunk of rows at a time, resumable, put in place at once.
+
+The arrays of :mod:`ser_utils.deep.arrays` are written through :class:`StreamingArrays`: memory
+stays flat whatever the number of rows, an interrupted run resumes where it stopped, and no
+half-written file is ever in place.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+from numpy.lib.format import open_memmap
+
+from ..storage import read_json, write_json
+
+__all__ = ["StreamingArrays", "npy_shape", "PARTIAL_FOLDER", "PROGRESS_FILE"]
+
+PARTIAL_FOLDER = ".partial"
+PROGRESS_FILE = "progress.json"
+
+
+def npy_shape(path: Path) -> tuple | None:
+    """Shape of a ``.npy`` file from its header, or None when it is missing or unreadable."""
+    try:
+        return tuple(np.load(path, mmap_mode="r").shape)
+    except (OSError, ValueError):
+        return None
+
+
+def _create_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> None:
+    """A new ``.npy`` of ``shape`` (header written, data left sparse on disk)."""
+    array = open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+    del array
+
+
+def _write_rows(path: Path, start: int, rows: list[np.ndarray]) -> None:
+    """Write ``rows`` from row ``start`` of an existing ``.npy``, flush, unmap (RSS stays flat)."""
+    array = open_memmap(path, mode="r+")
+    try:
+        array[start : start + len(rows)] = np.stack(rows)
+        array.flush()
+    finally:
+        del array
+
+
+def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None:
+    """Copy the rows ``keep`` of ``source`` into a new ``.npy`` ``target``, a chunk at a time."""
+    src = np.load(source, mmap_mode="r")
+    _create_npy(target, (len(keep), *src.shape[1:]), src.dtype)
+    for start in range(0, len(keep), chunk):
+        _write_rows(target, start, list(src[keep[start : start + chunk]]))
+    del src
+
+
+class StreamingArrays:
+    """Row-aligned ``.npy`` outputs written a chunk of rows at a time and put in place at once.
+
+    Each array ``<name>.npy`` is created under ``<directory>/.partial/`` with its final shape
+    (sparse on disk until written) and filled through a memory map (:meth:`write`), so memory
+    stays flat whatever the number of rows. After every chunk ``.partial/progress.json``
+    records the key, the rows done and the rows skipped: a run stopped by an error, Ctrl-C or
+    SIGTERM leaves the partial files, and the next run with the same key resumes from the
+    first row not done (:meth:`open`); partial files of another key are discarded.
+    :meth:`commit` moves the arrays and any side files written into :attr:`partial` into
+    ``directory`` (``os.replace``, never a half-written file in place), writes the info file
+    last and removes ``.partial/``.
+
+    Parameters
+    ----------
+    directory : Path
+        Folder of the finished files.
+    key : str
+        What the rows depend on.
+    shapes : dict of str to tuple
+        Name (file ``<name>.npy``) and final shape of each array, rows first, all with the
+        same number of rows; float32.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> writer = StreamingArrays(folder, "key-1", {"audio": (4, 3)}).open()
+    >>> writer.write({"audio": [np.ones(3), np.ones(3)]})
+    >>> StreamingArrays(folder, "key-1", {"audio": (4, 3)}).open().done  # an interrupted run resumes here
+    2
+    >>> writer.write({"audio": [np.zeros(3), np.zeros(3)]})
+    >>> writer.commit([], {"key": "key-1"}, folder / "arrays.json")
+    >>> np.load(folder / "audio.npy").sum(axis=1).tolist()
+    [3.0, 3.0, 0.0, 0.0]
+    """
+
+    def __init__(self, directory: Path, key: str, shapes: dict[str, tuple[int, ...]]):
+        self.directory, self.key, self.shapes = Path(directory), key, dict(shapes)
+        self.n = next(iter(self.shapes.values()))[0]
+        self.partial = self.directory / PARTIAL_FOLDER
+        self.done, self.skipped = 0, []
+
+    def path(self, name: str) -> Path:
+        """``.partial/<name>``: where an array (``<name>.npy``) or a side file is written before :meth:`commit`."""
+        return self.partial / name
+
+    def _array(self, name: str) -> Path:
+        return self.path(f"{name}.npy")
+
+    def _save_progress(self) -> None:
+        write_json(
+            {"key": self.key, "n": self.n, "done": self.done, "skipped": self.skipped},
+            self.path(PROGRESS_FILE),
+        )
+
+    def open(self) -> StreamingArrays:
+        """Resume the partial files of the same key and shapes, or start new ones; sets :attr:`done`
+        and :attr:`skipped` (the rows left out so far, as recorded in ``progress.json``)."""
+        progress_path = self.path(PROGRESS_FILE)
+        state = read_json(progress_path) if progress_path.is_file() else {}
+        resumable = state.get("key") == self.key and all(
+            npy_shape(self._array(name)) == shape for name, shape in self.shapes.items()
+        )
+        if not resumable:
+            shutil.rmtree(self.partial, ignore_errors=True)
+            self.partial.mkdir(parents=True)
+            for name, shape in self.shapes.items():
+                _create_npy(self._array(name), shape)  # sparse until written
+            state = {"key": self.key, "n": self.n, "done": 0, "skipped": []}
+            write_json(state, progress_path)
+        self.done, self.skipped = int(state["done"]), list(state["skipped"])
+        return self
+
+    def write(self, chunk: dict[str, list[np.ndarray]], skipped: list[dict] | None = None) -> None:
+        """Write the next rows of every array (``chunk[name]``, one list of rows each, all of one
+        length) from row :attr:`done`, record ``skipped`` (entries for rows of this chunk) and
+        the progress."""
+        count = len(next(iter(chunk.values())))
+        for name in self.shapes:
+            _write_rows(self._array(name), self.done, chunk[name])
+        self.done += count
+        self.skipped += skipped or []
+        self._save_progress()
+
+    def keep_rows(self, keep: np.ndarray, chunk: int) -> None:
+        """Keep only the rows ``keep`` of every array (copied ``chunk`` rows at a time)."""
+        for name in self.shapes:
+            _copy_rows(self._array(name), self.path(f"{name}.kept.npy"), keep, chunk)
+            os.replace(self.path(f"{name}.kept.npy"), self._array(name))
+
+    def commit(self, side_files: list[str], info: dict, info_path: Path) -> None:
+        """Move the arrays, then ``side_files`` (names written under :attr:`partial`), into
+        ``directory``; write ``info`` to ``info_path`` (the mark of complete outputs) and
+        remove ``.partial/``."""
+        for name in [*(f"{name}.npy" for name in self.shapes), *side_files]:
+            os.replace(self.path(name), self.directory / name)
+        write_json(info, info_path)
+        shutil.rmtree(self.partial, ignore_errors=True)
