@@ -85,12 +85,14 @@ test-notebooks: venv
 # segfault), so each run keeps its own numba cache: a copy of one into which librosa's eager
 # kernels were compiled once (about 15 s of one core), while the package was installed in .venv,
 # ruff ran and the test corpus was written (the compile needs only the lock's distributions).
-TRAINING_TESTS := $(wildcard tests/test_improved.py tests/test_cli_deep.py tests/test_end_to_end.py \
-	tests/test_training.py)
+TRAINING_TESTS := $(wildcard tests/experiments/test_network.py tests/experiments/test_fusion.py \
+	tests/experiments/test_exploration.py tests/app/test_model_commands.py tests/deep/test_training.py \
+	tests/deep/test_batches.py tests/deep/test_bundles.py)
 # run after the notebooks, in their process, which has the most time to spare
-AFTER_NOTEBOOKS := $(wildcard tests/test_dry_run.py tests/test_models.py tests/test_prediction.py)
-OTHER_TESTS := $(filter-out $(TRAINING_TESTS) $(AFTER_NOTEBOOKS),$(wildcard tests/test_*.py)) \
-	src/ser_utils --doctest-modules
+AFTER_NOTEBOOKS := $(wildcard tests/experiments/test_dry_run.py tests/deep/models/test_*.py \
+	tests/deep/test_prediction.py)
+OTHER_TESTS := $(filter-out $(TRAINING_TESTS) $(AFTER_NOTEBOOKS),$(sort $(wildcard tests/test_*.py \
+	tests/*/test_*.py tests/*/*/test_*.py))) src/ser_utils --doctest-modules
 TEST_LOGS := outputs/test-logs
 TEST_DATA := $(CURDIR)/outputs/test-data
 TEST_OUTPUTS := $(CURDIR)/outputs/test-notebooks
