@@ -54,7 +54,7 @@ def peak_memory_mb() -> tuple[float, float]:
 class DryRun:
     """What :func:`run_dry_run` measured and projected. Times in seconds, memory in MiB."""
 
-    recipe: str
+    recipe_name: str
     profile: str
     protocol: str
     n_utterances: int
@@ -212,7 +212,7 @@ def run_dry_run(
     )
     own, workers = peak_memory_mb()
     return DryRun(
-        recipe=recipe.name,
+        recipe_name=recipe.name,
         profile=recipe.profile,
         protocol=protocol,
         n_utterances=len(rows),
@@ -250,7 +250,7 @@ def format_dry_run(result: DryRun) -> str:
     )
     return "\n".join(
         [
-            f"recipe {result.recipe} ({result.profile} profile), protocol {result.protocol}, "
+            f"recipe {result.recipe_name} ({result.profile} profile), protocol {result.protocol}, "
             f"{result.n_utterances} utterances",
             f"input {' × '.join(map(str, result.input_shape))}, model {parameters} parameters",
             f"arrays: {arrays}",

@@ -256,15 +256,14 @@ def cross_validate_recipe(
     from ..deep.training import release_models
 
     labels = list(labels)
-    if recipe.fusion is not None:
-        source, features, recipe = fusion.fusion_inputs(
-            spectrograms, metadata, recipe=recipe, features=features, out_dir=out_dir, n_jobs=n_jobs
-        )
     quiet_tensorflow()
     selection = NetworkFolds.select(
         metadata, protocol_name, labels=labels, subset=subset, folds=folds
     )
-    if recipe.fusion is not None:
+    if recipe.fusion is not None:  # an ensemble fused with an SVM; otherwise one network per fold
+        source, features, recipe = fusion.fusion_inputs(
+            spectrograms, metadata, recipe=recipe, features=features, out_dir=out_dir, n_jobs=n_jobs
+        )
         fit_predict = fusion.fusion_fold(
             source,
             features,

@@ -42,7 +42,9 @@ True
 Modules
 -------
 :mod:`~ser_utils.synthetic.voice`
-    The speech synthesiser: prosody, phonetics, speakers, rendering one file.
+    The speech synthesiser: prosody, speakers, rendering one file.
+:mod:`~ser_utils.synthetic.phonetics`
+    Vowel formants, consonant classes, syllables, pseudo-sentences.
 :mod:`~ser_utils.synthetic.tess`
     TESS layout facts, file specs, :func:`make_tess`.
 :mod:`~ser_utils.synthetic.msp_improv`
