@@ -26,7 +26,8 @@ It stores the digest of every synthetic file, each run's configuration (without 
 and versions), every fold's metrics and learning curves, the fold table, and every prediction
 (utterance, fold, seed, predicted label, probabilities). ``compare`` prints the first
 difference — numbers to 1e-9, strings and predictions identical — and exits 1, or prints what
-it compared and exits 0. About 15 minutes on two cores.
+it compared and exits 0. A record takes 14–16 minutes of CPU (measured on a 2-core AMD EPYC,
+family 25; 47–62 minutes of wall time while other jobs loaded the machine to 4–15).
 
 The command line and the run directories it writes are the stable surface this script reads;
 the benchmark rows call the package's functions, imported in :func:`package_api` alone.
