@@ -88,7 +88,9 @@ def out_argument(
     )
 
 
-def n_jobs_argument(parser: argparse.ArgumentParser, default: int, *, alias: str | None = None):
+def n_jobs_argument(
+    parser: argparse.ArgumentParser, default: int, *, alias: str | None = None
+) -> None:
     """``--n-jobs``: worker processes; ``alias``, an older name still accepted but not listed."""
     parser.add_argument(
         "--n-jobs",
