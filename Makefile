@@ -49,7 +49,7 @@ run: data
 	$(BIN)/ser run
 
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
-# seconds per step and the projected time of the whole run (3 seeds).
+# seconds per step and the projected time of the whole run (the seeds of ser evaluate: 3).
 dry-run: venv
 	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV
 
