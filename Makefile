@@ -49,9 +49,9 @@ run: data
 	$(BIN)/ser run
 
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
-# seconds per step and the projected time of the whole run (3 seeds).
+# seconds per step and the projected time of the whole run (the seeds of ser evaluate: 3).
 dry-run: venv
-	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV --seeds 3
+	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV
 
 # Unit tests and the examples in every docstring of the package.
 UNIT_TESTS := tests src/ser_utils --doctest-modules
@@ -68,7 +68,7 @@ test-unit: venv
 	$(BIN)/python -m pytest -q -p no:nbval $(UNIT_TESTS)
 
 test-notebooks: venv
-	$(BIN)/ser synth $(TEST_DATA) --size tiny
+	$(BIN)/ser synth --out $(TEST_DATA) --size tiny
 	$(NOTEBOOK_TEST_ENV) $(BIN)/python -m pytest -q --nbval-lax --nbval-cell-timeout=1800 \
 		-p no:cacheprovider $(NOTEBOOKS)
 
@@ -102,7 +102,7 @@ test: $(LOCK_STAMP)
 	@mkdir -p $(TEST_LOGS); rm -rf $(NUMBA_CACHES); \
 	PYTHONPATH=src NUMBA_CACHE_DIR=$(NUMBA_CACHES)/librosa $(BIN)/python -c \
 		"from ser_utils.audio.kernels import compile_librosa_kernels; compile_librosa_kernels()" & kernels=$$!; \
-	$(MAKE) --no-print-directory venv lint && $(BIN)/ser synth $(TEST_DATA) --size tiny \
+	$(MAKE) --no-print-directory venv lint && $(BIN)/ser synth --out $(TEST_DATA) --size tiny \
 		|| { kill $$kernels; exit 1; }; \
 	wait $$kernels || exit 1; \
 	for run in notebooks training unit; do cp -R $(NUMBA_CACHES)/librosa $(NUMBA_CACHES)/$$run; done; \

@@ -450,7 +450,7 @@ def record(out: Path, work: Path) -> None:
     os.environ.update(
         {k: environment[k] for k in ("SER_PROFILE", "SER_DATA_DIR", "SER_OUTPUT_DIR")}
     )
-    ser(["synth", str(data), "--size", "tiny", "--seed", "0"], environment)
+    ser(["synth", "--out", str(data), "--size", "tiny", "--seed", "0"], environment)
     roots = {"msp-improv": data / "MSP-IMPROV", "tess": data / "TESS"}
     result = {"corpora": corpus_digests(data), "runs": {}, "folds": {}}
 

@@ -116,7 +116,15 @@ class Case:
 
 
 def _bogus_profile_features(tmp, request):
-    return ["features", "msp-improv", msp_tree(tmp), "--set", "functionals", "--out", tmp / "out"]
+    return [
+        "features",
+        "msp-improv",
+        msp_tree(tmp),
+        "--features",
+        "functionals",
+        "--out",
+        tmp / "out",
+    ]
 
 
 def _read_only(command: str, option: str | None = None):
@@ -130,7 +138,7 @@ def _read_only(command: str, option: str | None = None):
                 "features",
                 "msp-improv",
                 root,
-                "--set",
+                "--features",
                 "functionals",
                 "--out",
                 tmp / "out",
@@ -138,7 +146,7 @@ def _read_only(command: str, option: str | None = None):
                 tmp / "cache",
             ],
             "manifest": ["data", "manifest", "msp-improv", root, "--out", target / "m.csv"],
-            "synth": ["synth", target, "--corpus", "tess"],
+            "synth": ["synth", "--out", target, "--corpus", "tess"],
             "train": [
                 "train",
                 "msp-improv",
@@ -172,7 +180,7 @@ def _out_is_a_file(command: str):
                 "features",
                 "msp-improv",
                 root,
-                "--set",
+                "--features",
                 "functionals",
                 "--out",
                 target,
@@ -262,7 +270,7 @@ def _mixed_rates(command: str):
                 "features",
                 "msp-improv",
                 root,
-                "--set",
+                "--features",
                 "functionals",
                 "--out",
                 tmp / "out",
@@ -405,7 +413,7 @@ CASES: dict[str, Case] = {
         _read_only("features", "--cache-dir"), 2, "cannot write --cache-dir"
     ),
     "read_only_out_data_manifest": Case(_read_only("manifest"), 2, "is not writable"),
-    "read_only_out_synth": Case(_read_only("synth"), 2, "cannot write OUT_DIR"),
+    "read_only_out_synth": Case(_read_only("synth"), 2, "cannot write --out"),
     "read_only_out_train_fails_before_training": Case(
         _read_only("train", "--out"),
         2,
@@ -627,7 +635,7 @@ def test_features_of_a_changed_file_are_computed_again_and_counted(tmp_path, cap
         "features",
         "msp-improv",
         str(root),
-        "--set",
+        "--features",
         "functionals",
         "--out",
         str(tmp_path / "out"),
@@ -666,7 +674,7 @@ def test_raw_data_is_never_modified(tmp_path, capsys):
                 "features",
                 "msp-improv",
                 str(root),
-                "--set",
+                "--features",
                 "functionals",
                 "--out",
                 str(tmp_path / "f"),

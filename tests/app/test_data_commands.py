@@ -175,14 +175,14 @@ def test_data_check_rejects_an_unknown_corpus_name(capsys, tmp_path):
 
 def test_synth_writes_both_corpora_and_is_idempotent(capsys, tmp_path):
     status, out, _ = run(
-        capsys, "synth", tmp_path, "--corpus", "all", "--size", "mini", "--seed", "3"
+        capsys, "synth", "--out", tmp_path, "--corpus", "all", "--size", "mini", "--seed", "3"
     )
     assert status == 0
     assert (tmp_path / "TESS").is_dir() and (tmp_path / "MSP-IMPROV" / "Evaluation.txt").is_file()
     stamp = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.wav")}
     assert len(stamp) > 300
     status, _, _ = run(
-        capsys, "synth", tmp_path, "--corpus", "all", "--size", "mini", "--seed", "3"
+        capsys, "synth", "--out", tmp_path, "--corpus", "all", "--size", "mini", "--seed", "3"
     )
     assert status == 0
     assert {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*.wav")} == stamp
@@ -217,7 +217,7 @@ def test_ser_features_writes_the_matrix_and_its_metadata(
         "features",
         "tess",
         str(root),
-        "--set",
+        "--features",
         "functionals",
         "--out",
         str(tmp_path / "out"),
@@ -238,7 +238,7 @@ def test_ser_features_writes_the_matrix_and_its_metadata(
 
 def test_ser_features_rejects_an_unknown_set_in_one_line(small_corpus, tmp_path, capsys):
     root, _ = small_corpus
-    assert main(["features", "tess", str(root), "--set", "mfcc", "--out", str(tmp_path)]) == 2
+    assert main(["features", "tess", str(root), "--features", "mfcc", "--out", str(tmp_path)]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "unknown feature set 'mfcc'" in error
 

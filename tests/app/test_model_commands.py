@@ -311,7 +311,7 @@ def test_cli_evaluates_and_writes_a_run_directory(tess_root, tmp_path, capsys, m
             "improved",
             "--features",
             "functionals",
-            "--jobs",
+            "--n-jobs",
             "1",
             "--cache-dir",
             str(tmp_path / "cache"),

@@ -53,8 +53,10 @@ experiments.write_run("toy_run", result, recipe=config.original_recipe("msp-impr
     assert "msp-improv: " in out and "tess: 140 utterances" in out  # the data check of every corpus
     assert (tmp_path / "outputs" / "manifests" / "tess.csv").is_file()
     report = (tmp_path / "outputs" / "report.md").read_text()
+    # the run is listed under the notebook that wrote it (ser run tells the kernel its name)
+    assert report.split("### ", 1)[1].startswith("`01_first.ipynb`")
     assert (
-        "| toy_run | msp-improv | rt-4class | original | loso | rbf_svm | 1 | 0.750 | 0.667 | 0.667 |"
+        "| [RBF SVM · frames](runs/toy_run/report.md) | msp-improv | LOSO | 1 | 0.750 | 0.667 | 0.667 |"
         in report
     )
     assert (tmp_path / "outputs" / "runs" / "toy_run" / "report.md").is_file()

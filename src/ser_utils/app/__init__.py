@@ -5,10 +5,14 @@ Modules
 -------
 :mod:`~ser_utils.app.cli`
     ``ser``: the parser, ``main``, one-line errors and exit statuses.
+:mod:`~ser_utils.app.cli_docs`
+    ``docs/cli.md``, written from the parser.
 :mod:`~ser_utils.app.commands`, :mod:`~ser_utils.app.data_commands`, :mod:`~ser_utils.app.model_commands`
     The commands, registered by group.
 :mod:`~ser_utils.app.pipeline`
     ``ser data prepare`` and ``ser run``.
 :mod:`~ser_utils.app.notebook`
-    The notebooks' set-up cell and their Colab cell.
+    The notebooks' set-up cell and their Colab badges.
+:mod:`~ser_utils.app.colab`
+    The notebooks' Colab cell: clone or copy, then install with every extra the notebooks import.
 """

@@ -6,16 +6,16 @@ named on the command line becomes a :class:`~ser_utils.config.Recipe` here. Erro
 user can fix (a missing label file, a corrupt wav, an unknown corpus) are printed as one
 line, ``error: …``, with exit status 2 — never a traceback.
 
-    ser synth OUT_DIR [--corpus tess|msp-improv|all] [--size tiny|mini|full] [--seed N]
+    ser synth --out DIR [--corpus tess|msp-improv|all] [--size tiny|mini|full] [--seed N]
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
-    ser features CORPUS ROOT --set frames|functionals|egemaps --out DIR
+    ser features CORPUS ROOT --features frames|functionals|egemaps --out DIR [--n-jobs N]
     ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] [--features SET]
-                    [--grid NAME] [--speaker-norm] [--out RUN_DIR]
+                    [--grid NAME] [--speaker-norm] [--n-jobs N] [--out RUN_DIR]
     ser folds CORPUS ROOT --protocol NAME --out FILE.csv
-    ser arrays CORPUS ROOT --recipe original|improved --out DIR
+    ser arrays CORPUS ROOT --recipe original|improved --out DIR [--n-jobs N]
     ser train CORPUS ROOT --recipe original|improved [--protocol NAME] [--out RUN_DIR]
     ser evaluate CORPUS ROOT --recipe original|improved|fusion --protocol NAME [--out RUN_DIR]
-    ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds N] [--max-steps N]
+    ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds SEED...] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window]
     ser run
 """

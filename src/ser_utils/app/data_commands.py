@@ -8,15 +8,39 @@ from pathlib import Path
 
 from .. import config, paths
 from ..storage import check_output_dir, check_output_file, write_csv
-from .commands import SYNTHETIC_SIZES, command, corpus_argument, recipe_for
+from .commands import (
+    cache_dir_argument,
+    command,
+    corpus_argument,
+    features_argument,
+    n_jobs_argument,
+    out_argument,
+    profile_argument,
+    protocol_argument,
+    recipe_argument,
+    recipe_for,
+    size_argument,
+    subset_argument,
+)
 
 
 # ------------------------------------------------------------------ synthetic data
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("out_dir", type=Path, help="folder that receives TESS/ and MSP-IMPROV/")
-    parser.add_argument("--corpus", choices=(*config.CORPORA, "all"), default="all")
-    parser.add_argument("--size", choices=SYNTHETIC_SIZES, default="mini")
-    parser.add_argument("--seed", type=int, default=0)
+    out_argument(parser, "DIR", "TESS/ and MSP-IMPROV/")
+    parser.add_argument(
+        "--corpus",
+        choices=(*config.CORPORA, "all"),
+        default="all",
+        help="which corpus: tess, msp-improv or all (default)",
+    )
+    size_argument(parser)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        metavar="N",
+        help="seed of the synthetic voices and texts (default 0)",
+    )
 
 
 @command(
@@ -25,10 +49,11 @@ def _synth_arguments(parser: argparse.ArgumentParser) -> None:
 def synth_command(args: argparse.Namespace) -> int:
     from .. import synthetic  # the command's stage, loaded when it runs
 
-    check_output_dir(args.out_dir, "OUT_DIR")
+    out = args.out
+    check_output_dir(out, "--out")
     makers = {"tess": synthetic.make_tess, "msp-improv": synthetic.make_msp_improv}
     for corpus in config.CORPORA if args.corpus == "all" else (args.corpus,):
-        root = paths.corpus_root(corpus, args.out_dir)
+        root = paths.corpus_root(corpus, out)
         makers[corpus](root, size=args.size, seed=args.seed)
         print(f"{corpus}: synthetic '{args.size}' corpus (seed {args.seed}) in {root}")
     return 0
@@ -36,12 +61,7 @@ def synth_command(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------------- data
 def _prepare_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--size",
-        choices=SYNTHETIC_SIZES,
-        default="mini",
-        help="size of the synthetic corpora made when dataset/ holds none",
-    )
+    size_argument(parser, note="made only when dataset/ holds no corpus")
 
 
 @command(
@@ -80,7 +100,7 @@ def data_check_command(args: argparse.Namespace) -> int:
 
 def _manifest_arguments(parser: argparse.ArgumentParser) -> None:
     _check_arguments(parser)
-    parser.add_argument("--out", type=Path, required=True, help="CSV file to write")
+    out_argument(parser, "FILE.csv", "the manifest CSV")
 
 
 @command("data manifest", _manifest_arguments, "write the manifest CSV of a corpus")
@@ -97,7 +117,11 @@ def data_manifest_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ whole pipeline
 def _run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--notebooks", type=Path, default=None, help="folder of the numbered notebooks"
+        "--notebooks",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder of the numbered notebooks (default notebooks/ of the checkout)",
     )
 
 
@@ -112,30 +136,19 @@ def pipeline_command(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- folds
 def _folds_arguments(parser: argparse.ArgumentParser) -> None:
     corpus_argument(parser)
-    parser.add_argument(
-        "--protocol",
-        required=True,
-        help="original-4fold, original-random, loso (MSP-IMPROV) or speaker",
-    )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="CSV file to write (utterance_id,fold,split)"
-    )
-    parser.add_argument(
-        "--subset",
-        default=None,
-        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all",
-    )
-    parser.add_argument(
-        "--recipe",
-        choices=config.RECIPES,
-        default="original",
-        help="whose training split holds out the validation rows (default original: random 20 %%, "
-        f"random_state {config.ORIGINAL_VALIDATION_RANDOM_STATE})",
+    protocol_argument(parser)
+    out_argument(parser, "FILE.csv", "the fold table CSV (utterance_id,fold,split)")
+    subset_argument(parser, default=None)
+    recipe_argument(
+        parser,
+        note="here, how the validation rows are held out of each training part (original: a "
+        f"random 20 %%, random_state {config.ORIGINAL_VALIDATION_RANDOM_STATE})",
     )
     parser.add_argument(
         "--split-random-state",
         type=int,
         default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+        metavar="N",
         help="seed of the original-random split (default %(default)s)",
     )
 
@@ -165,25 +178,11 @@ def folds_command(args: argparse.Namespace) -> int:
 # --------------------------------------------------------------------------- arrays
 def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
     corpus_argument(parser)
-    parser.add_argument(
-        "--recipe", choices=config.RECIPES, default="original", help="preprocessing + spectrogram"
-    )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="folder that receives the .npy files"
-    )
-    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
-    parser.add_argument(
-        "--profile",
-        choices=config.PROFILES,
-        default=None,
-        help="full or smoke sizes (default: SER_PROFILE, else smoke on a synthetic corpus)",
-    )
-    parser.add_argument(
-        "--subset",
-        default="rt",
-        help="rt: MSP-IMPROV R+T with every label, all of TESS (default); all: every file; "
-        "or rt-4class, 4class, emotions",
-    )
+    recipe_argument(parser, note="here, its audio chain and spectrogram")
+    out_argument(parser, "DIR", "the .npy files")
+    n_jobs_argument(parser, 2)
+    profile_argument(parser)
+    subset_argument(parser, default="rt")
     parser.add_argument(
         "--skip-bad-files",
         action="store_true",
@@ -220,29 +219,13 @@ def arrays_command(args: argparse.Namespace) -> int:
 
 def _features_arguments(parser: argparse.ArgumentParser) -> None:
     # Names are checked in run_features (not argparse choices) so a wrong one is a one-line error.
-    parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
-    parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
-    parser.add_argument(
-        "--set", dest="feature_set", required=True, help="frames, functionals or egemaps"
-    )
-    parser.add_argument(
-        "--out", type=Path, required=True, help="folder for <corpus>_<set>.npy/.csv/.json"
-    )
-    parser.add_argument(
-        "--recipe", default="original", help="audio chain: original (default) or improved"
-    )
-    parser.add_argument(
-        "--subset",
-        default="rt",
-        help="rt (default: MSP-IMPROV R+T whatever the label, all of TESS), rt-4class, 4class, "
-        "emotions or all",
-    )
-    parser.add_argument(
-        "--n-jobs", type=int, default=-1, help="worker processes (default -1: all cores)"
-    )
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"
-    )
+    corpus_argument(parser, checked_later=True)
+    features_argument(parser, default=None)
+    out_argument(parser, "DIR", "<corpus>_<features>.npy, .csv and .json")
+    recipe_argument(parser, checked_later=True, note="here, its audio chain")
+    subset_argument(parser, default="rt")
+    n_jobs_argument(parser, -1)
+    cache_dir_argument(parser)
 
 
 @command(
@@ -257,7 +240,7 @@ def features_command(args: argparse.Namespace) -> int:
     path, shape, info = experiments.run_features(
         recipe_for(args.recipe, args.corpus, args.root),
         args.root,
-        feature_set=args.feature_set,
+        feature_set=args.features,
         out=args.out,
         subset=args.subset,
         n_jobs=args.n_jobs,

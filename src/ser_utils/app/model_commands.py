@@ -9,47 +9,57 @@ from pathlib import Path
 
 from .. import config, paths
 from ..storage import check_output_dir
-from .commands import command, corpus_argument, recipe_for
+from .commands import (
+    arrays_argument,
+    cache_dir_argument,
+    command,
+    corpus_argument,
+    features_argument,
+    n_jobs_argument,
+    out_argument,
+    profile_argument,
+    protocol_argument,
+    recipe_argument,
+    recipe_for,
+    seeds_argument,
+    subset_argument,
+)
+
+RUN_DIRECTORY = "outputs/runs/<run name>"
 
 
 # ------------------------------------------------------------- traditional models
 def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     # Names are checked in run_traditional (not argparse choices) so a wrong one is a one-line error.
-    parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
-    parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
+    corpus_argument(parser, checked_later=True)
     parser.add_argument(
-        "--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)"
+        "--model",
+        default="rbf_svm",
+        metavar="NAME",
+        help="mlp, tree, linear_svm, forest or rbf_svm (default)",
     )
-    parser.add_argument(
-        "--protocol",
-        default="original-random",
-        help="original-random (default), original-4fold, loso (MSP-IMPROV) or speaker",
-    )
-    parser.add_argument(
-        "--subset",
-        default=None,
-        help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all",
-    )
-    parser.add_argument(
-        "--features", default="frames", help="feature set: frames (default), functionals or egemaps"
-    )
+    protocol_argument(parser, default="original-random")
+    subset_argument(parser, default=None)
+    features_argument(parser, default="frames")
     parser.add_argument(
         "--grid",
         default="none",
+        metavar="NAME",
         help="none (default), original (SVC grid, 5-fold, accuracy) or grouped (UA, speaker-grouped)",
     )
+    recipe_argument(parser, checked_later=True, note="here, the audio chain of the features")
     parser.add_argument(
-        "--recipe",
-        default="original",
-        help="audio chain of the features: original (default) or improved",
-    )
-    parser.add_argument(
-        "--random-state", type=int, default=None, help="seed of the models (default: the recipe's)"
+        "--random-state",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the models (default: the recipe's)",
     )
     parser.add_argument(
         "--split-random-state",
         type=int,
         default=config.ORIGINAL_SPLIT_RANDOM_STATE,
+        metavar="N",
         help="seed of the original-random split (default %(default)s)",
     )
     parser.add_argument(
@@ -68,15 +78,9 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         help="z-normalise the features within each speaker, over the speaker's recordings "
         "whatever their label (the test speaker's unlabelled recordings included)",
     )
-    parser.add_argument(
-        "--jobs", type=int, default=1, help="joblib workers for features and grid search"
-    )
-    parser.add_argument(
-        "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"
-    )
-    parser.add_argument(
-        "--out", type=Path, default=None, help="the run directory (default outputs/runs/<run name>)"
-    )
+    n_jobs_argument(parser, 1, alias="--jobs")
+    cache_dir_argument(parser)
+    out_argument(parser, "RUN_DIR", "the run directory", default=RUN_DIRECTORY)
 
 
 @command("traditional", _traditional_arguments, "evaluate a traditional model under a protocol")
@@ -96,7 +100,7 @@ def traditional_command(args: argparse.Namespace) -> int:
         split_random_state=args.split_random_state,
         permute_labels=args.permute_labels,
         speaker_norm=args.speaker_norm,
-        n_jobs=args.jobs,
+        n_jobs=args.n_jobs,
         cache_dir=args.cache_dir,
         out=args.out,
     )
@@ -114,46 +118,31 @@ def traditional_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------ deep models: train / evaluate
 def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
     corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
-    parser.add_argument(
-        "--protocol",
-        required=protocol_required,
-        default=None,
-        help="original-4fold | loso | original-random | speaker"
-        + ("" if protocol_required else " (cross-validate before the final model)"),
+    recipe_argument(parser)
+    protocol_argument(
+        parser,
+        note=None if protocol_required else "given, the folds run before the final model",
     )
+    out_argument(parser, "RUN_DIR", "the run directory", default=RUN_DIRECTORY)
+    profile_argument(parser)
+    arrays_argument(parser)
     parser.add_argument(
-        "--out", type=Path, default=None, help="the run directory (default outputs/runs/<run name>)"
-    )
-    parser.add_argument(
-        "--profile",
-        choices=config.PROFILES,
-        default=None,
-        help="full (the original sizes) or smoke (tiny); default: smoke on synthetic data",
-    )
-    parser.add_argument(
-        "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
-    )
-    parser.add_argument(
-        "--folds", type=int, nargs="+", default=None, help="run only these folds (1-based)"
-    )
-    parser.add_argument(
-        "--epochs", type=int, default=None, help="override the recipe's number of epochs"
-    )
-    parser.add_argument(
-        "--seeds",
+        "--folds",
         type=int,
         nargs="+",
         default=None,
-        metavar="SEED",
-        help="training seeds, one cross-validation each (default: "
-        + ", ".join(
-            f"{profile} {' '.join(map(str, seeds))}"
-            for profile, seeds in config.ORIGINAL_4FOLD_TRAINING_SEEDS.items()
-        )
-        + " for original-4fold; the recipe's seed otherwise)",
+        metavar="FOLD",
+        help="run only these folds (1-based)",
     )
-    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        metavar="N",
+        help="override the recipe's number of epochs",
+    )
+    seeds_argument(parser)
+    n_jobs_argument(parser, 2)
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -209,31 +198,19 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
     corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
-    parser.add_argument(
-        "--protocol",
-        default="original-4fold",
-        help="the protocol of the real run (default original-4fold)",
-    )
-    parser.add_argument(
-        "--profile",
-        choices=config.PROFILES,
-        default="full",
-        help="full (the original sizes, default) or smoke",
-    )
-    parser.add_argument(
-        "--seeds", type=int, default=1, help="training seeds of the real run (default 1)"
-    )
+    recipe_argument(parser)
+    protocol_argument(parser, default="original-4fold")
+    profile_argument(parser, default="full")
+    seeds_argument(parser)
     parser.add_argument(
         "--max-steps",
         type=int,
         default=None,
+        metavar="N",
         help="stop the measured epoch after this many training steps",
     )
-    parser.add_argument(
-        "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
-    )
-    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+    arrays_argument(parser)
+    n_jobs_argument(parser, 2)
 
 
 @command(
@@ -243,16 +220,19 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
 )
 def dry_run_command(args: argparse.Namespace) -> int:
     from ..experiments import (  # the command's stage, loaded when it runs
+        default_training_seeds,
         format_dry_run,
         run_dry_run,
     )
 
     check_output_dir(args.arrays or paths.arrays_root(), "--arrays")
+    recipe = config.get_recipe(args.recipe, args.corpus, args.profile)
     result = run_dry_run(
-        config.get_recipe(args.recipe, args.corpus, args.profile),
+        recipe,
         args.root,
         protocol=args.protocol,
-        seeds=args.seeds,
+        # the seeds `ser evaluate` would run with the same options: the projection counts them
+        seeds=len(args.seeds or default_training_seeds(recipe, args.protocol)),
         max_steps=args.max_steps,
         arrays=args.arrays,
         n_jobs=args.n_jobs,

@@ -5,9 +5,11 @@ Every notebook starts with the same two code cells:
 1. ``parameters`` (tagged for papermill): profile, data and output directories, read from
    the environment (``SER_PROFILE``, ``SER_DATA_DIR``, ``SER_OUTPUT_DIR``), empty meaning
    "the default" (smoke profile on synthetic data, full on real corpora).
-2. Colab setup: does nothing outside Colab; in Colab it clones and installs the project
-   (or, when cloning fails, a copy uploaded to ``/content`` or kept on Google Drive, saying
-   so in one line) and can mount Google Drive, where the user keeps the corpora.
+2. Colab setup (:data:`~ser_utils.app.colab.COLAB_CELL`): does nothing outside Colab; in Colab
+   it clones the project (or, when cloning fails, takes a copy uploaded to ``/content`` or kept
+   on Google Drive, saying so in one line), can mount Google Drive, where the user keeps the
+   corpora, and installs the project with every extra the notebooks import
+   (:func:`ser_utils.app.colab.install_project`).
 
 then calls :func:`setup`, which exports the parameters, prepares the data (synthetic
 corpora when none is present) and prints where everything is.
@@ -24,6 +26,7 @@ import nbformat
 from .. import paths
 from ..progress import logger as progress_log
 from ..progress import show_progress
+from .colab import COLAB_CELL, REPOSITORY_URL, colab_cell
 from .pipeline import prepare_data
 
 __all__ = [
@@ -38,11 +41,6 @@ __all__ = [
     "set_repository_url",
 ]
 
-#: Where the notebooks' Colab cell clones the project from: the one place to change it
-#: (:func:`set_repository_url` rewrites the notebooks' Colab cells and the README's badges).
-#: In Colab, ``SER_REPOSITORY_URL`` overrides it for one session.
-REPOSITORY_URL = "https://github.com/ser-reproduction/speech-emotion-recognition"
-
 PARAMETERS_CELL = """# Parameters (papermill): empty strings mean "the default".
 import os
 
@@ -50,54 +48,6 @@ PROFILE = os.environ.get("SER_PROFILE", "")  # "full" | "smoke"; default: smoke 
 DATA_DIR = os.environ.get("SER_DATA_DIR", "")  # holds TESS/ and MSP-IMPROV/; default: dataset/
 OUTPUT_DIR = os.environ.get("SER_OUTPUT_DIR", "")  # default: outputs/
 """
-
-#: ``{url}`` is filled with :data:`REPOSITORY_URL`; every notebook carries the same cell.
-COLAB_CELL_TEMPLATE = """# Colab only: install the project — cloned, or a copy uploaded to /content or kept on Google
-# Drive when cloning fails — and optionally mount Drive, which can hold the corpora too.
-import sys
-
-# Where the project is cloned from; SER_REPOSITORY_URL overrides it.
-REPOSITORY_URL = "{url}"
-MOUNT_DRIVE = False  # True: mount Google Drive (then DATA_DIR can be a Drive folder)
-if "google.colab" in sys.modules:
-    import glob
-    import subprocess
-
-    if MOUNT_DRIVE:
-        from google.colab import drive
-
-        drive.mount("/content/drive")
-    url = os.environ.get("SER_REPOSITORY_URL") or REPOSITORY_URL
-    copy = "/content/ser"
-    if not os.path.isdir(f"{{copy}}/src/ser_utils"):
-        clone = subprocess.run(
-            ["git", "clone", "-q", "--depth", "1", url, copy], capture_output=True, text=True
-        )
-        if clone.returncode != 0:
-            found = sorted(
-                glob.glob("/content/*/src/ser_utils")
-                + glob.glob("/content/drive/MyDrive/*/src/ser_utils")
-            )
-            if not found:
-                raise SystemExit(
-                    f"could not clone {{url}} ({{clone.stderr.strip()[-120:]}}) and found no copy of the "
-                    "project in /content or on Drive — upload the repository folder, or set "
-                    "SER_REPOSITORY_URL to a reachable clone URL"
-                )
-            copy = os.path.dirname(os.path.dirname(found[0]))
-            print(f"could not clone {{url}}; installing the copy in {{copy}} instead")
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "-e", copy], check=True)
-    sys.path.insert(0, f"{{copy}}/src")
-    os.chdir(f"{{copy}}/notebooks")
-"""
-
-
-def colab_cell(url: str = REPOSITORY_URL) -> str:
-    """The Colab cell of every notebook, cloning ``url``."""
-    return COLAB_CELL_TEMPLATE.format(url=url)
-
-
-COLAB_CELL = colab_cell()
 
 
 def colab_badge_url(notebook_name: str, url: str = REPOSITORY_URL) -> str:
@@ -111,8 +61,8 @@ def colab_badge_url(notebook_name: str, url: str = REPOSITORY_URL) -> str:
 def set_repository_url(url: str, *, root: str | Path | None = None) -> list[Path]:
     """Point every notebook's Colab cell and the README's badges at ``url`` (after a fork).
 
-    Also change :data:`REPOSITORY_URL` to ``url``; ``tests/app/test_notebook.py`` checks that the
-    three agree. Returns the files rewritten.
+    Also change :data:`ser_utils.app.colab.REPOSITORY_URL` to ``url``;
+    ``tests/app/test_notebook.py`` checks that the three agree. Returns the files rewritten.
     """
     root = Path(root or paths.repository_root())
     changed = []

@@ -17,7 +17,7 @@ from .. import paths, synthetic
 from ..corpora.check import available_corpora, build_manifest, format_summary
 from ..errors import CorpusError
 from ..progress import logger as progress_log
-from ..reports import write_summary_report
+from ..reports import NOTEBOOK_VARIABLE, write_summary_report
 
 __all__ = ["prepare_data", "notebook_paths", "execute_notebook", "run_all", "KERNEL_ARGUMENTS"]
 
@@ -99,7 +99,11 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
         progress_log.info(
             f"[{number}/{len(notebooks)}] {notebook.name} (elapsed {time.perf_counter() - start_all:.0f} s)"
         )
-        executed.append(execute_notebook(notebook, paths.notebooks_output_dir()))
+        os.environ[NOTEBOOK_VARIABLE] = notebook.name  # the kernel's runs record their notebook
+        try:
+            executed.append(execute_notebook(notebook, paths.notebooks_output_dir()))
+        finally:
+            os.environ.pop(NOTEBOOK_VARIABLE, None)
         progress_log.info(f"      done in {time.perf_counter() - start:.0f} s -> {executed[-1]}")
     report = write_summary_report(
         notebooks=executed,

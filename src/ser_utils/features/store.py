@@ -63,7 +63,7 @@ def load_features(
     if not target.exists() or not target.with_suffix(".csv").exists():
         raise SerError(
             f"{target} not found — run notebook 02_feature_extraction or "
-            f"`ser features {corpus} ROOT --set {feature_set} --out {Path(directory)}` first"
+            f"`ser features {corpus} ROOT --features {feature_set} --out {Path(directory)}` first"
         )
     metadata_frame = pd.read_csv(target.with_suffix(".csv"))
     matrix = np.load(target, allow_pickle=False)

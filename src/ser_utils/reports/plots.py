@@ -113,7 +113,13 @@ def save_figure(fig_or_ax, path) -> None:
 
 
 # ------------------------------------------------------------------ results figures
-__all__ += ["confusion_matrix_heatmap", "learning_curves", "fold_metrics_bar", "results_bar"]
+__all__ += [
+    "confusion_matrix_heatmap",
+    "learning_curves",
+    "fold_metrics_bar",
+    "results_bar",
+    "ua_comparison",
+]
 
 
 def confusion_matrix_heatmap(
@@ -288,5 +294,30 @@ def results_bar(
     ax.set_xticks(positions, names, rotation=30, ha="right")
     ax.set_ylim(0, 1)
     ax.legend(fontsize="small")
+    ax.set_title(title)
+    return ax
+
+
+def ua_comparison(table: pd.DataFrame, *, chance: float | None = None, ax=None, title: str = ""):
+    """Horizontal bars of UA ± sd, one per row of ``table`` (index: the run's name; columns
+    ``ua``, ``ua_std`` and ``kind``, one colour per kind), best at the top of each kind."""
+    ax = _axes(ax, (8.0, 0.42 * len(table) + 1.4))
+    colours = dict(zip(dict.fromkeys(table["kind"]), ("tab:blue", "tab:orange", "tab:green")))
+    positions = np.arange(len(table))[::-1]
+    ax.barh(
+        positions,
+        table["ua"],
+        xerr=table["ua_std"].fillna(0),
+        capsize=3,
+        color=[colours.get(kind, "tab:grey") for kind in table["kind"]],
+    )
+    for kind, colour in colours.items():
+        ax.barh([np.nan], [np.nan], color=colour, label=str(kind))
+    if chance is not None:
+        ax.axvline(chance, color="grey", linewidth=1, linestyle="--", label="chance")
+    ax.set_yticks(positions, table.index)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("UA (unweighted average recall)")
+    ax.legend(fontsize="small", loc="lower right")
     ax.set_title(title)
     return ax

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import logging
+import os
 import platform
 import time
 from pathlib import Path
@@ -19,9 +20,19 @@ from ..storage import atomic_path, write_csv, write_json
 from . import plots
 from .markdown import markdown_table
 
-__all__ = ["run_environment", "write_results", "write_run_directory", "METRIC_NAMES"]
+__all__ = [
+    "run_environment",
+    "write_results",
+    "write_run_directory",
+    "METRIC_NAMES",
+    "NOTEBOOK_VARIABLE",
+]
 
 log = logging.getLogger(__name__)
+
+#: Set by ``ser run`` to the notebook it is executing; a run directory records it, so that the
+#: summary report groups the runs by notebook.
+NOTEBOOK_VARIABLE = "SER_NOTEBOOK"
 
 METRIC_NAMES = {
     "ua": "UA (unweighted average recall)",
@@ -131,6 +142,7 @@ def write_run_directory(
         {
             "name": name,
             **run_config,
+            "notebook": os.environ.get(NOTEBOOK_VARIABLE) or None,
             "corpus_root": str(Path(corpus_root).resolve()),
             "synthetic": synthetic,
             "profile": recipe.profile,
