@@ -10,7 +10,7 @@ from pathlib import Path
 from .. import config, paths
 from ..config import Recipe
 
-__all__ = ["COMMANDS", "command", "recipe_for", "corpus_argument", "SYNTHETIC_SIZES"]
+__all__ = ["COMMANDS", "command", "recipe_for", "corpus_argument", "n_jobs_type", "SYNTHETIC_SIZES"]
 
 #: name -> (add arguments, run); each section below registers its sub-commands here.
 COMMANDS: dict[
@@ -42,3 +42,24 @@ def corpus_argument(parser: argparse.ArgumentParser) -> None:
 
 #: Sizes of the synthetic corpora (ser_utils.synthetic.SIZES, not imported here: it is slow).
 SYNTHETIC_SIZES = ("tiny", "mini", "full")
+
+
+def n_jobs_type(value: str) -> int:
+    """``--n-jobs``: a number of worker processes, at least 1, or -1 for every core (argparse
+    prints the usage line and this message, exit 2).
+
+    >>> n_jobs_type("4"), n_jobs_type("-1")
+    (4, -1)
+    >>> n_jobs_type("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 0 is not a number of worker processes — give 1 or more, or -1 for every core
+    """
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1 and number != -1:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a number of worker processes — give 1 or more, or -1 for every core"
+        )
+    return number

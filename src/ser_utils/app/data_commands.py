@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import config, paths
 from ..storage import check_output_dir, check_output_file, write_csv
-from .commands import SYNTHETIC_SIZES, command, corpus_argument, recipe_for
+from .commands import SYNTHETIC_SIZES, command, corpus_argument, n_jobs_type, recipe_for
 
 
 # ------------------------------------------------------------------ synthetic data
@@ -171,7 +171,9 @@ def _arrays_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--out", type=Path, required=True, help="folder that receives the .npy files"
     )
-    parser.add_argument("--n-jobs", type=int, default=2, help="worker processes (default 2)")
+    parser.add_argument(
+        "--n-jobs", type=n_jobs_type, default=2, help="worker processes (default 2)"
+    )
     parser.add_argument(
         "--profile",
         choices=config.PROFILES,
@@ -238,7 +240,7 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
         "emotions or all",
     )
     parser.add_argument(
-        "--n-jobs", type=int, default=-1, help="worker processes (default -1: all cores)"
+        "--n-jobs", type=n_jobs_type, default=-1, help="worker processes (default -1: all cores)"
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"

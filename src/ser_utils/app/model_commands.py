@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import config, paths
 from ..storage import check_output_dir
-from .commands import command, corpus_argument, recipe_for
+from .commands import command, corpus_argument, n_jobs_type, recipe_for
 
 
 # ------------------------------------------------------------- traditional models
@@ -69,7 +69,7 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         "whatever their label (the test speaker's unlabelled recordings included)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=1, help="joblib workers for features and grid search"
+        "--jobs", type=n_jobs_type, default=1, help="joblib workers for features and grid search"
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="feature cache (default outputs/features)"
@@ -153,7 +153,9 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
         )
         + " for original-4fold; the recipe's seed otherwise)",
     )
-    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+    parser.add_argument(
+        "--n-jobs", type=n_jobs_type, default=2, help="processes for array generation"
+    )
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -233,7 +235,9 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--arrays", type=Path, default=None, help="arrays folder (default: under outputs/arrays)"
     )
-    parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+    parser.add_argument(
+        "--n-jobs", type=n_jobs_type, default=2, help="processes for array generation"
+    )
 
 
 @command(
@@ -294,9 +298,11 @@ def predict_command(args: argparse.Namespace) -> int:
     warned = table.drop_duplicates("file")
     warned = warned[warned["warning"] != ""]
     if len(warned):
+        from ..audio import clip_problems_line  # the command's stage, loaded when it runs
+
+        problems = list(zip(warned["file"], warned["warning"]))
         print(
-            f"warning: {len(warned)} of {table['file'].nunique()} clips: the label is not meaningful — "
-            f"{warned['file'].iloc[0]}: {warned['warning'].iloc[0]}",
+            f"warning: {clip_problems_line(problems, table['file'].nunique(), 'clips')}",
             file=sys.stderr,
         )
     return 0

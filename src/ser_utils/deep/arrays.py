@@ -47,6 +47,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,17 +58,36 @@ import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
+try:
+    import fcntl  # the lock of an arrays folder; POSIX only
+except ImportError:
+    fcntl = None
+
 from .. import paths
-from ..audio import common_sample_rate, load_and_preprocess, read_audio
+from ..audio import (
+    clip_problems,
+    clip_problems_line,
+    common_sample_rate,
+    preprocess,
+    read_audio,
+    shortest_clip_seconds,
+)
 from ..audio.kernels import compile_librosa_kernels
+from ..audio.reading import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..audio.spectrograms import spectrogram, spectrogram_shape
 from ..config import FOUR_CLASSES, AudioConfig, Recipe, SpectrogramConfig, check_choice
 from ..corpora.check import read_or_build_manifest
 from ..corpora.subsets import ORIGINAL_ARRAY_SUBSET, default_subset, select_files, select_subset
 from ..errors import AudioError, CorpusError, SerError
 from ..progress import logger as progress_log
-from ..storage import file_identity, read_json, write_csv
-from .streaming import StreamingArrays, npy_shape
+from ..storage import (
+    check_free_space,
+    file_identity,
+    named_os_error,
+    read_json,
+    write_csv,
+)
+from .streaming import PARTIAL_FOLDER, StreamingArrays, npy_shape
 
 __all__ = [
     "ArrayPaths",
@@ -136,7 +156,11 @@ def _metadata(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _output_sample_rate(rows: pd.DataFrame, audio: AudioConfig) -> int:
     """The one sample rate of every preprocessed clip (the recipe's, or the files' common rate)."""
-    rate = common_sample_rate(rows["sample_rate"], audio)
+    rates = rows["sample_rate"]
+    damaged = rows[(rates > 0) & ((rates < MIN_SAMPLE_RATE) | (rates > MAX_SAMPLE_RATE))]
+    if len(damaged):
+        read_audio(damaged["path"].iloc[0])  # refuses the header's rate, naming the file
+    rate = common_sample_rate(rates, audio)
     if rate is None:
         # No file has a readable header: reading the first one names it and says why.
         read_audio(rows["path"].iloc[0])
@@ -173,10 +197,17 @@ def _process_file(
     spectrogram_config: SpectrogramConfig,
     sample_rate: int,
     shape: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray] | str:
-    """Preprocess one file and compute its spectrogram; an error message (str) when it cannot."""
+    shortest_seconds: float,
+) -> tuple[np.ndarray, np.ndarray, list[str]] | str:
+    """Preprocess one file and compute its spectrogram, with the clip's problems
+    (:func:`~ser_utils.audio.clip_problems`); an error message (str) when it cannot."""
     try:
-        samples, sr = load_and_preprocess(path, audio)
+        raw, raw_sr = read_audio(path)
+        problems = clip_problems(raw, raw_sr, shortest_seconds)
+        try:
+            samples, sr = preprocess(raw, raw_sr, audio)
+        except AudioError as exc:
+            raise AudioError(f"{path}: {exc}") from None
         if sr != sample_rate:
             raise AudioError(
                 f"{path}: sample rate {sr} Hz, but the arrays hold {sample_rate} Hz clips — "
@@ -187,7 +218,41 @@ def _process_file(
             raise AudioError(f"{path}: spectrogram of shape {image.shape}, expected {shape}")
     except AudioError as exc:
         return str(exc)
-    return samples, image
+    return samples, image, problems
+
+
+@contextlib.contextmanager
+def _exclusive(directory: Path):
+    """Hold ``<directory>/.partial.lock`` while the arrays are written: a second run into the
+    same folder stops at once with one line instead of breaking the first one's files."""
+    if fcntl is None:  # not POSIX: two runs into one folder are not detected
+        yield
+        return
+    lock_path = directory / f"{PARTIAL_FOLDER}.lock"
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(open(lock_path, "a+"))
+        except OSError as exc:
+            raise named_os_error(exc, lock_path) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SerError(
+                f"{directory}: another `ser arrays` (or training run) is writing arrays into this "
+                "folder — wait for it to finish, or choose another --out"
+            ) from None
+        stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+        yield
+
+
+def _space_needed(directory: Path, n: int, length: int, shape: tuple[int, ...]) -> int:
+    """Bytes the arrays take, less what partial files of an earlier run already hold."""
+    needed = 4 * n * (length + int(np.prod(shape)))
+    partial = directory / PARTIAL_FOLDER
+    for path in partial.glob("*.npy") if partial.is_dir() else ():
+        with contextlib.suppress(OSError):
+            needed -= os.stat(path).st_blocks * 512
+    return max(needed, 0)
 
 
 # -------------------------------------------------------------------- completeness
@@ -322,6 +387,46 @@ def generate_arrays(
     shape = spectrogram_shape(length, sample_rate, recipe.spectrogram)
     chunk_size = int(chunk_size or 8 * int(n_jobs))
     files.directory.mkdir(parents=True, exist_ok=True)
+    with _exclusive(files.directory):
+        check_free_space(
+            files.directory, _space_needed(files.directory, n, length, shape), f"{n} arrays rows"
+        )
+        return _generate(
+            files,
+            rows,
+            recipe,
+            key,
+            identities,
+            n,
+            length,
+            sample_rate,
+            shape,
+            chunk_size,
+            n_jobs=int(n_jobs),
+            progress=progress,
+            subset=subset,
+            on_error=on_error,
+        )
+
+
+def _generate(
+    files: ArrayPaths,
+    rows: pd.DataFrame,
+    recipe: Recipe,
+    key: str,
+    identities: list[list],
+    n: int,
+    length: int,
+    sample_rate: int,
+    shape: tuple[int, int],
+    chunk_size: int,
+    *,
+    n_jobs: int,
+    progress: bool,
+    subset: str,
+    on_error: str,
+) -> ArrayPaths:
+    """:func:`generate_arrays` once the folder is held and its space checked."""
     files.info.unlink(missing_ok=True)  # from here on the folder is not complete
     writer = StreamingArrays(
         files.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}
@@ -337,10 +442,12 @@ def generate_arrays(
     )
 
     file_paths = rows["path"].astype(str).tolist()
+    shortest = shortest_clip_seconds(recipe.spectrogram, sample_rate)
     arguments = (
-        (file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape)
+        (file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape, shortest)
         for i in range(start, n)
     )
+    warned: list[dict] = []
     with contextlib.ExitStack() as stack:
         results = _processed_files(stack, arguments, int(n_jobs) if start < n else 1)
         bar = stack.enter_context(
@@ -368,7 +475,15 @@ def generate_arrays(
                         "error": result,
                     }
                 )
-                result = (np.zeros(length, np.float32), np.zeros(shape, np.float32))
+                result = (np.zeros(length, np.float32), np.zeros(shape, np.float32), [])
+            if result[2]:
+                warned.append(
+                    {
+                        "row": index,
+                        "utterance_id": str(rows.at[index, "utterance_id"]),
+                        "warning": "; ".join(result[2]),
+                    }
+                )
             audio_rows.append(result[0])
             image_rows.append(result[1])
             del result
@@ -395,6 +510,12 @@ def generate_arrays(
             files.info.name,
             skipped[0]["error"],
         )
+    if warned:
+        # The clips ser predict warns about, counted the same way (only the rows of this run).
+        log.warning(
+            "%s",
+            clip_problems_line([(w["utterance_id"], w["warning"]) for w in warned], n - start),
+        )
     labels = metadata["label"].astype(str).to_numpy()
     np.save(writer.path("labels.npy"), labels.astype(f"<U{max(1, max(map(len, labels)))}"))
     write_csv(metadata, writer.path("metadata.csv"))
@@ -413,6 +534,7 @@ def generate_arrays(
             "spectrogram_shape": [len(metadata), *shape],
             "spectrogram_kind": recipe.spectrogram.kind,
             "skipped": skipped,
+            "warned": warned,
             "file_ids": rows["utterance_id"].astype(str).tolist(),
             "files": identities,
             "audio_config": dataclasses.asdict(recipe.audio),
