@@ -934,7 +934,7 @@ CASES.update(
         "two_arrays_runs_into_one_folder": Case(
             _concurrent_arrays,
             2,
-            "another `ser arrays` (or training run) is writing arrays into this folder",
+            "another `ser arrays` (or training run) is writing into this folder — wait for it",
         ),
         "no_read_permission": Case(
             _no_permission,

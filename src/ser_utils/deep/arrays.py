@@ -47,7 +47,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -57,11 +56,6 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
-
-try:
-    import fcntl  # the lock of an arrays folder; POSIX only
-except ImportError:
-    fcntl = None
 
 from .. import paths
 from ..audio import (
@@ -80,14 +74,8 @@ from ..corpora.check import read_or_build_manifest
 from ..corpora.subsets import ORIGINAL_ARRAY_SUBSET, default_subset, select_files, select_subset
 from ..errors import AudioError, CorpusError, SerError
 from ..progress import logger as progress_log
-from ..storage import (
-    check_free_space,
-    file_identity,
-    named_os_error,
-    read_json,
-    write_csv,
-)
-from .streaming import PARTIAL_FOLDER, StreamingArrays, npy_shape
+from ..storage import check_free_space, file_identity, read_json, write_csv
+from .streaming import StreamingArrays, exclusive_folder, npy_shape, space_needed
 
 __all__ = [
     "ArrayPaths",
@@ -219,40 +207,6 @@ def _process_file(
     except AudioError as exc:
         return str(exc)
     return samples, image, problems
-
-
-@contextlib.contextmanager
-def _exclusive(directory: Path):
-    """Hold ``<directory>/.partial.lock`` while the arrays are written: a second run into the
-    same folder stops at once with one line instead of breaking the first one's files."""
-    if fcntl is None:  # not POSIX: two runs into one folder are not detected
-        yield
-        return
-    lock_path = directory / f"{PARTIAL_FOLDER}.lock"
-    with contextlib.ExitStack() as stack:
-        try:
-            handle = stack.enter_context(open(lock_path, "a+"))
-        except OSError as exc:
-            raise named_os_error(exc, lock_path) from None
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise SerError(
-                f"{directory}: another `ser arrays` (or training run) is writing arrays into this "
-                "folder — wait for it to finish, or choose another --out"
-            ) from None
-        stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
-        yield
-
-
-def _space_needed(directory: Path, n: int, length: int, shape: tuple[int, ...]) -> int:
-    """Bytes the arrays take, less what partial files of an earlier run already hold."""
-    needed = 4 * n * (length + int(np.prod(shape)))
-    partial = directory / PARTIAL_FOLDER
-    for path in partial.glob("*.npy") if partial.is_dir() else ():
-        with contextlib.suppress(OSError):
-            needed -= os.stat(path).st_blocks * 512
-    return max(needed, 0)
 
 
 # -------------------------------------------------------------------- completeness
@@ -387,10 +341,9 @@ def generate_arrays(
     shape = spectrogram_shape(length, sample_rate, recipe.spectrogram)
     chunk_size = int(chunk_size or 8 * int(n_jobs))
     files.directory.mkdir(parents=True, exist_ok=True)
-    with _exclusive(files.directory):
-        check_free_space(
-            files.directory, _space_needed(files.directory, n, length, shape), f"{n} arrays rows"
-        )
+    with exclusive_folder(files.directory, "`ser arrays` (or training run)"):
+        needed = space_needed(files.directory, {"audio": (n, length), "spectrograms": (n, *shape)})
+        check_free_space(files.directory, needed, f"{n} arrays rows")
         return _generate(
             files,
             rows,

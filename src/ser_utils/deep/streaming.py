@@ -7,17 +7,32 @@ half-written file is ever in place.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 from numpy.lib import format as npy_format
 
+from ..errors import SerError
 from ..storage import named_os_error, read_json, write_json
 
-__all__ = ["StreamingArrays", "npy_shape", "PARTIAL_FOLDER", "PROGRESS_FILE"]
+try:
+    import fcntl  # the lock of an output folder; POSIX only
+except ImportError:
+    fcntl = None
+
+__all__ = [
+    "StreamingArrays",
+    "npy_shape",
+    "exclusive_folder",
+    "space_needed",
+    "PARTIAL_FOLDER",
+    "PROGRESS_FILE",
+]
 
 PARTIAL_FOLDER = ".partial"
 PROGRESS_FILE = "progress.json"
@@ -29,6 +44,41 @@ def npy_shape(path: Path) -> tuple | None:
         return tuple(np.load(path, mmap_mode="r").shape)
     except (OSError, ValueError):
         return None
+
+
+@contextlib.contextmanager
+def exclusive_folder(directory: Path, writer: str) -> Iterator[None]:
+    """Hold ``<directory>/.partial.lock`` while the outputs are written: a second ``writer``
+    into the same folder stops at once with one line instead of breaking the first one's files."""
+    if fcntl is None:  # not POSIX: two runs into one folder are not detected
+        yield
+        return
+    lock_path = directory / f"{PARTIAL_FOLDER}.lock"
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(open(lock_path, "a+"))
+        except OSError as exc:
+            raise named_os_error(exc, lock_path) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SerError(
+                f"{directory}: another {writer} is writing into this folder — wait for it to "
+                "finish, or choose another --out"
+            ) from None
+        stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+        yield
+
+
+def space_needed(directory: Path, shapes: dict[str, tuple[int, ...]]) -> int:
+    """Bytes the float32 arrays of ``shapes`` take, less what partial files of an earlier run
+    (which the new run reuses or deletes) already hold."""
+    needed = sum(4 * int(np.prod(shape, dtype=np.int64)) for shape in shapes.values())
+    partial = directory / PARTIAL_FOLDER
+    for path in partial.glob("*.npy") if partial.is_dir() else ():
+        with contextlib.suppress(OSError):
+            needed -= os.stat(path).st_blocks * 512
+    return max(needed, 0)
 
 
 def _create_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> None:
