@@ -29,7 +29,7 @@ from ser_utils import config
 from ser_utils.app.cli import main
 from tests.helpers import untrained_bundle, write_msp_tree, write_tone
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 #: Four R-type files, one per consensus label: enough for arrays, features and checks.
