@@ -65,3 +65,21 @@ def write_msp_tree(
             )
         (root / label_file).write_text("\n\n".join(blocks) + "\n")
     return root
+
+
+def untrained_bundle(folder: Path) -> Path:
+    """An untrained smoke-size improved model saved as a bundle in ``folder`` (predictions
+    need no training)."""
+    from ser_utils import config
+    from ser_utils.audio.spectrograms import spectrogram_shape
+    from ser_utils.deep.bundles import save_bundle
+    from ser_utils.deep.models import build_model
+    from ser_utils.deep.training import set_global_seed
+
+    recipe = config.improved_recipe("msp-improv", "smoke")
+    set_global_seed(0)
+    shape = spectrogram_shape(
+        recipe.audio.target_length, recipe.audio.target_sr, recipe.spectrogram
+    )
+    model = build_model(recipe.model, (*shape, 1), len(config.FOUR_CLASSES))
+    return save_bundle(folder, model, labels=config.FOUR_CLASSES, recipe=recipe)

@@ -9,6 +9,7 @@ file (0644 under the usual umask 022), like files written with ``open``.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
@@ -30,6 +31,9 @@ __all__ = [
     "check_output_dir",
     "check_output_file",
     "file_identity",
+    "content_fingerprint",
+    "check_free_space",
+    "named_os_error",
     "new_file_mode",
     "new_folder_mode",
 ]
@@ -122,27 +126,90 @@ def check_output_file(path: str | Path, what: str = "output file") -> Path:
     return path
 
 
+def content_fingerprint(path: str | Path) -> str:
+    """BLAKE2b (128-bit) of the file's bytes: what a rewrite keeping the size and the
+    modification time (``touch -r``) still changes.
+
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "a.wav"
+    >>> _ = path.write_bytes(b"RIFF")
+    >>> content_fingerprint(path)
+    'f9d45a7be062711cbb5ca8c8e2699db2'
+    """
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
 def file_identity(path: str | Path) -> dict:
-    """What makes a cache entry of ``path`` valid: resolved path, size and modification time (ns).
+    """What makes a cache entry of ``path`` valid: resolved path, size, modification time (ns)
+    and a fingerprint of the content (:func:`content_fingerprint`).
 
     Replacing or editing a file changes its modification time (``cp``, ``mv``, an editor, a
-    new download), and another copy of a corpus has another path, so neither can reuse the
-    results of the file it replaces.
+    new download) and in any case its content, and another copy of a corpus has another
+    path, so none of them can reuse the results of the file it replaces.
 
     Raises
     ------
     AudioError
-        The file does not exist.
+        The file does not exist or cannot be read.
     """
     path = Path(path)
     try:
         status = path.stat()
-    except OSError:
+        fingerprint = content_fingerprint(path)
+    except FileNotFoundError:
         raise AudioError(
             f"{path}: audio file not found — check the path, or rebuild the manifest "
             "(ser data manifest)"
         ) from None
-    return {"path": str(path.resolve()), "size": status.st_size, "mtime_ns": status.st_mtime_ns}
+    except OSError as exc:
+        raise AudioError(
+            f"{path}: cannot read the file ({exc.strerror}) — make it readable (chmod a+r) "
+            "or remove it from the corpus"
+        ) from None
+    return {
+        "path": str(path.resolve()),
+        "size": status.st_size,
+        "mtime_ns": status.st_mtime_ns,
+        "blake2b": fingerprint,
+    }
+
+
+def check_free_space(folder: str | Path, needed: int, what: str) -> None:
+    """Fail before any work when the file system of ``folder`` has less than ``needed`` bytes free.
+
+    Raises
+    ------
+    OutputError
+        Naming the folder, the bytes needed and the bytes free.
+    """
+    existing = _nearest_existing(Path(folder).expanduser())
+    try:
+        status = os.statvfs(existing)
+    except (OSError, AttributeError):  # no statvfs (Windows) or an odd mount: the writes will tell
+        return
+    free = status.f_bavail * status.f_frsize
+    if free < needed:
+        raise OutputError(
+            f"{folder}: not enough free space for {what} ({_size(needed)} needed, {_size(free)} "
+            "free) — free some space or choose a folder on another disk"
+        )
+
+
+def _size(n_bytes: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n_bytes < 1000 or unit == "GB":
+            return f"{n_bytes:.0f} {unit}" if unit == "B" else f"{n_bytes:.1f} {unit}"
+        n_bytes /= 1000
+    return f"{n_bytes:.1f} TB"
+
+
+def named_os_error(exc: OSError, path: str | Path) -> OSError:
+    """``exc`` with ``path`` as its file name when it names none (``write`` on a full disk
+    raises ENOSPC without one), so ``ser`` can report which file failed."""
+    if exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror or str(exc), str(path))
 
 
 @contextlib.contextmanager
@@ -165,8 +232,11 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     os.chmod(tmp, new_file_mode())  # mkstemp makes 0600; outputs get a normal file's mode
     try:
-        yield tmp
-        os.replace(tmp, path)
+        try:
+            yield tmp
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise named_os_error(exc, path) from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -27,9 +27,9 @@ import soundfile as sf
 
 from ser_utils import config
 from ser_utils.app.cli import main
-from tests.helpers import write_msp_tree, write_tone
+from tests.helpers import untrained_bundle, write_msp_tree, write_tone
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 
 #: Four R-type files, one per consensus label: enough for arrays, features and checks.
@@ -64,13 +64,18 @@ def cut_off_end(path: Path) -> Path:
     return path
 
 
-def replace_samples(path: Path, samples: np.ndarray, sr: int = 44_100) -> None:
-    """Rewrite ``path`` with other content of the same length, as copying another file over it does."""
+def replace_samples(
+    path: Path, samples: np.ndarray, sr: int = 44_100, *, keep_mtime: bool = False
+) -> None:
+    """Rewrite ``path`` with other content of the same length, as copying another file over it
+    does; ``keep_mtime`` restores the old modification time, as ``touch -r`` does."""
     before = path.stat()
     sf.write(str(path), samples, sr, subtype="PCM_16")
     assert path.stat().st_size == before.st_size
     # Coarse file-system clocks could give the rewrite the old mtime; a real replacement comes later.
-    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+    shift = 0 if keep_mtime else 10**9
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns + shift))
+    assert keep_mtime == (path.stat().st_mtime_ns == before.st_mtime_ns)
 
 
 def tree_digest(root: Path) -> str:
@@ -88,6 +93,27 @@ def subprocess_env() -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
         "TF_CPP_MIN_LOG_LEVEL": "2",
     }
+
+
+def stage_argv(command: str, root: Path, tmp: Path, *options) -> list:
+    """``ser`` arguments running ``command`` (check, arrays, features) on ``root``, outputs under ``tmp``."""
+    return {
+        "check": ["data", "check", "msp-improv", root],
+        "arrays": ["arrays", "msp-improv", root, "--out", tmp / "arrays", "--n-jobs", "1"],
+        "features": [
+            "features",
+            "msp-improv",
+            root,
+            "--features",
+            "functionals",
+            "--out",
+            tmp / "out",
+            "--cache-dir",
+            tmp / "cache",
+            "--n-jobs",
+            "1",
+        ],
+    }[command] + list(options)
 
 
 def fake_bundle(
@@ -265,22 +291,7 @@ def _mixed_rates(command: str):
     def build(tmp, request):
         root = msp_tree(tmp)
         write_tone(wav_of(root, "MSP-IMPROV-S01S-F01-R-FF03"), seconds=0.3, sr=8_000)
-        return {
-            "features": [
-                "features",
-                "msp-improv",
-                root,
-                "--features",
-                "functionals",
-                "--out",
-                tmp / "out",
-                "--cache-dir",
-                tmp / "cache",
-                "--n-jobs",
-                "1",
-            ],
-            "arrays": ["arrays", "msp-improv", root, "--out", tmp / "arrays", "--n-jobs", "1"],
-        }[command]
+        return stage_argv(command, root, tmp)
 
     return build
 
@@ -541,15 +552,467 @@ CASES: dict[str, Case] = {
 }
 
 
+# ----------------------------------------------------------- faults of a real machine
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory):
+    return untrained_bundle(tmp_path_factory.mktemp("bundle") / "model")
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MB tmpfs, or a skip where this process may not mount one (not root, no mount)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root and mount(8)")
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({done.stderr.strip()})")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _disk_full(command: str):
+    def build(tmp, request):
+        root, disk = msp_tree(tmp), request.getfixturevalue("small_disk")
+        if command == "features":  # fill the disk so that the first output cannot be written
+            handle = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+            try:
+                while os.write(handle, bytes(1 << 16)):
+                    pass
+            except OSError:
+                pass
+            finally:
+                os.close(handle)
+            return [
+                "features",
+                "msp-improv",
+                root,
+                "--features",
+                "frames",
+                "--out",
+                disk / "out",
+                "--cache-dir",
+                disk / "cache",
+                "--n-jobs",
+                "1",
+            ]
+        if command == "train":
+            return [
+                "train",
+                "msp-improv",
+                root,
+                "--recipe",
+                "improved",
+                "--out",
+                disk / "run",
+                "--arrays",
+                tmp / "arrays",
+                "--n-jobs",
+                "1",
+            ]
+        return ["arrays", "msp-improv", root, "--out", disk / "arrays", "--n-jobs", "2"]
+
+    return build
+
+
+def _header_rate(command: str, rate: int = 1):
+    """A wav whose header claims ``rate`` Hz (bytes 24–31: sample rate and byte rate)."""
+
+    def build(tmp, request):
+        root = msp_tree(tmp)
+        path = wav_of(root, "MSP-IMPROV-S01H-F01-R-FF02")
+        data = bytearray(path.read_bytes())
+        data[24:32] = rate.to_bytes(4, "little") + (2 * rate).to_bytes(4, "little")
+        path.write_bytes(bytes(data))
+        if command == "predict":
+            return ["predict", request.getfixturevalue("bundle_dir"), path]
+        if command == "arrays_original":
+            return stage_argv("arrays", root, tmp)
+        return stage_argv(
+            command, root, tmp, *(["--recipe", "improved"] if command != "check" else [])
+        )
+
+    return build
+
+
+def _fifo(command: str):
+    def build(tmp, request):
+        root = msp_tree(tmp)
+        path = wav_of(root, "MSP-IMPROV-S01N-F01-R-FF04")
+        path.unlink()
+        os.mkfifo(path)
+        return stage_argv(command, root, tmp)
+
+    return build
+
+
+def _linked_session(loop: bool):
+    def build(tmp, request):
+        root = msp_tree(tmp)
+        elsewhere = tmp / "elsewhere"
+        shutil.move(root / "session1", elsewhere)
+        (root / "session1").symlink_to(elsewhere, target_is_directory=True)
+        if loop:
+            (elsewhere / "S01A" / "back-to-root").symlink_to(root, target_is_directory=True)
+        return ["data", "manifest", "msp-improv", root, "--out", tmp / "manifest.csv"]
+
+    return build
+
+
+def _odd_clip(samples: np.ndarray, command: str):
+    """FF02 replaced by ``samples`` (44.1 kHz): taken in, with the same counted warning."""
+
+    def build(tmp, request):
+        root = msp_tree(tmp)
+        sf.write(str(wav_of(root, "MSP-IMPROV-S01H-F01-R-FF02")), samples, 44_100, "PCM_16")
+        return stage_argv(command, root, tmp)
+
+    return build
+
+
+def _silent_clip(tmp, request):
+    root = msp_tree(tmp)
+    sf.write(str(wav_of(root, "MSP-IMPROV-S01H-F01-R-FF02")), np.zeros(4410), 44_100, "PCM_16")
+    return ["data", "check", "msp-improv", root]
+
+
+def _bundle_edit(edit: Callable[[dict], None]):
+    def bundle(tmp):
+        recipe = config.improved_recipe("msp-improv", "smoke").to_dict()
+        edit(recipe)
+        return fake_bundle(tmp, recipe=recipe)
+
+    return bundle
+
+
+def _set(section: str, key: str, value):
+    return lambda recipe: recipe[section].__setitem__(key, value)
+
+
+def _duplicate_labels(tmp):
+    folder = fake_bundle(tmp)
+    (folder / "labels.json").write_text(json.dumps(["angry", "angry", "sad", "neutral"]))
+    return folder
+
+
+def _run_directory(tmp):
+    run = tmp / "run"
+    run.mkdir()
+    (run / "report.md").write_text("# run\n")
+    fake_bundle(tmp).rename(run / "model")
+    return run
+
+
+def _predict_folder_with_mp3(tmp, request):
+    folder = tmp / "clips"
+    folder.mkdir()
+    write_tone(folder / "a.wav")
+    (folder / "b.mp3").write_bytes(b"ID3" + bytes(64))
+    (folder / "c.mp3").write_bytes(b"ID3" + bytes(64))
+    return ["predict", request.getfixturevalue("bundle_dir"), folder]
+
+
+def _label_file_variant(variant: str):
+    def build(tmp, request):
+        root = msp_tree(tmp)
+        label_file = root / "Evaluation.txt"
+        if variant == "lower_case":
+            label_file.rename(root / "evaluation.txt")
+        elif variant == "folder":
+            label_file.unlink()
+            label_file.mkdir()
+        elif variant == "utf16":
+            label_file.write_bytes(label_file.read_text().encode("utf-16"))
+        return ["data", "manifest", "msp-improv", root, "--out", tmp / "manifest.csv"]
+
+    return build
+
+
+def _tess_unparseable(tmp, request):
+    root = tmp / "TESS"
+    for folder in (
+        "OAF_angry",
+        "OAF_happy",
+        "YAF_sad",
+        "YAF_fear",
+        "OAF_neutral",
+        "YAF_ps",
+        "OAF_x",
+    ):
+        for name in ("take1", "take2"):
+            write_tone(root / folder / f"{name}.wav", seconds=0.1)
+    return ["data", "check", "tess", root]
+
+
+def _no_permission(tmp, request):
+    if os.geteuid() == 0:
+        pytest.skip("root reads any file whatever its permission bits")
+    root = msp_tree(tmp)
+    wav_of(root, "MSP-IMPROV-S01N-F01-R-FF04").chmod(0)
+    return ["arrays", "msp-improv", root, "--out", tmp / "arrays", "--n-jobs", "1"]
+
+
+def _concurrent_arrays(tmp, request):
+    """A second ``ser arrays`` while the first holds the folder (its lock, taken here)."""
+    import fcntl
+
+    root, out = msp_tree(tmp), tmp / "arrays"
+    out.mkdir()
+    handle = open(out / ".partial.lock", "a+")  # noqa: SIM115 -- held until the test ends
+    request.addfinalizer(handle.close)
+    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return ["arrays", "msp-improv", root, "--out", out, "--n-jobs", "1"]
+
+
+def _folds_outside(tmp, request):
+    root = write_msp_tree(
+        tmp / "msp",
+        {
+            f"MSP-IMPROV-S01{label}-{gender}{session:02d}-R-FF0{i}": label
+            for session in (1, 2)
+            for gender in "FM"
+            for i, label in enumerate("AHSN", start=1)
+        },
+    )
+    return [
+        "evaluate",
+        "msp-improv",
+        root,
+        "--protocol",
+        "speaker",
+        "--folds",
+        "99",
+        "--out",
+        tmp / "run",
+        "--arrays",
+        tmp / "arrays",
+        "--n-jobs",
+        "1",
+        "--epochs",
+        "1",
+    ]
+
+
+def _arrays_json(tmp: Path) -> dict:
+    return json.loads((tmp / "arrays" / "arrays.json").read_text())
+
+
+CASES.update(
+    {
+        # ---- crash, leak, hang
+        "disk_full_arrays_checked_before_sizing": Case(
+            _disk_full("arrays"), 2, "not enough free space for 4 arrays rows"
+        ),
+        "disk_full_features_names_the_file": Case(
+            _disk_full("features"), 2, "No space left on device — check the path"
+        ),
+        "disk_full_train_checked_before_the_epochs": Case(
+            _disk_full("train"),
+            2,
+            "not enough free space for the model bundle",
+            check=lambda tmp, output: "epoch 1/" not in output or pytest.fail("it trained"),
+        ),
+        "header_rate_1_hz_data_check": Case(
+            _header_rate("check"), 2, "sample rate of 1 Hz, outside 1–384 kHz"
+        ),
+        "header_rate_1_hz_arrays": Case(
+            _header_rate("arrays"), 2, "sample rate of 1 Hz, outside 1–384 kHz"
+        ),
+        "header_rate_1_hz_arrays_original_recipe": Case(
+            _header_rate("arrays_original"), 2, "sample rate of 1 Hz, outside 1–384 kHz"
+        ),
+        "header_rate_1_hz_features": Case(
+            _header_rate("features"), 2, "sample rate of 1 Hz, outside 1–384 kHz"
+        ),
+        "header_rate_1_hz_predict": Case(
+            _header_rate("predict"), 2, "sample rate of 1 Hz, outside 1–384 kHz"
+        ),
+        "header_rate_1_mhz_data_check": Case(
+            _header_rate("check", rate=1_000_000), 2, "sample rate of 1000000 Hz"
+        ),
+        "fifo_named_wav_data_check": Case(
+            _fifo("check"), 0, "1 .wav names are not regular files (named pipes, devices)"
+        ),
+        "fifo_named_wav_arrays": Case(
+            _fifo("arrays"),
+            0,
+            "3 utterances",
+            check=lambda tmp, output: (
+                _arrays_json(tmp)["n"] == 3 or pytest.fail("the FIFO's row was made up")
+            ),
+        ),
+        # ---- silent wrong results
+        "bundle_target_sr_0": Case(
+            _predict_with(_bundle_edit(_set("audio", "target_sr", 0))),
+            2,
+            "recipe.json: invalid recipe (audio.target_sr 0 is not a sample rate",
+        ),
+        "bundle_resample_type_magic": Case(
+            _predict_with(_bundle_edit(_set("audio", "resample_type", "magic"))),
+            2,
+            "invalid recipe (unknown resample_type 'magic'",
+        ),
+        "bundle_huge_target_length": Case(
+            _predict_with(_bundle_edit(_set("audio", "target_length", 10**12))),
+            2,
+            "audio.target_length 1000000000000 is outside",
+        ),
+        "bundle_wrong_types_one_line_each_problem": Case(
+            _predict_with(
+                _bundle_edit(
+                    lambda r: (
+                        r["training"].update(epochs="many", batch_size=0)
+                        or r["spectrogram"].update(n_mels=-3)
+                    )
+                )
+            ),
+            2,
+            "training.epochs 'many' is not of type int; training.batch_size 0 is outside",
+        ),
+        "bundle_labels_duplicated": Case(
+            _predict_with(_duplicate_labels),
+            2,
+            "labels.json: invalid class list (labels.json names angry twice",
+        ),
+        "run_directory_instead_of_bundle": Case(
+            _predict_with(_run_directory),
+            2,
+            "is a run directory, not a model bundle — pass its bundle folder",
+        ),
+        "session_folder_symlink_followed": Case(
+            _linked_session(loop=False),
+            0,
+            "1 folders reached through symbolic links were read",
+            check=lambda tmp, output: len(_manifest(tmp)) == 4 or pytest.fail("files dropped"),
+        ),
+        "symlink_loop_counted": Case(
+            _linked_session(loop=True),
+            0,
+            "1 symbolic links lead back to a folder already read and were not followed",
+            check=lambda tmp, output: len(_manifest(tmp)) == 4 or pytest.fail("files dropped"),
+        ),
+        "clip_10_ms_data_check": Case(
+            _odd_clip(np.resize([0.3, -0.3], 441), "check"),
+            0,
+            "1 of 4 files: the label is not meaningful — MSP-IMPROV-S01H-F01-R-FF02.wav: shorter than one analysis frame (10 ms < 40 ms)",
+        ),
+        "clip_10_ms_arrays": Case(
+            _odd_clip(np.resize([0.3, -0.3], 441), "arrays"),
+            0,
+            "1 of 4 files: the label is not meaningful — MSP-IMPROV-S01H-F01-R-FF02: shorter than one analysis frame",
+            check=lambda tmp, output: (
+                _arrays_json(tmp)["warned"][0]["row"] == 1 or pytest.fail("warning not recorded")
+            ),
+        ),
+        "clip_10_ms_features": Case(
+            _odd_clip(np.resize([0.3, -0.3], 441), "features"),
+            0,
+            "1 of 4 files: the label is not meaningful — MSP-IMPROV-S01H-F01-R-FF02.wav: shorter than one analysis frame",
+        ),
+        "clip_1_sample_arrays": Case(
+            _odd_clip(np.array([0.5]), "arrays"),
+            0,
+            "shorter than one analysis frame (0 ms < 40 ms); a constant (DC offset) with no sound",
+        ),
+        "clip_dc_offset_data_check": Case(
+            _odd_clip(np.full(13_230, 0.25), "check"), 0, "a constant (DC offset) with no sound"
+        ),
+        "clip_dc_offset_arrays": Case(
+            _odd_clip(np.full(13_230, 0.25), "arrays"), 0, "a constant (DC offset) with no sound"
+        ),
+        "clip_all_zero_data_check_refused_like_arrays": Case(
+            _silent_clip, 2, "MSP-IMPROV-S01H-F01-R-FF02.wav: silent (all samples are zero)"
+        ),
+        "predict_folder_with_mp3_counted": Case(
+            _predict_folder_with_mp3,
+            0,
+            "2 audio files not in wav/flac/ogg format left out (b.mp3, c.mp3)",
+        ),
+        "evaluate_folds_outside_the_protocol": Case(
+            _folds_outside,
+            2,
+            "--folds 99: protocol speaker has 4 folds here — choose folds from 1 to 4",
+        ),
+        # ---- misleading or raw
+        "two_arrays_runs_into_one_folder": Case(
+            _concurrent_arrays,
+            2,
+            "another `ser arrays` (or training run) is writing into this folder — wait for it",
+        ),
+        "no_read_permission": Case(
+            _no_permission,
+            2,
+            "MSP-IMPROV-S01N-F01-R-FF04.wav: permission denied — make the file readable",
+        ),
+        "label_file_lower_case": Case(
+            _label_file_variant("lower_case"),
+            0,
+            "4 utterances",
+            check=lambda tmp, output: len(_manifest(tmp)) == 4 or pytest.fail("rows lost"),
+        ),
+        "label_file_is_a_folder": Case(
+            _label_file_variant("folder"), 2, "Evaluation.txt is a folder, not the label file"
+        ),
+        "label_file_utf16": Case(
+            _label_file_variant("utf16"),
+            0,
+            "4 utterances",
+            check=lambda tmp, output: (
+                sorted(_manifest(tmp)["label"]) == ["angry", "happy", "neutral", "sad"]
+                or pytest.fail("labels misread")
+            ),
+        ),
+        "tess_no_parseable_names_counted": Case(_tess_unparseable, 2, "14 wav files under"),
+        "n_jobs_zero": Case(
+            lambda tmp, request: [
+                "arrays",
+                "msp-improv",
+                msp_tree(tmp),
+                "--out",
+                tmp / "a",
+                "--n-jobs",
+                "0",
+            ],
+            2,
+            "argument --n-jobs: 0 is not a number of worker processes",
+        ),
+        "n_jobs_negative_features": Case(
+            lambda tmp, request: [
+                "features",
+                "msp-improv",
+                msp_tree(tmp),
+                "--features",
+                "frames",
+                "--out",
+                tmp / "o",
+                "--n-jobs",
+                "-5",
+            ],
+            2,
+            "argument --n-jobs: -5 is not a number of worker processes",
+        ),
+    }
+)
+
+
 # ----------------------------------------------------------------- stale caches
 def _change_and_rerun(
-    capsys, argv: list[str], changed: Path, result: Path
+    capsys, argv: list[str], changed: Path, result: Path, *, keep_mtime: bool = False
 ) -> tuple[np.ndarray, np.ndarray, str]:
     """Run ``ser argv``, replace ``changed`` by other audio of the same length, run again:
     ``(result before, result after, output of the second run)``."""
     assert main(argv) == 0
     before = np.load(result)
-    replace_samples(changed, (0.4 * np.sin(np.arange(13_230) * 0.11)).astype(np.float32))
+    replace_samples(
+        changed,
+        (0.4 * np.sin(np.arange(13_230) * 0.11)).astype(np.float32),
+        keep_mtime=keep_mtime,
+    )
     capsys.readouterr()
     assert main(argv) == 0
     return before, np.load(result), capsys.readouterr().out
@@ -586,7 +1049,10 @@ def test_bad_input_gives_one_line_or_a_counted_warning(
     try:
         argv = [str(a) for a in case.build(tmp_path, request)]
         capsys.readouterr()
-        status = main(argv)
+        try:
+            status = main(argv)
+        except SystemExit as exc:  # argparse refuses an argument: usage line, then one error line
+            status = exc.code
     finally:
         os.umask(old_umask)
     out, err = capsys.readouterr()
@@ -595,17 +1061,25 @@ def test_bad_input_gives_one_line_or_a_counted_warning(
     assert case.message in output, output
     assert "Traceback" not in output
     if status == 2:
-        errors = [line for line in err.splitlines() if line.startswith("error:")]
+        # ``error: …`` from ser, ``ser …: error: …`` from argparse (after its usage line)
+        errors = [
+            line for line in err.splitlines() if line.startswith("error:") or ": error: " in line
+        ]
         assert len(errors) == 1 and errors[0] == err.strip().splitlines()[-1], err
     if case.check is not None:
         case.check(tmp_path, output)
 
 
-def test_arrays_are_generated_again_when_a_file_changes_in_place(tmp_path, capsys):
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["new_mtime", "mtime_restored"])
+def test_arrays_are_generated_again_when_a_file_changes_in_place(tmp_path, capsys, keep_mtime):
     root = msp_tree(tmp_path)
     argv = ["arrays", "msp-improv", str(root), "--out", str(tmp_path / "arrays"), "--n-jobs", "1"]
     before, after, out = _change_and_rerun(
-        capsys, argv, wav_of(root, "MSP-IMPROV-S01H-F01-R-FF02"), tmp_path / "arrays" / "audio.npy"
+        capsys,
+        argv,
+        wav_of(root, "MSP-IMPROV-S01H-F01-R-FF02"),
+        tmp_path / "arrays" / "audio.npy",
+        keep_mtime=keep_mtime,
     )
     assert "arrays out of date: 1 of 4 files changed" in out
     assert np.array_equal(after[[0, 2, 3]], before[[0, 2, 3]]) and not np.array_equal(
@@ -629,7 +1103,8 @@ def test_arrays_of_another_copy_with_the_same_names_are_not_reused(tmp_path, cap
     assert all(str(second.resolve()) in entry[0] for entry in metadata["files"])
 
 
-def test_features_of_a_changed_file_are_computed_again_and_counted(tmp_path, capsys):
+@pytest.mark.parametrize("keep_mtime", [False, True], ids=["new_mtime", "mtime_restored"])
+def test_features_of_a_changed_file_are_computed_again_and_counted(tmp_path, capsys, keep_mtime):
     root = msp_tree(tmp_path)
     argv = [
         "features",
@@ -649,6 +1124,7 @@ def test_features_of_a_changed_file_are_computed_again_and_counted(tmp_path, cap
         argv,
         wav_of(root, "MSP-IMPROV-S01S-F01-R-FF03"),
         tmp_path / "out" / "msp-improv_functionals.npy",
+        keep_mtime=keep_mtime,
     )
     assert "3 hits, 1 computed, 1 of them because the file changed" in out
     assert np.array_equal(after[:3], before[:3]) and not np.allclose(

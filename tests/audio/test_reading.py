@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -55,3 +57,51 @@ def test_nan_samples_are_rejected(tmp_path):
     sf.write(str(path), np.array([0.1, np.nan, 0.2], dtype=np.float32), 16_000, subtype="FLOAT")
     with pytest.raises(AudioError, match="NaN or infinite"):
         audio.read_audio(path)
+
+
+def _header_rate(path, rate: int):
+    data = bytearray(path.read_bytes())
+    data[24:32] = rate.to_bytes(4, "little") + (2 * rate).to_bytes(4, "little")
+    path.write_bytes(bytes(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda tmp: _header_rate(write_tone(tmp / "a.wav"), 1), r"sample rate of 1 Hz, outside"),
+        (lambda tmp: _header_rate(write_tone(tmp / "a.wav"), 999), r"sample rate of 999 Hz"),
+        (lambda tmp: _header_rate(write_tone(tmp / "a.wav"), 400_000), r"of 400000 Hz"),
+        (
+            lambda tmp: os.mkfifo(tmp / "pipe.wav") or tmp / "pipe.wav",
+            r"pipe.wav: a named pipe \(FIFO\), not a regular file",
+        ),
+    ],
+    ids=["1_hz", "999_hz", "400_khz", "fifo"],
+)
+def test_read_audio_refuses_before_decoding(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(AudioError, match=message):
+        audio.read_audio(path)
+    assert audio.file_problem(path) is not None
+
+
+def test_the_rate_limits_themselves_are_accepted(tmp_path):
+    for rate in (1_000, 384_000):
+        path = _header_rate(write_tone(tmp_path / f"{rate}.wav"), rate)
+        assert audio.file_problem(path) is None and audio.read_audio(path)[1] == rate
+
+
+@pytest.mark.parametrize(
+    ("samples", "problems"),
+    [
+        (np.resize([0.3, -0.3], 160), ["shorter than one analysis frame (10 ms < 40 ms)"]),
+        (np.full(16_000, 0.25), ["a constant (DC offset) with no sound"]),
+        (np.resize([1, -1], 16_000) / 32768, ["near-silent (peak -90 dBFS)"]),
+        (np.zeros(16_000), []),  # all zero: refused by the preprocessing, not warned here
+        (0.5 * np.sin(np.arange(16_000) * 0.1), []),
+    ],
+    ids=["10_ms", "dc", "near_silent", "all_zero", "tone"],
+)
+def test_clip_problems_is_one_definition(samples, problems):
+    assert audio.clip_problems(samples, 16_000, 0.040) == problems

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import signal
+
 import numpy as np
 import pytest
 
 from ser_utils import audio, config, features
+from ser_utils.features import egemaps
 
 
 @pytest.fixture(scope="module")
@@ -36,3 +39,9 @@ def test_egemaps_works_in_a_process_that_loaded_tensorflow_first():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().endswith("(88,) True")
+
+
+def test_the_worker_beside_tensorflow_leaves_sigint_to_its_parent():
+    # A Jupyter kernel's shutdown sends SIGINT to its process group: the idle worker must not die of it.
+    worker = egemaps._spawned_worker()
+    assert worker.submit(signal.getsignal, signal.SIGINT).result() == signal.SIG_IGN

@@ -23,6 +23,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import signal
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
+        if exc.filename is None and exc.errno == errno.ENOSPC:
+            exc.filename = "the output folder"  # a write that names no file: still one line
         if exc.filename is None:
             raise
         # An output that became unwritable after the checks (disk full, permissions changed).

@@ -17,6 +17,7 @@ __all__ = [
     "corpus_argument",
     "out_argument",
     "n_jobs_argument",
+    "n_jobs_type",
     "recipe_argument",
     "protocol_argument",
     "profile_argument",
@@ -88,20 +89,45 @@ def out_argument(
     )
 
 
+def n_jobs_type(value: str) -> int:
+    """``--n-jobs``: a number of worker processes, at least 1, or -1 for every core (argparse
+    prints the usage line and this message, exit 2).
+
+    >>> n_jobs_type("4"), n_jobs_type("-1")
+    (4, -1)
+    >>> n_jobs_type("0")
+    Traceback (most recent call last):
+    argparse.ArgumentTypeError: 0 is not a number of worker processes — give 1 or more, or -1 for every core
+    """
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1 and number != -1:
+        raise argparse.ArgumentTypeError(
+            f"{value} is not a number of worker processes — give 1 or more, or -1 for every core"
+        )
+    return number
+
+
 def n_jobs_argument(
     parser: argparse.ArgumentParser, default: int, *, alias: str | None = None
 ) -> None:
     """``--n-jobs``: worker processes; ``alias``, an older name still accepted but not listed."""
     parser.add_argument(
         "--n-jobs",
-        type=int,
+        type=n_jobs_type,
         default=default,
         metavar="N",
         help="worker processes (-1: every core; default %(default)s)",
     )
     if alias:
         parser.add_argument(
-            alias, dest="n_jobs", type=int, default=argparse.SUPPRESS, help=argparse.SUPPRESS
+            alias,
+            dest="n_jobs",
+            type=n_jobs_type,
+            default=argparse.SUPPRESS,
+            help=argparse.SUPPRESS,
         )
 
 

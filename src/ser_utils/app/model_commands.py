@@ -274,9 +274,11 @@ def predict_command(args: argparse.Namespace) -> int:
     warned = table.drop_duplicates("file")
     warned = warned[warned["warning"] != ""]
     if len(warned):
+        from ..audio import clip_problems_line  # the command's stage, loaded when it runs
+
+        problems = list(zip(warned["file"], warned["warning"]))
         print(
-            f"warning: {len(warned)} of {table['file'].nunique()} clips: the label is not meaningful — "
-            f"{warned['file'].iloc[0]}: {warned['warning'].iloc[0]}",
+            f"warning: {clip_problems_line(problems, table['file'].nunique(), 'clips')}",
             file=sys.stderr,
         )
     return 0

@@ -30,7 +30,14 @@ from .preprocessing import (
     scale_like_original,
     trim_silence,
 )
-from .reading import file_problem, read_audio
+from .reading import (
+    clip_problems,
+    clip_problems_line,
+    file_problem,
+    not_a_regular_file,
+    read_audio,
+    shortest_clip_seconds,
+)
 from .spectrograms import (
     SPECTROGRAM_KINDS,
     log_mel_spectrogram,
@@ -42,6 +49,10 @@ from .spectrograms import (
 __all__ = [
     "read_audio",
     "file_problem",
+    "not_a_regular_file",
+    "clip_problems",
+    "clip_problems_line",
+    "shortest_clip_seconds",
     "common_sample_rate",
     "scale_like_original",
     "peak_normalise",

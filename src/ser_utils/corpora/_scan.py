@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import soundfile as sf
 
-from ..audio import file_problem
+from ..audio import file_problem, not_a_regular_file
 from ..errors import CorpusError
 from .walk_order import original_order
 
@@ -42,6 +42,11 @@ class ScanReport:
     conflicting_labels: list[str] = field(default_factory=list)
     #: lines of the label file that are neither consensus nor rater lines (ignored)
     ignored_label_lines: int = 0
+    #: ``*.wav`` names that are not regular files (FIFOs, devices): never opened, left out
+    not_regular: list[str] = field(default_factory=list)
+    #: folders reached through symbolic links (followed) and links back into the walk (not followed)
+    linked_folders: list[str] = field(default_factory=list)
+    link_loops: list[str] = field(default_factory=list)
 
     def skipped(self) -> dict[str, int]:
         return {
@@ -50,6 +55,7 @@ class ScanReport:
             "unparseable": len(self.unparseable),
             "unlabelled": len(self.unlabelled),
             "not_wav": len(self.not_wav),
+            "not_regular": len(self.not_regular),
         }
 
     def warnings(self) -> list[str]:
@@ -70,6 +76,22 @@ class ScanReport:
                 f"{self.ignored_label_lines} lines of the label file are neither consensus nor rater "
                 "lines (ignored)"
             )
+        if self.not_regular:
+            lines.append(
+                f"{len(self.not_regular)} .wav names are not regular files (named pipes, devices) "
+                f"and were left out unopened ({list_examples(self.not_regular)}) — replace them "
+                "with the wav files they stand for"
+            )
+        if self.linked_folders:
+            lines.append(
+                f"{len(self.linked_folders)} folders reached through symbolic links were read "
+                f"({list_examples(self.linked_folders)})"
+            )
+        if self.link_loops:
+            lines.append(
+                f"{len(self.link_loops)} symbolic links lead back to a folder already read and were "
+                f"not followed ({list_examples(self.link_loops)})"
+            )
         if self.not_wav:
             lines.append(
                 f"{len(self.not_wav)} audio files not in wav format left out "
@@ -85,6 +107,8 @@ class ScanReport:
             "bad_copies_replaced": len(self.bad_copies_replaced),
             "conflicting_labels": len(self.conflicting_labels),
             "ignored_label_lines": self.ignored_label_lines,
+            "linked_folders": len(self.linked_folders),
+            "link_loops": len(self.link_loops),
             "warnings": self.warnings(),
             "examples": {
                 "junk": self.junk[:3],
@@ -92,6 +116,7 @@ class ScanReport:
                 "unparseable": self.unparseable[:3],
                 "unlabelled": self.unlabelled[:3],
                 "not_wav": self.not_wav[:3],
+                "not_regular": self.not_regular[:3],
                 "conflicting_labels": self.conflicting_labels[:3],
             },
         }
@@ -116,20 +141,36 @@ def scan_wavs(root: Path, report: ScanReport) -> dict[str, Path]:
     other formats (``.flac``, ``.ogg``, ``.mp3`` …) in ``report.not_wav``; a stem found
     again (archives nested twice hold two copies) is counted in ``report.duplicates``, and
     the first copy is kept unless it is unusable (:func:`~ser_utils.audio.file_problem`)
-    while the later one is not (``report.bad_copies_replaced``).
+    while the later one is not (``report.bad_copies_replaced``). Folders that are symbolic
+    links are followed (``report.linked_folders``), except those leading back to a folder
+    already walked (``report.link_loops``); a ``.wav`` name that is not a regular file (a FIFO,
+    a device) is never opened (``report.not_regular``).
     """
     found: dict[str, Path] = {}
-    for directory, subdirs, files in os.walk(root):
+    visited = {os.path.realpath(root)}
+    for directory, subdirs, files in os.walk(root, followlinks=True):
         subdirs.sort()
         for name in list(subdirs):
+            inner = Path(directory) / name
             if name in JUNK_DIRECTORIES:
                 subdirs.remove(name)
-                for inner_dir, _, inner_files in os.walk(Path(directory) / name):
+                for inner_dir, _, inner_files in os.walk(inner):
                     report.junk.extend(str(Path(inner_dir) / f) for f in inner_files)
+                continue
+            real = os.path.realpath(inner)
+            if real in visited:  # a link back into the walk: following it would never end
+                subdirs.remove(name)
+                report.link_loops.append(str(inner))
+                continue
+            visited.add(real)
+            if inner.is_symlink():
+                report.linked_folders.append(str(inner))
         for name in sorted(files):
             path = Path(directory) / name
             if name.startswith("._") or name in JUNK_FILES:
                 report.junk.append(str(path))
+            elif name.lower().endswith(".wav") and not_a_regular_file(path):
+                report.not_regular.append(str(path))
             elif name.lower().endswith(".wav"):
                 stem = path.stem
                 if stem not in found:
@@ -184,3 +225,10 @@ def finish_manifest(
 def list_examples(names: list[str], limit: int = 3) -> str:
     shown = ", ".join(Path(n).name for n in names[:limit])
     return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def with_copies(paths: list[str], report: ScanReport) -> int:
+    """How many wav files ``paths`` stand for, the duplicates of their names included (a folder
+    of badly named files often holds each name several times)."""
+    stems = {Path(path).stem for path in paths}
+    return len(paths) + sum(Path(path).stem in stems for path in report.duplicates)

@@ -9,8 +9,15 @@ from pathlib import Path
 import pandas as pd
 
 from .. import config, paths
-from ..audio.reading import file_problem
-from ..errors import CorpusError
+from ..audio import (
+    clip_problems,
+    clip_problems_line,
+    file_problem,
+    read_audio,
+    shortest_clip_seconds,
+)
+from ..config import SpectrogramConfig
+from ..errors import AudioError, CorpusError
 from ..storage import write_csv
 from .loading import load_corpus
 from .subsets import select_subset
@@ -22,6 +29,7 @@ __all__ = [
     "build_manifest",
     "read_or_build_manifest",
     "available_corpora",
+    "clip_report",
 ]
 
 log = logging.getLogger(__name__)
@@ -33,19 +41,53 @@ def available_corpora(base: Path | None = None) -> list[str]:
     return [corpus for corpus in config.CORPORA if paths.has_corpus(base, corpus)]
 
 
+def clip_report(
+    manifest: pd.DataFrame,
+    spectrogram: SpectrogramConfig | None = None,
+    target_sr: int | None = None,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Read every file of ``manifest``: ``(warned, silent)``, the ``(file name, reason)`` of each
+    clip whose label would not be meaningful (:func:`~ser_utils.audio.clip_problems`, a frame of
+    ``spectrogram`` at ``target_sr`` or the file's rate; default the original's 40 ms) and of each
+    all-zero clip, which every stage refuses. Unreadable files are left to :func:`check_corpus`."""
+    spectrogram = spectrogram or SpectrogramConfig()
+    warned, silent = [], []
+    for path in manifest["path"]:
+        try:
+            samples, sr = read_audio(path)
+        except AudioError:
+            continue
+        name = Path(path).name
+        if not samples.any():
+            silent.append((name, "silent (all samples are zero)"))
+        elif problems := clip_problems(
+            samples, sr, shortest_clip_seconds(spectrogram, target_sr or sr)
+        ):
+            warned.append((name, "; ".join(problems)))
+    return warned, silent
+
+
 def check_corpus(corpus: str, root: str | Path, *, strict: bool = False) -> pd.DataFrame:
-    """Load ``corpus`` and fail with one line if any file is unusable — missing, unreadable,
-    empty or truncated (:func:`~ser_utils.audio.file_problem`) — or the corpus is empty."""
+    """Load ``corpus`` and fail with one line if any file is unusable — missing, not a regular
+    file, unreadable, empty, truncated, at a header rate outside 1–384 kHz
+    (:func:`~ser_utils.audio.file_problem`) or all zero — or the corpus is empty; the clips
+    whose label would not be meaningful (:func:`clip_report`) are counted in a warning."""
     manifest = load_corpus(corpus, root, strict=strict)
     problems = [
         (Path(path).name, problem) for path in manifest["path"] if (problem := file_problem(path))
     ]
+    warned, silent = clip_report(manifest) if not problems else ([], [])
+    problems += silent
     if problems:
         shown = "; ".join(f"{name}: {problem}" for name, problem in problems[:3])
         raise CorpusError(
             f"{len(problems)} wav files under {root} are unusable ({shown}"
             f"{' …' if len(problems) > 3 else ''}) — replace them from the original release"
         )
+    if warned:
+        line = clip_problems_line(warned, len(manifest))
+        log.warning("%s: %s", root, line)
+        manifest.attrs["report"]["warnings"].append(line)
     return manifest
 
 
@@ -83,7 +125,7 @@ def format_summary(manifest: pd.DataFrame) -> str:
     report = manifest.attrs.get("report", {})
     skipped = ", ".join(
         f"{report.get(k, 0)} {k}"
-        for k in ("junk", "duplicates", "unparseable", "unlabelled", "not_wav")
+        for k in ("junk", "duplicates", "unparseable", "unlabelled", "not_wav", "not_regular")
     )
     lines.append(f"  skipped files:   {skipped}")
     for warning in report.get("warnings", []):

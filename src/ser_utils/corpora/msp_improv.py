@@ -23,6 +23,7 @@ first is used and disagreeing ones are reported; stray lines are ignored and cou
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
@@ -31,6 +32,7 @@ import pandas as pd
 from ..config import MSP_IMPROV_LABELS
 from ..errors import CorpusError
 from ._scan import ScanReport, check_root, finish_manifest, list_examples, scan_wavs
+from ._scan import with_copies as counted_with_copies
 
 __all__ = [
     "load_msp_improv",
@@ -83,15 +85,44 @@ def parse_msp_improv_name(stem: str) -> dict | None:
 
 
 def find_label_file(root: Path) -> Path:
-    """``Evaluation.txt`` or ``Evalution.txt`` at ``root`` or its parent."""
+    """``Evaluation.txt`` or ``Evalution.txt`` at ``root`` or its parent, in any letter case."""
+    wanted = {name.lower() for name in LABEL_FILE_NAMES}
     for folder in (root, root.parent):
-        for name in LABEL_FILE_NAMES:
-            if (folder / name).is_file():
-                return folder / name
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        for name in entries:
+            if name.lower() not in wanted:
+                continue
+            path = folder / name
+            if path.is_file():
+                return path
+            raise CorpusError(
+                f"{path} is {'a folder' if path.is_dir() else 'not a regular file'}, not the label "
+                "file — put the Evaluation.txt of the MSP-IMPROV release in its place"
+            )
     raise CorpusError(
         f"Evaluation.txt not found under {root} — place the label file from the MSP-IMPROV "
         "release (Evaluation.txt or Evalution.txt) at the corpus root"
     )
+
+
+def _label_text(path: Path) -> str:
+    """The label file's text: UTF-8 with or without a byte-order mark, or UTF-16 (a file saved
+    as "Unicode" by a Windows editor), told apart by its byte-order mark or its NUL bytes."""
+    try:
+        data = path.read_bytes()
+    except PermissionError:
+        raise CorpusError(
+            f"{path}: permission denied — make the label file readable (chmod a+r)"
+        ) from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    if b"\x00" in data[:200]:  # UTF-16 without a byte-order mark: every other byte is NUL
+        return data.decode("utf-16-le" if data[1:2] == b"\x00" else "utf-16-be", errors="replace")
+    # utf-8-sig: a byte-order mark written by some editors must not hide the first consensus line.
+    return data.decode("utf-8-sig", errors="replace")
 
 
 def _value(field: str, key: str, source: str) -> float:
@@ -122,7 +153,7 @@ def _rater_id(fields: list[str]) -> str | None:
 def parse_evaluation_file(path: str | Path) -> pd.DataFrame:
     """Consensus labels and mean attributes from an MSP-IMPROV ``Evaluation.txt``.
 
-    Read as UTF-8 with or without a byte-order mark. A block starts with a consensus line;
+    Read as UTF-8 with or without a byte-order mark, or as UTF-16. A block starts with a consensus line;
     the rater lines under it (``<rater id>; <Angry|Happy|Sad|Neutral|Other…>; …; A:…``) are
     counted by distinct rater id, so a rater listed twice counts once. Lines that are
     neither (headers, notes, stray text) are ignored and counted in
@@ -143,40 +174,38 @@ def parse_evaluation_file(path: str | Path) -> pd.DataFrame:
     conflicting: dict[str, None] = {}  # an ordered set
     current: str | None = None
     ignored = 0
-    # utf-8-sig: a byte-order mark written by some editors must not hide the first consensus line.
-    with open(path, encoding="utf-8-sig", errors="replace") as handle:
-        for number, line in enumerate(handle, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            fields = [f.strip() for f in line.rstrip(";").split(";")]
-            name = _CONSENSUS_NAME.match(fields[0])
-            if name is None:
-                rater = _rater_id(fields) if current is not None else None
-                if rater is None:
-                    ignored += 1
-                else:
-                    raters[current].add(rater)
-                continue
-            source = f"{path.name} line {number}"
-            if len(fields) < 6 or fields[1] not in MSP_IMPROV_LABELS:
-                raise CorpusError(
-                    f"{source}: cannot read consensus line {line[:80]!r} — expected "
-                    "'UTD-IMPROV-<id>.avi; <A|H|S|N|O|X>; A:…; V:…; D:… ; N:…;'"
-                )
-            current = "MSP-IMPROV-" + name.group(1)
-            entry = {
-                "consensus": fields[1],
-                "label": MSP_IMPROV_LABELS[fields[1]],
-                "arousal": _value(fields[2], "A", source),
-                "valence": _value(fields[3], "V", source),
-                "dominance": _value(fields[4], "D", source),
-                "naturalness": _value(fields[5], "N", source),
-            }
-            if current in entries and entries[current]["consensus"] != entry["consensus"]:
-                conflicting[current] = None
-            entries.setdefault(current, entry)
-            raters.setdefault(current, set())
+    for number, line in enumerate(_label_text(path).splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        fields = [f.strip() for f in line.rstrip(";").split(";")]
+        name = _CONSENSUS_NAME.match(fields[0])
+        if name is None:
+            rater = _rater_id(fields) if current is not None else None
+            if rater is None:
+                ignored += 1
+            else:
+                raters[current].add(rater)
+            continue
+        source = f"{path.name} line {number}"
+        if len(fields) < 6 or fields[1] not in MSP_IMPROV_LABELS:
+            raise CorpusError(
+                f"{source}: cannot read consensus line {line[:80]!r} — expected "
+                "'UTD-IMPROV-<id>.avi; <A|H|S|N|O|X>; A:…; V:…; D:… ; N:…;'"
+            )
+        current = "MSP-IMPROV-" + name.group(1)
+        entry = {
+            "consensus": fields[1],
+            "label": MSP_IMPROV_LABELS[fields[1]],
+            "arousal": _value(fields[2], "A", source),
+            "valence": _value(fields[3], "V", source),
+            "dominance": _value(fields[4], "D", source),
+            "naturalness": _value(fields[5], "N", source),
+        }
+        if current in entries and entries[current]["consensus"] != entry["consensus"]:
+            conflicting[current] = None
+        entries.setdefault(current, entry)
+        raters.setdefault(current, set())
     if not entries:
         raise CorpusError(
             f"{path}: no consensus lines found — is this the MSP-IMPROV Evaluation.txt?"
@@ -256,12 +285,12 @@ def load_msp_improv(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
         )
     if report.unparseable and (strict or not rows):
         raise CorpusError(
-            f"{len(report.unparseable)} wav files under {root} are not named "
+            f"{counted_with_copies(report.unparseable, report)} wav files under {root} are not named "
             f"MSP-IMPROV-SxxE-Gnn-T-turn.wav: {list_examples(report.unparseable)} — rename or remove them"
         )
     if report.unlabelled and (strict or not rows):
         raise CorpusError(
-            f"{len(report.unlabelled)} wav files under {root} have no entry in the label file: "
+            f"{counted_with_copies(report.unlabelled, report)} wav files under {root} have no entry in the label file: "
             f"{list_examples(report.unlabelled)} — use the Evaluation.txt of the same release"
         )
     report.labels_without_audio = len(set(labels.index) - set(wavs))

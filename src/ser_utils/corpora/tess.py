@@ -24,6 +24,7 @@ import pandas as pd
 from ..config import TESS_LABELS
 from ..errors import CorpusError
 from ._scan import ScanReport, check_root, finish_manifest, list_examples, scan_wavs
+from ._scan import with_copies as counted_with_copies
 
 __all__ = ["load_tess", "parse_tess_name"]
 
@@ -88,7 +89,7 @@ def load_tess(root: str | Path, *, strict: bool = False) -> pd.DataFrame:
         )
     if report.unparseable and (strict or not rows):
         raise CorpusError(
-            f"{len(report.unparseable)} wav files under {root} are not named "
+            f"{counted_with_copies(report.unparseable, report)} wav files under {root} are not named "
             f"{{OAF|YAF}}_{{word}}_{{emotion}}.wav: {list_examples(report.unparseable)} — "
             "rename or remove them"
         )

@@ -58,16 +58,24 @@ from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
 from .. import paths
-from ..audio import common_sample_rate, load_and_preprocess, read_audio
+from ..audio import (
+    clip_problems,
+    clip_problems_line,
+    common_sample_rate,
+    preprocess,
+    read_audio,
+    shortest_clip_seconds,
+)
 from ..audio.kernels import compile_librosa_kernels
+from ..audio.reading import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..audio.spectrograms import spectrogram, spectrogram_shape
 from ..config import FOUR_CLASSES, AudioConfig, Recipe, SpectrogramConfig, check_choice
 from ..corpora.check import read_or_build_manifest
 from ..corpora.subsets import ORIGINAL_ARRAY_SUBSET, default_subset, select_files, select_subset
 from ..errors import AudioError, CorpusError, SerError
 from ..progress import logger as progress_log
-from ..storage import file_identity, read_json, write_csv
-from .streaming import StreamingArrays, npy_shape
+from ..storage import check_free_space, file_identity, read_json, write_csv
+from .streaming import StreamingArrays, exclusive_folder, npy_shape, space_needed
 
 __all__ = [
     "ArrayPaths",
@@ -136,7 +144,11 @@ def _metadata(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _output_sample_rate(rows: pd.DataFrame, audio: AudioConfig) -> int:
     """The one sample rate of every preprocessed clip (the recipe's, or the files' common rate)."""
-    rate = common_sample_rate(rows["sample_rate"], audio)
+    rates = rows["sample_rate"]
+    damaged = rows[(rates > 0) & ((rates < MIN_SAMPLE_RATE) | (rates > MAX_SAMPLE_RATE))]
+    if len(damaged):
+        read_audio(damaged["path"].iloc[0])  # refuses the header's rate, naming the file
+    rate = common_sample_rate(rates, audio)
     if rate is None:
         # No file has a readable header: reading the first one names it and says why.
         read_audio(rows["path"].iloc[0])
@@ -173,10 +185,17 @@ def _process_file(
     spectrogram_config: SpectrogramConfig,
     sample_rate: int,
     shape: tuple[int, int],
-) -> tuple[np.ndarray, np.ndarray] | str:
-    """Preprocess one file and compute its spectrogram; an error message (str) when it cannot."""
+    shortest_seconds: float,
+) -> tuple[np.ndarray, np.ndarray, list[str]] | str:
+    """Preprocess one file and compute its spectrogram, with the clip's problems
+    (:func:`~ser_utils.audio.clip_problems`); an error message (str) when it cannot."""
     try:
-        samples, sr = load_and_preprocess(path, audio)
+        raw, raw_sr = read_audio(path)
+        problems = clip_problems(raw, raw_sr, shortest_seconds)
+        try:
+            samples, sr = preprocess(raw, raw_sr, audio)
+        except AudioError as exc:
+            raise AudioError(f"{path}: {exc}") from None
         if sr != sample_rate:
             raise AudioError(
                 f"{path}: sample rate {sr} Hz, but the arrays hold {sample_rate} Hz clips — "
@@ -187,7 +206,7 @@ def _process_file(
             raise AudioError(f"{path}: spectrogram of shape {image.shape}, expected {shape}")
     except AudioError as exc:
         return str(exc)
-    return samples, image
+    return samples, image, problems
 
 
 # -------------------------------------------------------------------- completeness
@@ -322,6 +341,45 @@ def generate_arrays(
     shape = spectrogram_shape(length, sample_rate, recipe.spectrogram)
     chunk_size = int(chunk_size or 8 * int(n_jobs))
     files.directory.mkdir(parents=True, exist_ok=True)
+    with exclusive_folder(files.directory, "`ser arrays` (or training run)"):
+        needed = space_needed(files.directory, {"audio": (n, length), "spectrograms": (n, *shape)})
+        check_free_space(files.directory, needed, f"{n} arrays rows")
+        return _generate(
+            files,
+            rows,
+            recipe,
+            key,
+            identities,
+            n,
+            length,
+            sample_rate,
+            shape,
+            chunk_size,
+            n_jobs=int(n_jobs),
+            progress=progress,
+            subset=subset,
+            on_error=on_error,
+        )
+
+
+def _generate(
+    files: ArrayPaths,
+    rows: pd.DataFrame,
+    recipe: Recipe,
+    key: str,
+    identities: list[list],
+    n: int,
+    length: int,
+    sample_rate: int,
+    shape: tuple[int, int],
+    chunk_size: int,
+    *,
+    n_jobs: int,
+    progress: bool,
+    subset: str,
+    on_error: str,
+) -> ArrayPaths:
+    """:func:`generate_arrays` once the folder is held and its space checked."""
     files.info.unlink(missing_ok=True)  # from here on the folder is not complete
     writer = StreamingArrays(
         files.directory, key, {"audio": (n, length), "spectrograms": (n, *shape)}
@@ -337,10 +395,12 @@ def generate_arrays(
     )
 
     file_paths = rows["path"].astype(str).tolist()
+    shortest = shortest_clip_seconds(recipe.spectrogram, sample_rate)
     arguments = (
-        (file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape)
+        (file_paths[i], recipe.audio, recipe.spectrogram, sample_rate, shape, shortest)
         for i in range(start, n)
     )
+    warned: list[dict] = []
     with contextlib.ExitStack() as stack:
         results = _processed_files(stack, arguments, int(n_jobs) if start < n else 1)
         bar = stack.enter_context(
@@ -368,7 +428,15 @@ def generate_arrays(
                         "error": result,
                     }
                 )
-                result = (np.zeros(length, np.float32), np.zeros(shape, np.float32))
+                result = (np.zeros(length, np.float32), np.zeros(shape, np.float32), [])
+            if result[2]:
+                warned.append(
+                    {
+                        "row": index,
+                        "utterance_id": str(rows.at[index, "utterance_id"]),
+                        "warning": "; ".join(result[2]),
+                    }
+                )
             audio_rows.append(result[0])
             image_rows.append(result[1])
             del result
@@ -395,6 +463,12 @@ def generate_arrays(
             files.info.name,
             skipped[0]["error"],
         )
+    if warned:
+        # The clips ser predict warns about, counted the same way (only the rows of this run).
+        log.warning(
+            "%s",
+            clip_problems_line([(w["utterance_id"], w["warning"]) for w in warned], n - start),
+        )
     labels = metadata["label"].astype(str).to_numpy()
     np.save(writer.path("labels.npy"), labels.astype(f"<U{max(1, max(map(len, labels)))}"))
     write_csv(metadata, writer.path("metadata.csv"))
@@ -413,6 +487,7 @@ def generate_arrays(
             "spectrogram_shape": [len(metadata), *shape],
             "spectrogram_kind": recipe.spectrogram.kind,
             "skipped": skipped,
+            "warned": warned,
             "file_ids": rows["utterance_id"].astype(str).tolist(),
             "files": identities,
             "audio_config": dataclasses.asdict(recipe.audio),

@@ -28,20 +28,14 @@ from pathlib import Path
 import numpy as np
 
 from ..config import Recipe
-from ..errors import SerError
-from ..storage import new_file_mode, new_folder_mode, write_json
+from ..storage import named_os_error, new_file_mode, new_folder_mode, write_json
 from .backend import keras
+from .bundle_checks import BUNDLE_FILES, BundleError, check_bundle_fields
 from .training import predict_proba
 
-__all__ = ["Bundle", "BundleError", "save_bundle", "load_bundle", "BUNDLE_FILES"]
+__all__ = ["Bundle", "BundleError", "save_bundle", "load_bundle", "bundle_bytes", "BUNDLE_FILES"]
 
-#: The files of a bundle that :func:`load_bundle` cannot do without.
-BUNDLE_FILES: tuple[str, ...] = ("model.keras", "labels.json", "recipe.json")
 BUNDLE_FORMAT_VERSION = 1
-
-
-class BundleError(SerError, ValueError):
-    """A saved model bundle is missing, incomplete or inconsistent."""
 
 
 @dataclass
@@ -164,10 +158,24 @@ def save_bundle(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, directory)
+    except OSError as exc:  # a full disk while saving: one line naming the bundle
+        raise named_os_error(exc, directory) from None
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return directory
+
+
+def bundle_bytes(model_config, input_shape: Sequence[int], n_classes: int) -> int:
+    """Roughly the bytes a bundle of this model takes on disk: its float32 weights and the
+    optimizer's two slots per weight (Adam), plus 1 MB of archive and JSON files — what
+    :func:`save_bundle` needs free, known before any training."""
+    from .models import build_model  # the builders import every network: loaded when used
+
+    model = build_model(model_config, tuple(input_shape), int(n_classes))
+    n_weights = int(model.count_params())
+    del model
+    return 12 * n_weights + (1 << 20)
 
 
 def load_bundle(directory: str | Path) -> Bundle:
@@ -176,7 +184,9 @@ def load_bundle(directory: str | Path) -> Bundle:
     Raises
     ------
     BundleError
-        The folder is missing, lacks one of :data:`BUNDLE_FILES`, or its parts disagree.
+        The folder is missing, lacks one of :data:`BUNDLE_FILES`, holds a recipe or label list
+        with an invalid field (:func:`~ser_utils.deep.bundle_checks.check_bundle_fields`), or
+        its parts disagree.
     """
     directory = Path(directory)
     if not directory.is_dir():
@@ -184,12 +194,7 @@ def load_bundle(directory: str | Path) -> Bundle:
             f"model bundle not found: {directory} — train a model and save it there with "
             "ser_utils.deep.bundles.save_bundle, or pass the folder that holds model.keras"
         )
-    missing = [name for name in BUNDLE_FILES if not (directory / name).is_file()]
-    if missing:
-        raise BundleError(
-            f"model bundle {directory} is incomplete (missing {', '.join(missing)}) — "
-            "train and save the model again with ser_utils.deep.bundles.save_bundle"
-        )
+    check_bundle_fields(directory)  # every file there, each field of its JSON files valid
     try:
         labels = tuple(json.loads((directory / "labels.json").read_text()))
         recipe = Recipe.from_dict(json.loads((directory / "recipe.json").read_text()))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -27,10 +28,21 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..audio import pad_or_crop, preprocess, read_audio, reduce_noise
+from ..audio import (
+    clip_problems,
+    pad_or_crop,
+    preprocess,
+    read_audio,
+    reduce_noise,
+    shortest_clip_seconds,
+)
+from ..audio.reading import NEAR_SILENT_DBFS
 from ..audio.spectrograms import spectrogram
 from ..config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
 from ..errors import AudioError, SerError
+from .bundle_checks import check_bundle_fields
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "audio_windows",
@@ -44,8 +56,8 @@ __all__ = [
 ]
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg")
-#: A clip whose peak (DC offset removed) stays below this level holds no usable sound.
-NEAR_SILENT_DBFS = -60.0
+#: Audio formats found in a folder but not read: counted and reported.
+OTHER_AUDIO_SUFFIXES = frozenset({".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff", ".wma"})
 
 
 def check_bundle_files(directory: str | Path) -> Recipe:
@@ -67,6 +79,7 @@ def check_bundle_files(directory: str | Path) -> Recipe:
             "(it holds model.keras)"
         )
     recipe_path, model_path = directory / "recipe.json", directory / "model.keras"
+    check_bundle_fields(directory)
     try:
         recipe = Recipe.from_dict(json.loads(recipe_path.read_text()))
         meta_path = directory / "bundle.json"
@@ -106,46 +119,16 @@ def check_bundle_files(directory: str | Path) -> Recipe:
 
 
 def clip_warnings(samples: np.ndarray, sr: int, recipe: Recipe) -> list[str]:
-    """Why the label of a clip would not be meaningful, though a label can be computed.
+    """:func:`~ser_utils.audio.clip_problems` of a clip read at ``sr`` Hz, the shortest useful
+    clip being one frame of the bundle's spectrogram ``recipe``.
 
-    Parameters
-    ----------
-    samples, sr : the clip as read by :func:`~ser_utils.audio.read_audio`
-    recipe : Recipe
-        The bundle's recipe (its spectrogram frame is the shortest useful clip).
-
-    Returns
-    -------
-    list of str
-        Empty for a usable clip; otherwise e.g. ``"shorter than one analysis frame (10 ms < 40 ms)"``,
-        ``"a constant (DC offset) with no sound"`` or ``"near-silent (peak -90 dBFS)"``.
-
-    Examples
-    --------
     >>> from ser_utils import config
     >>> clip_warnings(np.full(16_000, 0.2, np.float32), 16_000, config.improved_recipe())
     ['a constant (DC offset) with no sound']
     """
-    samples = np.asarray(samples, dtype=np.float64)
-    spec = recipe.spectrogram
-    frame_seconds = (
-        spec.window_seconds
-        if spec.kind == "original"
-        else spec.n_fft / (recipe.audio.target_sr or sr)
+    return clip_problems(
+        samples, sr, shortest_clip_seconds(recipe.spectrogram, recipe.audio.target_sr or sr)
     )
-    found = []
-    if len(samples) / sr < frame_seconds:
-        found.append(
-            f"shorter than one analysis frame ({1000 * len(samples) / sr:.0f} ms < "
-            f"{1000 * frame_seconds:.0f} ms)"
-        )
-    sound = samples - samples.mean() if samples.size else samples
-    peak = float(np.max(np.abs(sound))) if sound.size else 0.0
-    if peak == 0.0 and samples.size and samples[0] != 0:
-        found.append("a constant (DC offset) with no sound")
-    elif 0.0 < peak < 10 ** (NEAR_SILENT_DBFS / 20):
-        found.append(f"near-silent (peak {20 * np.log10(peak):.0f} dBFS)")
-    return found
 
 
 def audio_windows(
@@ -186,20 +169,34 @@ def audio_windows(
 
 
 def collect_audio_paths(inputs: Iterable[str | Path]) -> list[Path]:
-    """Files as given, folders searched recursively for audio; one-line errors for the rest."""
+    """Files as given, folders searched recursively for audio; one-line errors for the rest.
+
+    Audio in a folder that is not read (``.mp3``, ``.m4a`` …) is counted in a warning."""
     paths: list[Path] = []
     for item in map(Path, inputs):
         if item.is_dir():
-            found = sorted(
-                p
-                for p in item.rglob("*")
-                if p.suffix.lower() in AUDIO_SUFFIXES
-                and not p.name.startswith("._")
-                and "__MACOSX" not in p.parts
-            )
+            found, other = [], []
+            for p in sorted(item.rglob("*")):
+                if p.name.startswith("._") or "__MACOSX" in p.parts:
+                    continue
+                if p.suffix.lower() in AUDIO_SUFFIXES:
+                    found.append(p)
+                elif p.suffix.lower() in OTHER_AUDIO_SUFFIXES:
+                    other.append(p)
+            if other:
+                log.warning(
+                    "%s: %d audio files not in %s format left out (%s) — convert them to .wav "
+                    "(e.g. ffmpeg -i in.mp3 out.wav)",
+                    item,
+                    len(other),
+                    "/".join(suffix.lstrip(".") for suffix in AUDIO_SUFFIXES),
+                    ", ".join(p.name for p in other[:3]) + (" …" if len(other) > 3 else ""),
+                )
             if not found:
                 raise SerError(
-                    f"no audio files (.wav) found under {item} — pass wav files or a folder holding them"
+                    f"no audio files (.wav) found under {item}"
+                    + (f" ({len(other)} in other formats)" if other else "")
+                    + " — pass wav files or a folder holding them"
                 )
             paths.extend(found)
         elif not item.exists():

@@ -7,16 +7,32 @@ half-written file is ever in place.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-from numpy.lib.format import open_memmap
+from numpy.lib import format as npy_format
 
-from ..storage import read_json, write_json
+from ..errors import SerError
+from ..storage import named_os_error, read_json, write_json
 
-__all__ = ["StreamingArrays", "npy_shape", "PARTIAL_FOLDER", "PROGRESS_FILE"]
+try:
+    import fcntl  # the lock of an output folder; POSIX only
+except ImportError:
+    fcntl = None
+
+__all__ = [
+    "StreamingArrays",
+    "npy_shape",
+    "exclusive_folder",
+    "space_needed",
+    "PARTIAL_FOLDER",
+    "PROGRESS_FILE",
+]
 
 PARTIAL_FOLDER = ".partial"
 PROGRESS_FILE = "progress.json"
@@ -30,20 +46,81 @@ def npy_shape(path: Path) -> tuple | None:
         return None
 
 
+@contextlib.contextmanager
+def exclusive_folder(directory: Path, writer: str) -> Iterator[None]:
+    """Hold ``<directory>/.partial.lock`` while the outputs are written: a second ``writer``
+    into the same folder stops at once with one line instead of breaking the first one's files."""
+    if fcntl is None:  # not POSIX: two runs into one folder are not detected
+        yield
+        return
+    lock_path = directory / f"{PARTIAL_FOLDER}.lock"
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = stack.enter_context(open(lock_path, "a+"))
+        except OSError as exc:
+            raise named_os_error(exc, lock_path) from None
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SerError(
+                f"{directory}: another {writer} is writing into this folder — wait for it to "
+                "finish, or choose another --out"
+            ) from None
+        stack.callback(fcntl.flock, handle, fcntl.LOCK_UN)
+        yield
+
+
+def space_needed(directory: Path, shapes: dict[str, tuple[int, ...]]) -> int:
+    """Bytes the float32 arrays of ``shapes`` take, less what partial files of an earlier run
+    (which the new run reuses or deletes) already hold."""
+    needed = sum(4 * int(np.prod(shape, dtype=np.int64)) for shape in shapes.values())
+    partial = directory / PARTIAL_FOLDER
+    for path in partial.glob("*.npy") if partial.is_dir() else ():
+        with contextlib.suppress(OSError):
+            needed -= os.stat(path).st_blocks * 512
+    return max(needed, 0)
+
+
 def _create_npy(path: Path, shape: tuple[int, ...], dtype=np.float32) -> None:
-    """A new ``.npy`` of ``shape`` (header written, data left sparse on disk)."""
-    array = open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-    del array
+    """A new ``.npy`` of ``shape``, its data space reserved on disk (``posix_fallocate``), so a
+    disk too small fails here with ENOSPC rather than part-way through the writes."""
+    header = {
+        "descr": npy_format.dtype_to_descr(np.dtype(dtype)),
+        "fortran_order": False,
+        "shape": tuple(int(n) for n in shape),
+    }
+    try:
+        with open(path, "wb") as handle:
+            npy_format.write_array_header_1_0(handle, header)
+            total = handle.tell() + int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
+            handle.flush()
+            try:
+                os.posix_fallocate(handle.fileno(), 0, total)
+            except (AttributeError, OSError) as exc:
+                if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                    raise
+                handle.truncate(total)  # no fallocate here (macOS, some file systems): sparse
+    except OSError as exc:
+        raise named_os_error(exc, path) from None
 
 
 def _write_rows(path: Path, start: int, rows: list[np.ndarray]) -> None:
-    """Write ``rows`` from row ``start`` of an existing ``.npy``, flush, unmap (RSS stays flat)."""
-    array = open_memmap(path, mode="r+")
+    """Write ``rows`` from row ``start`` of an existing ``.npy`` through a file object: a full
+    disk is then an OSError naming the file, where a memory map's write would be a SIGBUS."""
     try:
-        array[start : start + len(rows)] = np.stack(rows)
-        array.flush()
-    finally:
-        del array
+        with open(path, "r+b") as handle:
+            version = npy_format.read_magic(handle)
+            read_header = (
+                npy_format.read_array_header_1_0
+                if version == (1, 0)
+                else npy_format.read_array_header_2_0
+            )
+            shape, _, dtype = read_header(handle)
+            row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+            handle.seek(handle.tell() + start * row_bytes)
+            handle.write(np.ascontiguousarray(np.stack(rows), dtype=dtype).tobytes())
+    except OSError as exc:
+        raise named_os_error(exc, path) from None
 
 
 def _copy_rows(source: Path, target: Path, keep: np.ndarray, chunk: int) -> None:
@@ -59,8 +136,9 @@ class StreamingArrays:
     """Row-aligned ``.npy`` outputs written a chunk of rows at a time and put in place at once.
 
     Each array ``<name>.npy`` is created under ``<directory>/.partial/`` with its final shape
-    (sparse on disk until written) and filled through a memory map (:meth:`write`), so memory
-    stays flat whatever the number of rows. After every chunk ``.partial/progress.json``
+    (its space reserved on disk) and filled through a file object a chunk at a time
+    (:meth:`write`), so memory stays flat whatever the number of rows and a full disk is an
+    ``OSError`` naming the file. After every chunk ``.partial/progress.json``
     records the key, the rows done and the rows skipped: a run stopped by an error, Ctrl-C or
     SIGTERM leaves the partial files, and the next run with the same key resumes from the
     first row not done (:meth:`open`); partial files of another key are discarded.
@@ -123,7 +201,7 @@ class StreamingArrays:
             shutil.rmtree(self.partial, ignore_errors=True)
             self.partial.mkdir(parents=True)
             for name, shape in self.shapes.items():
-                _create_npy(self._array(name), shape)  # sparse until written
+                _create_npy(self._array(name), shape)
             state = {"key": self.key, "n": self.n, "done": 0, "skipped": []}
             write_json(state, progress_path)
         self.done, self.skipped = int(state["done"]), list(state["skipped"])
@@ -151,6 +229,9 @@ class StreamingArrays:
         ``directory``; write ``info`` to ``info_path`` (the mark of complete outputs) and
         remove ``.partial/``."""
         for name in [*(f"{name}.npy" for name in self.shapes), *side_files]:
-            os.replace(self.path(name), self.directory / name)
+            try:
+                os.replace(self.path(name), self.directory / name)
+            except OSError as exc:
+                raise named_os_error(exc, self.path(name)) from None
         write_json(info, info_path)
         shutil.rmtree(self.partial, ignore_errors=True)

@@ -33,7 +33,7 @@ from ..corpora.check import check_corpus
 from ..deep.arrays import generate_arrays, load_arrays, subset_rows
 from ..deep.validation import validation_split
 from ..deep.views import RowView
-from ..errors import SerError
+from ..errors import ChoiceError, SerError
 from ..evaluation import (
     PROTOCOLS,
     CrossValidation,
@@ -46,7 +46,7 @@ from ..evaluation import (
     make_protocol,
 )
 from ..progress import logger as progress_log
-from ..storage import check_output_dir, read_json
+from ..storage import check_free_space, check_output_dir, read_json
 from . import fusion
 from .runs import Run, run_name, write_run
 
@@ -107,6 +107,13 @@ class NetworkFolds:
             )
         protocol = make_protocol(protocol_name, rows)
         if folds is not None:
+            n_folds = protocol.splitter.get_n_splits(groups=protocol.groups)
+            outside = sorted({int(fold) for fold in folds if not 1 <= int(fold) <= n_folds})
+            if outside:
+                raise ChoiceError(
+                    f"--folds {' '.join(map(str, outside))}: protocol {protocol_name} has "
+                    f"{n_folds} folds here — choose folds from 1 to {n_folds}"
+                )
             protocol = dataclasses.replace(
                 protocol, splitter=SelectedFolds(protocol.splitter, folds)
             )
@@ -377,13 +384,16 @@ def train_bundle(
     """
     check_single_network(recipe, "a bundle for `ser predict`")
     # TensorFlow: loaded when the network trains
-    from ..deep.bundles import save_bundle
+    from ..deep.bundles import bundle_bytes, save_bundle
     from ..deep.training import release_models, train_model
 
     subset = subset or default_subset(recipe.corpus)
     rows = subset_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
+    # A disk too full for the bundle is found before the epochs, not after them.
+    needed = bundle_bytes(recipe.model, spectrograms.shape[1:], len(labels))
+    check_free_space(Path(directory).parent, needed, "the model bundle")
     release_models()
     model, history = train_model(
         recipe.model,

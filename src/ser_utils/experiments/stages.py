@@ -3,11 +3,13 @@ recipe (``ser arrays``) and the fold assignments of a protocol (``ser folds``)."
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pandas as pd
 
 from .. import config, paths
+from ..audio import clip_problems_line
 from ..config import Recipe, check_choice
 from ..corpora import (
     ORIGINAL_ARRAY_SUBSET,
@@ -17,6 +19,7 @@ from ..corpora import (
     select_files,
     select_subset,
 )
+from ..corpora.check import clip_report
 from ..deep.arrays import generate_arrays
 from ..deep.validation import validation_split
 from ..evaluation import PROTOCOLS, fold_assignments, make_protocol
@@ -58,6 +61,9 @@ def run_features(
         recipe.name,
         recipe.profile,
     )
+    warned, _ = clip_report(manifest, recipe.spectrogram, recipe.audio.target_sr)
+    if warned:  # the clips ser predict and ser arrays warn about, counted the same way
+        logging.getLogger(__name__).warning("%s", clip_problems_line(warned, len(manifest)))
     matrix, info = extract_features(
         manifest, feature_set, recipe=recipe, n_jobs=n_jobs, cache_dir=cache_dir, return_info=True
     )

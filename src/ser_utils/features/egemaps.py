@@ -6,6 +6,7 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import multiprocessing
+import signal
 import sys
 
 import numpy as np
@@ -55,11 +56,19 @@ def _outside_tensorflow(function, *args):
     return _spawned_worker().submit(function, *args).result()
 
 
+def _ignore_interrupts() -> None:
+    # Ctrl-C, and the SIGINT a Jupyter kernel's shutdown sends its whole process group, are the
+    # parent's to handle: the idle worker would die of it printing a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @functools.lru_cache(maxsize=1)
 def _spawned_worker():
     # "spawn": a fresh interpreter that has not loaded TensorFlow (a fork would inherit it).
     return concurrent.futures.ProcessPoolExecutor(
-        max_workers=1, mp_context=multiprocessing.get_context("spawn")
+        max_workers=1,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_ignore_interrupts,
     )
 
 
