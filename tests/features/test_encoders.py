@@ -211,7 +211,8 @@ def random_large_v3(tmp_path_factory):
 
 def test_a_model_of_another_size_runs_the_same_path(random_large_v3):
     encoder = WhisperEncoder(random_large_v3)
-    assert (encoder.n_mels, encoder.device, encoder.compute_type) == (128, "cpu", "float32")
+    assert (encoder.n_mels, encoder.device, encoder.compute_type) == (128, "cpu", "int8")
+    assert encoder.identity == encoders.encoder_identity(random_large_v3, "int8_float32")
     clip = vowels("aiueo")  # 1.25 s: 125 mel frames, 63 encoder frames (the last of an odd count)
     frames = whisper_frames(clip, SR, encoder=encoder)
     assert frames.shape == (63, 32) and frames.dtype == np.float32
