@@ -16,6 +16,7 @@ audio chain of that eGeMAPS run) are scored on the same folds:
 - the compute types side by side (``--compute-types float32 int8``): seconds per clip, how
   far the pooled embeddings move, and the UA of the models on each;
 - the encoder over 30-s windows padded with silence, as Whisper transcribes (``--padded``);
+- the whole clips, at 16 kHz but not trimmed or cropped to the recipe's length (``--whole``);
 - small Keras heads over the frozen frame sequence (``--heads``): attentive statistics
   pooling, or mean + std pooling, then one dense layer.
 
@@ -145,8 +146,15 @@ class Embeddings:
     load_average: list[float] | None = None  # the machine's, when the embeddings were made
 
 
-def _cache_file(corpus: Corpus, encoder: encoders.WhisperEncoder, padded: bool) -> Path:
-    return corpus.work / f"whisper-{encoder.identity[:16]}{'-padded' if padded else ''}.npz"
+#: The audio chain of the whole clip: 16 kHz, nothing trimmed, cropped or padded.
+WHOLE_CLIP = AudioConfig(target_sr=encoders.WHISPER_SAMPLE_RATE)
+
+
+def _cache_file(
+    corpus: Corpus, encoder: encoders.WhisperEncoder, padded: bool, whole: bool
+) -> Path:
+    tags = ("-padded" if padded else "") + ("-whole" if whole else "")
+    return corpus.work / f"whisper-{encoder.identity[:16]}{tags}.npz"
 
 
 def _save(path: Path, embeddings: Embeddings) -> None:
@@ -169,27 +177,31 @@ def _load(path: Path) -> Embeddings:
 
 
 def embed(
-    corpus: Corpus, compute_types: list[str], *, padded: bool = False
+    corpus: Corpus, compute_types: list[str], *, padded: bool = False, whole: bool = False
 ) -> dict[str, Embeddings]:
-    """Embeddings of every R+T recording per compute type. The compute types run side by side
-    on each clip, their order alternating from clip to clip, so that a change in the machine's
-    load falls on all of them alike."""
+    """Embeddings of every R+T recording per compute type, from the reference run's audio
+    chain (or the whole clip at 16 kHz). The compute types run side by side on each clip, their
+    order alternating from clip to clip, so that a change in the machine's load falls on all of
+    them alike."""
     models = {ct: encoders.WhisperEncoder(compute_type=ct, progress=False) for ct in compute_types}
     result = {
-        ct: _load(_cache_file(corpus, m, padded))
+        ct: _load(_cache_file(corpus, m, padded, whole))
         for ct, m in models.items()
-        if _cache_file(corpus, m, padded).is_file()
+        if _cache_file(corpus, m, padded, whole).is_file()
     }
     todo = [ct for ct in compute_types if ct not in result]
     if not todo:
         return result
     from tqdm.auto import tqdm
 
-    loader = functools.partial(audio.load_and_preprocess, config=corpus.audio)
+    loader = functools.partial(
+        audio.load_and_preprocess, config=WHOLE_CLIP if whole else corpus.audio
+    )
     seconds = {ct: {"read": 0.0, "front_end": 0.0, "encoder": 0.0, "pooling": 0.0} for ct in todo}
     pooled, frames = {ct: [] for ct in todo}, {ct: [] for ct in todo}
     paths = corpus.recordings["path"].tolist()
     label = f"{corpus.name}: whisper {'+'.join(todo)}{' padded' if padded else ''}"
+    label += " whole clips" if whole else ""
     load_before = os.getloadavg()[0]
     for i, path in enumerate(tqdm(paths, desc=label, unit="file")):
         start = time.perf_counter()
@@ -207,7 +219,7 @@ def embed(
     for ct in todo:
         load = [load_before, os.getloadavg()[0]]
         result[ct] = Embeddings(np.stack(pooled[ct]), frames[ct], seconds[ct], load)
-        _save(_cache_file(corpus, models[ct], padded), result[ct])
+        _save(_cache_file(corpus, models[ct], padded, whole), result[ct])
     return result
 
 
@@ -418,6 +430,10 @@ def _evaluate_corpus(corpus: Corpus, args: argparse.Namespace) -> dict:
         padded = embed(corpus, args.compute_types[:1], padded=True)[args.compute_types[0]]
         variants[f"whisper {args.compute_types[0]}, 30-s windows padded with silence"] = padded
         timing["padded"] = {k: v / len(corpus.recordings) for k, v in padded.seconds.items()}
+    if args.whole:
+        whole = embed(corpus, args.compute_types[:1], whole=True)[args.compute_types[0]]
+        variants[f"whisper {args.compute_types[0]}, whole clips (not trimmed or cropped)"] = whole
+        timing["whole"] = {k: v / len(corpus.recordings) for k, v in whole.seconds.items()}
     shifts = {}
     first = args.compute_types[0]
     for ct in args.compute_types[1:]:
@@ -490,6 +506,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compute-types", nargs="+", default=["float32"])
     parser.add_argument("--padded", action="store_true", help="also 30-s windows padded")
     parser.add_argument("--heads", action="store_true", help="also Keras heads on the frames")
+    parser.add_argument(
+        "--whole", action="store_true", help="also the whole clips (16 kHz, not trimmed or cropped)"
+    )
     parser.add_argument(
         "--heads-only", action="store_true", help="only the Keras heads (after an earlier run)"
     )
