@@ -53,7 +53,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from ser_utils import audio  # noqa: E402
 from ser_utils.config import AudioConfig  # noqa: E402
 from ser_utils.features import encoders  # noqa: E402
-from ser_utils.speaker_norm import normalise_features  # noqa: E402
+from ser_utils.features.speaker_norm import normalise_features  # noqa: E402
 from ser_utils.traditional import SOUND_GRIDS  # noqa: E402
 
 #: The ``ser`` command of this interpreter's environment (the one on PATH otherwise).
@@ -146,8 +146,9 @@ class Embeddings:
     load_average: list[float] | None = None  # the machine's, when the embeddings were made
 
 
-#: The audio chain of the whole clip: 16 kHz, nothing trimmed, cropped or padded.
-WHOLE_CLIP = AudioConfig(target_sr=encoders.WHISPER_SAMPLE_RATE)
+#: The audio chain of the whole clip: 16 kHz, nothing trimmed, cropped or padded (the whisper
+#: feature set's).
+WHOLE_CLIP = encoders.WHISPER_AUDIO
 
 
 def _cache_file(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .. import config, paths
 from ..storage import check_output_dir, check_output_file, write_csv
-from .commands import SYNTHETIC_SIZES, command, corpus_argument, recipe_for
+from .commands import SYNTHETIC_SIZES, command, corpus_argument, encoder_argument, recipe_for
 
 
 # ------------------------------------------------------------------ synthetic data
@@ -223,8 +223,13 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
     parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
     parser.add_argument(
-        "--set", dest="feature_set", required=True, help="frames, functionals or egemaps"
+        "--set",
+        "--features",
+        dest="feature_set",
+        required=True,
+        help="frames, functionals, egemaps or whisper (a pretrained encoder, the whole clip at 16 kHz)",
     )
+    encoder_argument(parser)
     parser.add_argument(
         "--out", type=Path, required=True, help="folder for <corpus>_<set>.npy/.csv/.json"
     )
@@ -255,7 +260,7 @@ def features_command(args: argparse.Namespace) -> int:
 
     config.check_choice(args.corpus, config.CORPORA, "corpus")
     path, shape, info = experiments.run_features(
-        recipe_for(args.recipe, args.corpus, args.root),
+        recipe_for(args.recipe, args.corpus, args.root, encoder=args.encoder),
         args.root,
         feature_set=args.feature_set,
         out=args.out,

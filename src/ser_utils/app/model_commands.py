@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import config, paths
 from ..storage import check_output_dir
-from .commands import command, corpus_argument, recipe_for
+from .commands import command, corpus_argument, encoder_argument, recipe_for
 
 
 # ------------------------------------------------------------- traditional models
@@ -31,8 +31,11 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         help="rt-4class (MSP-IMPROV default: the original's 1218), emotions (TESS default), rt, 4class or all",
     )
     parser.add_argument(
-        "--features", default="frames", help="feature set: frames (default), functionals or egemaps"
+        "--features",
+        default="frames",
+        help="feature set: frames (default), functionals, egemaps or whisper (a pretrained encoder)",
     )
+    encoder_argument(parser)
     parser.add_argument(
         "--grid",
         default="none",
@@ -85,7 +88,7 @@ def traditional_command(args: argparse.Namespace) -> int:
 
     config.check_choice(args.corpus, config.CORPORA, "corpus")
     run = experiments.run_traditional(
-        recipe_for(args.recipe, args.corpus, args.root),
+        recipe_for(args.recipe, args.corpus, args.root, encoder=args.encoder),
         args.root,
         model=args.model,
         protocol=args.protocol,
@@ -114,7 +117,9 @@ def traditional_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------ deep models: train / evaluate
 def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
     corpus_argument(parser)
-    parser.add_argument("--recipe", choices=config.RECIPES, default="original")
+    parser.add_argument(
+        "--recipe", choices=config.RECIPES + config.ENCODER_RECIPES, default="original"
+    )
     parser.add_argument(
         "--protocol",
         required=protocol_required,
@@ -154,6 +159,7 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
         + " for original-4fold; the recipe's seed otherwise)",
     )
     parser.add_argument("--n-jobs", type=int, default=2, help="processes for array generation")
+    encoder_argument(parser)
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -170,7 +176,7 @@ def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
     from ..evaluation import original_table  # the command's stage, loaded when it runs
 
     run = experiments.run_deep(
-        recipe_for(args.recipe, args.corpus, args.root, args.profile),
+        recipe_for(args.recipe, args.corpus, args.root, args.profile, encoder=args.encoder),
         args.root,
         protocol=args.protocol,
         train_final=train_final,
@@ -269,6 +275,13 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--per-window", action="store_true", help="one row per window of long clips"
     )
+    parser.add_argument(
+        "--encoder",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="for a head over a pretrained encoder: where its encoder is (default the one the "
+        "bundle names); it must hold the weights the bundle was trained on",
+    )
 
 
 @command(
@@ -286,7 +299,9 @@ def predict_command(args: argparse.Namespace) -> int:
     check_bundle_files(args.bundle)
     from ..deep.bundles import load_bundle  # the command's stage, loaded when it runs
 
-    table = predict_files(load_bundle(args.bundle), args.audio, per_window=args.per_window)
+    table = predict_files(
+        load_bundle(args.bundle), args.audio, per_window=args.per_window, encoder=args.encoder
+    )
     if args.json:
         print(table.to_json(orient="records", indent=2))
     else:

