@@ -382,3 +382,70 @@ def test_extraction_over_files_keeps_order_frames_and_names_a_bad_file(tmp_path,
                 progress=False,
                 pad_to_window=padded,
             )
+
+
+# ------------------------------------------------------------------ the feature cache
+def test_whisper_features_are_cached_per_encoder_identity(tmp_path, random_large_v3):
+    import dataclasses
+
+    import soundfile as sf
+
+    from ser_utils import audio, config
+    from ser_utils.features import extract_features
+
+    paths = []
+    for index, sequence in enumerate(("aeiou", "ia", "ouea")):
+        path = tmp_path / f"clip{index}.wav"
+        sf.write(path, vowels(sequence, seed=index), 44_100 if index else SR, subtype="FLOAT")
+        paths.append(path)
+    cache = tmp_path / "cache"
+    recipe = dataclasses.replace(
+        config.improved_recipe("msp-improv", "smoke"), encoder=str(random_large_v3)
+    )
+
+    def extract(recipe, **options):
+        return extract_features(
+            paths,
+            "whisper",
+            recipe=recipe,
+            cache_dir=cache,
+            progress=False,
+            return_info=True,
+            **options,
+        )
+
+    first, info = extract(recipe)
+    assert first.shape == (3, 64) and (info.hits, info.misses) == (0, 3)
+    samples, sr = audio.load_and_preprocess(paths[1], encoders.WHISPER_AUDIO)
+    expected = whisper_embedding(samples, sr, encoder=WhisperEncoder(random_large_v3))
+    np.testing.assert_allclose(first[1], expected, rtol=1e-5, atol=1e-6)
+    # The recipe's own audio chain does not enter the whisper set: the original's hits too.
+    original = dataclasses.replace(
+        config.original_recipe("msp-improv", "full"), encoder=recipe.encoder
+    )
+    again, info = extract(original)
+    assert (info.hits, info.misses) == (3, 0) and np.array_equal(again, first)
+    # Other weights, or the same weights in another compute type: computed again.
+    other = RandomWhisper(n_mels=128, seed=1).convert(str(tmp_path / "other"))
+    changed, info = extract(dataclasses.replace(recipe, encoder=other))
+    assert (info.hits, info.misses) == (0, 3) and not np.allclose(changed, first)
+    as_float, info = extract(
+        recipe, encoder=WhisperEncoder(random_large_v3, compute_type="float32")
+    )
+    assert (info.hits, info.misses) == (0, 3)
+    assert not np.array_equal(as_float, first)
+
+
+def test_a_whisper_cache_key_needs_the_encoder_identity(tmp_path):
+    from ser_utils.config import AudioConfig, FrameFeatureConfig
+    from ser_utils.features import cache_key, feature_vector
+
+    path = tmp_path / "a.wav"
+    path.write_bytes(b"x")
+    settings = {"frame_config": FrameFeatureConfig(), "audio_config": AudioConfig()}
+    with pytest.raises(ValueError, match="needs the encoder's identity"):
+        cache_key(path, "whisper", **settings)
+    keys = {cache_key(path, "whisper", encoder_identity=name, **settings) for name in "ab"}
+    assert len(keys) == 2
+    with pytest.raises(ValueError, match="whisper features need an encoder"):
+        feature_vector(np.zeros(16_000, np.float32), SR, "whisper")
