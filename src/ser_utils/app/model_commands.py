@@ -18,7 +18,9 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("corpus", help=f"which corpus: {', '.join(config.CORPORA)}")
     parser.add_argument("root", type=Path, help="the corpus folder (e.g. dataset/MSP-IMPROV)")
     parser.add_argument(
-        "--model", default="rbf_svm", help="mlp, tree, linear_svm, forest or rbf_svm (default)"
+        "--model",
+        default="rbf_svm",
+        help="mlp, tree, linear_svm, forest, rbf_svm (default) or logreg (logistic regression)",
     )
     parser.add_argument(
         "--protocol",
