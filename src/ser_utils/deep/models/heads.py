@@ -8,7 +8,7 @@ which does learn weights over the frames, scored lower on every corpus it was me
 (benchmarks/encoders.py --heads).
 
 >>> encoder_head((768,)).count_params()
-102404
+102020
 """
 
 from __future__ import annotations
