@@ -87,7 +87,7 @@ test-notebooks: venv
 # ruff ran and the test corpus was written (the compile needs only the lock's distributions).
 TRAINING_TESTS := $(wildcard tests/experiments/test_network.py tests/experiments/test_fusion.py \
 	tests/experiments/test_exploration.py tests/app/test_model_commands.py tests/deep/test_training.py \
-	tests/deep/test_batches.py tests/deep/test_bundles.py)
+	tests/deep/test_batches.py tests/deep/test_bundles.py tests/experiments/test_stages.py)
 # run after the notebooks, in their process, which has the most time to spare
 AFTER_NOTEBOOKS := $(wildcard tests/experiments/test_dry_run.py tests/deep/models/test_*.py \
 	tests/deep/test_prediction.py)

@@ -229,7 +229,8 @@ class FusionConfig:
     #: (:class:`ser_utils.deep.views.PackedFeatures`, ``improved_tcn(packed_columns=…)``).
     network_features: bool = False
     #: Feature set of the SVM (:func:`ser_utils.features.extract_features`): ``"egemaps"``
-    #: (openSMILE's 88 eGeMAPSv02 functionals) or ``"functionals"`` (of the 34 frame features).
+    #: (openSMILE's 88 eGeMAPSv02 functionals), ``"functionals"`` (of the 34 frame features) or
+    #: ``"whisper"`` (the recipe's pretrained encoder, pooled; its own audio chain).
     features: str = "egemaps"
     #: Recipe whose audio chain the SVM's features are made from, as ``ser traditional
     #: --recipe``: ``"improved"`` (16 kHz, trimmed, no noise reduction) or ``"original"``
@@ -265,6 +266,9 @@ class Recipe:
     training: TrainingConfig
     #: Ensemble + late fusion with an SVM on utterance features (the ``fusion`` recipe); None: one network.
     fusion: FusionConfig | None = None
+    #: The pretrained speech encoder of the ``whisper`` feature set (``--encoder NAME_OR_PATH``:
+    #: a CTranslate2 model folder or a standard Whisper name); None: the bundled tiny.en.
+    encoder: str | None = None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -291,11 +295,15 @@ class Recipe:
             )
             if data.get("fusion")
             else None,
+            encoder=data.get("encoder"),
         )
 
 
 PROFILES: tuple[str, ...] = ("full", "smoke")
 RECIPES: tuple[str, ...] = ("original", "improved", "fusion")
+#: Recipes on a frozen pretrained speech encoder (its ``whisper`` embeddings), for ``ser
+#: evaluate`` / ``ser train``: a head over it, and the fusion recipe with it as the SVM member.
+ENCODER_RECIPES: tuple[str, ...] = ("whisper-head", "fusion-whisper")
 #: smoke profile: clips of 2 s at 44.1 kHz -> original spectrogram (442, 99).
 SMOKE_MSP_IMPROV_LENGTH = 88_200
 SMOKE_TESS_LENGTH = 48_000
@@ -448,16 +456,62 @@ def fusion_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
     )
 
 
+#: The whisper-head recipe's epochs (full and smoke: the head is small, its input cached).
+ENCODER_HEAD_EPOCHS = 40
+SMOKE_ENCODER_HEAD_EPOCHS = 30
+
+
+def whisper_head_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
+    """A small network over the frozen Whisper encoder: mean + std pooling of its frames (the
+    cached ``whisper`` feature set, :mod:`ser_utils.features.encoders`), a corpus-statistics
+    normalisation, one dense layer (128 ReLU units, dropout 0.3) and a softmax
+    (:func:`ser_utils.deep.models.encoder_head`); Adam 1e-3, batches of 32, class weights, a
+    fixed number of epochs, a speaker-grouped validation part for the learning curves. The
+    encoder reads each whole clip at 16 kHz (not trimmed, cropped or padded)."""
+    improved = improved_recipe(corpus, profile)
+    smoke = profile == "smoke"
+    return dataclasses.replace(
+        improved,
+        name="whisper-head",
+        audio=AudioConfig(target_sr=IMPROVED_SAMPLE_RATE),
+        model=ModelConfig(name="encoder_head", params={"units": 128, "dropout": 0.3}),
+        training=dataclasses.replace(
+            improved.training,
+            epochs=SMOKE_ENCODER_HEAD_EPOCHS if smoke else ENCODER_HEAD_EPOCHS,
+            batch_size=32,
+            learning_rate=1e-3,
+            learning_rate_schedule="constant",
+        ),
+    )
+
+
+def fusion_whisper_recipe(corpus: str = "msp-improv", profile: str = "full") -> Recipe:
+    """The fusion recipe with the frozen Whisper encoder as its SVM member: the improved
+    recipe's network ensemble fused with the RBF SVM on speaker-normalised mean + std Whisper
+    embeddings (``ser traditional --features whisper --speaker-norm``) instead of eGeMAPS."""
+    fusion = fusion_recipe(corpus, profile)
+    return dataclasses.replace(
+        fusion, name="fusion-whisper", fusion=dataclasses.replace(fusion.fusion, features="whisper")
+    )
+
+
 def get_recipe(name: str, corpus: str, profile: str) -> Recipe:
-    """The recipe ``name`` (``original`` | ``improved`` | ``fusion``) for ``corpus`` at ``profile``
+    """The recipe ``name`` (``original`` | ``improved`` | ``fusion`` | ``whisper-head`` |
+    ``fusion-whisper``) for ``corpus`` at ``profile``
     size: how a name given on the command line becomes a :class:`Recipe`
     (:func:`ser_utils.paths.profile` tells the profile of a corpus folder).
 
     >>> get_recipe("original", "msp-improv", "full").spectrogram.kind
     'original'
     """
-    check_choice(name, RECIPES, "recipe")
-    makers = {"original": original_recipe, "improved": improved_recipe, "fusion": fusion_recipe}
+    check_choice(name, RECIPES + ENCODER_RECIPES, "recipe")
+    makers = {
+        "original": original_recipe,
+        "improved": improved_recipe,
+        "fusion": fusion_recipe,
+        "whisper-head": whisper_head_recipe,
+        "fusion-whisper": fusion_whisper_recipe,
+    }
     return makers[name](corpus, profile)
 
 

@@ -129,6 +129,21 @@ def fake_bundle(
     return folder
 
 
+def _whisper(command: str, encoder: str):
+    """``command`` on the whisper features with ``--encoder encoder`` (``"folder"``: an empty one)."""
+
+    def build(tmp, request):
+        root = msp_tree(tmp)
+        if encoder == "folder":
+            (tmp / "not-a-model").mkdir()
+        name = tmp / "not-a-model" if encoder == "folder" else encoder
+        if command == "features":
+            return ["features", "msp-improv", root, "--features", "whisper", "--encoder", name]
+        return ["traditional", "msp-improv", root, "--features", "whisper", "--encoder", name]
+
+    return build
+
+
 # --------------------------------------------------------------------------- cases
 @dataclass
 class Case:
@@ -417,6 +432,18 @@ CASES: dict[str, Case] = {
         2,
         "SER_PROFILE='bogus' is not a profile",
         env={"SER_PROFILE": "bogus"},
+    ),
+    "encoder_offline_features": Case(
+        lambda tmp, request: [*_whisper("features", "base")(tmp, request), "--out", tmp / "out"],
+        2,
+        "is not in the Hugging Face cache and cannot be fetched from here",
+        env={"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": "/nonexistent/ser-test-hub-cache"},
+    ),
+    "encoder_not_a_model_traditional": Case(
+        _whisper("traditional", "folder"), 2, "is not a CTranslate2 Whisper model folder"
+    ),
+    "encoder_unknown_name_traditional": Case(
+        _whisper("traditional", "tiniest"), 2, "unknown encoder 'tiniest'"
     ),
     "read_only_out_arrays": Case(_read_only("arrays", "--out"), 2, "is not writable"),
     "read_only_out_features": Case(_read_only("features", "--out"), 2, "is not writable"),

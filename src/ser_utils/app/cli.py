@@ -8,15 +8,16 @@ line, ``error: …``, with exit status 2 — never a traceback.
 
     ser synth --out DIR [--corpus tess|msp-improv|all] [--size tiny|mini|full] [--seed N]
     ser data prepare | check CORPUS ROOT | manifest CORPUS ROOT --out FILE.csv
-    ser features CORPUS ROOT --features frames|functionals|egemaps --out DIR [--n-jobs N]
+    ser features CORPUS ROOT --features frames|functionals|egemaps|whisper [--encoder NAME_OR_PATH] --out DIR [--n-jobs N]
     ser traditional CORPUS ROOT --model NAME --protocol NAME [--subset NAME] [--features SET]
-                    [--grid NAME] [--speaker-norm] [--n-jobs N] [--out RUN_DIR]
+                    [--encoder NAME_OR_PATH] [--grid NAME] [--speaker-norm] [--n-jobs N] [--out RUN_DIR]
     ser folds CORPUS ROOT --protocol NAME --out FILE.csv
     ser arrays CORPUS ROOT --recipe original|improved --out DIR [--n-jobs N]
-    ser train CORPUS ROOT --recipe original|improved [--protocol NAME] [--out RUN_DIR]
-    ser evaluate CORPUS ROOT --recipe original|improved|fusion --protocol NAME [--out RUN_DIR]
+    ser train CORPUS ROOT --recipe original|improved|whisper-head [--protocol NAME] [--out RUN_DIR]
+    ser evaluate CORPUS ROOT --recipe original|improved|fusion|whisper-head|fusion-whisper
+                 --protocol NAME [--encoder NAME_OR_PATH] [--out RUN_DIR]
     ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds SEED...] [--max-steps N]
-    ser predict BUNDLE AUDIO... [--json] [--per-window]
+    ser predict BUNDLE AUDIO... [--json] [--per-window] [--encoder NAME_OR_PATH]
     ser run
 """
 

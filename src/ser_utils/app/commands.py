@@ -4,6 +4,7 @@ and the options that mean the same in every command — one name, one help text 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,7 @@ __all__ = [
     "arrays_argument",
     "cache_dir_argument",
     "size_argument",
+    "encoder_argument",
     "SYNTHETIC_SIZES",
 ]
 
@@ -46,10 +48,28 @@ def command(name: str, add_arguments: Callable[[argparse.ArgumentParser], None],
     return register
 
 
-def recipe_for(name: str, corpus: str, root: Path, profile: str | None = None) -> Recipe:
+def recipe_for(
+    name: str, corpus: str, root: Path, profile: str | None = None, encoder: str | None = None
+) -> Recipe:
     """The recipe a command names, for its corpus at ``profile`` (default: the corpus
-    folder's, :func:`ser_utils.paths.profile`)."""
-    return config.get_recipe(name, corpus, profile or paths.profile(root))
+    folder's, :func:`ser_utils.paths.profile`), with the pretrained ``encoder`` of its
+    ``whisper`` features when one is named."""
+    recipe = config.get_recipe(name, corpus, profile or paths.profile(root))
+    return dataclasses.replace(recipe, encoder=str(encoder)) if encoder else recipe
+
+
+def encoder_argument(parser: argparse.ArgumentParser, *, note: str | None = None) -> None:
+    """``--encoder NAME_OR_PATH``: the pretrained encoder of the ``whisper`` features."""
+    parser.add_argument(
+        "--encoder",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help=_with(
+            "pretrained encoder of the whisper features: a CTranslate2 Whisper model folder, or "
+            "a standard name (tiny, base, small, large-v3, …) fetched into the Hugging Face cache",
+            note or "default the bundled tiny.en",
+        ),
+    )
 
 
 #: Sizes of the synthetic corpora (ser_utils.synthetic.SIZES, not imported here: it is slow).
@@ -132,17 +152,21 @@ def n_jobs_argument(
 
 
 def recipe_argument(
-    parser: argparse.ArgumentParser, *, checked_later: bool = False, note: str | None = None
+    parser: argparse.ArgumentParser,
+    *,
+    checked_later: bool = False,
+    note: str | None = None,
+    choices: tuple[str, ...] = config.RECIPES,
 ) -> None:
     """``--recipe``: the named recipe (audio chain, features, model, training) a command uses."""
     parser.add_argument(
         "--recipe",
-        choices=None if checked_later else config.RECIPES,
+        choices=None if checked_later else choices,
         default="original",
         metavar="NAME",
         help=_with(
-            "the recipe: original (default), improved or fusion — its audio chain, features, "
-            "model and training",
+            "the recipe — its audio chain, features, model and training; "
+            f"{', '.join(choices[:-1])} or {choices[-1]} (default original)",
             note,
         ),
     )
@@ -215,7 +239,8 @@ def features_argument(parser: argparse.ArgumentParser, *, default: str | None) -
         required=default is None,
         default=default,
         metavar="SET",
-        help="feature set: frames (the original's 34 frame features), functionals or egemaps"
+        help="feature set: frames (the original's 34 frame features), functionals, egemaps or "
+        "whisper (a pretrained encoder's pooled embeddings, the whole clip at 16 kHz)"
         + (f"; default {default}" if default else ""),
     )
 

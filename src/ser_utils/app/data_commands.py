@@ -12,6 +12,7 @@ from .commands import (
     cache_dir_argument,
     command,
     corpus_argument,
+    encoder_argument,
     features_argument,
     n_jobs_argument,
     out_argument,
@@ -221,6 +222,7 @@ def _features_arguments(parser: argparse.ArgumentParser) -> None:
     # Names are checked in run_features (not argparse choices) so a wrong one is a one-line error.
     corpus_argument(parser, checked_later=True)
     features_argument(parser, default=None)
+    encoder_argument(parser)
     out_argument(parser, "DIR", "<corpus>_<features>.npy, .csv and .json")
     recipe_argument(parser, checked_later=True, note="here, its audio chain")
     subset_argument(parser, default="rt")
@@ -238,7 +240,7 @@ def features_command(args: argparse.Namespace) -> int:
 
     config.check_choice(args.corpus, config.CORPORA, "corpus")
     path, shape, info = experiments.run_features(
-        recipe_for(args.recipe, args.corpus, args.root),
+        recipe_for(args.recipe, args.corpus, args.root, encoder=args.encoder),
         args.root,
         feature_set=args.features,
         out=args.out,

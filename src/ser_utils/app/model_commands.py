@@ -14,6 +14,7 @@ from .commands import (
     cache_dir_argument,
     command,
     corpus_argument,
+    encoder_argument,
     features_argument,
     n_jobs_argument,
     out_argument,
@@ -36,11 +37,12 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         "--model",
         default="rbf_svm",
         metavar="NAME",
-        help="mlp, tree, linear_svm, forest or rbf_svm (default)",
+        help="mlp, tree, linear_svm, forest, rbf_svm (default) or logreg (logistic regression)",
     )
     protocol_argument(parser, default="original-random")
     subset_argument(parser, default=None)
     features_argument(parser, default="frames")
+    encoder_argument(parser)
     parser.add_argument(
         "--grid",
         default="none",
@@ -89,7 +91,7 @@ def traditional_command(args: argparse.Namespace) -> int:
 
     config.check_choice(args.corpus, config.CORPORA, "corpus")
     run = experiments.run_traditional(
-        recipe_for(args.recipe, args.corpus, args.root),
+        recipe_for(args.recipe, args.corpus, args.root, encoder=args.encoder),
         args.root,
         model=args.model,
         protocol=args.protocol,
@@ -118,7 +120,7 @@ def traditional_command(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------ deep models: train / evaluate
 def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool) -> None:
     corpus_argument(parser)
-    recipe_argument(parser)
+    recipe_argument(parser, choices=config.RECIPES + config.ENCODER_RECIPES)
     protocol_argument(
         parser,
         note=None if protocol_required else "given, the folds run before the final model",
@@ -143,6 +145,7 @@ def _deep_arguments(parser: argparse.ArgumentParser, *, protocol_required: bool)
     )
     seeds_argument(parser)
     n_jobs_argument(parser, 2)
+    encoder_argument(parser)
 
 
 def _train_arguments(parser: argparse.ArgumentParser) -> None:
@@ -159,7 +162,7 @@ def _deep_run(args: argparse.Namespace, *, train_final: bool) -> int:
     from ..evaluation import original_table  # the command's stage, loaded when it runs
 
     run = experiments.run_deep(
-        recipe_for(args.recipe, args.corpus, args.root, args.profile),
+        recipe_for(args.recipe, args.corpus, args.root, args.profile, encoder=args.encoder),
         args.root,
         protocol=args.protocol,
         train_final=train_final,
@@ -249,6 +252,11 @@ def _predict_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--per-window", action="store_true", help="one row per window of long clips"
     )
+    encoder_argument(
+        parser,
+        note="here, default the one the bundle names; it must hold the weights the bundle was "
+        "trained on",
+    )
 
 
 @command(
@@ -266,7 +274,9 @@ def predict_command(args: argparse.Namespace) -> int:
     check_bundle_files(args.bundle)
     from ..deep.bundles import load_bundle  # the command's stage, loaded when it runs
 
-    table = predict_files(load_bundle(args.bundle), args.audio, per_window=args.per_window)
+    table = predict_files(
+        load_bundle(args.bundle), args.audio, per_window=args.per_window, encoder=args.encoder
+    )
     if args.json:
         print(table.to_json(orient="records", indent=2))
     else:

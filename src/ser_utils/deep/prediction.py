@@ -40,6 +40,7 @@ from ..audio.reading import NEAR_SILENT_DBFS
 from ..audio.spectrograms import spectrogram
 from ..config import ORIGINAL_SPECTROGRAM_SAMPLE_RATE, AudioConfig, Recipe
 from ..errors import AudioError, SerError
+from ..features.encoders import WhisperEncoder, whisper_embedding
 from .bundle_checks import check_bundle_fields
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ __all__ = [
     "clip_warnings",
     "predict_samples",
     "predict_files",
+    "bundle_encoder",
     "AUDIO_SUFFIXES",
     "NEAR_SILENT_DBFS",
 ]
@@ -210,7 +212,36 @@ def collect_audio_paths(inputs: Iterable[str | Path]) -> list[Path]:
     return paths
 
 
-def _model_input(bundle, windows: Sequence[np.ndarray], sr: int) -> np.ndarray:
+def bundle_encoder(bundle, name_or_path: str | Path | None = None) -> WhisperEncoder | None:
+    """The pretrained encoder a head bundle was trained on (None for a spectrogram network):
+    ``name_or_path`` (default the one the bundle names), in the compute type of training.
+
+    Raises
+    ------
+    SerError
+        The encoder found is not the one the bundle was trained on (other weights or compute
+        type: the head would read embeddings it never saw).
+    """
+    recorded = bundle.extra.get("encoder_identity")
+    if recorded is None:
+        return None
+    name = name_or_path or bundle.extra.get("encoder") or bundle.recipe.encoder
+    encoder = WhisperEncoder(name, compute_type=bundle.extra.get("encoder_compute_type"))
+    if encoder.identity != recorded:
+        raise SerError(
+            f"{bundle.directory or 'the bundle'}: its model was trained on the encoder "
+            f"{bundle.extra.get('encoder')} (identity {recorded[:12]}), and {name} is another "
+            f"(identity {encoder.identity[:12]}) — predict with the encoder it was trained on "
+            "(--encoder NAME_OR_PATH), or train the bundle again on this one"
+        )
+    return encoder
+
+
+def _model_input(
+    bundle, windows: Sequence[np.ndarray], sr: int, encoder: WhisperEncoder | None = None
+) -> np.ndarray:
+    if encoder is not None:  # a head over a frozen encoder reads its pooled embedding
+        return np.stack([whisper_embedding(w, sr, encoder=encoder) for w in windows])
     images = np.stack([spectrogram(w, sr, bundle.recipe.spectrogram) for w in windows]).astype(
         np.float32
     )
@@ -242,11 +273,12 @@ def prediction_config(bundle) -> AudioConfig:
 
 
 def predict_samples(
-    bundle, samples: np.ndarray, sr: int
+    bundle, samples: np.ndarray, sr: int, *, encoder: WhisperEncoder | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]], int]:
-    """Class probabilities of a clip: ``(mean over windows, per window, spans, sample_rate)``."""
+    """Class probabilities of a clip: ``(mean over windows, per window, spans, sample_rate)``;
+    a head bundle's ``encoder`` is :func:`bundle_encoder`'s."""
     windows, spans, out_sr = audio_windows(samples, sr, prediction_config(bundle))
-    images = _model_input(bundle, windows, out_sr)
+    images = _model_input(bundle, windows, out_sr, encoder)
     # predict_on_batch runs the compiled graph without Model.predict's per-call set-up (an eager
     # call of a recurrent model is ~30x slower): the warm path stays in milliseconds.
     per_window = np.asarray(bundle.model.predict_on_batch(images), dtype=np.float64)
@@ -254,17 +286,26 @@ def predict_samples(
 
 
 def predict_files(
-    bundle, inputs: Iterable[str | Path], *, per_window: bool = False
+    bundle,
+    inputs: Iterable[str | Path],
+    *,
+    per_window: bool = False,
+    encoder: str | Path | None = None,
 ) -> pd.DataFrame:
     """One row per file (or per window with ``per_window``): file, predicted label,
     probability of each class (the bundle's label order), number of windows, and
-    ``warning`` — empty, or why the label is not meaningful (:func:`clip_warnings`)."""
+    ``warning`` — empty, or why the label is not meaningful (:func:`clip_warnings`).
+    ``encoder``: for a head over a pretrained encoder, where to find it (default the name the
+    bundle records); it must be the encoder the bundle was trained on (:func:`bundle_encoder`)."""
+    model_encoder = bundle_encoder(bundle, encoder)
     rows = []
     for path in collect_audio_paths(inputs):
         samples, sr = read_audio(path)
         warning = "; ".join(clip_warnings(samples, sr, bundle.recipe))
         try:
-            mean, windows, spans, out_sr = predict_samples(bundle, samples, sr)
+            mean, windows, spans, out_sr = predict_samples(
+                bundle, samples, sr, encoder=model_encoder
+            )
         except AudioError as exc:
             raise AudioError(f"{path}: {exc}") from None
         base = {"file": str(path), "n_windows": len(spans)}

@@ -344,7 +344,10 @@ def recipe_features(
         settings.features,
         n_jobs=n_jobs,
         progress=progress,
-        recipe=get_recipe(settings.features_recipe, recipe.corpus, recipe.profile),
+        recipe=dataclasses.replace(
+            get_recipe(settings.features_recipe, recipe.corpus, recipe.profile),
+            encoder=recipe.encoder,
+        ),
         cache_dir=cache_dir,
     )
 

@@ -30,7 +30,7 @@ import pandas as pd
 from .. import config, paths
 from ..config import FOUR_CLASSES, Recipe, check_choice
 from ..corpora.check import check_corpus
-from ..deep.arrays import generate_arrays, load_arrays, subset_rows
+from ..deep.arrays import subset_rows
 from ..deep.validation import validation_split
 from ..deep.views import RowView
 from ..errors import ChoiceError, SerError
@@ -46,9 +46,10 @@ from ..evaluation import (
     make_protocol,
 )
 from ..progress import logger as progress_log
-from ..storage import check_free_space, check_output_dir, read_json
+from ..storage import check_free_space, check_output_dir
 from . import fusion
 from .runs import Run, run_name, write_run
+from .stages import network_inputs, uses_encoder
 
 __all__ = [
     "NetworkFolds",
@@ -371,6 +372,7 @@ def train_bundle(
     subset: str | None = None,
     verbose: int = 0,
     sample_rate: int | None = None,
+    extra: dict | None = None,
 ) -> tuple[Path, dict]:
     """Train the recipe's model on every 4-class utterance (the recipe's validation part held
     out for the learning curves / early stopping) and save it as a bundle.
@@ -413,7 +415,12 @@ def train_bundle(
         labels=labels,
         recipe=recipe,
         history=history,
-        extra={"subset": subset, "n_utterances": len(rows), "sample_rate": int(rate)},
+        extra={
+            "subset": subset,
+            "n_utterances": len(rows),
+            "sample_rate": int(rate),
+            **(extra or {}),
+        },
     )
     del model
     release_models()
@@ -492,7 +499,7 @@ def run_deep(
     name = run_name(
         corpus=corpus,
         subset=subset,
-        inputs=recipe.spectrogram.kind,
+        inputs="whisper" if uses_encoder(recipe) else recipe.spectrogram.kind,
         protocol=protocol or "final",
         model=recipe.model.name,
         recipe_name=recipe.name,
@@ -516,16 +523,14 @@ def run_deep(
         recipe.profile,
     )
     manifest = check_corpus(corpus, root)
-    log.info("[%d/%d] arrays", next(step), steps)
-    array_paths = generate_arrays(
-        manifest, recipe, arrays_directory, n_jobs=n_jobs, progress=progress
-    )
-    spectrograms, _, metadata = load_arrays(array_paths.directory)
+    log.info("[%d/%d] %s", next(step), steps, "embeddings" if uses_encoder(recipe) else "arrays")
+    sources = network_inputs(recipe, manifest, arrays_directory, n_jobs=n_jobs, progress=progress)
+    spectrograms, metadata = sources.inputs, sources.metadata
     log.info(
-        "      %d clips, spectrograms %s in %s",
+        "      %d clips, inputs %s in %s",
         spectrograms.shape[0],
         spectrograms.shape[1:],
-        array_paths.directory,
+        sources.directory,
     )
     result, histories, bundle = None, {}, None
     seeds = (
@@ -571,7 +576,8 @@ def run_deep(
             metadata,
             recipe=recipe,
             directory=directory / "model",
-            sample_rate=read_json(array_paths.info).get("sample_rate"),
+            sample_rate=sources.sample_rate,
+            extra=sources.encoder,
         )
         histories["final model"] = history
     log.info("[%d/%d] report", next(step), steps)
@@ -592,7 +598,8 @@ def run_deep(
             "protocol": protocol,
             "model": recipe.model.name,
             "folds_run": list(folds) if folds else "all",
-            "arrays": str(array_paths.directory),
+            "arrays": str(sources.directory),
+            **sources.encoder,
             "training_seeds": seeds or None,
             "seconds": round(time.perf_counter() - start, 1),
         },

@@ -1,11 +1,15 @@
 """The stages ``ser`` exposes on their own: a feature matrix (``ser features``), the arrays of a
-recipe (``ser arrays``) and the fold assignments of a protocol (``ser folds``)."""
+recipe (``ser arrays``) and the fold assignments of a protocol (``ser folds``); and what a
+network reads (:func:`network_inputs`: its spectrogram arrays, or a pretrained encoder's
+pooled embeddings for a head over it)."""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .. import config, paths
@@ -20,14 +24,26 @@ from ..corpora import (
     select_subset,
 )
 from ..corpora.check import clip_report
-from ..deep.arrays import generate_arrays
+from ..deep.arrays import generate_arrays, load_arrays
 from ..deep.validation import validation_split
 from ..evaluation import PROTOCOLS, fold_assignments, make_protocol
 from ..features import FEATURE_SETS, ExtractionInfo, extract_features, save_features
+from ..features.encoders import DEFAULT_ENCODER, WHISPER_SAMPLE_RATE, WhisperEncoder
 from ..progress import logger as progress_log
 from ..storage import check_output_dir, check_output_file, read_json, write_csv
 
-__all__ = ["run_features", "run_arrays", "run_folds"]
+__all__ = [
+    "run_features",
+    "run_arrays",
+    "run_folds",
+    "NetworkInputs",
+    "network_inputs",
+    "uses_encoder",
+    "ENCODER_MODELS",
+]
+
+#: Models whose input is a pretrained encoder's pooled embedding (the ``whisper`` feature set).
+ENCODER_MODELS: tuple[str, ...] = ("encoder_head",)
 
 log = progress_log
 
@@ -128,3 +144,59 @@ def run_folds(
     )
     write_csv(table, out)
     return table
+
+
+def uses_encoder(recipe: Recipe) -> bool:
+    """Whether the recipe's network reads a pretrained encoder's embeddings, not spectrograms."""
+    return recipe.model.name in ENCODER_MODELS
+
+
+@dataclass(frozen=True)
+class NetworkInputs:
+    """What a network recipe's folds read: ``inputs`` (N, …) row-aligned with ``metadata``
+    (the manifest rows: label, speaker, session, …), where they are kept, the sample rate
+    prediction resamples new audio to, and the encoder a head was trained on (name and identity)."""
+
+    inputs: object
+    metadata: pd.DataFrame
+    directory: Path
+    sample_rate: int | None
+    encoder: dict
+
+
+def network_inputs(
+    recipe: Recipe,
+    manifest: pd.DataFrame,
+    arrays_directory: str | Path,
+    *,
+    n_jobs: int = 2,
+    progress: bool = True,
+) -> NetworkInputs:
+    """The spectrogram arrays of the recipe (:func:`ser_utils.deep.arrays.generate_arrays`,
+    reused when up to date), or — for a head over a pretrained encoder (:func:`uses_encoder`) —
+    the ``whisper`` embeddings of the same files (R+T whatever their label), from the per-file
+    feature cache (``outputs/features``)."""
+    if not uses_encoder(recipe):
+        array_paths = generate_arrays(
+            manifest, recipe, arrays_directory, n_jobs=n_jobs, progress=progress
+        )
+        spectrograms, _, metadata = load_arrays(array_paths.directory)
+        rate = read_json(array_paths.info).get("sample_rate")
+        return NetworkInputs(spectrograms, metadata, array_paths.directory, rate, {})
+    files = select_files(manifest, ORIGINAL_ARRAY_SUBSET).reset_index(drop=True)
+    encoder = WhisperEncoder(recipe.encoder, progress=progress)
+    embeddings = extract_features(
+        files, "whisper", recipe=recipe, encoder=encoder, progress=progress
+    )
+    identity = {
+        "encoder": str(recipe.encoder or DEFAULT_ENCODER),
+        "encoder_identity": encoder.identity,
+        "encoder_compute_type": encoder.compute_type,
+    }
+    return NetworkInputs(
+        np.asarray(embeddings),
+        files,
+        paths.features_dir() / "whisper",
+        WHISPER_SAMPLE_RATE,
+        identity,
+    )

@@ -1,6 +1,6 @@
 """Features of the traditional models, computed once per file and cached on disk.
 
-Three feature sets (:data:`FEATURE_SETS`):
+Four feature sets (:data:`FEATURE_SETS`):
 
 ``frames``
     The original study's 34 frame features — MFCC (20), chroma_stft (12), RMS (1) and
@@ -11,6 +11,11 @@ Three feature sets (:data:`FEATURE_SETS`):
     that are not padding (34 × 9 = 306 values).
 ``egemaps``
     The 88 eGeMAPSv02 functionals of openSMILE, the standard SER baseline set.
+``whisper``
+    A frozen pretrained speech encoder (Whisper in CTranslate2, :mod:`~ser_utils.features.encoders`;
+    the bundled tiny.en unless the recipe names another): the mean and standard deviation of
+    its frames over the whole clip at 16 kHz (2 × 384 = 768 values for tiny.en); the cache key
+    includes the encoder's identity (its weights and compute type).
 
 :func:`frame_features` gives the same numbers as the original's four plain librosa calls
 (``librosa.feature.mfcc``, ``chroma_stft``, ``rms``, ``zero_crossing_rate`` with the hop
@@ -54,6 +59,8 @@ Modules
     Utterance-level functionals of frame features.
 :mod:`~ser_utils.features.egemaps`
     openSMILE's eGeMAPSv02 functionals.
+:mod:`~ser_utils.features.encoders`
+    Whisper's log-mel front end, its frozen encoder, pooling, ``--encoder`` names.
 :mod:`~ser_utils.features.cache`
     Feature sets, the per-file cache and the extraction of a manifest.
 :mod:`~ser_utils.features.store`

@@ -30,6 +30,13 @@ from ..errors import AudioError, SerError
 from ..paths import features_dir
 from ..storage import atomic_path, file_identity
 from .egemaps import egemaps_functionals, egemaps_names
+from .encoders import (
+    POOLING_STATISTICS,
+    WHISPER_AUDIO,
+    WhisperEncoder,
+    whisper_embedding,
+    whisper_embedding_names,
+)
 from .frames import (
     flatten_frames,
     frame_feature_names,
@@ -42,13 +49,18 @@ from .functionals import frame_functionals, functional_names
 
 log = logging.getLogger(__name__)
 
-FEATURE_SETS: tuple[str, ...] = ("frames", "functionals", "egemaps")
+FEATURE_SETS: tuple[str, ...] = ("frames", "functionals", "egemaps", "whisper")
 
 #: Bumped whenever a feature function changes its numbers, so old cache entries are never reused.
 CACHE_VERSION = 1
 #: Libraries whose version changes the numbers of a feature set (the audio chain's for all).
 _AUDIO_LIBRARIES = ("numpy", "scipy", "librosa", "soundfile", "soxr", "noisereduce")
-_SET_LIBRARIES = {"frames": (), "functionals": (), "egemaps": ("opensmile",)}
+_SET_LIBRARIES = {
+    "frames": (),
+    "functionals": (),
+    "egemaps": ("opensmile",),
+    "whisper": ("ctranslate2",),
+}
 
 
 # --------------------------------------------------------------------- feature sets
@@ -69,6 +81,11 @@ def feature_vector(
     frames before the padding; ``egemaps``: :func:`egemaps_functionals` of the clip without its padding.
     """
     _check_feature_set(feature_set)
+    if feature_set == "whisper":
+        raise ValueError(
+            "whisper features need an encoder: use features.encoders.whisper_embedding, or "
+            "extract_features (which loads the recipe's encoder)"
+        )
     if feature_set == "frames":
         return frame_features(samples, sr, config=config, flatten=True)
     if feature_set == "functionals":
@@ -82,10 +99,16 @@ def feature_names(
     *,
     config: FrameFeatureConfig = FrameFeatureConfig(),
     n_samples: int | None = None,
+    width: int | None = None,
 ) -> list[str]:
     """Column names of ``feature_set``; ``frames`` needs the clip length ``n_samples``
-    (names ``mfcc_01@0``, ``mfcc_01@1``, …, feature-major like :func:`flatten_frames`)."""
+    (names ``mfcc_01@0``, ``mfcc_01@1``, …, feature-major like :func:`flatten_frames`),
+    ``whisper`` the number of columns ``width`` (the encoder's size decides it)."""
     _check_feature_set(feature_set)
+    if feature_set == "whisper":
+        if width is None:
+            raise ValueError("whisper feature names need width (the embedding's length)")
+        return whisper_embedding_names(width // len(POOLING_STATISTICS))
     if feature_set == "frames":
         if n_samples is None:
             raise ValueError("frames feature names need n_samples (the padded clip length)")
@@ -108,8 +131,20 @@ def _versions(feature_set: str) -> dict[str, str]:
 
 
 def _parameters(
-    feature_set: str, frame_config: FrameFeatureConfig, audio_config: AudioConfig
+    feature_set: str,
+    frame_config: FrameFeatureConfig,
+    audio_config: AudioConfig,
+    encoder_identity: str | None = None,
 ) -> dict:
+    if feature_set == "whisper":  # its own audio chain; the encoder's weights and compute type
+        return {
+            "cache_version": CACHE_VERSION,
+            "feature_set": feature_set,
+            "audio": dataclasses.asdict(WHISPER_AUDIO),
+            "versions": _versions(feature_set),
+            "encoder": encoder_identity,
+            "pooling": list(POOLING_STATISTICS),
+        }
     parameters = {
         "cache_version": CACHE_VERSION,
         "feature_set": feature_set,
@@ -127,14 +162,18 @@ def cache_key(
     *,
     frame_config: FrameFeatureConfig,
     audio_config: AudioConfig,
+    encoder_identity: str | None = None,
     _parameters_json: str | None = None,
 ) -> str:
     """SHA-256 of every parameter of the result (feature set, frame and audio configuration,
-    library versions, :data:`CACHE_VERSION`) and of the file's identity (absolute path, size,
-    modification time in ns): a changed file or parameter never hits an old entry."""
+    library versions, :data:`CACHE_VERSION`; for ``whisper`` the encoder's identity,
+    :func:`ser_utils.features.encoders.encoder_identity`) and of the file's identity (absolute
+    path, size, modification time in ns): a changed file or parameter never hits an old entry."""
     _check_feature_set(feature_set)
+    if feature_set == "whisper" and encoder_identity is None:
+        raise ValueError("a whisper cache key needs the encoder's identity")
     parameters = _parameters_json or json.dumps(
-        _parameters(feature_set, frame_config, audio_config), sort_keys=True
+        _parameters(feature_set, frame_config, audio_config, encoder_identity), sort_keys=True
     )
     identity = json.dumps(file_identity(path), sort_keys=True)
     return hashlib.sha256(f"{parameters}\n{identity}".encode()).hexdigest()
@@ -282,9 +321,11 @@ def extract_feature_sets(
     cache_dir: str | Path | None = None,
     progress: bool = True,
     audio_loader: Callable[[str], tuple[np.ndarray, int]] | None = None,
+    encoder: WhisperEncoder | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, ExtractionInfo]]:
     """Like :func:`extract_features` for several feature sets at once: each file is read and
-    preprocessed once for all the sets it misses.
+    preprocessed once for all the sets it misses (``whisper`` reads its own chain,
+    :data:`~ser_utils.features.encoders.WHISPER_AUDIO`, and runs in this process).
 
     Returns
     -------
@@ -297,11 +338,18 @@ def extract_feature_sets(
     cache_dir = Path(cache_dir) if cache_dir is not None else features_dir()
     targets: dict[str, list[Path]] = {}
     vectors: dict[str, list[np.ndarray | None]] = {}
-    if isinstance(manifest, pd.DataFrame) and "sample_rate" in manifest.columns:
+    chained = any(name != "whisper" for name in feature_sets)  # whisper resamples every clip
+    if chained and isinstance(manifest, pd.DataFrame) and "sample_rate" in manifest.columns:
         common_sample_rate(manifest["sample_rate"], recipe.audio)  # the same refusal as the arrays
     slots: dict[str, list[Path]] = {}
+    identity = None
+    if "whisper" in feature_sets:
+        encoder = encoder or WhisperEncoder(recipe.encoder, progress=progress)
+        identity = encoder.identity
     for name in feature_sets:
-        parameters = json.dumps(_parameters(name, recipe.features, recipe.audio), sort_keys=True)
+        parameters = json.dumps(
+            _parameters(name, recipe.features, recipe.audio, identity), sort_keys=True
+        )
         targets[name] = [
             cache_path(
                 cache_dir,
@@ -311,6 +359,7 @@ def extract_feature_sets(
                     name,
                     frame_config=recipe.features,
                     audio_config=recipe.audio,
+                    encoder_identity=identity,
                     _parameters_json=parameters,
                 ),
             )
@@ -345,11 +394,20 @@ def extract_feature_sets(
         cache_dir,
         len(todo),
     )
-    if todo:
-        workers = min(joblib.effective_n_jobs(n_jobs), len(todo))
+    embed = [i for i, wanted in todo.items() if "whisper" in wanted]
+    for i in tqdm(embed, desc="whisper features", unit="file", disable=not progress or not embed):
+        vectors["whisper"][i] = _compute_embedding(paths[i], todo[i]["whisper"], encoder)
+        _write_slot(slots["whisper"][i], todo[i]["whisper"].stem)
+    frame_todo = {
+        i: {name: target for name, target in wanted.items() if name != "whisper"}
+        for i, wanted in todo.items()
+    }
+    frame_todo = {i: wanted for i, wanted in frame_todo.items() if wanted}
+    if frame_todo:
+        workers = min(joblib.effective_n_jobs(n_jobs), len(frame_todo))
         arguments = [
             (paths[i], wanted, recipe.features, recipe.audio, audio_loader)
-            for i, wanted in todo.items()
+            for i, wanted in frame_todo.items()
         ]
         # One BLAS thread per file, in workers and here alike: the numbers do not depend on n_jobs.
         with contextlib.ExitStack() as stack:
@@ -369,12 +427,12 @@ def extract_feature_sets(
                 results = (_compute(*args) for args in arguments)
             bar = tqdm(
                 results,
-                total=len(todo),
-                desc=f"{'+'.join(feature_sets)} features",
+                total=len(frame_todo),
+                desc=f"{'+'.join(name for name in feature_sets if name != 'whisper')} features",
                 unit="file",
                 disable=not progress,
             )
-            for i, computed in zip(todo, bar):
+            for i, computed in zip(frame_todo, bar):
                 for name, vector in computed.items():
                     vectors[name][i] = vector
                     _write_slot(slots[name][i], targets[name][i].stem)
@@ -399,6 +457,18 @@ def extract_feature_sets(
     return matrices, infos
 
 
+def _compute_embedding(path: str, target: Path, encoder: WhisperEncoder) -> np.ndarray:
+    """One file's pooled Whisper embedding from :data:`WHISPER_AUDIO`, written to its entry
+    (in this process: the encoder runs on its own threads, or on the GPU)."""
+    samples, sr = audio.load_and_preprocess(path, WHISPER_AUDIO)
+    try:
+        vector = whisper_embedding(samples, sr, encoder=encoder)
+    except AudioError as exc:
+        raise AudioError(f"{path}: {exc}") from None
+    _write_cached(target, vector)
+    return vector
+
+
 def _default_joblib_backend() -> bool:
     """True unless the caller chose a joblib backend (``joblib.parallel_backend`` / ``parallel_config``)."""
     backend, _ = get_active_backend()
@@ -415,6 +485,7 @@ def extract_features(
     progress: bool = True,
     audio_loader: Callable[[str], tuple[np.ndarray, int]] | None = None,
     return_info: bool = False,
+    encoder: WhisperEncoder | None = None,
 ) -> np.ndarray | tuple[np.ndarray, ExtractionInfo]:
     """Feature matrix of every file of ``manifest``, in manifest order, cached per file.
 
@@ -427,9 +498,11 @@ def extract_features(
     Parameters
     ----------
     manifest : DataFrame with a ``path`` column, or a sequence of paths
-    feature_set : {'frames', 'functionals', 'egemaps'}
+    feature_set : {'frames', 'functionals', 'egemaps', 'whisper'}
     recipe : Recipe
-        Its ``audio`` and ``features`` configurations are used.
+        Its ``audio`` and ``features`` configurations are used; for ``whisper``, its
+        ``encoder`` (default the bundled tiny.en) and the whole clip at 16 kHz
+        (:data:`~ser_utils.features.encoders.WHISPER_AUDIO`) instead of its audio chain.
     n_jobs : int
         Worker processes for the misses (joblib; -1 = all cores).
     cache_dir : path, optional
@@ -442,6 +515,8 @@ def extract_features(
         is still made from the file and ``recipe.audio``. Must be picklable when ``n_jobs != 1``.
     return_info : bool
         Also return an :class:`ExtractionInfo` (cache hits and misses, time).
+    encoder : WhisperEncoder, optional
+        For ``whisper``: an encoder already loaded, instead of ``recipe.encoder``'s.
 
     Returns
     -------
@@ -451,7 +526,9 @@ def extract_features(
     Raises
     ------
     SerError
-        Unknown feature set, or clips of different lengths for the ``frames`` set.
+        Unknown feature set, or clips of different lengths for the ``frames`` set; for
+        ``whisper``, :class:`~ser_utils.features.encoders.EncoderUnavailableError` when the
+        encoder cannot be found or fetched.
     AudioError
         A file is missing or unreadable (the message names it).
 
@@ -484,5 +561,6 @@ def extract_features(
         cache_dir=cache_dir,
         progress=progress,
         audio_loader=audio_loader,
+        encoder=encoder,
     )
     return (matrices[feature_set], infos[feature_set]) if return_info else matrices[feature_set]

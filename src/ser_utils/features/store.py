@@ -50,7 +50,9 @@ def save_features(
         "recipe": recipe.to_dict(),
     }
     if feature_set != "frames":
-        description["feature_names"] = feature_names(feature_set, config=recipe.features)
+        description["feature_names"] = feature_names(
+            feature_set, config=recipe.features, width=matrix.shape[1]
+        )
     write_json(description, target.with_suffix(".json"))
     return target
 

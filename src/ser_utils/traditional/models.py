@@ -4,7 +4,8 @@ Every model is a :class:`~sklearn.pipeline.Pipeline` ending in ``("model", estim
 The original's models take the raw flattened frame features, **without scaling**, as the
 original did (its models and its grid search); the grouped search puts a ``StandardScaler``
 first, fitted on the training part of each fold only. Every estimator with randomness gets
-its ``random_state`` from the caller.
+its ``random_state`` from the caller. One model is not the original's: ``logreg``, a
+multinomial logistic regression, the usual probe of pretrained encoders' embeddings.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
@@ -63,13 +65,19 @@ def _rbf_svm(random_state: int) -> SVC:
     return SVC(kernel="rbf", C=10, gamma="scale", random_state=random_state)
 
 
-#: name -> estimator factory ``f(random_state)``, with the original study's hyperparameters.
+def _logreg(random_state: int) -> LogisticRegression:
+    return LogisticRegression(C=1.0, max_iter=5000, random_state=random_state)
+
+
+#: name -> estimator factory ``f(random_state)``, with the original study's hyperparameters
+#: (``logreg``, not the original's, scikit-learn's defaults with room to converge).
 MODELS: dict[str, Callable[[int], object]] = {
     "mlp": _mlp,
     "tree": _tree,
     "linear_svm": _linear_svm,
     "forest": _forest,
     "rbf_svm": _rbf_svm,
+    "logreg": _logreg,
 }
 
 #: The original fine-tuning grid (SVC; best: rbf, C 10, gamma scale).
@@ -89,6 +97,7 @@ SOUND_GRIDS: dict[str, dict[str, list]] = {
     "mlp": {"model__alpha": [0.01, 0.1, 1.0]},
     "tree": {"model__max_depth": [5, 15, None], "model__class_weight": [None, "balanced"]},
     "forest": {"model__max_features": [5, "sqrt"], "model__class_weight": [None, "balanced"]},
+    "logreg": {"model__C": [0.001, 0.01, 0.1, 1.0], "model__class_weight": [None, "balanced"]},
 }
 GRIDS: tuple[str, ...] = ("none", "original", "grouped")
 
@@ -101,7 +110,7 @@ def make_model(name: str, *, random_state: int, scaler: bool = False) -> Pipelin
     name : str
         ``mlp`` (100 hidden, alpha 0.01, adaptive lr, max_iter 400), ``tree`` (max_depth 15),
         ``linear_svm`` (C 0.05), ``forest`` (25 trees, max_depth 15, max_features 5) or
-        ``rbf_svm`` (C 10, gamma 'scale').
+        ``rbf_svm`` (C 10, gamma 'scale'), or ``logreg`` (logistic regression, C 1).
     random_state : int
         Seed of every random choice of the estimator.
     scaler : bool, default False

@@ -18,13 +18,16 @@ name                   input                               what it is
 ``improved_tcn``       log-mel (64 mel, 601 frames, 1)     dilated 1-D convolutions over
                                                            frames + level branch (the
                                                            improved recipe's model)
+``encoder_head``       pooled encoder embedding (768,)     normalisation -> dense -> softmax
+                                                           (the whisper-head recipe)
 =====================  ==================================  =================================
 
 Importing this package imports TensorFlow (a few seconds); the data modules of ``ser_utils``
 do not.
 
 Modules: :mod:`~ser_utils.deep.models.original` (the original's models),
-:mod:`~ser_utils.deep.models.improved` (the improved ones) and
+:mod:`~ser_utils.deep.models.improved` (the improved ones),
+:mod:`~ser_utils.deep.models.heads` (the head over a pretrained encoder) and
 :mod:`~ser_utils.deep.models.building` (what the builders share).
 
 Examples
@@ -46,6 +49,7 @@ from collections.abc import Callable, Sequence
 from ...config import ModelConfig, check_choice
 from ..backend import keras
 from .building import POOLINGS
+from .heads import encoder_head
 from .improved import improved_crnn, improved_tcn
 from .original import (
     cnn_spectrogram_model,
@@ -60,6 +64,7 @@ __all__ = [
     "lstm_frame_model",
     "improved_crnn",
     "improved_tcn",
+    "encoder_head",
     "build_model",
     "keras2_hard_sigmoid",
     "MODEL_BUILDERS",
@@ -74,6 +79,7 @@ MODEL_BUILDERS: dict[str, Callable[..., keras.Model]] = {
     "lstm_frame": lstm_frame_model,
     "cnn_spectrogram": cnn_spectrogram_model,
     "improved_tcn": improved_tcn,
+    "encoder_head": encoder_head,
 }
 
 
