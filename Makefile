@@ -86,9 +86,9 @@ run: data
 	$(BIN)/ser run
 
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
-# seconds per step and the projected time of the whole run (3 seeds).
+# seconds per step and the projected time of the whole run (the seeds of ser evaluate: 3).
 dry-run: venv
-	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV --seeds 3
+	$(BIN)/ser dry-run msp-improv $(or $(SER_DATA_DIR),dataset)/MSP-IMPROV
 
 # Unit tests and the examples in every docstring of the package.
 UNIT_TESTS := tests src/ser_utils --doctest-modules
@@ -124,7 +124,7 @@ test-notebooks: venv
 # ruff ran and the test corpus was written (the compile needs only the lock's distributions).
 TRAINING_TESTS := $(wildcard tests/experiments/test_network.py tests/experiments/test_fusion.py \
 	tests/experiments/test_exploration.py tests/app/test_model_commands.py tests/deep/test_training.py \
-	tests/deep/test_batches.py tests/deep/test_bundles.py)
+	tests/deep/test_batches.py tests/deep/test_bundles.py tests/deep/test_backend.py)
 # run after the notebooks, in their process, which has the most time to spare
 AFTER_NOTEBOOKS := $(wildcard tests/experiments/test_dry_run.py tests/deep/models/test_*.py \
 	tests/deep/test_prediction.py)

@@ -222,7 +222,10 @@ def _dry_run_arguments(parser: argparse.ArgumentParser) -> None:
         help="full (the original sizes, default) or smoke",
     )
     parser.add_argument(
-        "--seeds", type=int, default=1, help="training seeds of the real run (default 1)"
+        "--seeds",
+        type=int,
+        default=None,
+        help="training seeds of the real run (default: as ser evaluate, 3 for original-4fold in full)",
     )
     parser.add_argument(
         "--max-steps",
