@@ -34,8 +34,10 @@ from __future__ import annotations
 
 from .dry_run import DryRun, format_dry_run, run_dry_run
 from .exploration import (
+    EXPLORATIONS,
     ORIGINAL_EXPLORATION,
     exploration_grid,
+    exploration_variants,
     explore_hyperparameters,
 )
 from .fusion import side_by_side
@@ -71,6 +73,8 @@ __all__ = [
     "compositions",
     "side_by_side",
     "ORIGINAL_EXPLORATION",
+    "EXPLORATIONS",
     "exploration_grid",
+    "exploration_variants",
     "explore_hyperparameters",
 ]
