@@ -4,6 +4,7 @@
 # make test — set up .venv, then ruff (format + lint), unit tests with every docstring example, every notebook under nbval
 #             (on a synthetic corpus of its own: outputs/test-data, outputs/test-notebooks)
 # make lint — ruff format --check and ruff check (make format rewrites the files)
+# make plan — what `make run` will cost on this machine: each notebook's projected time and the total (runs nothing)
 # make dry-run — the full-size original on dataset/MSP-IMPROV: one fold, one epoch, projected time
 # make lock — regenerate requirements.lock and requirements-gpu.lock (every distribution, hashed) from requirements.txt
 PYTHON ?= python3
@@ -15,7 +16,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv lock data run dry-run test test-unit test-notebooks lint format clean
+.PHONY: venv lock data run plan dry-run test test-unit test-notebooks lint format clean
 
 UV_VERSION := 0.13.9
 
@@ -85,6 +86,11 @@ run: data
 	$(BIN)/python -c "from ser_utils.audio.kernels import compile_librosa_kernels; compile_librosa_kernels()"
 	$(BIN)/ser run
 
+# Each notebook's projected time for the data and profile `make run` would use, from a measured
+# step of every network the notebooks train and measured per-clip costs; runs no notebook.
+plan: data
+	$(BIN)/ser run --plan
+
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
 # seconds per step and the projected time of the whole run (the seeds of ser evaluate: 3).
 dry-run: venv
@@ -124,7 +130,8 @@ test-notebooks: venv
 # ruff ran and the test corpus was written (the compile needs only the lock's distributions).
 TRAINING_TESTS := $(wildcard tests/experiments/test_network.py tests/experiments/test_fusion.py \
 	tests/experiments/test_exploration.py tests/app/test_model_commands.py tests/deep/test_training.py \
-	tests/deep/test_batches.py tests/deep/test_bundles.py tests/deep/test_backend.py)
+	tests/deep/test_batches.py tests/deep/test_bundles.py tests/deep/test_backend.py \
+	tests/experiments/test_plan.py tests/experiments/test_costs.py)
 # run after the notebooks, in their process, which has the most time to spare
 AFTER_NOTEBOOKS := $(wildcard tests/experiments/test_dry_run.py tests/deep/models/test_*.py \
 	tests/deep/test_prediction.py)

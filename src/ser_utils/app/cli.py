@@ -17,7 +17,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
     ser evaluate CORPUS ROOT --recipe original|improved|fusion --protocol NAME [--out RUN_DIR]
     ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds N] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window]
-    ser run
+    ser run [--plan]
 """
 
 from __future__ import annotations
