@@ -28,6 +28,10 @@ Modules
     ``ser features``, ``ser arrays``, ``ser folds``.
 :mod:`~ser_utils.experiments.dry_run`
     ``ser dry-run``.
+:mod:`~ser_utils.experiments.plan`
+    ``ser run --plan``: each notebook's work, counted from the config, at measured unit costs.
+:mod:`~ser_utils.experiments.costs`
+    The plan's unit costs: a step of each network, a clip through each chain, measured.
 """
 
 from __future__ import annotations
