@@ -1,18 +1,18 @@
 """Three trainings of the full-size original model in one process: seconds per step and memory
 after each, and the third against the first.
 
-Each training goes through the path of ``ser evaluate`` (its fold of
-:mod:`ser_utils.experiments.network`): one garbage collection, :func:`ser_utils.deep.training.train_model` with the
-original recipe's training configuration (one epoch, its 20 % random validation split, seed
-``1 + k`` for training ``k``) on rows of a memory-mapped ``.npy`` (a
-:class:`~ser_utils.deep.views.RowView`), then :func:`~ser_utils.deep.training.predict_proba` on the
-held-out rows, and the model is dropped. The arrays are random spectrograms of the original's
+Each training goes through the path of ``ser evaluate`` (a fold of
+:mod:`ser_utils.experiments.network`): one garbage collection,
+:func:`ser_utils.deep.training.train_model` with the original recipe's training configuration
+(one epoch, its 20 % random validation split, seed ``1 + k`` for training ``k``) on rows of a
+memory-mapped ``.npy`` (a :class:`~ser_utils.deep.views.RowView`), then
+:func:`~ser_utils.deep.training.predict_proba` on the held-out rows, and the model is dropped. The arrays are random spectrograms of the original's
 442 × 382 shape, written to a temporary folder: ``--n`` rows to train on (default 176: 140
 training rows, four steps of 32 and a partial one, as a fold of the real run has, and 36
 validation rows) and ``--test`` rows to predict (default 48); the model, its 33 148 420
 parameters and every batch are full size, only the epoch is shorter.
 
-    python benchmarks/training_memory.py                      # about 4 minutes on 2 busy cores
+    python benchmarks/training_memory.py                      # 7 minutes on 2 cores under a load of 7-12
     python benchmarks/training_memory.py --without-release    # as before: what a fit left behind
 
 After each training it prints the median seconds per step (the first step of each training,
