@@ -1,9 +1,12 @@
+# make venv — .venv from requirements.lock, or from requirements-gpu.lock (TensorFlow's CUDA build, Linux x86-64)
+#             when nvidia-smi lists a GPU; GPU=1 / GPU=0 choose the lock yourself
 # make run  — set up .venv, prepare data (synthetic mini corpora when dataset/ is empty), run the pipeline
 # make test — set up .venv, then ruff (format + lint), unit tests with every docstring example, every notebook under nbval
 #             (on a synthetic corpus of its own: outputs/test-data, outputs/test-notebooks)
 # make lint — ruff format --check and ruff check (make format rewrites the files)
+# make plan — what `make run` will cost on this machine: each notebook's projected time and the total (runs nothing)
 # make dry-run — the full-size original on dataset/MSP-IMPROV: one fold, one epoch, projected time
-# make lock — regenerate requirements.lock (every distribution, hashed) from requirements.txt
+# make lock — regenerate requirements.lock and requirements-gpu.lock (every distribution, hashed) from requirements.txt
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -13,17 +16,46 @@ export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONHASHSEED ?= 0
 export MPLBACKEND ?= Agg
 
-.PHONY: venv lock data run dry-run test test-unit test-notebooks lint format clean
+.PHONY: venv lock data run plan dry-run test test-unit test-notebooks lint format clean
 
 UV_VERSION := 0.13.9
 
-# Everything comes from requirements.lock, hash-checked and without dependency resolution,
-# so a fresh machine gets exactly the tested tree (pip and setuptools included). A changed
-# lock rebuilds .venv from scratch: it never keeps a distribution the lock no longer pins.
-LOCK_STAMP := $(VENV)/.lock-stamp
-$(LOCK_STAMP): requirements.lock
+# Everything comes from one lock, hash-checked and without dependency resolution, so a fresh
+# machine gets exactly the tested tree (pip and setuptools included): requirements.lock
+# (tensorflow-cpu), or requirements-gpu.lock (tensorflow with NVIDIA's CUDA wheels, Linux x86-64
+# only; every other distribution at the CPU lock's version). Without GPU=, the GPU lock is
+# chosen when `nvidia-smi -L` lists a GPU. A changed lock, or the other lock, rebuilds .venv
+# from scratch: it never keeps a distribution the lock no longer pins.
+CPU_LOCK := requirements.lock
+GPU_LOCK := requirements-gpu.lock
+HOST := $(shell uname -sm)
+ifeq ($(GPU),)
+  FIRST_GPU := $(shell nvidia-smi -L 2>/dev/null | grep -m1 '^GPU ' | sed 's/ .UUID.*//')
+  ifeq ($(FIRST_GPU),)
+    GPU := 0
+    LOCK_REASON := nvidia-smi -L lists no GPU (GPU=1 forces the GPU lock)
+  else ifneq ($(HOST),Linux x86_64)
+    GPU := 0
+    LOCK_REASON := nvidia-smi lists $(FIRST_GPU), but TensorFlow's CUDA build is for Linux x86-64 only
+  else
+    GPU := 1
+    LOCK_REASON := nvidia-smi lists $(FIRST_GPU) (GPU=0 forces the CPU lock)
+  endif
+else ifeq ($(GPU),1)
+  LOCK_REASON := GPU=1
+else ifeq ($(GPU),0)
+  LOCK_REASON := GPU=0
+else
+  $(error GPU must be 1 (the CUDA build of TensorFlow) or 0 (the CPU build), not '$(GPU)')
+endif
+LOCK := $(if $(filter 1,$(GPU)),$(GPU_LOCK),$(CPU_LOCK))
+LOCK_STAMP := $(VENV)/.lock-stamp$(if $(filter 1,$(GPU)),-gpu)
+$(LOCK_STAMP): $(LOCK)
+	@echo "installing $(LOCK) (TensorFlow's $(if $(filter 1,$(GPU)),CUDA,CPU) build): $(LOCK_REASON)"
+	@test "$(LOCK)" != "$(GPU_LOCK)" || test "$(HOST)" = "Linux x86_64" || \
+		{ echo "$(GPU_LOCK) is for Linux x86-64 only (TensorFlow's CUDA build); this is $(HOST): use GPU=0"; exit 2; }
 	rm -rf $(VENV) && $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes -r $(LOCK)
 	@touch $(LOCK_STAMP)
 
 $(STAMP): $(LOCK_STAMP) pyproject.toml
@@ -33,11 +65,17 @@ $(STAMP): $(LOCK_STAMP) pyproject.toml
 
 venv: $(STAMP)
 
-# The lock covers Linux, macOS and Windows for Python 3.11 (uv's universal resolution).
+# The CPU lock covers Linux, macOS and Windows for Python 3.11 (uv's universal resolution). The
+# GPU lock is resolved from the same requirements.txt with tensorflow[and-cuda] for
+# tensorflow-cpu, constrained by the CPU lock, so every distribution the two share has the
+# same version and hashes (tests/test_locks.py); it installs on Linux x86-64 only.
+LOCK_OPTIONS := --universal --python-version 3.11 --generate-hashes --quiet
 lock:
 	@test -x $(VENV)-lock/bin/uv || ($(PYTHON) -m venv $(VENV)-lock && $(VENV)-lock/bin/python -m pip install --quiet uv==$(UV_VERSION))
-	$(VENV)-lock/bin/uv pip compile requirements.txt --output-file requirements.lock --universal \
-		--python-version 3.11 --generate-hashes --quiet
+	@grep -q '^tensorflow-cpu==' requirements.txt || { echo "requirements.txt pins no tensorflow-cpu== for the GPU lock to replace"; exit 2; }
+	$(VENV)-lock/bin/uv pip compile requirements.txt --output-file $(CPU_LOCK) $(LOCK_OPTIONS)
+	sed 's/^tensorflow-cpu==/tensorflow[and-cuda]==/' requirements.txt | $(VENV)-lock/bin/uv pip compile - \
+		--constraints $(CPU_LOCK) --output-file $(GPU_LOCK) $(LOCK_OPTIONS) --custom-compile-command "make lock"
 
 data: venv
 	$(BIN)/ser data prepare
@@ -47,6 +85,11 @@ data: venv
 run: data
 	$(BIN)/python -c "from ser_utils.audio.kernels import compile_librosa_kernels; compile_librosa_kernels()"
 	$(BIN)/ser run
+
+# Each notebook's projected time for the data and profile `make run` would use, from a measured
+# step of every network the notebooks train and measured per-clip costs; runs no notebook.
+plan: data
+	$(BIN)/ser run --plan
 
 # The original's full-size run, one fold and one epoch, on your MSP-IMPROV copy: memory,
 # seconds per step and the projected time of the whole run (the seeds of ser evaluate: 3).
@@ -87,7 +130,8 @@ test-notebooks: venv
 # ruff ran and the test corpus was written (the compile needs only the lock's distributions).
 TRAINING_TESTS := $(wildcard tests/experiments/test_network.py tests/experiments/test_fusion.py \
 	tests/experiments/test_exploration.py tests/app/test_model_commands.py tests/deep/test_training.py \
-	tests/deep/test_batches.py tests/deep/test_bundles.py tests/experiments/test_stages.py)
+	tests/deep/test_batches.py tests/deep/test_bundles.py tests/deep/test_backend.py \
+	tests/experiments/test_stages.py tests/experiments/test_plan.py tests/experiments/test_costs.py)
 # run after the notebooks, in their process, which has the most time to spare
 AFTER_NOTEBOOKS := $(wildcard tests/experiments/test_dry_run.py tests/deep/models/test_*.py \
 	tests/deep/test_prediction.py)

@@ -15,6 +15,7 @@ from packaging.utils import canonicalize_name
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"
+GPU_LOCK = ROOT / "requirements-gpu.lock"  # tensorflow (CUDA build) for tensorflow-cpu
 #: ``name==version`` with an optional environment marker, as pip-compile / uv write them.
 PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s;\\]+)\s*(?:;\s*([^\\]+?))?\s*\\?$")
 
@@ -74,8 +75,11 @@ def test_environment_yml_installs_the_lock():
     reason="checks the project's own .venv (made by make); this interpreter is another one",
 )
 def test_installed_environment_is_exactly_the_lock():
-    locked = read_pins(LOCK, evaluate_markers=True)
     installed = {canonicalize_name(d.metadata["Name"]): d.version for d in metadata.distributions()}
+    lock = (
+        GPU_LOCK if "tensorflow" in installed else LOCK
+    )  # `make venv GPU=1` installs the GPU lock
+    locked = read_pins(lock, evaluate_markers=True)
     installed.pop("ser-utils", None)  # this repository, installed editable
     unpinned = sorted(set(installed) - set(locked))
     other_version = {
@@ -83,7 +87,5 @@ def test_installed_environment_is_exactly_the_lock():
         for name in installed
         if name in locked and installed[name] != locked[name]
     }
-    assert not unpinned, f"installed but not in requirements.lock: {unpinned}"
-    assert not other_version, (
-        f"installed at another version than requirements.lock pins: {other_version}"
-    )
+    assert not unpinned, f"installed but not in {lock.name}: {unpinned}"
+    assert not other_version, f"installed at another version than {lock.name} pins: {other_version}"

@@ -318,6 +318,8 @@ IMPROVED_EPOCHS = 60
 #: Networks of the fusion recipe's ensemble (inner folds), full and smoke profiles.
 FUSION_MEMBERS = 5
 SMOKE_FUSION_MEMBERS = 5
+#: Sessions notebook 07 runs leave-one-session-out on in the smoke profile (every one in full).
+SMOKE_LOSO_FOLDS: tuple[int, ...] = (1,)
 IMPROVED_SAMPLE_RATE = 16_000
 IMPROVED_LENGTH_SECONDS = 6.0
 

@@ -64,3 +64,45 @@ experiments.write_run("toy_run", result, recipe=config.original_recipe("msp-impr
     assert "[1/1] 01_first.ipynb" in out  # each notebook named, with its number
     assert "Executing" in err and "cell/s" in err  # papermill's bar over the notebook's cells
     assert "running over TCP" not in err  # the kernel's start-up warning is silenced
+
+
+def _order_of_a_run(tmp_path, synthetic_root, monkeypatch, profile: str) -> list[str]:
+    monkeypatch.setenv("SER_DATA_DIR", str(synthetic_root))
+    monkeypatch.setenv("SER_OUTPUT_DIR", str(tmp_path / "outputs"))
+    monkeypatch.setenv("SER_PROFILE", profile)
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in ("01_a", "02_b"):
+        write_notebook(notebooks / f"{name}.ipynb", [("code", "x = 1")], title=f"# {name}")
+    calls = []
+    monkeypatch.setattr(pipeline, "print_plan_apart", lambda folder: calls.append("plan") or 0)
+    monkeypatch.setattr(
+        pipeline,
+        "execute_notebook",
+        lambda notebook, out_dir, **kw: calls.append(notebook.stem) or out_dir / notebook.name,
+    )
+    monkeypatch.setattr(pipeline, "write_summary_report", lambda **kw: tmp_path / "report.md")
+    pipeline.run_all(notebooks_dir=notebooks)
+    return calls
+
+
+def test_a_full_run_prints_its_plan_before_the_first_notebook(
+    tmp_path, synthetic_root, monkeypatch
+):
+    assert _order_of_a_run(tmp_path, synthetic_root, monkeypatch, "full") == [
+        "plan",
+        "01_a",
+        "02_b",
+    ]
+
+
+def test_a_smoke_run_starts_at_once(tmp_path, synthetic_root, monkeypatch):
+    assert _order_of_a_run(tmp_path, synthetic_root, monkeypatch, "smoke") == ["01_a", "02_b"]
+
+
+def test_notebook_parameter_reads_the_parameters_cell(tmp_path):
+    from pathlib import Path
+
+    notebook = Path(pipeline.__file__).parents[3] / "notebooks" / "05_cnn_convlstm_training.ipynb"
+    assert pipeline.notebook_parameter(notebook, "EXPLORATION") == "original"
+    assert pipeline.notebook_parameter(notebook, "NOT_A_PARAMETER", "default") == "default"

@@ -61,13 +61,13 @@ def test_dry_run_measures_the_original_at_full_size_and_projects_the_run(
     again = run_dry_run(
         recipe,
         small_full_size_corpus,
-        seeds=1,
         max_steps=1,
         arrays=tmp_path / "arrays",
         n_jobs=1,
         progress=False,
     )
     assert again.arrays_were_cached  # the arrays the real run will use are reused, not remade
+    assert again.seeds == len(config.ORIGINAL_4FOLD_TRAINING_SEEDS["full"]) == 3  # as ser evaluate
 
 
 def test_dry_run_refuses_an_unknown_protocol_in_one_line(small_full_size_corpus, tmp_path):

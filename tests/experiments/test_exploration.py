@@ -78,3 +78,19 @@ def test_explore_hyperparameters_trains_each_variant_for_the_given_epochs(tiny_p
     assert all(
         len(h["val_accuracy"]) == config.SMOKE_EXPLORATION_EPOCHS for h in histories.values()
     )
+
+
+def test_the_full_profile_explores_the_originals_documented_variants_unless_the_grid_is_asked():
+    assert experiments.exploration_variants("full") == experiments.ORIGINAL_EXPLORATION
+    assert experiments.exploration_variants("full", "grid") == experiments.exploration_grid("full")
+    assert experiments.exploration_variants("smoke", "grid") == experiments.exploration_grid(
+        "smoke"
+    )
+
+
+@pytest.mark.parametrize("exploration", ["everything", "Grid"])
+def test_an_unknown_exploration_is_refused_with_the_choices(exploration):
+    from ser_utils.errors import ChoiceError
+
+    with pytest.raises(ChoiceError, match="original, grid"):
+        experiments.exploration_variants("full", exploration)

@@ -18,7 +18,7 @@ line, ``error: …``, with exit status 2 — never a traceback.
                  --protocol NAME [--encoder NAME_OR_PATH] [--out RUN_DIR]
     ser dry-run CORPUS ROOT [--recipe original] [--protocol original-4fold] [--seeds SEED...] [--max-steps N]
     ser predict BUNDLE AUDIO... [--json] [--per-window] [--encoder NAME_OR_PATH]
-    ser run
+    ser run [--plan]
 """
 
 from __future__ import annotations

@@ -124,12 +124,20 @@ def _run_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="folder of the numbered notebooks (default notebooks/ of the checkout)",
     )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="print each notebook's projected time on this machine and the total; run nothing",
+    )
 
 
 @command("run", _run_arguments, "the whole pipeline: data, manifests, every notebook")
 def pipeline_command(args: argparse.Namespace) -> int:
     from . import pipeline  # the command's stage, loaded when it runs
 
+    if args.plan:
+        print(pipeline.run_plan(notebooks_dir=args.notebooks))
+        return 0
     pipeline.run_all(notebooks_dir=args.notebooks)
     return 0
 

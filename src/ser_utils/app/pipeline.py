@@ -3,13 +3,19 @@
 
 :func:`run_all` prepares the data (:func:`prepare_data`: synthetic corpora when ``dataset/``
 holds none), checks every corpus, writes the manifests, then executes each notebook with
-papermill into ``outputs/notebooks/`` (the committed notebooks are never modified).
+papermill into ``outputs/notebooks/`` (the committed notebooks are never modified). In the
+full profile it first prints the plan (:func:`run_plan`, ``ser run --plan``): each notebook's
+projected time on this machine, from measured steps of every network it trains.
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import logging
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,7 +25,16 @@ from ..errors import CorpusError
 from ..progress import logger as progress_log
 from ..reports import NOTEBOOK_VARIABLE, write_summary_report
 
-__all__ = ["prepare_data", "notebook_paths", "execute_notebook", "run_all", "KERNEL_ARGUMENTS"]
+__all__ = [
+    "prepare_data",
+    "notebook_paths",
+    "notebook_parameter",
+    "execute_notebook",
+    "run_plan",
+    "print_plan_apart",
+    "run_all",
+    "KERNEL_ARGUMENTS",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +67,54 @@ def notebook_paths(notebooks_dir: Path | None = None) -> list[Path]:
     """The numbered notebooks (``NN_name.ipynb``) of ``notebooks_dir`` (default the checkout's), in order."""
     folder = Path(notebooks_dir or paths.repository_root() / "notebooks")
     return sorted(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_parameter(notebook: Path, name: str, default=None):
+    """The value a notebook's parameters cell (tagged ``parameters``) assigns to ``name``, a
+    literal; ``default`` when the cell assigns none."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    for cell in cells:
+        if "parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        for node in ast.parse("".join(cell["source"])).body:
+            if (
+                isinstance(node, ast.Assign)
+                and [getattr(t, "id", None) for t in node.targets] == [name]
+                and isinstance(node.value, ast.Constant)
+            ):
+                return node.value.value
+    return default
+
+
+def run_plan(*, notebooks_dir: Path | None = None, details: bool = True) -> str:
+    """The plan of ``ser run`` for the data and profile it would use (:func:`ser_utils.paths.data_dir`,
+    :func:`ser_utils.paths.profile`), as text; runs no notebook and writes nothing. Notebook 05's
+    exploration is the one its parameters cell names (``EXPLORATION``)."""
+    from ..experiments.plan import format_plan, plan_run  # TensorFlow: the plan measures networks
+
+    exploration = "original"
+    for notebook in notebook_paths(notebooks_dir):
+        exploration = notebook_parameter(notebook, "EXPLORATION", exploration)
+    base = paths.data_dir()
+    if base == paths.synthetic_dir() and not available_corpora(base):
+        raise CorpusError(
+            f"no corpus in {paths.user_dataset_dir()} and no synthetic corpora yet — "
+            "`ser data prepare` (or `make data`) writes them"
+        )
+    return format_plan(plan_run(base, paths.profile(), exploration=exploration), details=details)
+
+
+def print_plan_apart(notebooks_dir: Path | None = None) -> int:
+    """``ser run --plan`` in a process of its own, so that the memory TensorFlow kept from
+    measuring the networks is given back before the first notebook starts; its exit status
+    (a failed plan is reported, and the run goes on)."""
+    command = [sys.executable, "-m", "ser_utils.app.cli", "run", "--plan"]
+    if notebooks_dir is not None:
+        command += ["--notebooks", str(notebooks_dir)]
+    status = subprocess.run(command, check=False).returncode
+    if status:
+        log.warning("the plan could not be made (exit status %d); running anyway", status)
+    return status
 
 
 #: Kernel options: the kernel's own start-up warnings (e.g. "running over TCP without
@@ -91,6 +154,8 @@ def run_all(*, notebooks_dir: Path | None = None) -> list[Path]:
     for corpus in available_corpora(base):
         manifest = build_manifest(corpus)
         progress_log.info(format_summary(manifest))
+    if paths.profile() == "full":  # hours of work: what it will cost is said before it starts
+        print_plan_apart(notebooks_dir)
     executed = []
     start_all = time.perf_counter()
     notebooks = notebook_paths(notebooks_dir)

@@ -8,6 +8,27 @@ The import leaves about 400 000 long-lived Python objects, which every full garb
 would walk again (0.2 s each: one per training between folds, plus Python's own). They are
 moved to the permanent generation (``gc.freeze``) once, when this module is first imported:
 still freed by reference counting, never walked again.
+
+What a Keras ``fit`` leaves in TensorFlow's process-wide registries is released when it returns
+(:func:`fit_state_released`; measured on the full-size original, ``benchmarks/training_memory.py``):
+
+* **The traced training step.** Keras sums the gradients of each step through
+  ``tf.distribute``'s all-reduce, whose gradient is a ``tf.custom_gradient``. Traced inside a
+  ``tf.function``, that registers a function in TensorFlow's global gradient registry under a
+  new name (``CustomGradient-<n>``, one per trace) and never removes it; the function's
+  closure holds the traced step's graph, and the graph holds every variable it captured. So
+  each model ever trained keeps its weights and optimizer slots (380 MiB for the
+  33-million-parameter original: weights and Adam's two moments) after the model itself is
+  gone. The registered gradient is only looked up while the step is traced, so it is dropped
+  once ``fit`` returns.
+* **The datasets.** Keras feeds a ``PyDataset`` through ``tf.data.Dataset.from_generator``,
+  which registers its Python functions in TensorFlow's global default graph; eager code never
+  replaces that graph, so every dataset (training, validation, prediction) stays alive. It is
+  replaced after each ``fit`` (what ``keras.backend.clear_session`` does to it, without
+  clearing the kernel cache, which every traced function would pay for again).
+
+Neither touches a computed number: the weights and histories are the same to the bit
+(``tests/deep/test_training.py``).
 """
 
 from __future__ import annotations
@@ -41,16 +62,45 @@ def _stderr_silenced():
 
 if "tensorflow" not in sys.modules:
     with _stderr_silenced():
-        import tensorflow  # noqa: F401
+        import tensorflow
 import keras  # noqa: E402
+import tensorflow  # noqa: E402  (loaded above, quietly; named here for the modules that need it)
 
 gc.collect()
 gc.freeze()
 
-__all__ = ["keras", "quiet_tensorflow"]
+__all__ = ["keras", "tensorflow", "quiet_tensorflow", "fit_state_released"]
 
 
 def quiet_tensorflow() -> None:
     """Silence TensorFlow's retracing warnings: each fold builds a new model, so TensorFlow
     warns about retracing predict, which is expected."""
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+_CUSTOM_GRADIENT_PREFIX = "CustomGradient-"
+
+
+def _gradient_registry() -> dict | None:
+    """TensorFlow's registry of gradient functions by op name (``None`` if TensorFlow moved it)."""
+    from tensorflow.python.framework import ops  # TensorFlow's internals: loaded already, above
+
+    registry = getattr(ops, "_gradient_registry", None)
+    return getattr(registry, "_registry", None)
+
+
+@contextlib.contextmanager
+def fit_state_released():
+    """Release, when the block ends, the custom gradients registered inside it and the
+    datasets registered in the global default graph."""
+    registry = _gradient_registry()
+    before = set(registry) if registry is not None else set()
+    try:
+        yield
+    finally:
+        if registry is not None:
+            for name in [n for n in registry if n.startswith(_CUSTOM_GRADIENT_PREFIX)]:
+                if name not in before:
+                    del registry[name]
+        if tensorflow.executing_eagerly():  # a graph being built by the caller is left alone
+            tensorflow.compat.v1.reset_default_graph()

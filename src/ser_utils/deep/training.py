@@ -3,10 +3,12 @@
 :func:`train_model` is the one call a notebook needs: it seeds every generator, builds the
 model (under a ``tf.distribute`` strategy and the mixed-precision policy when asked),
 holds out the validation part the :class:`~ser_utils.config.TrainingConfig` describes and
-fits. :func:`fit_model` fits a model that already exists. Arrays are read batch by batch
-(:class:`ArrayBatches`), so a memory-mapped ``.npy`` of thousands of spectrograms is never
-copied whole into memory. A GPU is used when TensorFlow sees one; nothing requires it.
-A trained model is saved with :func:`ser_utils.deep.bundles.save_bundle`.
+fits; the first training of a process that shows progress names its device
+(:func:`ser_utils.deep.devices.announce_device`). :func:`fit_model` fits a model that already
+exists. Arrays are read batch by batch (:class:`ArrayBatches`), so a memory-mapped ``.npy`` of
+thousands of spectrograms is never copied whole into memory. A GPU is used when TensorFlow sees
+one (its CUDA build: ``make venv GPU=1``); nothing requires it. A trained model is saved with
+:func:`ser_utils.deep.bundles.save_bundle`.
 
 Training a model takes seconds to minutes, so its worked examples are the tests. The
 validation part comes from :mod:`ser_utils.deep.validation`.
@@ -26,8 +28,9 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from ..config import ModelConfig, TrainingConfig, check_choice
 from ..progress import logger as progress_log
-from .backend import keras
+from .backend import fit_state_released, keras
 from .batches import ArrayBatches
+from .devices import announce_device
 from .models import build_model
 from .twins import TWIN_OF, traced_twin, twin_of
 from .validation import VALIDATION_SPLITS, validation_split, validation_split_used
@@ -359,14 +362,15 @@ def fit_model(
                 )
             )
         )
-    history = model.fit(
-        train_batches,
-        validation_data=val_batches,
-        epochs=config.epochs,
-        shuffle=False,  # ArrayBatches shuffles, from config.seed
-        callbacks=all_callbacks,
-        verbose=verbose,
-    )
+    with fit_state_released():  # else every model trained in the process stays in memory
+        history = model.fit(
+            train_batches,
+            validation_data=val_batches,
+            epochs=config.epochs,
+            shuffle=False,  # ArrayBatches shuffles, from config.seed
+            callbacks=all_callbacks,
+            verbose=verbose,
+        )
     curves = {
         name: [float(value) for value in values]
         for name, values in history.history.items()
@@ -459,6 +463,8 @@ def train_model(
     (``tests/deep/test_training.py``). A builder function, a model under a distribution strategy
     and a model of more than two million parameters are fitted directly.
     """
+    if progress:
+        announce_device()  # once per process: GPU: <name> or CPU (no GPU visible)
     shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:])
     n_classes = len(tuple(labels))
     strategy = strategy if strategy is not None else make_strategy(config.distribution)

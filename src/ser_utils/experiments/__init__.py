@@ -28,14 +28,20 @@ Modules
     ``ser features``, ``ser arrays``, ``ser folds``.
 :mod:`~ser_utils.experiments.dry_run`
     ``ser dry-run``.
+:mod:`~ser_utils.experiments.plan`
+    ``ser run --plan``: each notebook's work, counted from the config, at measured unit costs.
+:mod:`~ser_utils.experiments.costs`
+    The plan's unit costs: a step of each network, a clip through each chain, measured.
 """
 
 from __future__ import annotations
 
 from .dry_run import DryRun, format_dry_run, run_dry_run
 from .exploration import (
+    EXPLORATIONS,
     ORIGINAL_EXPLORATION,
     exploration_grid,
+    exploration_variants,
     explore_hyperparameters,
 )
 from .fusion import side_by_side
@@ -71,6 +77,8 @@ __all__ = [
     "compositions",
     "side_by_side",
     "ORIGINAL_EXPLORATION",
+    "EXPLORATIONS",
     "exploration_grid",
+    "exploration_variants",
     "explore_hyperparameters",
 ]

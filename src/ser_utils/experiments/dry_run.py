@@ -29,12 +29,14 @@ from joblib.externals.loky import get_reusable_executor
 from ..config import FOUR_CLASSES, Recipe, check_choice
 from ..corpora.check import check_corpus
 from ..deep.arrays import generate_arrays, load_arrays, subset_rows
+from ..deep.devices import device_line
 from ..deep.validation import validation_split
 from ..deep.views import RowView
 from ..errors import SerError
 from ..evaluation import PROTOCOLS, make_protocol
 from ..paths import arrays_dir
 from ..progress import logger as progress_log
+from .network import default_training_seeds
 
 __all__ = ["DryRun", "run_dry_run", "format_dry_run", "peak_memory_mb"]
 
@@ -73,6 +75,7 @@ class DryRun:
     peak_memory_mb: float
     peak_worker_memory_mb: float
     projected_seconds: float
+    device: str = ""  # the device line: GPU: <name> or CPU (no GPU visible)
 
     @property
     def steps_per_epoch(self) -> tuple[int, ...]:
@@ -118,7 +121,7 @@ def run_dry_run(
     root: str | Path,
     *,
     protocol: str = "original-4fold",
-    seeds: int = 1,
+    seeds: int | None = None,
     max_steps: int | None = None,
     arrays: str | Path | None = None,
     n_jobs: int = 2,
@@ -135,8 +138,10 @@ def run_dry_run(
         The corpus folder.
     protocol : str, default "original-4fold"
         The protocol the real run will use (:data:`ser_utils.evaluation.PROTOCOLS`).
-    seeds : int, default 1
-        Training seeds of the real run (each repeats every fold).
+    seeds : int, optional
+        Training seeds of the real run (each repeats every fold); default, as ``ser evaluate``:
+        :func:`ser_utils.experiments.network.default_training_seeds` (3 for ``original-4fold``
+        in full).
     max_steps : int, optional
         Stop the measured epoch after this many training steps (the first one, which also
         builds the graph, is measured but not used for the per-step time when others exist).
@@ -151,6 +156,7 @@ def run_dry_run(
     DryRun
     """
     check_choice(protocol, PROTOCOLS, "protocol")
+    seeds = len(default_training_seeds(recipe, protocol)) if seeds is None else seeds
     if seeds < 1 or (max_steps is not None and max_steps < 1):
         raise SerError("--seeds and --max-steps must be at least 1")
     # TensorFlow: loaded once the input is known to be good
@@ -231,6 +237,7 @@ def run_dry_run(
         peak_memory_mb=round(own),
         peak_worker_memory_mb=round(workers),
         projected_seconds=round(projected),
+        device=device_line(),
     )
 
 
@@ -261,5 +268,6 @@ def format_dry_run(result: DryRun) -> str:
             f"projected run: {len(steps)} folds × {result.epochs} epochs × {result.seeds} seed(s), "
             f"{min(steps)}{'' if min(steps) == max(steps) else f'–{max(steps)}'} steps per epoch ≈ "
             f"{_duration(result.projected_seconds)} on this machine",
+            f"device: {result.device}",
         ]
     )

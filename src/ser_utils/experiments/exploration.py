@@ -1,8 +1,14 @@
 """The original's hyperparameter exploration of its CNN-ConvLSTM: one train/validation split,
 one model per variant, the validation accuracy of each (notebook 05).
 
+By default the original's documented variants (:data:`ORIGINAL_EXPLORATION`, one change at a
+time from its final model); the whole grid it drew them from only when asked
+(``exploration="grid"``: 192 models of 25 epochs in the full profile, days on a CPU).
+
 >>> len(exploration_grid("full")), len(exploration_grid("smoke"))
 (192, 2)
+>>> [len(exploration_variants(p, e)) for p in ("full", "smoke") for e in EXPLORATIONS]
+[6, 192, 2, 2]
 """
 
 from __future__ import annotations
@@ -17,12 +23,23 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .. import config
-from ..config import FOUR_CLASSES, ModelConfig, Recipe
+from ..config import FOUR_CLASSES, ModelConfig, Recipe, check_choice
 from ..deep.arrays import subset_rows
 from ..deep.validation import validation_split
 from ..deep.views import RowView
 
-__all__ = ["ORIGINAL_EXPLORATION", "exploration_grid", "explore_hyperparameters"]
+__all__ = [
+    "ORIGINAL_EXPLORATION",
+    "EXPLORATIONS",
+    "exploration_grid",
+    "exploration_variants",
+    "exploration_epochs",
+    "explore_hyperparameters",
+]
+
+#: ``"original"``: :data:`ORIGINAL_EXPLORATION`; ``"grid"``: every combination of
+#: :data:`config.ORIGINAL_EXPLORATION_GRID`.
+EXPLORATIONS: tuple[str, ...] = ("original", "grid")
 
 #: The original's exploration in compact form, one change at a time from its final model
 #: (average pooling 3×3, Adam 5e-4, L1 1e-3): learning rate, pooling type and size, L1.
@@ -78,6 +95,23 @@ def exploration_grid(
     return variants
 
 
+def exploration_variants(profile: str = "full", exploration: str = "original") -> dict[str, dict]:
+    """The variants notebook 05 trains: ``exploration="original"`` the original's documented
+    ones (:data:`ORIGINAL_EXPLORATION`), ``"grid"`` the whole grid (:func:`exploration_grid`).
+    The smoke profile trains two of them either way (:func:`exploration_grid` ``("smoke")``),
+    to keep CI cheap."""
+    check_choice(exploration, EXPLORATIONS, "exploration")
+    if profile == "smoke" or exploration == "grid":
+        return exploration_grid(profile)
+    return dict(ORIGINAL_EXPLORATION)
+
+
+def exploration_epochs(recipe: Recipe) -> int:
+    """Epochs of each variant: the recipe's in the full profile,
+    :data:`config.SMOKE_EXPLORATION_EPOCHS` in smoke."""
+    return config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
+
+
 def explore_hyperparameters(
     spectrograms,
     metadata: pd.DataFrame,
@@ -88,6 +122,7 @@ def explore_hyperparameters(
     progress: bool = True,
     subset: str | None = None,
     epochs: int | None = None,
+    exploration: str = "original",
 ) -> tuple[pd.DataFrame, dict[str, dict]]:
     """The original's hyperparameter exploration: one train/validation split, one model per
     variant, validation accuracy per variant.
@@ -102,12 +137,14 @@ def explore_hyperparameters(
         As in :func:`ser_utils.experiments.network.cross_validate_recipe`.
     variants : mapping of name -> changes, optional
         Changes from the recipe: ``learning_rate`` (Adam) and any keyword of the model
-        builder. Default :func:`exploration_grid` of the recipe's profile (the whole grid in
-        full, two variants in smoke).
+        builder. Default :func:`exploration_variants` of the recipe's profile and
+        ``exploration``.
     progress : bool, default True
     epochs : int, optional
-        Epochs per variant; default the recipe's in the full profile,
-        :data:`config.SMOKE_EXPLORATION_EPOCHS` in smoke.
+        Epochs per variant; default :func:`exploration_epochs`.
+    exploration : {"original", "grid"}, default "original"
+        Which variants, when ``variants`` is not given: the original's documented ones, or
+        the whole grid (192 in the full profile).
 
     Returns
     -------
@@ -122,11 +159,10 @@ def explore_hyperparameters(
     from ..deep.training import history_summary, release_models, train_model
 
     quiet_tensorflow()
-    variants = dict(exploration_grid(recipe.profile) if variants is None else variants)
-    if epochs is None:
-        epochs = (
-            config.SMOKE_EXPLORATION_EPOCHS if recipe.profile == "smoke" else recipe.training.epochs
-        )
+    variants = dict(
+        exploration_variants(recipe.profile, exploration) if variants is None else variants
+    )
+    epochs = exploration_epochs(recipe) if epochs is None else epochs
     rows = subset_rows(metadata, subset=subset, labels=labels)
     y = rows["label"].astype(str).to_numpy()
     speakers = rows["speaker"].astype(str).to_numpy() if "speaker" in rows.columns else None
