@@ -14,6 +14,7 @@ from ser_utils.deep.arrays import subset_rows
 from ser_utils.evaluation import make_protocol
 from ser_utils.experiments import plan
 from ser_utils.experiments.exploration import exploration_variants
+from ser_utils.experiments.network import default_training_seeds
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 
@@ -67,9 +68,18 @@ def test_trainings_per_notebook_follow_the_config(tiny_data, tiny_rows, profile,
     fusion = config.fusion_recipe("msp-improv", profile).fusion.members
     expected = config.ORIGINAL_N_FOLDS * len(config.ORIGINAL_4FOLD_TRAINING_SEEDS[profile])
     assert trainings["07_evaluate_end_to_end_model"] == expected + loso * (1 + 1 + fusion)
-    assert (
-        sum(trainings.values())
-        == trainings["05_cnn_convlstm_training"] + trainings["07_evaluate_end_to_end_model"]
+    # 08: the whisper-head on every session, whatever the profile (the notebook runs them all)
+    head = config.whisper_head_recipe("msp-improv", profile)
+    assert trainings["08_pretrained_encoders"] == sessions * len(
+        default_training_seeds(head, "loso")
+    )
+    assert sum(trainings.values()) == sum(
+        trainings[nb]
+        for nb in (
+            "05_cnn_convlstm_training",
+            "07_evaluate_end_to_end_model",
+            "08_pretrained_encoders",
+        )
     )
     assert all(key in measures for w in works if w.timed for key in [w.cost])
 
@@ -101,7 +111,8 @@ def test_the_plan_is_units_times_measured_costs():
     works = (
         plan.Work("05_cnn_convlstm_training", "a", "step", 10, trainings=1),
         plan.Work("02_feature_extraction", "b", "clip", 9, parallel=3),
-        plan.Work("03_traditional_models", "c", "fit", 4, timed=False),
+        plan.Work("03_traditional_models", "c", plan.SKLEARN_FIT, 4, timed=False),
+        plan.Work("08_pretrained_encoders", "d", plan.HEAD_TRAINING, 6, trainings=6, timed=False),
     )
     costs = plan.measure_costs(
         {
@@ -116,6 +127,7 @@ def test_the_plan_is_units_times_measured_costs():
     assert result.total_seconds == 21.5 and result.trainings()["05_cnn_convlstm_training"] == 1
     text = plan.format_plan(result)
     assert "+ 4 scikit-learn fits, not timed" in text and "total" in text
+    assert "6 networks trained; + 6 whisper-head trainings, not timed" in text
 
 
 def test_ser_run_plan_measures_prints_and_writes_nothing(tiny_data, tmp_path, monkeypatch, capsys):

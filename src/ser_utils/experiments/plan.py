@@ -24,6 +24,7 @@ machine whose load changes during the run runs faster or slower than measured.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import os
@@ -45,7 +46,7 @@ from ..deep.ensemble import inner_splits
 from ..deep.validation import validation_split
 from ..errors import CorpusError
 from ..evaluation import make_protocol
-from ..features import FEATURE_SETS
+from ..features import HANDCRAFTED_FEATURE_SETS
 from ..traditional.evaluate import untrimmed_recipe
 from ..traditional.models import ORIGINAL_GRID, SOUND_GRIDS
 from ..traditional.search import inner_splitter
@@ -73,10 +74,13 @@ NOTEBOOKS: tuple[str, ...] = (
     "05_cnn_convlstm_training",
     "06_evaluate_traditional_model",
     "07_evaluate_end_to_end_model",
+    "08_pretrained_encoders",
 )
 #: What the scikit-learn fits count as: not timed (a fit on random values of the real shape
 #: converges far slower than on features, so it would not measure the real cost).
 SKLEARN_FIT = "scikit-learn fit (not timed)"
+#: Notebook 08's dense heads on pooled embeddings: counted (seconds each, beside the encoder).
+HEAD_TRAINING = "whisper-head training (not timed)"
 #: scikit-learn models of notebook 03 beside the RBF SVM.
 OTHER_TRADITIONAL_MODELS: tuple[str, ...] = ("mlp", "tree", "linear_svm", "forest")
 
@@ -311,10 +315,10 @@ def count_work(
         _clip_works(
             counter,
             "02_feature_extraction",
-            f"{corpus}: {', '.join(FEATURE_SETS)} of {len(files[corpus])} files",
+            f"{corpus}: {', '.join(HANDCRAFTED_FEATURE_SETS)} of {len(files[corpus])} files",
             files[corpus],
             originals[corpus],
-            "+".join(FEATURE_SETS),
+            "+".join(HANDCRAFTED_FEATURE_SETS),
             parallel=cores,  # extract_feature_sets' n_jobs=-1
         )
     grid_works: list[Work] = []
@@ -383,7 +387,7 @@ def _msp_improv_work(
     )
     grouped = sum(_grid_fits(SOUND_GRIDS["rbf_svm"], rows, train) for train, _ in sessions)
     svm("03_traditional_models", f"LOSO untuned ({len(sessions)} sessions)", len(sessions))
-    for feature_set in FEATURE_SETS:
+    for feature_set in HANDCRAFTED_FEATURE_SETS:
         svm(
             "03_traditional_models",
             f"LOSO {feature_set}, tuned in each fold",
@@ -500,6 +504,37 @@ def _msp_improv_work(
             feature_set,
             recipe,
         )  # run_traditional's n_jobs=1
+    # 08: the encoder's embeddings of the R+T files, three tuned SVMs, the head under LOSO
+    head = config.whisper_head_recipe("msp-improv", profile)
+    _clip_works(
+        counter,
+        "08_pretrained_encoders",
+        f"Whisper embeddings of {len(files)} files",
+        files,
+        head,
+        "whisper",
+    )
+    svm(
+        "08_pretrained_encoders",
+        "LOSO eGeMAPS SVM, tuned, speaker-normalised",
+        grouped,
+        "egemaps",
+        improved,
+    )
+    linear = sum(_grid_fits(SOUND_GRIDS["linear_svm"], rows, train) for train, _ in sessions)
+    svm("08_pretrained_encoders", "LOSO linear SVM, tuned", linear, "whisper", head)
+    svm("08_pretrained_encoders", "LOSO RBF SVM, tuned", grouped, "whisper", head)
+    head_trainings = len(sessions) * len(default_training_seeds(head, "loso"))
+    counter.add(
+        Work(
+            "08_pretrained_encoders",
+            "whisper-head under LOSO",
+            HEAD_TRAINING,
+            head_trainings,
+            trainings=head_trainings,
+            timed=False,
+        )
+    )
     return grid.works
 
 
@@ -543,17 +578,19 @@ def format_plan(plan: RunPlan, *, details: bool = False) -> str:
     """The plan as ``ser run --plan`` prints it: a line per notebook and the total; with
     ``details`` every counted work under its notebook, and the measured unit costs."""
     per_notebook, trainings = plan.notebook_seconds(), plan.trainings()
-    untimed = {
-        nb: sum(w.units for w in plan.works if w.notebook == nb and not w.timed) for nb in NOTEBOOKS
-    }
+    untimed = {nb: collections.Counter() for nb in NOTEBOOKS}
+    for work in plan.works:
+        if not work.timed:
+            untimed[work.notebook][work.cost] += work.units
     lines = [
         f"plan of ser run: {', '.join(plan.corpora)} in {plan.data_dir}, {plan.profile} profile; "
         f"{plan.device}; {os.cpu_count()} CPU cores",
     ]
     for notebook in NOTEBOOKS:
         extra = [f"{trainings[notebook]} networks trained"] if trainings[notebook] else []
-        if untimed[notebook]:
-            extra.append(f"+ {untimed[notebook]} scikit-learn fits, not timed")
+        for cost, units in untimed[notebook].items():
+            label = "scikit-learn fits" if cost == SKLEARN_FIT else cost.split(" (")[0] + "s"
+            extra.append(f"+ {units} {label}, not timed")
         lines.append(
             f"  {notebook:32s} {_duration(per_notebook[notebook]):>14s}"
             + (f"  ({'; '.join(extra)})" if extra else "")

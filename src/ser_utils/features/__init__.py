@@ -73,6 +73,7 @@ from ..audio.spectrograms import log_mel_spectrogram, original_spectrogram
 from .cache import (
     CACHE_VERSION,
     FEATURE_SETS,
+    HANDCRAFTED_FEATURE_SETS,
     ExtractionInfo,
     PreloadedAudio,
     cache_key,
@@ -103,6 +104,7 @@ from .store import (
 
 __all__ = [
     "FEATURE_SETS",
+    "HANDCRAFTED_FEATURE_SETS",
     "FUNCTIONALS",
     "CACHE_VERSION",
     "frame_features",

@@ -50,6 +50,8 @@ from .functionals import frame_functionals, functional_names
 log = logging.getLogger(__name__)
 
 FEATURE_SETS: tuple[str, ...] = ("frames", "functionals", "egemaps", "whisper")
+#: The sets computed from the audio by librosa and openSMILE (no pretrained model): notebook 02's.
+HANDCRAFTED_FEATURE_SETS: tuple[str, ...] = FEATURE_SETS[:3]
 
 #: Bumped whenever a feature function changes its numbers, so old cache entries are never reused.
 CACHE_VERSION = 1
