@@ -69,6 +69,12 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         "whatever their label (the test speaker's unlabelled recordings included)",
     )
     parser.add_argument(
+        "--original-run",
+        default="evaluation",
+        help="original recipe, original-random: the rates and feature order of the original's "
+        "evaluation notebook (default) or of its first notebook (first)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="joblib workers for features and grid search"
     )
     parser.add_argument(
@@ -96,6 +102,7 @@ def traditional_command(args: argparse.Namespace) -> int:
         split_random_state=args.split_random_state,
         permute_labels=args.permute_labels,
         speaker_norm=args.speaker_norm,
+        original_run=args.original_run,
         n_jobs=args.jobs,
         cache_dir=args.cache_dir,
         out=args.out,
