@@ -60,6 +60,17 @@ TESS_ORIGINAL_LENGTH = 145_180  # longest TESS clip at 22 050 Hz
 TESS_ORIGINAL_HOP = 610  # -> 239 frames
 MSP_IMPROV_ORIGINAL_LENGTH = 338_368  # longest trimmed R+T clip at the native rate
 MSP_IMPROV_ORIGINAL_HOP = 544  # -> 623 frames
+#: The rate the original's first notebook resampled every clip from (TESS and MSP-IMPROV alike):
+#: the frame rate of the TESS file OAF_half_angry.wav, left in a variable.
+ORIGINAL_STALE_SAMPLE_RATE = 24_414
+#: The rate its first notebook gave librosa's mfcc and chroma_stft on MSP-IMPROV (what
+#: ``librosa.load(sr=None)`` last returned) and its evaluation notebook's hard-coded one.
+MSP_IMPROV_ORIGINAL_FEATURE_SR = 44_100
+ORIGINAL_EVALUATION_FEATURE_SR = 22_050
+#: ... and on TESS (the rate of the last file its loop loaded).
+TESS_ORIGINAL_FEATURE_SR = 24_414
+#: Hop of the first notebook's untrimmed MSP-IMPROV run (598 878 samples -> 687 frames).
+MSP_IMPROV_ORIGINAL_UNTRIMMED_HOP = 873
 ORIGINAL_TRIM_TOP_DB = 25.0
 ORIGINAL_TRIM_FRAME_LENGTH = 256
 ORIGINAL_TRIM_HOP_LENGTH = 64
@@ -136,6 +147,12 @@ class AudioConfig:
     denoise: bool = False
     #: The original denoised the padded clip (slow); denoising before padding is cheaper.
     denoise_before_pad: bool = False
+    #: The rate the resampler is told the clip has; ``None``: the file's own (the original's first
+    #: notebook: :data:`ORIGINAL_STALE_SAMPLE_RATE` whatever the file).
+    resample_from: int | None = None
+    #: The rate noise reduction is told: ``"audio"`` the clip's rate at that step, ``"file"`` the
+    #: file's own rate (the original's, also after resampling).
+    denoise_rate: str = "audio"
 
 
 @dataclass(frozen=True)
@@ -146,6 +163,11 @@ class FrameFeatureConfig:
     n_mfcc: int = 20
     n_chroma: int = 12
     n_fft: int = 2048
+    #: The rate mfcc and chroma_stft are told; ``None``: the clip's own (the original passed others).
+    sr: int | None = None
+    #: Flattening of (frames, 34): ``"feature"`` (all of MFCC 1, then MFCC 2, …) or ``"frame"``
+    #: (frame by frame, the original's ``swapaxes`` then ``reshape``).
+    flatten_order: str = "feature"
 
 
 @dataclass(frozen=True)

@@ -573,6 +573,11 @@ CASES: dict[str, Case] = {
         2,
         "unknown protocol 'nope'",
     ),
+    "unknown_original_run": Case(
+        lambda tmp, request: ["traditional", "msp-improv", msp_tree(tmp), "--original-run", "last"],
+        2,
+        "unknown original run 'last': expected one of first, evaluation",
+    ),
     "missing_bundle": Case(
         _predict_with(lambda tmp: tmp / "no-bundle"), 2, "model bundle not found"
     ),

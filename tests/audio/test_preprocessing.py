@@ -76,6 +76,35 @@ def test_original_chain_for_tess_resamples_to_22050_and_pads_to_the_longest_clip
     np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
 
 
+def test_first_notebook_chain_resamples_from_the_stale_rate_and_denoises_at_the_files(
+    tess_manifest,
+):
+    chain = dataclasses.replace(
+        config.original_recipe("tess", "smoke").audio,
+        resample_from=config.ORIGINAL_STALE_SAMPLE_RATE,
+        denoise_rate="file",
+    )
+    row = tess_manifest.set_index("utterance_id").loc["OAF_food_fear"]  # the 96 kHz file
+    samples, sr = audio.read_audio(row["path"])
+    steps = audio.preprocess_steps(samples, sr, chain)
+    resampled, resampled_sr = steps["resampled"]
+    assert sr == 96_000 and resampled_sr == 22_050
+    # told 24 414 Hz: the 96 kHz clip keeps 22 050 / 24 414 of its samples, not 22 050 / 96 000
+    assert len(resampled) == pytest.approx(len(samples) * 22_050 / 24_414, abs=1)
+    expected = noisereduce.reduce_noise(
+        y=librosa.util.fix_length(
+            librosa.resample(samples * 1000, orig_sr=24_414, target_sr=22_050, res_type="soxr_hq"),
+            size=config.SMOKE_TESS_LENGTH,
+        ),
+        sr=96_000,
+    )
+    out, out_sr = steps["denoised"]
+    assert out_sr == 22_050
+    np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-3)
+    told_22050 = noisereduce.reduce_noise(y=steps["padded"][0], sr=22_050)
+    assert np.abs(out - told_22050).max() > 1e-2  # the rate noise reduction is told matters
+
+
 @pytest.mark.parametrize("denoise", [False, True])
 def test_improved_chain_resamples_to_16k_and_denoises_before_padding(msp_manifest, denoise):
     chain = dataclasses.replace(config.improved_recipe("msp-improv", "full").audio, denoise=denoise)

@@ -219,6 +219,17 @@ def test_cache_key_names_the_file_and_every_parameter(small_corpus):
     assert key != features.cache_key(
         first, "frames", frame_config=recipe.features, audio_config=louder
     )
+    # the original's rates and order are parameters too: old entries are never reused for them
+    for audio_change in ({"resample_from": 24_414}, {"denoise_rate": "file"}):
+        chain = dataclasses.replace(recipe.audio, **audio_change)
+        assert key != features.cache_key(
+            first, "frames", frame_config=recipe.features, audio_config=chain
+        )
+    for frame_change in ({"sr": 22_050}, {"flatten_order": "frame"}):
+        frames = dataclasses.replace(recipe.features, **frame_change)
+        assert key != features.cache_key(
+            first, "frames", frame_config=frames, audio_config=recipe.audio
+        )
 
 
 def test_a_missing_file_is_an_audio_error_naming_it(small_corpus, tmp_path):

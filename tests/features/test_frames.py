@@ -85,7 +85,7 @@ def test_frame_features_of_an_unpadded_clip_equal_the_four_librosa_calls(msp_man
     assert np.max(np.abs(frames - expected)) <= TOLERANCE
 
 
-def test_flatten_gives_the_originals_feature_major_vector(msp_original_clip):
+def test_flatten_is_feature_major_by_default_and_frame_major_as_the_original(msp_original_clip):
     samples, sr = msp_original_clip
     frames = features.frame_features(samples, sr)
     flat = features.frame_features(samples, sr, flatten=True)
@@ -93,3 +93,22 @@ def test_flatten_gives_the_originals_feature_major_vector(msp_original_clip):
     np.testing.assert_array_equal(flat, frames.T.reshape(-1))
     names = features.feature_names("frames", n_samples=len(samples))
     assert len(names) == flat.size and names[0] == "mfcc_01@0" and names[623] == "mfcc_02@0"
+    frame_major = config.FrameFeatureConfig(flatten_order="frame")
+    flat = features.frame_features(samples, sr, config=frame_major, flatten=True)
+    # the original: np.swapaxes of each (1, n, frames) feature, concatenated, reshaped per clip
+    np.testing.assert_array_equal(flat, np.swapaxes(frames.T[np.newaxis], 1, 2).reshape(1, -1)[0])
+    names = features.feature_names("frames", config=frame_major, n_samples=len(samples))
+    assert names[:2] == ["mfcc_01@0", "mfcc_02@0"] and names[34] == "mfcc_01@1"
+    with pytest.raises(ValueError, match="unknown flatten order 'time'"):
+        features.flatten_frames(frames, order="time")
+
+
+def test_the_rate_in_the_config_is_the_one_mfcc_and_chroma_are_told(msp_original_clip):
+    samples, sr = (
+        msp_original_clip  # 44.1 kHz audio, told 22 050 Hz as the original's evaluation did
+    )
+    hop = config.MSP_IMPROV_ORIGINAL_HOP
+    told = config.FrameFeatureConfig(hop_length=hop, sr=config.ORIGINAL_EVALUATION_FEATURE_SR)
+    frames = features.frame_features(samples, sr, config=told)
+    assert np.max(np.abs(frames - original_frame_features(samples, 22_050, hop))) <= TOLERANCE
+    assert np.max(np.abs(frames - original_frame_features(samples, sr, hop))) > 1.0

@@ -80,6 +80,13 @@ def _traditional_arguments(parser: argparse.ArgumentParser) -> None:
         help="z-normalise the features within each speaker, over the speaker's recordings "
         "whatever their label (the test speaker's unlabelled recordings included)",
     )
+    parser.add_argument(
+        "--original-run",
+        default="evaluation",
+        metavar="NAME",
+        help="original recipe, original-random: the rates and feature order of the original's "
+        "evaluation notebook (evaluation, default) or of its first notebook (first)",
+    )
     n_jobs_argument(parser, 1, alias="--jobs")
     cache_dir_argument(parser)
     out_argument(parser, "RUN_DIR", "the run directory", default=RUN_DIRECTORY)
@@ -102,6 +109,7 @@ def traditional_command(args: argparse.Namespace) -> int:
         split_random_state=args.split_random_state,
         permute_labels=args.permute_labels,
         speaker_norm=args.speaker_norm,
+        original_run=args.original_run,
         n_jobs=args.n_jobs,
         cache_dir=args.cache_dir,
         out=args.out,

@@ -6,6 +6,9 @@ the original recipe reproduces the original study's chain exactly::
     TESS        x1000 (int16 x 1000 / 32768) -> resample 22 050 Hz -> pad 145 180 -> denoise
     MSP-IMPROV  x1000 -> trim (top_db 25, frame 256, hop 64) -> pad 338 368 -> denoise
 
+and :func:`ser_utils.traditional.as_original_ran` the rates its traditional runs used instead
+(``AudioConfig.resample_from``, ``AudioConfig.denoise_rate``).
+
 Examples
 --------
 A half-second tone between two silences, through the original MSP-IMPROV chain of the
@@ -50,9 +53,11 @@ __all__ = [
     "preprocess_steps",
     "load_and_preprocess",
     "SCALINGS",
+    "DENOISE_RATES",
 ]
 
 SCALINGS = ("original", "peak", "none")
+DENOISE_RATES = ("audio", "file")
 
 
 def scale_like_original(samples: np.ndarray) -> np.ndarray:
@@ -183,8 +188,10 @@ def preprocess_steps(
         "denoised": …}``, each value ``(float32 samples, sample_rate)``.
     """
     check_choice(config.scaling, SCALINGS, "scaling")
+    check_choice(config.denoise_rate, DENOISE_RATES, "denoise rate")
     _check_not_silent(samples)
     steps = {"raw": (np.asarray(samples, dtype=np.float32), sr)}
+    file_sr = sr
     if config.scaling != "none":
         samples = (
             scale_like_original(samples)
@@ -192,10 +199,11 @@ def preprocess_steps(
             else peak_normalise(samples)
         )
         steps["scaled"] = samples, sr
-    if config.target_sr and config.target_sr != sr:
+    source_sr = config.resample_from or sr
+    if config.target_sr and config.target_sr != source_sr:
         n_before = len(samples)
         samples, sr = (
-            resample(samples, sr, config.target_sr, res_type=config.resample_type),
+            resample(samples, source_sr, config.target_sr, res_type=config.resample_type),
             config.target_sr,
         )
         if not np.any(samples):  # a clip of a few samples resamples to nothing but zeros
@@ -205,6 +213,8 @@ def preprocess_steps(
                 "remove the file from the corpus"
             )
         steps["resampled"] = samples, sr
+    elif config.target_sr:  # told it is already at the target rate: the samples stay as they are
+        sr = config.target_sr
     if config.trim:
         samples = trim_silence(
             samples,
@@ -214,13 +224,13 @@ def preprocess_steps(
         )
         steps["trimmed"] = samples, sr
     if config.denoise and config.denoise_before_pad:
-        samples = reduce_noise(samples, sr)
+        samples = reduce_noise(samples, file_sr if config.denoise_rate == "file" else sr)
         steps["denoised"] = samples, sr
     if config.target_length:
         samples = pad_or_crop(samples, config.target_length)
         steps["padded"] = samples, sr
     if config.denoise and not config.denoise_before_pad:
-        samples = reduce_noise(samples, sr)
+        samples = reduce_noise(samples, file_sr if config.denoise_rate == "file" else sr)
         steps["denoised"] = samples, sr
     return steps
 

@@ -23,7 +23,7 @@ from .check import (
     read_or_build_manifest,
 )
 from .loading import LOADERS, load_corpus
-from .msp_improv import load_msp_improv
+from .msp_improv import load_msp_improv, original_label_strings
 from .subsets import (
     ORIGINAL_ARRAY_SUBSET,
     ORIGINAL_SUBSETS,
@@ -40,6 +40,7 @@ __all__ = [
     "load_corpus",
     "load_tess",
     "load_msp_improv",
+    "original_label_strings",
     "LOADERS",
     "original_order",
     "windows_walk",

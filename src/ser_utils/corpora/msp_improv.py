@@ -27,9 +27,10 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from ..config import MSP_IMPROV_LABELS
+from ..config import MSP_IMPROV_LABELS, NO_AGREEMENT_LABEL
 from ..errors import CorpusError
 from ._scan import ScanReport, check_root, finish_manifest, list_examples, scan_wavs
 from ._scan import with_copies as counted_with_copies
@@ -40,7 +41,24 @@ __all__ = [
     "parse_evaluation_file",
     "find_label_file",
     "LABEL_FILE_NAMES",
+    "ORIGINAL_LABEL_STRINGS",
+    "original_label_strings",
 ]
+
+#: The manifest's labels the original's ``labels.npy`` spelt otherwise: it kept Evaluation.txt's
+#: letter for no agreement, so its own mask ``(labels == 'other') | (labels == 'X')`` works on them.
+ORIGINAL_LABEL_STRINGS: dict[str, str] = {NO_AGREEMENT_LABEL: "X"}
+
+
+def original_label_strings(labels) -> np.ndarray:
+    """``labels`` as the original's ``labels.npy`` spelt them (``'X'`` for no agreement), strings.
+
+    >>> original_label_strings(["angry", "no_agreement", "other"]).tolist()
+    ['angry', 'X', 'other']
+    """
+    labels = pd.Series(np.asarray(labels, dtype=str))
+    return labels.replace(ORIGINAL_LABEL_STRINGS).to_numpy(dtype=str)
+
 
 LABEL_FILE_NAMES = ("Evaluation.txt", "Evalution.txt")
 _NAME = re.compile(r"^MSP-IMPROV-S(\d{2})([AHSN])-([FM])(\d{2})-([PRST])-(\w+)$")

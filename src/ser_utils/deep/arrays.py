@@ -7,13 +7,16 @@ the number of files (the original held everything in Python lists, > 5 GB). It w
 
     <out_dir>/audio.npy          (N, L)        float32   preprocessed clips
              /spectrograms.npy   (N, F, T)     float32   original log-power or log-mel
-             /labels.npy         (N,)          <U…       label strings (incl. 'other', 'no_agreement')
+             /labels.npy         (N,)          <U…       the original's label strings (incl. 'other', 'X')
              /metadata.csv       N rows                  utterance_id, label, speaker, session, …
              /arrays.json                                recipe, key, shapes: written last
 
 Row ``i`` of every file is the same utterance. The default subset ``rt`` keeps every R+T file of
-MSP-IMPROV with its label, 'other' and 'no_agreement' included, as the original's arrays
-did; the 4-class selection happens at training time, from the metadata.
+MSP-IMPROV with its label, 'other' and no agreement included, as the original's arrays
+did; ``labels.npy`` spells them as the original did (``'X'`` for no agreement,
+:func:`ser_utils.corpora.original_label_strings`), so the original's own mask works on it;
+``metadata.csv`` keeps the manifest's names. The 4-class selection happens at training time,
+from the metadata.
 
 The work is resumable and idempotent: files are filled under ``<out_dir>/.partial/`` and
 renamed into place when complete; ``.partial/progress.json`` records the rows done after
@@ -71,6 +74,7 @@ from ..audio.reading import MAX_SAMPLE_RATE, MIN_SAMPLE_RATE
 from ..audio.spectrograms import spectrogram, spectrogram_shape
 from ..config import FOUR_CLASSES, AudioConfig, Recipe, SpectrogramConfig, check_choice
 from ..corpora.check import read_or_build_manifest
+from ..corpora.msp_improv import original_label_strings
 from ..corpora.subsets import ORIGINAL_ARRAY_SUBSET, default_subset, select_files, select_subset
 from ..errors import AudioError, CorpusError, SerError
 from ..progress import logger as progress_log
@@ -469,7 +473,7 @@ def _generate(
             "%s",
             clip_problems_line([(w["utterance_id"], w["warning"]) for w in warned], n - start),
         )
-    labels = metadata["label"].astype(str).to_numpy()
+    labels = original_label_strings(metadata["label"])
     np.save(writer.path("labels.npy"), labels.astype(f"<U{max(1, max(map(len, labels)))}"))
     write_csv(metadata, writer.path("metadata.csv"))
     writer.commit(
@@ -541,7 +545,7 @@ def load_arrays(
     Returns
     -------
     spectrograms : np.ndarray or np.memmap, shape (N, F, T), float32
-    labels : np.ndarray of str, shape (N,)
+    labels : np.ndarray of str, shape (N,), the original's spelling ('X' for no agreement)
     metadata : pandas.DataFrame, N rows, row-aligned with both arrays
 
     Raises

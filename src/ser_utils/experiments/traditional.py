@@ -23,7 +23,14 @@ from ..features import FEATURE_SETS, extract_features
 from ..features.speaker_norm import normalise_features
 from ..progress import logger as progress_log
 from ..storage import check_output_dir
-from ..traditional import GRIDS, MODELS, check_model_grid, nested_evaluation
+from ..traditional import (
+    GRIDS,
+    MODELS,
+    ORIGINAL_RUNS,
+    as_original_ran,
+    check_model_grid,
+    nested_evaluation,
+)
 from .runs import Run, run_name, write_run
 
 __all__ = ["run_traditional", "speaker_normalised_rows"]
@@ -44,6 +51,7 @@ def run_traditional(
     split_random_state: int = config.ORIGINAL_SPLIT_RANDOM_STATE,
     permute_labels: int | None = None,
     speaker_norm: bool = False,
+    original_run: str = "evaluation",
     n_jobs: int = 1,
     cache_dir: str | Path | None = None,
     out: str | Path | None = None,
@@ -79,6 +87,11 @@ def run_traditional(
         speaker's recordings of the subset whatever their label
         (:data:`ser_utils.corpora.UNLABELLED_SUBSETS`): no label is used, the test
         speaker's unlabelled recordings are.
+    original_run : {'evaluation', 'first'}
+        Under the original recipe and the ``original-random`` protocol, the original run whose
+        rates and feature order are reproduced (:func:`ser_utils.traditional.as_original_ran`):
+        its evaluation notebook (the default) or its first notebook (consensus labels, grid search).
+        Other protocols keep the recipe's own, correct rates.
     n_jobs, cache_dir, progress
         Feature extraction and grid search workers; feature cache; progress bars.
     out : path, optional
@@ -95,6 +108,11 @@ def run_traditional(
     ):
         check_choice(value, choices, what)
     check_model_grid(model, grid)
+    check_choice(original_run, ORIGINAL_RUNS, "original run")
+    # the original's random splits ran on the rates its code computed; grouped protocols keep the true ones
+    as_ran = recipe.name == "original" and protocol == "original-random"
+    if as_ran:
+        recipe = as_original_ran(recipe, original_run)
     root = Path(root) if root is not None else paths.corpus_root(corpus)
     name = run_name(
         corpus=corpus,
@@ -105,7 +123,8 @@ def run_traditional(
         recipe_name=recipe.name,
         extras=([f"grid-{grid}"] if grid != "none" else [])
         + ([f"permuted-{permute_labels}"] if permute_labels is not None else [])
-        + (["speaker-norm"] if speaker_norm else []),
+        + (["speaker-norm"] if speaker_norm else [])
+        + (["first-notebook"] if as_ran and corpus != "tess" and original_run == "first" else []),
     )
     directory = Path(out) if out is not None else paths.run_dir(name)
     check_output_dir(directory, "--out")

@@ -104,8 +104,9 @@ def feature_names(
     width: int | None = None,
 ) -> list[str]:
     """Column names of ``feature_set``; ``frames`` needs the clip length ``n_samples``
-    (names ``mfcc_01@0``, ``mfcc_01@1``, …, feature-major like :func:`flatten_frames`),
-    ``whisper`` the number of columns ``width`` (the encoder's size decides it)."""
+    (names ``mfcc_01@0``, ``mfcc_01@1``, …, in ``config.flatten_order`` like
+    :func:`flatten_frames`), ``whisper`` the number of columns ``width`` (the encoder's size
+    decides it)."""
     _check_feature_set(feature_set)
     if feature_set == "whisper":
         if width is None:
@@ -115,7 +116,10 @@ def feature_names(
         if n_samples is None:
             raise ValueError("frames feature names need n_samples (the padded clip length)")
         count = n_frames(n_samples, hop_length=config.hop_length)
-        return [f"{name}@{t}" for name in frame_feature_names(config) for t in range(count)]
+        names = np.array(
+            [[f"{name}@{t}" for name in frame_feature_names(config)] for t in range(count)]
+        )
+        return flatten_frames(names, order=config.flatten_order).tolist()
     if feature_set == "functionals":
         return functional_names(frame_feature_names(config))
     return egemaps_names()
@@ -250,7 +254,7 @@ def _vectors(
             samples, hop_length=frame_config.hop_length, n_fft=frame_config.n_fft
         )
         shared = {
-            "frames": flatten_frames(frames),
+            "frames": flatten_frames(frames, order=frame_config.flatten_order),
             "functionals": frame_functionals(frames, n_valid=valid),
         }
     else:

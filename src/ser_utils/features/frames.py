@@ -10,7 +10,7 @@ import functools
 import librosa
 import numpy as np
 
-from ..config import FrameFeatureConfig
+from ..config import FrameFeatureConfig, check_choice
 
 _CHROMA_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 
@@ -82,12 +82,13 @@ def frame_features(
     samples : np.ndarray, shape (n,)
         Mono audio (float; as returned by :func:`ser_utils.audio.preprocess`).
     sr : int
-        Sample rate of ``samples``.
+        Sample rate of ``samples``; ``config.sr``, when set, is what mfcc and chroma are told instead.
     config : FrameFeatureConfig
         ``hop_length`` (544 MSP-IMPROV, 610 TESS in the original recipe), ``n_mfcc`` (20),
-        ``n_chroma`` (12), ``n_fft`` (2048, also the RMS and ZCR frame length).
+        ``n_chroma`` (12), ``n_fft`` (2048, also the RMS and ZCR frame length), ``sr``,
+        ``flatten_order``.
     flatten : bool
-        Return the classifier input of the original, ``(34 · frames,)``, see
+        Return the classifier input, ``(34 · frames,)`` in ``config.flatten_order``, see
         :func:`flatten_frames`.
 
     Returns
@@ -104,6 +105,7 @@ def frame_features(
     (623, 34)
     """
     y = as_float_audio(samples)
+    sr = int(config.sr or sr)
     hop, n_fft = int(config.hop_length), int(config.n_fft)
     total = n_frames(len(y), hop_length=hop)
     active = n_active_frames(y, hop_length=hop, n_fft=n_fft)
@@ -149,7 +151,7 @@ def frame_features(
             [stacked[:, :computed], np.repeat(stacked[:, computed:], silent, axis=1)], axis=1
         )
     frames = np.ascontiguousarray(stacked.T, dtype=np.float32)
-    return flatten_frames(frames) if flatten else frames
+    return flatten_frames(frames, order=config.flatten_order) if flatten else frames
 
 
 # ------------------------------------------------- librosa's numbers, computed faster
@@ -230,10 +232,21 @@ def _zero_crossing_rate(
     return (counts / frame_length)[np.newaxis, :]
 
 
-def flatten_frames(frames: np.ndarray) -> np.ndarray:
-    """(frames, 34) -> (34 · frames,), feature-major: the original's ``vstack(...).flatten()``
-    of its (34, frames) matrix (all MFCC 1 frames first, then MFCC 2, …)."""
-    return np.ascontiguousarray(np.asarray(frames).T).reshape(-1)
+FLATTEN_ORDERS = ("feature", "frame")
+
+
+def flatten_frames(frames: np.ndarray, *, order: str = "feature") -> np.ndarray:
+    """(frames, 34) -> (34 · frames,): ``"feature"``-major (every frame of MFCC 1, then of MFCC 2,
+    …) or ``"frame"``-major (the 34 features of frame 0, then of frame 1, …: the original's
+    ``swapaxes(…, 1, 2)`` then ``reshape(len(X), frames * 34)``).
+
+    >>> frames = np.array([[1, 2], [3, 4], [5, 6]])  # 3 frames × 2 features
+    >>> flatten_frames(frames).tolist(), flatten_frames(frames, order="frame").tolist()
+    ([1, 3, 5, 2, 4, 6], [1, 2, 3, 4, 5, 6])
+    """
+    check_choice(order, FLATTEN_ORDERS, "flatten order")
+    frames = np.asarray(frames)
+    return (np.ascontiguousarray(frames.T) if order == "feature" else frames).reshape(-1)
 
 
 def frame_feature_names(config: FrameFeatureConfig = FrameFeatureConfig()) -> list[str]:

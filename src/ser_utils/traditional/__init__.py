@@ -10,7 +10,8 @@ Modules
     speaker or session of the training part).
 :mod:`~ser_utils.traditional.evaluate`
     :func:`evaluate_model`, :func:`nested_evaluation` (a search in every fold), the original's
-    random splits and acted-label cross-validation.
+    random splits and acted-label cross-validation, the rates and order of the original's runs
+    (:func:`as_original_ran`).
 :mod:`~ser_utils.traditional.probabilities`
     :func:`svm_probabilities`: softmax of the decision values, or Platt scaling.
 """
@@ -18,6 +19,8 @@ Modules
 from __future__ import annotations
 
 from .evaluate import (
+    ORIGINAL_RUNS,
+    as_original_ran,
     evaluate_model,
     evaluate_random_splits,
     nested_evaluation,
@@ -51,6 +54,8 @@ __all__ = [
     "nested_evaluation",
     "evaluate_random_splits",
     "untrimmed_recipe",
+    "as_original_ran",
+    "ORIGINAL_RUNS",
     "original_cross_validation",
     "SVM_CALIBRATIONS",
     "PLATT_FOLDS",

@@ -47,8 +47,14 @@ __all__ = [
     "nested_evaluation",
     "evaluate_random_splits",
     "untrimmed_recipe",
+    "as_original_ran",
+    "ORIGINAL_RUNS",
     "original_cross_validation",
 ]
+
+#: The original's notebooks with traditional runs: the first (TESS, then MSP-IMPROV's acted,
+#: trimmed, consensus and grid-search runs) and the evaluation notebook (three random splits).
+ORIGINAL_RUNS: tuple[str, ...] = ("first", "evaluation")
 
 
 def _check_features(features: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -225,7 +231,48 @@ def nested_evaluation(
     )
 
 
-# ------------------------------------------------------- the original's acted-label runs
+# ------------------------------------------------------- the original's own runs
+def as_original_ran(recipe: Recipe, run: str = "evaluation") -> Recipe:
+    """The original recipe with the sample rates and feature order one of the original's
+    traditional runs actually used (its code, not its intent).
+
+    ``run="first"`` (the first notebook): every clip resampled to 22 050 Hz *as if* it were at
+    :data:`~ser_utils.config.ORIGINAL_STALE_SAMPLE_RATE` (24 414 Hz, a TESS file's rate left in a
+    variable; a 44.1 kHz MSP-IMPROV clip shrinks by 22 050 / 24 414), noise reduction told the
+    file's own rate, mfcc and chroma_stft told 24 414 Hz on TESS and 44 100 Hz on MSP-IMPROV.
+    ``run="evaluation"`` (MSP-IMPROV only): the arrays' audio at each file's rate, mfcc and
+    chroma_stft told 22 050 Hz. Both flatten frame by frame. TESS has only the first run.
+
+    >>> from ser_utils import config
+    >>> first = as_original_ran(config.original_recipe("msp-improv"), "first")
+    >>> first.audio.resample_from, first.audio.target_sr, first.features.sr, first.features.flatten_order
+    (24414, 22050, 44100, 'frame')
+    >>> as_original_ran(config.original_recipe("msp-improv")).features.sr
+    22050
+    """
+    config.check_choice(run, ORIGINAL_RUNS, "original run")
+    if recipe.name != "original":
+        raise ValueError(f"only the original recipe has the original's runs, not {recipe.name!r}")
+    features = dataclasses.replace(recipe.features, flatten_order="frame")
+    audio = recipe.audio
+    if recipe.corpus == "tess" or run == "first":
+        audio = dataclasses.replace(
+            audio,
+            target_sr=config.TESS_ORIGINAL_SAMPLE_RATE,
+            resample_from=config.ORIGINAL_STALE_SAMPLE_RATE,
+            denoise_rate="file",
+        )
+        features = dataclasses.replace(
+            features,
+            sr=config.TESS_ORIGINAL_FEATURE_SR
+            if recipe.corpus == "tess"
+            else config.MSP_IMPROV_ORIGINAL_FEATURE_SR,
+        )
+    else:
+        features = dataclasses.replace(features, sr=config.ORIGINAL_EVALUATION_FEATURE_SR)
+    return dataclasses.replace(recipe, audio=audio, features=features)
+
+
 def untrimmed_recipe(recipe: Recipe, files: pd.DataFrame) -> Recipe:
     """The original's first MSP-IMPROV attempt: ``recipe``'s chain **without trimming**, every
     clip zero-padded to the longest untrimmed R+T clip.
@@ -241,18 +288,26 @@ def untrimmed_recipe(recipe: Recipe, files: pd.DataFrame) -> Recipe:
     Returns
     -------
     Recipe
-        ``audio.trim`` False; ``audio.target_length`` the longest clip (at the recipe's
-        rate) in the full profile, the smoke length in the smoke profile.
+        ``audio.trim`` False; ``audio.target_length`` the longest clip after the recipe's
+        resampling (598 878 samples on the real corpus through :func:`as_original_ran`'s first
+        run) in the full profile, the smoke length in the smoke profile; the first notebook's
+        hop of 873 when ``recipe`` is that run's.
     """
     length = recipe.audio.target_length
     if recipe.profile != "smoke":
         rate = recipe.audio.target_sr
-        samples = (
-            files["n_samples"] if rate is None else files["n_samples"] * rate / files["sample_rate"]
-        )
+        source = recipe.audio.resample_from or files["sample_rate"]
+        samples = files["n_samples"] if rate is None else files["n_samples"] * rate / source
         length = int(np.ceil(samples.max()))
+    features = recipe.features
+    if recipe.audio.resample_from == config.ORIGINAL_STALE_SAMPLE_RATE:
+        features = dataclasses.replace(
+            features, hop_length=config.MSP_IMPROV_ORIGINAL_UNTRIMMED_HOP
+        )
     return dataclasses.replace(
-        recipe, audio=dataclasses.replace(recipe.audio, trim=False, target_length=length)
+        recipe,
+        audio=dataclasses.replace(recipe.audio, trim=False, target_length=length),
+        features=features,
     )
 
 
