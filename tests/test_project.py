@@ -50,3 +50,10 @@ def test_importing_the_package_and_its_data_modules_does_not_import_tensorflow()
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_the_readme_stays_short_and_leads_with_the_reproduction():
+    lines = (ROOT / "README.md").read_text().splitlines()
+    assert len(lines) <= 200, f"README.md has {len(lines)} lines; move detail to docs/"
+    first_screen = "\n".join(lines[:20])
+    assert "Reproduce 50.29 %" in first_screen and "--protocol original-4fold" in first_screen
