@@ -1,12 +1,17 @@
-"""Shared fixtures: the synthetic mini corpora (made once per test session) and small
-hand-made files for error paths."""
+"""Shared fixtures: the synthetic mini corpora (made once per test session), a private copy of
+a few of their files, and an untrained model bundle."""
 
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -55,3 +60,28 @@ def msp_manifest(msp_root):
     from ser_utils.corpora import load_msp_improv
 
     return load_msp_improv(msp_root)
+
+
+@pytest.fixture(scope="module")
+def bundle_dir(tmp_path_factory) -> Path:
+    """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
+    from tests.helpers import untrained_bundle
+
+    return untrained_bundle(tmp_path_factory.mktemp("bundle") / "model")
+
+
+@pytest.fixture()
+def small_corpus(tess_root, tmp_path) -> tuple[Path, pd.DataFrame]:
+    """A private copy of 6 synthetic TESS files (so tests may rewrite them) and its manifest."""
+    from ser_utils.corpora import load_tess
+
+    source = (
+        sorted(tess_root.rglob("OAF_*_angry.wav"))[:3]
+        + sorted(tess_root.rglob("YAF_*_sad.wav"))[:3]
+    )
+    root = tmp_path / "TESS"
+    for path in source:
+        target = root / path.parent.name / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target)
+    return root, load_tess(root)

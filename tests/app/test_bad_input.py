@@ -27,7 +27,7 @@ import soundfile as sf
 
 from ser_utils import config
 from ser_utils.app.cli import main
-from tests.helpers import untrained_bundle, write_msp_tree, write_tone
+from tests.helpers import write_msp_tree, write_tone
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -585,11 +585,6 @@ CASES: dict[str, Case] = {
 
 
 # ----------------------------------------------------------- faults of a real machine
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory):
-    return untrained_bundle(tmp_path_factory.mktemp("bundle") / "model")
-
-
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1 MB tmpfs, or a skip where this process may not mount one (not root, no mount)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -21,23 +20,6 @@ def run(capsys, *argv):
     status = main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return status, out, err
-
-
-@pytest.fixture()
-def small_corpus(tess_root, tmp_path) -> tuple[Path, pd.DataFrame]:
-    """A private copy of 6 synthetic TESS files (so tests may rewrite them) and its manifest."""
-    from ser_utils.corpora import load_tess
-
-    source = (
-        sorted(tess_root.rglob("OAF_*_angry.wav"))[:3]
-        + sorted(tess_root.rglob("YAF_*_sad.wav"))[:3]
-    )
-    root = tmp_path / "TESS"
-    for path in source:
-        target = root / path.parent.name / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
-    return root, load_tess(root)
 
 
 def original_folds(msp_root, msp_manifest) -> pd.DataFrame:

@@ -11,7 +11,6 @@ import soundfile as sf
 
 from ser_utils import config
 from ser_utils.app.cli import main
-from ser_utils.audio.spectrograms import spectrogram_shape
 from tests.helpers import write_tone
 
 
@@ -42,27 +41,6 @@ def trained_run(tmp_path_factory, msp_root):
     )
     assert status == 0
     return out / "improved"
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory):
-    """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
-    from ser_utils.deep.bundles import save_bundle
-    from ser_utils.deep.models import build_model
-    from ser_utils.deep.training import set_global_seed
-
-    recipe = config.improved_recipe("msp-improv", "smoke")
-    set_global_seed(0)
-    shape = spectrogram_shape(
-        recipe.audio.target_length, recipe.audio.target_sr, recipe.spectrogram
-    )
-    model = build_model(recipe.model, (*shape, 1), len(config.FOUR_CLASSES))
-    return save_bundle(
-        tmp_path_factory.mktemp("bundle") / "model",
-        model,
-        labels=config.FOUR_CLASSES,
-        recipe=recipe,
-    )
 
 
 def test_train_writes_a_complete_run_directory(trained_run):

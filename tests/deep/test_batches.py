@@ -16,22 +16,6 @@ from ser_utils.deep import (
 LABELS = config.FOUR_CLASSES
 
 
-def learnable_spectrograms(n=64, seed=0):
-    """(n, 16, 24) noise; class k raises the mean of frequency rows 4k..4k+3. 8 speakers."""
-    rng = np.random.default_rng(seed)
-    codes = np.arange(n) % len(LABELS)
-    x = rng.normal(size=(n, 16, 24)).astype(np.float32)
-    for code in range(len(LABELS)):
-        x[codes == code, 4 * code : 4 * code + 4, :] += 1.5
-    speakers = np.repeat([f"spk{i}" for i in range(8)], n // 8)
-    return x, np.asarray(LABELS)[codes], speakers
-
-
-@pytest.fixture(scope="module")
-def data():
-    return learnable_spectrograms()
-
-
 # ------------------------------------------------------------------ augmentation
 def test_spec_augment_masks_bands_with_the_example_mean_and_leaves_the_source_alone():
     x = np.arange(2 * 20 * 30, dtype=np.float32).reshape(2, 20, 30)

@@ -20,47 +20,6 @@ training = pytest.importorskip(
 LABELS = config.FOUR_CLASSES
 
 
-#: A CRNN small enough to train in a second on (16 freq, 24 frames) inputs.
-TINY_CRNN = config.ModelConfig(
-    "improved_crnn", {"filters": (4, 8), "recurrent_units": 8, "attention_units": 8, "dropout": 0.0}
-)
-
-
-TINY_TRAINING = config.TrainingConfig(
-    epochs=3,
-    batch_size=16,
-    learning_rate=1e-2,
-    validation_split="speaker",
-    class_weight=True,
-    seed=3,
-    deterministic_ops=True,
-)
-
-
-def learnable_spectrograms(n=64, seed=0):
-    """(n, 16, 24) noise; class k raises the mean of frequency rows 4k..4k+3. 8 speakers."""
-    rng = np.random.default_rng(seed)
-    codes = np.arange(n) % len(LABELS)
-    x = rng.normal(size=(n, 16, 24)).astype(np.float32)
-    for code in range(len(LABELS)):
-        x[codes == code, 4 * code : 4 * code + 4, :] += 1.5
-    speakers = np.repeat([f"spk{i}" for i in range(8)], n // 8)
-    return x, np.asarray(LABELS)[codes], speakers
-
-
-@pytest.fixture(scope="module")
-def data():
-    return learnable_spectrograms()
-
-
-@pytest.fixture(scope="module")
-def trained(data):
-    x, y, speakers = data
-    return training.train_model(
-        TINY_CRNN, x, y, labels=LABELS, groups=speakers, config=TINY_TRAINING, verbose=0
-    )
-
-
 # ---------------------------------------------------------------------------- bundles
 def test_bundle_round_trip(tmp_path, trained, data):
     model, history = trained

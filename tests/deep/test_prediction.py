@@ -6,30 +6,8 @@ import numpy as np
 import pytest
 
 from ser_utils import audio, config
-from ser_utils.audio.spectrograms import spectrogram_shape
 from ser_utils.deep.prediction import audio_windows, predict_files
 from tests.helpers import write_tone
-
-
-@pytest.fixture(scope="module")
-def bundle_dir(tmp_path_factory):
-    """An untrained smoke-size improved model saved as a bundle (predictions need no training)."""
-    from ser_utils.deep.bundles import save_bundle
-    from ser_utils.deep.models import build_model
-    from ser_utils.deep.training import set_global_seed
-
-    recipe = config.improved_recipe("msp-improv", "smoke")
-    set_global_seed(0)
-    shape = spectrogram_shape(
-        recipe.audio.target_length, recipe.audio.target_sr, recipe.spectrogram
-    )
-    model = build_model(recipe.model, (*shape, 1), len(config.FOUR_CLASSES))
-    return save_bundle(
-        tmp_path_factory.mktemp("bundle") / "model",
-        model,
-        labels=config.FOUR_CLASSES,
-        recipe=recipe,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -13,22 +13,6 @@ from ser_utils.deep import validation
 LABELS = config.FOUR_CLASSES
 
 
-def learnable_spectrograms(n=64, seed=0):
-    """(n, 16, 24) noise; class k raises the mean of frequency rows 4k..4k+3. 8 speakers."""
-    rng = np.random.default_rng(seed)
-    codes = np.arange(n) % len(LABELS)
-    x = rng.normal(size=(n, 16, 24)).astype(np.float32)
-    for code in range(len(LABELS)):
-        x[codes == code, 4 * code : 4 * code + 4, :] += 1.5
-    speakers = np.repeat([f"spk{i}" for i in range(8)], n // 8)
-    return x, np.asarray(LABELS)[codes], speakers
-
-
-@pytest.fixture(scope="module")
-def data():
-    return learnable_spectrograms()
-
-
 # ------------------------------------------------------------------ validation split
 def test_a_single_training_speaker_falls_back_to_a_stratified_split():
     labels = np.repeat(LABELS, 10)

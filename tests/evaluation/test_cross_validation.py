@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ser_utils import config
@@ -14,29 +13,7 @@ from ser_utils.evaluation import (
     make_protocol,
     select_subset,
 )
-
-
-def hand_manifest() -> pd.DataFrame:
-    """12 MSP-IMPROV-like rows over 3 sessions (6 speakers), with R/T/P/S and O/X labels."""
-    rows = [
-        # session, speaker, recording type, label
-        (1, "F01", "R", "angry"),
-        (1, "M01", "T", "happy"),
-        (1, "F01", "P", "sad"),
-        (1, "M01", "R", "other"),
-        (2, "F02", "R", "neutral"),
-        (2, "M02", "T", "sad"),
-        (2, "F02", "S", "happy"),
-        (2, "M02", "T", "no_agreement"),
-        (3, "F03", "T", "angry"),
-        (3, "M03", "R", "neutral"),
-        (3, "F03", "S", "neutral"),
-        (3, "M03", "P", "angry"),
-    ]
-    frame = pd.DataFrame(rows, columns=["session", "speaker", "recording_type", "label"])
-    frame.insert(0, "utterance_id", [f"u{i:02d}" for i in range(len(frame))])
-    frame["corpus"] = "msp-improv"
-    return frame
+from tests.helpers import hand_manifest
 
 
 # ------------------------------------------------------------------ fold reports

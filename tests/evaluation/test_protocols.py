@@ -21,29 +21,7 @@ from ser_utils.evaluation import (
     make_protocol,
     select_subset,
 )
-
-
-def hand_manifest() -> pd.DataFrame:
-    """12 MSP-IMPROV-like rows over 3 sessions (6 speakers), with R/T/P/S and O/X labels."""
-    rows = [
-        # session, speaker, recording type, label
-        (1, "F01", "R", "angry"),
-        (1, "M01", "T", "happy"),
-        (1, "F01", "P", "sad"),
-        (1, "M01", "R", "other"),
-        (2, "F02", "R", "neutral"),
-        (2, "M02", "T", "sad"),
-        (2, "F02", "S", "happy"),
-        (2, "M02", "T", "no_agreement"),
-        (3, "F03", "T", "angry"),
-        (3, "M03", "R", "neutral"),
-        (3, "F03", "S", "neutral"),
-        (3, "M03", "P", "angry"),
-    ]
-    frame = pd.DataFrame(rows, columns=["session", "speaker", "recording_type", "label"])
-    frame.insert(0, "utterance_id", [f"u{i:02d}" for i in range(len(frame))])
-    frame["corpus"] = "msp-improv"
-    return frame
+from tests.helpers import hand_manifest
 
 
 # ------------------------------------------------------------------ leakage guard
@@ -62,6 +40,17 @@ class LeakySplitter:
 
 def _never_called(fold, train, test):
     raise AssertionError("fit_predict must not run on a leaking fold")
+
+
+def cross_validate_without_fitting(protocol, manifest):
+    """The fold loop over every label of ``manifest``; the leakage guard stops it before a fit."""
+    return cross_validate(
+        protocol,
+        manifest["label"],
+        _never_called,
+        list(config.EMOTIONS) + ["other", "no_agreement"],
+        progress=False,
+    )
 
 
 # ---------------------------------------------------------------------- protocols
@@ -174,13 +163,7 @@ def test_leakage_guard_stops_a_fold_whose_test_rows_are_also_trained_on():
     with pytest.raises(
         LeakageError, match="protocol 'original-4fold' fold 1: 1 rows in training and test"
     ):
-        cross_validate(
-            leaky,
-            manifest["label"],
-            _never_called,
-            list(config.EMOTIONS) + ["other", "no_agreement"],
-            progress=False,
-        )
+        cross_validate_without_fitting(leaky, manifest)
     assert issubclass(LeakageError, SerError)  # the ser command prints it as one line, exit 2
 
 
@@ -207,13 +190,7 @@ def test_leakage_guard_stops_a_speaker_independent_protocol_sharing_a_speaker(na
         real.utterance_ids,
     )
     with pytest.raises(LeakageError, match=f"protocol '{name}' fold 1: (session 1|speaker F01)"):
-        cross_validate(
-            leaky,
-            manifest["label"],
-            _never_called,
-            list(config.EMOTIONS) + ["other", "no_agreement"],
-            progress=False,
-        )
+        cross_validate_without_fitting(leaky, manifest)
 
 
 def test_leakage_guard_lets_the_original_protocols_share_speakers_by_design(msp_manifest):

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from ser_utils import config
 from ser_utils.evaluation import (
     CrossValidation,
     FoldPrediction,
-    FoldPredictions,
-    FoldResult,
     cross_validate,
     fold_table,
     make_protocol,
@@ -19,58 +16,7 @@ from ser_utils.evaluation import (
     prediction_table,
     select_subset,
 )
-
-
-def hand_manifest() -> pd.DataFrame:
-    """12 MSP-IMPROV-like rows over 3 sessions (6 speakers), with R/T/P/S and O/X labels."""
-    rows = [
-        # session, speaker, recording type, label
-        (1, "F01", "R", "angry"),
-        (1, "M01", "T", "happy"),
-        (1, "F01", "P", "sad"),
-        (1, "M01", "R", "other"),
-        (2, "F02", "R", "neutral"),
-        (2, "M02", "T", "sad"),
-        (2, "F02", "S", "happy"),
-        (2, "M02", "T", "no_agreement"),
-        (3, "F03", "T", "angry"),
-        (3, "M03", "R", "neutral"),
-        (3, "F03", "S", "neutral"),
-        (3, "M03", "P", "angry"),
-    ]
-    frame = pd.DataFrame(rows, columns=["session", "speaker", "recording_type", "label"])
-    frame.insert(0, "utterance_id", [f"u{i:02d}" for i in range(len(frame))])
-    frame["corpus"] = "msp-improv"
-    return frame
-
-
-def fold_result(fold, wa, ua, macro_f1, *, confusion=((1, 0), (0, 1)), **fields) -> FoldResult:
-    """A fold of two classes ``a`` and ``b`` with the given scores, as the fold loop makes one."""
-    return FoldResult(
-        fold=fold,
-        wa=wa,
-        ua=ua,
-        macro_f1=macro_f1,
-        n_train=30,
-        n_test=10,
-        test_group=None,
-        confusion=np.asarray(confusion),
-        per_class=pd.DataFrame({"recall": [1.0, 1.0]}, index=["a", "b"]),
-        predictions=FoldPredictions((), (), ()),
-        **fields,
-    )
-
-
-FOLDS = CrossValidation(
-    "loso",
-    ("a", "b"),
-    (
-        fold_result(1, 0.5, 0.4, 0.3, details={"best_params": {"C": 1}}),
-        fold_result(
-            2, 0.7, 0.6, 0.5, details={"best_params": {"C": 10}}, confusion=((2, 1), (0, 3))
-        ),
-    ),
-)
+from tests.helpers import FOLDS, fold_result, hand_manifest
 
 
 def test_cross_validate_keeps_each_test_prediction_with_its_utterance_id():

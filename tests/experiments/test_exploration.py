@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
-import numpy as np
-import pandas as pd
 import pytest
 
 from ser_utils import config
@@ -13,43 +9,6 @@ from ser_utils import config
 pytest.importorskip("keras")
 
 from ser_utils import experiments  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_problem():
-    """48 'spectrograms' of (40, 40) in 4 classes over 4 sessions, plus 6 rows the 4-class
-    selection must leave out (an 'other' label, a P recording)."""
-    rng = np.random.default_rng(0)
-    labels = np.tile(config.FOUR_CLASSES, 12)
-    sessions = np.repeat([1, 2, 3, 4], 12)
-    genders = np.tile(["F", "M"], 24)
-    x = rng.standard_normal((48, 40, 40)).astype(np.float32)
-    x += (np.searchsorted(config.FOUR_CLASSES, labels) * 0.5)[:, None, None]  # learnable, barely
-    metadata = pd.DataFrame(
-        {
-            "utterance_id": [f"u{i:02d}" for i in range(48)],
-            "label": labels,
-            "speaker": [f"{g}{s:02d}" for g, s in zip(genders, sessions)],
-            "session": sessions,
-            "recording_type": "R",
-        }
-    )
-    extra = pd.DataFrame(
-        {
-            "utterance_id": [f"v{i}" for i in range(6)],
-            "label": ["other"] * 3 + ["angry"] * 3,
-            "speaker": "F01",
-            "session": 1,
-            "recording_type": ["R"] * 3 + ["P"] * 3,
-        }
-    )
-    metadata = pd.concat([metadata, extra], ignore_index=True)
-    x = np.concatenate([x, np.full((6, 40, 40), 1e3, np.float32)])  # would wreck training if used
-    recipe = config.original_recipe("msp-improv", "smoke")
-    recipe = dataclasses.replace(
-        recipe, training=dataclasses.replace(recipe.training, epochs=1, batch_size=16)
-    )
-    return x, metadata, recipe
 
 
 def test_exploration_grid_holds_every_combination_of_the_originals_values():

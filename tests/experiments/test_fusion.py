@@ -19,41 +19,6 @@ from ser_utils.experiments import fusion, network  # noqa: E402
 LABELS = config.FOUR_CLASSES
 
 
-# ------------------------------------------------------- every recipe × every protocol
-@pytest.fixture(scope="module")
-def two_corpora():
-    """Tiny arrays with the metadata of each corpus: MSP-IMPROV (4 sessions × 2 speakers) and
-    TESS (2 speakers, 7 emotions)."""
-    rng = np.random.default_rng(0)
-    sessions = np.repeat([1, 2, 3, 4], 8)
-    msp = pd.DataFrame(
-        {
-            "utterance_id": [f"m{i:02d}" for i in range(32)],
-            "label": np.tile(LABELS, 8),
-            "speaker": [f"{'FM'[i % 2]}{s:02d}" for i, s in enumerate(sessions)],
-            "session": sessions,
-            "recording_type": "R",
-        }
-    )
-    tess = pd.DataFrame(
-        {
-            "utterance_id": [f"t{i:02d}" for i in range(28)],
-            "label": np.tile(sorted(set(config.TESS_LABELS.values())), 4),
-            "speaker": np.repeat(["OAF", "YAF"], 14),
-            "session": np.nan,
-            "recording_type": np.nan,
-        }
-    )
-    return {
-        "msp-improv": (rng.normal(-40, 8, size=(32, 16, 40)).astype(np.float32), msp, LABELS),
-        "tess": (
-            rng.normal(-40, 8, size=(28, 16, 40)).astype(np.float32),
-            tess,
-            tuple(sorted(set(config.TESS_LABELS.values()))),
-        ),
-    }
-
-
 def _spectrograms_with_padding(rng, n: int) -> np.ndarray:
     """Log-mel-like (n, 6 bins, 20 frames) arrays whose last 5 frames are padding at the floor."""
     spectrograms = rng.normal(-40, 6, size=(n, 6, 20)).astype(np.float32)
@@ -122,9 +87,7 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
         * 3
     )
     protocol, subset = "speaker", "all"
-    result = network.cross_validate_recipe(
-        x,
-        metadata,
+    arguments = dict(
         recipe=recipe,
         protocol_name=protocol,
         labels=labels,
@@ -133,6 +96,7 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
         folds=[1],
         subset=subset,
     )
+    result = network.cross_validate_recipe(x, metadata, **arguments)
     (fold,) = result.folds
     assert fold.details["members"] == 2 and fold.n_test == len(fold.predictions.utterance_id)
     assert fold.members["svm"]["ua"] >= 0.9  # the features carry the label
@@ -142,18 +106,7 @@ def test_the_fusion_recipe_runs_fold_by_fold_on_the_training_part_only(two_corpo
         np.asarray(labels)[probabilities.argmax(axis=1)], fold.predictions.predicted
     )
     with pytest.raises(ValueError, match="not saved"):
-        network.cross_validate_recipe(
-            x,
-            metadata,
-            recipe=recipe,
-            protocol_name=protocol,
-            labels=labels,
-            features=features,
-            progress=False,
-            folds=[1],
-            subset=subset,
-            out_dir="x",
-        )
+        network.cross_validate_recipe(x, metadata, **arguments, out_dir="x")
 
 
 def test_the_fusion_svm_takes_egemaps_of_the_improved_audio_chain_and_old_configs_the_original(

@@ -3,33 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import soundfile as sf
 
 from ser_utils import audio, config, features
 from ser_utils.errors import AudioError, SerError
-
-
-@pytest.fixture()
-def small_corpus(tess_root, tmp_path) -> tuple[Path, pd.DataFrame]:
-    """A private copy of 6 synthetic TESS files (so tests may rewrite them) and its manifest."""
-    from ser_utils.corpora import load_tess
-
-    source = (
-        sorted(tess_root.rglob("OAF_*_angry.wav"))[:3]
-        + sorted(tess_root.rglob("YAF_*_sad.wav"))[:3]
-    )
-    root = tmp_path / "TESS"
-    for path in source:
-        target = root / path.parent.name / path.name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(path, target)
-    return root, load_tess(root)
 
 
 @pytest.fixture()
@@ -50,6 +31,16 @@ def tess_recipe() -> config.Recipe:
     return config.original_recipe("tess", "smoke")
 
 
+def quietly(cache_dir, **options) -> dict:
+    """``extract_features`` options: the smoke TESS recipe, in this process, no progress bar."""
+    return {
+        "recipe": tess_recipe(),
+        "n_jobs": 1,
+        "cache_dir": cache_dir,
+        "progress": False,
+    } | options
+
+
 def test_unknown_feature_set_is_a_clear_error(tess_manifest):
     with pytest.raises(SerError, match="unknown feature set 'mfcc'.*frames, functionals, egemaps"):
         features.extract_features(tess_manifest, "mfcc", recipe=tess_recipe())
@@ -58,30 +49,15 @@ def test_unknown_feature_set_is_a_clear_error(tess_manifest):
 # --------------------------------------------------------------------------- cache
 def test_second_extraction_is_a_cache_hit(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
-    first, info = features.extract_features(
-        manifest,
-        "frames",
-        recipe=tess_recipe(),
-        n_jobs=1,
-        cache_dir=tmp_path / "cache",
-        progress=False,
-        return_info=True,
-    )
+    kwargs = quietly(tmp_path / "cache", return_info=True)
+    first, info = features.extract_features(manifest, "frames", **kwargs)
     assert (info.hits, info.misses, counted[0]) == (0, 6, 6)
     expected_frames = features.n_frames(
         config.SMOKE_TESS_LENGTH, hop_length=config.TESS_ORIGINAL_HOP
     )
     assert first.shape == (6, expected_frames * 34) and first.dtype == np.float32
     assert len(list((tmp_path / "cache" / "frames").rglob("*.npy"))) == 6
-    second, info = features.extract_features(
-        manifest,
-        "frames",
-        recipe=tess_recipe(),
-        n_jobs=1,
-        cache_dir=tmp_path / "cache",
-        progress=False,
-        return_info=True,
-    )
+    second, info = features.extract_features(manifest, "frames", **kwargs)
     assert (info.hits, info.misses, counted[0]) == (6, 0, 6)  # nothing recomputed
     np.testing.assert_array_equal(first, second)
 
@@ -108,13 +84,7 @@ def test_a_changed_parameter_is_recomputed(small_corpus, tmp_path, counted):
 
 def test_a_rewritten_file_is_recomputed(small_corpus, tmp_path, counted):
     _, manifest = small_corpus
-    kwargs = dict(
-        recipe=tess_recipe(),
-        n_jobs=1,
-        cache_dir=tmp_path / "cache",
-        progress=False,
-        return_info=True,
-    )
+    kwargs = quietly(tmp_path / "cache", return_info=True)
     before, _ = features.extract_features(manifest, "functionals", **kwargs)
     path = Path(manifest["path"].iloc[2])
     samples, sr = sf.read(path, dtype="float32")
@@ -129,21 +99,9 @@ def test_a_rewritten_file_is_recomputed(small_corpus, tmp_path, counted):
 
 def test_parallel_extraction_equals_sequential(small_corpus, tmp_path):
     _, manifest = small_corpus
-    sequential = features.extract_features(
-        manifest,
-        "functionals",
-        recipe=tess_recipe(),
-        n_jobs=1,
-        cache_dir=tmp_path / "one",
-        progress=False,
-    )
+    sequential = features.extract_features(manifest, "functionals", **quietly(tmp_path / "one"))
     parallel = features.extract_features(
-        manifest,
-        "functionals",
-        recipe=tess_recipe(),
-        n_jobs=2,
-        cache_dir=tmp_path / "two",
-        progress=False,
+        manifest, "functionals", **quietly(tmp_path / "two", n_jobs=2)
     )
     np.testing.assert_array_equal(sequential, parallel)
 
@@ -151,22 +109,11 @@ def test_parallel_extraction_equals_sequential(small_corpus, tmp_path):
 def test_several_sets_share_one_pass_and_the_cache(small_corpus, tmp_path):
     _, manifest = small_corpus
     matrices, infos = features.extract_feature_sets(
-        manifest,
-        ["frames", "functionals"],
-        recipe=tess_recipe(),
-        n_jobs=1,
-        cache_dir=tmp_path,
-        progress=False,
+        manifest, ["frames", "functionals"], **quietly(tmp_path)
     )
     assert {name: info.misses for name, info in infos.items()} == {"frames": 6, "functionals": 6}
     alone, info = features.extract_features(
-        manifest,
-        "functionals",
-        recipe=tess_recipe(),
-        n_jobs=1,
-        cache_dir=tmp_path,
-        progress=False,
-        return_info=True,
+        manifest, "functionals", **quietly(tmp_path, return_info=True)
     )
     assert info.hits == 6
     np.testing.assert_array_equal(alone, matrices["functionals"])
@@ -178,22 +125,10 @@ def test_preloaded_audio_gives_the_same_features_and_cache_entries(small_corpus,
     clips = [audio.load_and_preprocess(p, recipe.audio) for p in manifest["path"]]
     loader = features.PreloadedAudio(np.stack([c for c, _ in clips]), clips[0][1], manifest["path"])
     preloaded = features.extract_features(
-        manifest,
-        "frames",
-        recipe=recipe,
-        n_jobs=1,
-        cache_dir=tmp_path,
-        progress=False,
-        audio_loader=loader,
+        manifest, "frames", **quietly(tmp_path, recipe=recipe, audio_loader=loader)
     )
     loaded, info = features.extract_features(
-        manifest,
-        "frames",
-        recipe=recipe,
-        n_jobs=1,
-        cache_dir=tmp_path,
-        progress=False,
-        return_info=True,
+        manifest, "frames", **quietly(tmp_path, recipe=recipe, return_info=True)
     )
     assert info.hits == 6
     np.testing.assert_array_equal(preloaded, loaded)

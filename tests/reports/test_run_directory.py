@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -12,39 +11,10 @@ from ser_utils import config
 from ser_utils import experiments as runs
 from ser_utils.evaluation import (
     CrossValidation,
-    FoldPredictions,
     FoldResult,
 )
 from ser_utils.reports import write_results
-
-
-def fold_result(fold, wa, ua, macro_f1, *, confusion=((1, 0), (0, 1)), **fields) -> FoldResult:
-    """A fold of two classes ``a`` and ``b`` with the given scores, as the fold loop makes one."""
-    return FoldResult(
-        fold=fold,
-        wa=wa,
-        ua=ua,
-        macro_f1=macro_f1,
-        n_train=30,
-        n_test=10,
-        test_group=None,
-        confusion=np.asarray(confusion),
-        per_class=pd.DataFrame({"recall": [1.0, 1.0]}, index=["a", "b"]),
-        predictions=FoldPredictions((), (), ()),
-        **fields,
-    )
-
-
-FOLDS = CrossValidation(
-    "loso",
-    ("a", "b"),
-    (
-        fold_result(1, 0.5, 0.4, 0.3, details={"best_params": {"C": 1}}),
-        fold_result(
-            2, 0.7, 0.6, 0.5, details={"best_params": {"C": 10}}, confusion=((2, 1), (0, 3))
-        ),
-    ),
-)
+from tests.helpers import FOLDS
 
 
 def fake_folds(seeds=(0, 1, 2)) -> CrossValidation:

@@ -17,17 +17,9 @@ from ser_utils.config import (
     MSP_IMPROV_ORIGINAL_LENGTH,
     MSP_IMPROV_ORIGINAL_SUBSET_COUNTS,
 )
+from tests.helpers import NUMBER, grouped_balanced_accuracy, read_blocks, wavs
 
 MSP_NAME = re.compile(r"^MSP-IMPROV-S(\d{2})([AHSN])-([FM])(\d{2})-([PRST])-([FM]{2}\d{2})\.wav$")
-
-
-NUMBER = r"(?:[1-5]\.\d{6}|NaN)"
-
-
-CONSENSUS_LINE = re.compile(
-    rf"^UTD-IMPROV-(S\d{{2}}[AHSN]-[FM]\d{{2}}-[PRST]-[FM]{{2}}\d{{2}})\.avi; ([AHSNOX]); "
-    rf"A:{NUMBER}; V:{NUMBER}; D:{NUMBER} ; N:{NUMBER};$"
-)
 
 
 RATER_LINE = re.compile(
@@ -37,38 +29,6 @@ RATER_LINE = re.compile(
 
 
 RATER_LETTER = {"Angry": "A", "Happy": "H", "Sad": "S", "Neutral": "N"}
-
-
-def wavs(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.rglob("*.wav") if not p.name.startswith("._") and "__MACOSX" not in p.parts
-    )
-
-
-def read_blocks(label_file: Path) -> dict[str, tuple[str, list[str]]]:
-    """``MSP-IMPROV-…`` stem -> (consensus letter, rater lines) straight from the text."""
-    text = label_file.read_text(encoding="ascii")
-    blocks = {}
-    for block in text.rstrip("\n").split("\n\n"):
-        header, *raters = block.split("\n")
-        match = CONSENSUS_LINE.match(header)
-        assert match, f"malformed consensus line: {header!r}"
-        blocks["MSP-IMPROV-" + match.group(1)] = (match.group(2), raters)
-    return blocks
-
-
-def grouped_balanced_accuracy(
-    features: np.ndarray, labels: np.ndarray, groups: np.ndarray
-) -> float:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    predicted = cross_val_predict(model, features, labels, groups=groups, cv=LeaveOneGroupOut())
-    return balanced_accuracy_score(labels, predicted)
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from ser_utils import synthetic
 from ser_utils.config import (
     TESS_LABELS,
 )
+from tests.helpers import grouped_balanced_accuracy, wavs
 
 TESS_NESTING = ("tess toronto emotional speech set data", "TESS Toronto emotional speech set data")
 
@@ -38,26 +39,6 @@ TESS_FOLDERS = {
 
 
 TESS_NAME = re.compile(r"^(OAF|YAF)_([a-z]+)_(angry|disgust|fear|happy|neutral|ps|sad)\.wav$")
-
-
-def wavs(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.rglob("*.wav") if not p.name.startswith("._") and "__MACOSX" not in p.parts
-    )
-
-
-def grouped_balanced_accuracy(
-    features: np.ndarray, labels: np.ndarray, groups: np.ndarray
-) -> float:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.metrics import balanced_accuracy_score
-    from sklearn.model_selection import LeaveOneGroupOut, cross_val_predict
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
-    predicted = cross_val_predict(model, features, labels, groups=groups, cv=LeaveOneGroupOut())
-    return balanced_accuracy_score(labels, predicted)
 
 
 def mean_mfcc(path: Path, *, trim: bool) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from pathlib import Path
 
@@ -10,32 +9,7 @@ import pytest
 
 from ser_utils import synthetic
 from ser_utils.errors import CorpusError
-
-NUMBER = r"(?:[1-5]\.\d{6}|NaN)"
-
-
-CONSENSUS_LINE = re.compile(
-    rf"^UTD-IMPROV-(S\d{{2}}[AHSN]-[FM]\d{{2}}-[PRST]-[FM]{{2}}\d{{2}})\.avi; ([AHSNOX]); "
-    rf"A:{NUMBER}; V:{NUMBER}; D:{NUMBER} ; N:{NUMBER};$"
-)
-
-
-def wavs(root: Path) -> list[Path]:
-    return sorted(
-        p for p in root.rglob("*.wav") if not p.name.startswith("._") and "__MACOSX" not in p.parts
-    )
-
-
-def read_blocks(label_file: Path) -> dict[str, tuple[str, list[str]]]:
-    """``MSP-IMPROV-…`` stem -> (consensus letter, rater lines) straight from the text."""
-    text = label_file.read_text(encoding="ascii")
-    blocks = {}
-    for block in text.rstrip("\n").split("\n\n"):
-        header, *raters = block.split("\n")
-        match = CONSENSUS_LINE.match(header)
-        assert match, f"malformed consensus line: {header!r}"
-        blocks["MSP-IMPROV-" + match.group(1)] = (match.group(2), raters)
-    return blocks
+from tests.helpers import read_blocks, wavs
 
 
 def contents(root: Path) -> dict[str, bytes]:

@@ -47,7 +47,8 @@ def keras2_hard_sigmoid(x):
 
 
 def _original_conv_blocks(
-    inputs,
+    input_shape: Sequence[int],
+    n_classes: int,
     *,
     filters: Sequence[int],
     kernel_size: int,
@@ -56,7 +57,11 @@ def _original_conv_blocks(
     l1: float | None,
     builder: str,
 ):
-    """The original's blocks: Conv2D (valid, ReLU, L1 kernel) -> pooling, once per filter count."""
+    """The spectrogram input and the original's blocks: Conv2D (valid, ReLU, L1 kernel) ->
+    pooling, once per filter count. Returns the input, the last feature map, the class count."""
+    input_shape = image_shape(input_shape, builder)
+    n_classes = check_n_classes(n_classes)
+    inputs = keras.Input(shape=input_shape, name="spectrogram")
     x = inputs
     for block, n_filters in enumerate(filters, start=1):
         check_fits(x, kernel_size, tuple(inputs.shape[1:]), builder, f"conv{block}")
@@ -69,7 +74,27 @@ def _original_conv_blocks(
         )(x)
         check_fits(x, pool_size, tuple(inputs.shape[1:]), builder, f"pool{block}")
         x = pooling_layer(pooling, pool_size, name=f"pool{block}")(x)
-    return x
+    return inputs, x, n_classes
+
+
+def _dense_softmax_head(
+    inputs,
+    x,
+    *,
+    dense_units: int,
+    dropout: float,
+    l1: float | None,
+    n_classes: int,
+    learning_rate: float,
+    name: str,
+) -> keras.Model:
+    """Dense (ReLU, L1) -> Dropout -> Dense softmax on ``x``, compiled as the model ``name``."""
+    x = layers.Dense(
+        int(dense_units), activation="relu", kernel_regularizer=l1_regulariser(l1), name="dense"
+    )(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
+    outputs = softmax_output(x, n_classes)
+    return compile_model(keras.Model(inputs, outputs, name=name), learning_rate)
 
 
 def original_cnn_convlstm(
@@ -128,11 +153,9 @@ def original_cnn_convlstm(
     >>> original_cnn_convlstm((442, 382, 1)).count_params()
     33148420
     """
-    input_shape = image_shape(input_shape, "original_cnn_convlstm")
-    n_classes = check_n_classes(n_classes)
-    inputs = keras.Input(shape=input_shape, name="spectrogram")
-    x = _original_conv_blocks(
-        inputs,
+    inputs, x, n_classes = _original_conv_blocks(
+        input_shape,
+        n_classes,
         filters=filters,
         kernel_size=kernel_size,
         pooling=pooling,
@@ -153,12 +176,16 @@ def original_cnn_convlstm(
         name="convlstm",
     )(x)
     x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(
-        int(dense_units), activation="relu", kernel_regularizer=l1_regulariser(l1), name="dense"
-    )(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = softmax_output(x, n_classes)
-    return compile_model(keras.Model(inputs, outputs, name="original_cnn_convlstm"), learning_rate)
+    return _dense_softmax_head(
+        inputs,
+        x,
+        dense_units=dense_units,
+        dropout=dropout,
+        l1=l1,
+        n_classes=n_classes,
+        learning_rate=learning_rate,
+        name="original_cnn_convlstm",
+    )
 
 
 def cnn_spectrogram_model(
@@ -196,11 +223,9 @@ def cnn_spectrogram_model(
     keras.Model
         Compiled.
     """
-    input_shape = image_shape(input_shape, "cnn_spectrogram")
-    n_classes = check_n_classes(n_classes)
-    inputs = keras.Input(shape=input_shape, name="spectrogram")
-    x = _original_conv_blocks(
-        inputs,
+    inputs, x, n_classes = _original_conv_blocks(
+        input_shape,
+        n_classes,
         filters=filters,
         kernel_size=kernel_size,
         pooling=pooling,
@@ -213,12 +238,16 @@ def cnn_spectrogram_model(
         if global_pooling
         else layers.Flatten(name="flatten")(x)
     )
-    x = layers.Dense(
-        int(dense_units), activation="relu", kernel_regularizer=l1_regulariser(l1), name="dense"
-    )(x)
-    x = layers.Dropout(dropout, name="dropout")(x)
-    outputs = softmax_output(x, n_classes)
-    return compile_model(keras.Model(inputs, outputs, name="cnn_spectrogram"), learning_rate)
+    return _dense_softmax_head(
+        inputs,
+        x,
+        dense_units=dense_units,
+        dropout=dropout,
+        l1=l1,
+        n_classes=n_classes,
+        learning_rate=learning_rate,
+        name="cnn_spectrogram",
+    )
 
 
 def lstm_frame_model(
