@@ -19,8 +19,9 @@ After each training it prints the median seconds per step (the first step of eac
 which traces, left out), the peak resident memory of that training (Linux: the high-water mark
 is reset before each one), the resident memory once the model is dropped (anonymous and
 file-backed: the memory-mapped rows and the libraries), and the peak and the current bytes of
-TensorFlow's own CPU allocator (where it keeps statistics: with oneDNN, whose allocator keeps
-every page it has touched, so that the resident memory after a training stays at its peak);
+TensorFlow's own CPU allocator (where it keeps statistics: oneDNN's pool does, and keeps every page
+it has touched; with ``TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1``, which the package sets, tensors come
+from ``malloc`` and both read 0; run with ``TF_ONEDNN_USE_SYSTEM_ALLOCATOR=0`` for the pool);
 then the ratios of the third training to the first.
 """
 

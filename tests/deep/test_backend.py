@@ -4,6 +4,10 @@ every trained model's weights and optimizer slots), no dataset, no registered gr
 from __future__ import annotations
 
 import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -67,3 +71,34 @@ def test_trainings_in_one_process_leave_no_traced_step_or_dataset_behind():
     assert _custom_gradients() == gradients
     for a, b in zip(first, again):  # the same seed, the same weights, whatever was released
         np.testing.assert_array_equal(a, b)
+
+
+_FREED_TENSOR = """
+import gc
+import os
+import subprocess
+import sys
+from pathlib import Path
+from ser_utils.deep.backend import tensorflow as tf
+
+def anonymous_mib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) / 1024 for line in status if line.startswith("RssAnon:"))
+
+before = anonymous_mib()
+x = tf.ones((64, 1024, 1024))  # 256 MiB, far above oneDNN's pooled size
+float(x[0, 0, 0])
+del x
+gc.collect()
+print(anonymous_mib() - before)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc/self/status")
+def test_freed_tensors_go_back_to_the_system():
+    # oneDNN's own pool would keep the 256 MiB resident; malloc unmaps them
+    env = {k: v for k, v in os.environ.items() if k != "TF_ONEDNN_USE_SYSTEM_ALLOCATOR"}
+    result = subprocess.run(
+        [sys.executable, "-c", _FREED_TENSOR], env=env, capture_output=True, text=True, check=True
+    )
+    assert float(result.stdout.split()[-1]) < 64

@@ -27,7 +27,16 @@ What a Keras ``fit`` leaves in TensorFlow's process-wide registries is released 
   replaced after each ``fit`` (what ``keras.backend.clear_session`` does to it, without
   clearing the kernel cache, which every traced function would pay for again).
 
-Neither touches a computed number: the weights and histories are the same to the bit
+TensorFlow's oneDNN build serves every tensor of 256 KiB or more from a pool of its own (a
+best-fit allocator over regions it grows and never returns), which holds about 900 MiB more
+than the full-size original's training needs at its peak and keeps all of it once training
+ends. ``TF_ONEDNN_USE_SYSTEM_ALLOCATOR=1`` (TensorFlow's own switch, read when its allocator is
+created) makes oneDNN's allocator take every tensor from ``malloc``, which maps the large ones
+and unmaps them when freed: the same kernels on the same numbers, with the peak at what the
+step holds. It is set here unless the environment already names it, so it applies only when
+the package imports TensorFlow first.
+
+None of these touches a computed number: the weights and histories are the same to the bit
 (``tests/deep/test_training.py``).
 """
 
@@ -40,6 +49,8 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# oneDNN's pool keeps every page it ever held (900 MiB above a full-size training's need); malloc returns them.
+os.environ.setdefault("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "1")
 
 
 @contextlib.contextmanager
